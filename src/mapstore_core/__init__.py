@@ -1,0 +1,86 @@
+"""mapstore_core: a map object store that makes an app's data flow visible.
+
+Producers register close to their data source under a descriptive id and publish; widgets
+consume. Widget channels validate payloads with pydantic; a bridge turns job results into
+widget payloads; the store describes itself (``log_producers``, ``snapshot``, events) and a
+doctor flags breaches of the registration guide.
+"""
+
+from mapstore_core._bridge import JobWidgetBridge, create_job_widget_bridge
+from mapstore_core._callsite import consumer_only
+from mapstore_core._default import map_store
+from mapstore_core._doctor import is_non_descriptive
+from mapstore_core._errors import (
+    ChannelNotDefined,
+    ChannelSchemaConflict,
+    JobStateError,
+    MapStoreError,
+    ProducerAlreadyRegistered,
+    ProducerClosed,
+    PublishValidationError,
+    UnknownJob,
+)
+from mapstore_core._handles import Consumer, Producer, UpdateStream, WidgetConsumer, WidgetPublisher
+from mapstore_core._jobs import JobManager, JobStatus, JobUpdate
+from mapstore_core._records import (
+    ChannelInfo,
+    ChannelUpdate,
+    ConsumerInfo,
+    Diagnostic,
+    EventKind,
+    ProducerInfo,
+    ProducerKind,
+    Rule,
+    Severity,
+    StoreEvent,
+    UpdateKind,
+)
+from mapstore_core._schemas import MetricData, ParagraphContent, TableData, WidgetChannels
+from mapstore_core._store import MapObjectStore
+from mapstore_core._widgets import create_widget_consumer, create_widget_publisher, define_channel
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ChannelInfo",
+    "ChannelNotDefined",
+    "ChannelSchemaConflict",
+    "ChannelUpdate",
+    "Consumer",
+    "ConsumerInfo",
+    "Diagnostic",
+    "EventKind",
+    "JobManager",
+    "JobStateError",
+    "JobStatus",
+    "JobUpdate",
+    "JobWidgetBridge",
+    "MapObjectStore",
+    "MapStoreError",
+    "MetricData",
+    "ParagraphContent",
+    "Producer",
+    "ProducerAlreadyRegistered",
+    "ProducerClosed",
+    "ProducerInfo",
+    "ProducerKind",
+    "PublishValidationError",
+    "Rule",
+    "Severity",
+    "StoreEvent",
+    "TableData",
+    "UnknownJob",
+    "UpdateKind",
+    "UpdateStream",
+    "WidgetChannels",
+    "WidgetConsumer",
+    "WidgetPublisher",
+    "__version__",
+    "consumer_only",
+    "create_job_widget_bridge",
+    "create_widget_consumer",
+    "create_widget_publisher",
+    "define_channel",
+    "is_non_descriptive",
+    "map_store",
+]

@@ -1,0 +1,190 @@
+"""The doctor: the registration guide's anti-patterns as rules over a picture of the store.
+
+The store takes the picture (``ProducerFacts``) under its locks; the rules here are pure
+functions of it, so they are easy to test and cost nothing on the publish path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from mapstore_core._records import Diagnostic
+
+__all__ = ["ChurnFact", "ProducerFacts", "diagnose", "is_non_descriptive"]
+
+_GENERIC = re.compile(
+    r"(?:producer|temp|tmp|test|foo|bar|id|p|x)[-_ .:]?\d*",
+    re.IGNORECASE,
+)
+_UUID = re.compile(
+    r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}",
+    re.IGNORECASE,
+)
+_HEX = re.compile(r"(?:0x)?[0-9a-f]+", re.IGNORECASE)
+
+
+def is_non_descriptive(producer_id: str) -> bool:
+    """Say whether an id is one the guide calls generic (``producer1``, ``temp``, a bare UUID).
+
+    Bare hex counts when it has at least six digits and looks machine-made (it contains a
+    decimal digit, or is eight or more long), so words such as ``facade`` are not flagged.
+    """
+    text = producer_id.strip()
+    if not text or text.isdigit():
+        return True
+    if _GENERIC.fullmatch(text) or _UUID.fullmatch(text):
+        return True
+    if _HEX.fullmatch(text):
+        digits = text[2:] if text.lower().startswith("0x") else text
+        return len(digits) >= 6 and (any(ch.isdigit() for ch in digits) or len(digits) >= 8)
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class ProducerFacts:
+    """What the doctor needs to know about one open producer."""
+
+    channel: str
+    producer_id: str
+    kind: str
+    registered_at: str
+    validated: bool
+    channel_has_schema: bool
+    publish_count: int
+    leaked: bool
+    widget: str | None
+    job_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChurnFact:
+    """A call site that registered producers in a burst, and the last one it registered."""
+
+    where: str
+    channel: str
+    producer_id: str
+    registrations: int
+    window: float
+
+
+def _rule_ids(producers: Iterable[ProducerFacts]) -> Iterable[Diagnostic]:
+    for p in producers:
+        if p.kind == "producer" and is_non_descriptive(p.producer_id):
+            yield Diagnostic(
+                "non-descriptive-id",
+                "warning",
+                p.channel,
+                p.producer_id,
+                f"producer id {p.producer_id!r} does not say which data source it is",
+                p.registered_at,
+                "name the source, e.g. 'market-data-service' or 'user-input-form'",
+            )
+
+
+def _rule_duplicate_source(producers: Sequence[ProducerFacts]) -> Iterable[Diagnostic]:
+    by_site: dict[tuple[str, str], list[ProducerFacts]] = defaultdict(list)
+    for p in producers:
+        if p.kind == "producer":  # each bridge is its own job, so bridges never duplicate
+            by_site[(p.channel, p.registered_at)].append(p)
+    for (channel, where), group in by_site.items():
+        if len(group) < 2:
+            continue
+        ids = ", ".join(repr(p.producer_id) for p in group)
+        for p in group:
+            yield Diagnostic(
+                "duplicate-source",
+                "warning",
+                channel,
+                p.producer_id,
+                f"{len(group)} open producers on {channel!r} come from one source ({ids})",
+                where,
+                "keep one producer per data source and publish every update through it",
+            )
+
+
+def _rule_widget(producers: Iterable[ProducerFacts]) -> Iterable[Diagnostic]:
+    for p in producers:
+        if p.widget is not None:
+            yield Diagnostic(
+                "producer-in-widget",
+                "error",
+                p.channel,
+                p.producer_id,
+                f"producer registered inside consumer-only widget {p.widget}",
+                p.registered_at,
+                "register the producer in the data source (service, form, job handler); "
+                "let the widget only consume",
+            )
+
+
+def _rule_leaked(producers: Iterable[ProducerFacts]) -> Iterable[Diagnostic]:
+    for p in producers:
+        if p.leaked:
+            yield Diagnostic(
+                "leaked-producer",
+                "error",
+                p.channel,
+                p.producer_id,
+                "the producer was garbage-collected without close(); its value stays in the store",
+                p.registered_at,
+                "call close() when the owner goes away, or use the producer as a context manager",
+            )
+
+
+def _rule_unvalidated(producers: Iterable[ProducerFacts]) -> Iterable[Diagnostic]:
+    for p in producers:
+        if not p.validated and p.channel_has_schema and p.publish_count > 0:
+            yield Diagnostic(
+                "unvalidated-publish",
+                "warning",
+                p.channel,
+                p.producer_id,
+                f"raw register_producer() publishes unvalidated payloads on {p.channel!r}, "
+                "which has a schema",
+                p.registered_at,
+                f"use create_widget_publisher({p.channel!r}, {p.producer_id!r})",
+            )
+
+
+def _rule_job_failed(producers: Iterable[ProducerFacts]) -> Iterable[Diagnostic]:
+    for p in producers:
+        if p.job_error is not None:
+            yield Diagnostic(
+                "job-failed",
+                "error",
+                p.channel,
+                p.producer_id,
+                f"the bridged job failed: {p.job_error}",
+                p.registered_at,
+                "show the failure to the user, then disconnect() the bridge",
+            )
+
+
+def _rule_churn(churn: Iterable[ChurnFact]) -> Iterable[Diagnostic]:
+    for c in churn:
+        yield Diagnostic(
+            "registration-churn",
+            "warning",
+            c.channel,
+            c.producer_id,
+            f"this line registered {c.registrations} producers within {c.window:g} s "
+            "(a render loop?)",
+            c.where,
+            "register once, early, close to the data source, and keep the producer",
+        )
+
+
+def diagnose(producers: Sequence[ProducerFacts], churn: Sequence[ChurnFact]) -> list[Diagnostic]:
+    """Apply every rule; findings come grouped by rule, in the README's order."""
+    return [
+        *_rule_ids(producers),
+        *_rule_duplicate_source(producers),
+        *_rule_widget(producers),
+        *_rule_leaked(producers),
+        *_rule_churn(churn),
+        *_rule_unvalidated(producers),
+        *_rule_job_failed(producers),
+    ]

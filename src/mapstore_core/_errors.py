@@ -1,0 +1,140 @@
+"""The mapstore error family.
+
+Every error names the culprit: the channel, the producer or consumer, and where it was
+registered, so the message alone says what to fix::
+
+    MapStoreError
+    ├── ProducerAlreadyRegistered      same (channel, id) registered twice while open
+    ├── ProducerClosed                 publish/clear on a closed producer
+    ├── ChannelNotDefined (LookupError)    a validated publisher/consumer on a raw channel
+    ├── ChannelSchemaConflict (ValueError) define_channel() with a second, different model
+    ├── PublishValidationError (ValueError) a payload that does not fit the channel's model
+    ├── UnknownJob (LookupError)       a job id the JobManager never issued
+    └── JobStateError (ValueError)     a job update that its current state does not allow
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "ChannelNotDefined",
+    "ChannelSchemaConflict",
+    "JobStateError",
+    "MapStoreError",
+    "ProducerAlreadyRegistered",
+    "ProducerClosed",
+    "PublishValidationError",
+    "UnknownJob",
+]
+
+
+class MapStoreError(Exception):
+    """Base class of every error mapstore raises on purpose."""
+
+
+class ProducerAlreadyRegistered(MapStoreError):
+    """A producer id is already open on the channel; close the first one or pick another id."""
+
+    def __init__(self, channel: str, producer_id: str, first_registered_at: str) -> None:
+        self.channel = channel
+        self.producer_id = producer_id
+        self.first_registered_at = first_registered_at
+        super().__init__(
+            f"producer {producer_id!r} is already registered on channel {channel!r} "
+            f"(first registered at {first_registered_at}); close() it before registering "
+            "it again, or give this data source its own descriptive id"
+        )
+
+
+class ProducerClosed(MapStoreError):
+    """The producer was closed; register a new one to publish again."""
+
+    def __init__(self, channel: str, producer_id: str, registered_at: str, action: str) -> None:
+        self.channel = channel
+        self.producer_id = producer_id
+        self.registered_at = registered_at
+        super().__init__(
+            f"cannot {action}: producer {producer_id!r} on channel {channel!r} "
+            f"(registered at {registered_at}) is closed; register it again to publish"
+        )
+
+
+class ChannelNotDefined(MapStoreError, LookupError):
+    """A validated publisher or consumer was asked for on a channel that has no schema."""
+
+    def __init__(self, channel: str, known: Sequence[str]) -> None:
+        self.channel = channel
+        self.known = tuple(known)
+        listed = ", ".join(repr(name) for name in self.known) or "none"
+        super().__init__(
+            f"channel {channel!r} has no schema (channels with one: {listed}); "
+            f"call define_channel({channel!r}, YourModel) first"
+        )
+
+
+class ChannelSchemaConflict(MapStoreError, ValueError):
+    """A channel can have one model only; redefining it with another is refused."""
+
+    def __init__(self, channel: str, existing: str, new: str) -> None:
+        self.channel = channel
+        super().__init__(
+            f"channel {channel!r} is already defined with model {existing}; "
+            f"refusing to redefine it with {new}"
+        )
+
+
+def _field_name(loc: Sequence[int | str]) -> str:
+    return ".".join(str(part) for part in loc) or "(payload)"
+
+
+class PublishValidationError(MapStoreError, ValueError):
+    """A payload failed the channel's model; the store kept its previous value.
+
+    Attributes:
+        channel: The channel the payload was meant for.
+        producer_id: The producer that published it, or a consumer id when a widget consumer
+            rejected a raw value.
+        registered_at: Where that producer or consumer was registered.
+        errors: pydantic's error list (``loc``, ``msg``, ``type`` ...), one per failing field.
+    """
+
+    def __init__(
+        self,
+        channel: str,
+        producer_id: str,
+        registered_at: str,
+        model_name: str,
+        errors: Sequence[Mapping[str, Any]],
+        *,
+        role: str = "producer",
+    ) -> None:
+        self.channel = channel
+        self.producer_id = producer_id
+        self.registered_at = registered_at
+        self.model_name = model_name
+        self.errors = list(errors)
+        self.fields = [_field_name(err.get("loc", ())) for err in self.errors]
+        lines = [
+            f"  - {field}: {err.get('msg', '')}"
+            for field, err in zip(self.fields, errors, strict=True)
+        ]
+        count = len(self.errors)
+        super().__init__(
+            f"invalid {model_name} payload on channel {channel!r} from {role} {producer_id!r} "
+            f"(registered at {registered_at}): {count} field{'s' if count != 1 else ''} "
+            "failed; the previous value was kept\n" + "\n".join(lines)
+        )
+
+
+class UnknownJob(MapStoreError, LookupError):
+    """The JobManager has no job with this id."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"no job with id {job_id!r}; ids come from JobManager.create()")
+
+
+class JobStateError(MapStoreError, ValueError):
+    """A job update that its state does not allow (finished jobs are final)."""

@@ -1,0 +1,81 @@
+"""The widget channels and their payload models.
+
+Models are frozen (a payload shared by several consumers cannot be changed under them) and
+forbid unknown fields (a typo such as ``contnet`` is an error, not silently dropped).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+
+__all__ = ["MetricData", "ParagraphContent", "TableData", "WidgetChannels"]
+
+_CONFIG = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+
+
+class WidgetChannels(StrEnum):
+    """The channels of the built-in widgets; members compare equal to their names."""
+
+    PARAGRAPH_CONTENT = "paragraph-content"
+    TABLE_DATA = "table-data"
+    METRIC_DATA = "metric-data"
+
+
+class ParagraphContent(BaseModel):
+    """A titled block of text for a paragraph widget."""
+
+    model_config = _CONFIG
+
+    title: str
+    """Heading shown above the text."""
+    content: str
+    """The text itself."""
+    markdown: bool = False
+    """Render ``content`` as Markdown instead of plain text."""
+
+
+Cell = str | int | float | None
+
+
+class TableData(BaseModel):
+    """A titled table: one header per column, rows of the same length."""
+
+    model_config = _CONFIG
+
+    title: str
+    """Caption shown above the table."""
+    headers: list[str]
+    """Column headers, left to right."""
+    rows: list[list[Cell]]
+    """Rows of cells; each row has exactly one cell per header."""
+
+    @field_validator("rows")
+    @classmethod
+    def _rows_match_headers(cls, rows: list[list[Cell]], info: ValidationInfo) -> list[list[Cell]]:
+        headers = info.data.get("headers")
+        if headers is None:  # headers failed on their own; that error is reported already
+            return rows
+        for index, row in enumerate(rows):
+            if len(row) != len(headers):
+                raise ValueError(
+                    f"row {index} has {len(row)} cells but there are {len(headers)} headers"
+                )
+        return rows
+
+
+class MetricData(BaseModel):
+    """One headline number with its change, for a metric widget."""
+
+    model_config = _CONFIG
+
+    label: str
+    """What is measured, e.g. ``Active users``."""
+    value: float | int | str
+    """The current value (a string for preformatted values such as ``"99.9%"``)."""
+    change: float | None = None
+    """The change since the previous period, if known."""
+    change_type: Literal["increase", "decrease", "neutral"] = "neutral"
+    """Which way ``change`` goes, for colouring the arrow."""

@@ -1,0 +1,706 @@
+"""``MapObjectStore``: named channels, the producers that publish on them, their consumers.
+
+Locking: a store lock guards the channel table and churn bookkeeping; each channel has a
+reentrant lock that guards its producers, consumers, counters and history and is held while
+an update is delivered (that is what keeps per-channel order). The store lock is never held
+while a channel lock is taken, so a callback may register or publish without deadlocking.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+import traceback
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable
+from enum import Enum
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import to_jsonable_python
+
+from mapstore_core import _callsite, _doctor
+from mapstore_core._errors import (
+    ChannelNotDefined,
+    ChannelSchemaConflict,
+    ProducerAlreadyRegistered,
+    ProducerClosed,
+    PublishValidationError,
+)
+from mapstore_core._handles import Consumer, Producer, WidgetConsumer
+from mapstore_core._logtext import format_log_producers
+from mapstore_core._records import (
+    ChannelInfo,
+    ChannelUpdate,
+    ConsumerInfo,
+    Diagnostic,
+    EventKind,
+    ProducerInfo,
+    ProducerKind,
+    StoreEvent,
+)
+from mapstore_core._state import Callback, ChannelState, ConsumerState, ProducerState
+
+__all__ = ["MapObjectStore"]
+
+logger = logging.getLogger("mapstore_core")
+
+M = TypeVar("M", bound=BaseModel)
+P = TypeVar("P", bound=Producer)
+EventListener = Callable[[StoreEvent], object]
+
+_new_update = tuple.__new__  # ChannelUpdate(...) via NamedTuple.__new__ is 2x slower
+
+SNAPSHOT_VERSION = 1
+
+
+def channel_name(channel: str | Enum) -> str:
+    """Normalise a channel given as a string or a string enum member (``WidgetChannels``)."""
+    name = channel.value if isinstance(channel, Enum) else channel
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"a channel name must be a non-empty string, not {channel!r}")
+    return name
+
+
+def _check_id(what: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"a {what} id must be a non-empty string, not {value!r}")
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    return to_jsonable_python(value, serialize_unknown=True, inf_nan_mode="null")
+
+
+class MapObjectStore:
+    """An in-process map object store: channel → producer id → latest payload.
+
+    Producers register close to their data source and publish; consumers read the newest
+    value or subscribe. The store also describes itself (``log_producers``, ``snapshot``,
+    ``subscribe_events``, ``diagnostics``) so a debug panel can show who publishes what.
+    The three widget channels are defined in every store.
+
+    Args:
+        history_size: How many past updates each channel keeps (0 keeps none).
+        clock: Source of timestamps, seconds since the epoch; inject one in tests.
+        churn_threshold: Registrations from one call site within ``churn_window`` seconds
+            that the doctor reports as ``registration-churn``.
+        churn_window: See ``churn_threshold``.
+    """
+
+    def __init__(
+        self,
+        history_size: int = 100,
+        *,
+        clock: Callable[[], float] = time.time,
+        churn_threshold: int = 10,
+        churn_window: float = 1.0,
+    ) -> None:
+        if history_size < 0:
+            raise ValueError(f"history_size must be >= 0, not {history_size}")
+        if churn_threshold < 2:
+            raise ValueError(f"churn_threshold must be >= 2, not {churn_threshold}")
+        self._history_size = history_size
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._channels: dict[str, ChannelState] = {}
+        self._seq = itertools.count(1)
+        self._last_seq = 0
+        self._producer_order = itertools.count()
+        self._listeners: tuple[EventListener, ...] = ()
+        self._churn_threshold = churn_threshold
+        self._churn_window = churn_window
+        self._site_registrations: dict[str, deque[float]] = {}
+        self._churn: dict[str, _doctor.ChurnFact] = {}
+        self._diag_lock = threading.RLock()
+        self._known_diagnostics: set[tuple[str, str, str]] = set()
+
+        from mapstore_core._widgets import define_widget_channels
+
+        define_widget_channels(self)
+
+    # -- channels --------------------------------------------------------------------------
+
+    def _channel(self, name: str) -> ChannelState:
+        state = self._channels.get(name)
+        if state is not None:
+            return state
+        with self._lock:
+            state = self._channels.get(name)
+            if state is None:
+                state = self._channels[name] = ChannelState(name, self._history_size)
+            return state
+
+    def _existing_channels(self) -> list[ChannelState]:
+        with self._lock:
+            return list(self._channels.values())
+
+    def define_channel(self, channel: str | Enum, model: type[BaseModel]) -> str:
+        """Give a channel a pydantic model, so validated publishers and consumers can use it.
+
+        Defining the same model again is a no-op. Returns the channel name.
+
+        Raises:
+            TypeError: ``model`` is not a pydantic model class.
+            ChannelSchemaConflict: the channel already has a different model.
+        """
+        name = channel_name(channel)
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise TypeError(f"define_channel({name!r}, ...) needs a pydantic model class")
+        state = self._channel(name)
+        with state.lock:
+            if state.model is model:
+                return name
+            if state.model is not None:
+                raise ChannelSchemaConflict(name, state.model.__name__, model.__name__)
+            state.model = model
+        self._emit("channel_defined", name, None, message=f"schema {model.__name__}")
+        self._refresh_diagnostics()
+        return name
+
+    def schema(self, channel: str | Enum) -> type[BaseModel] | None:
+        """The channel's model, or None for a raw channel (or one never seen)."""
+        state = self._channels.get(channel_name(channel))
+        return None if state is None else state.model
+
+    def _require_model(self, name: str) -> ChannelState:
+        state = self._channels.get(name)
+        if state is None or state.model is None:
+            known = [s.name for s in self._existing_channels() if s.model is not None]
+            raise ChannelNotDefined(name, known)
+        return state
+
+    # -- producers -------------------------------------------------------------------------
+
+    def register_producer(self, channel: str | Enum, producer_id: str) -> Producer:
+        """Register a raw producer: the legacy path, payloads are stored as given.
+
+        Prefer ``create_widget_publisher`` on channels that have a model; the doctor reports
+        raw publishing there as ``unvalidated-publish``.
+
+        Raises:
+            ProducerAlreadyRegistered: ``producer_id`` is open on ``channel``.
+        """
+        return self._register_producer(
+            channel_name(channel), producer_id, kind="producer", validated=False, cls=Producer
+        )
+
+    def _register_producer(
+        self,
+        name: str,
+        producer_id: str,
+        *,
+        kind: ProducerKind,
+        validated: bool,
+        cls: type[P],
+    ) -> P:
+        _check_id("producer", producer_id)
+        where = _callsite.caller_location()
+        widget = _callsite.registering_widget()
+        state = self._require_model(name) if validated else self._channel(name)
+        producer = ProducerState(
+            state, producer_id, kind, where, validated=validated, widget=widget
+        )
+        with state.lock:
+            first = state.producers.get(producer_id)
+            if first is not None:
+                raise ProducerAlreadyRegistered(name, producer_id, first.registered_at)
+            state.producers[producer_id] = producer
+            if state.first_producer_order is None:
+                state.first_producer_order = next(self._producer_order)
+        handle = cls(self, producer)
+        producer.handle_ref = weakref.ref(handle, self._weak_callback(producer))
+        churned = self._note_registration(where, name, producer_id)
+        self._emit("registered", name, producer_id, where=where)
+        if churned or widget is not None or _doctor.is_non_descriptive(producer_id):
+            self._refresh_diagnostics()
+        elif len(state.producers) > 1:
+            self._refresh_diagnostics()  # possibly a duplicate source
+        return handle
+
+    def _weak_callback(self, producer: ProducerState) -> Callable[[Any], None]:
+        def dropped(_ref: Any) -> None:
+            # Runs wherever the garbage collector happens to run, maybe inside one of our
+            # locks: take none, just mark; the next registration, close or diagnostics()
+            # call reports it (and emits its diagnostic event).
+            if not producer.closed:
+                producer.leaked = True
+
+        return dropped
+
+    def _note_registration(self, where: str, name: str, producer_id: str) -> bool:
+        now = self._clock()
+        with self._lock:
+            stamps = self._site_registrations.get(where)
+            if stamps is None:
+                stamps = self._site_registrations[where] = deque(maxlen=self._churn_threshold)
+            stamps.append(now)
+            if len(stamps) == self._churn_threshold and now - stamps[0] <= self._churn_window:
+                self._churn[where] = _doctor.ChurnFact(
+                    where, name, producer_id, len(stamps), self._churn_window
+                )
+                return True
+        return False
+
+    def _publish(self, producer: ProducerState, payload: Any) -> ChannelUpdate:
+        if producer.validated:
+            payload = self._validate(producer, payload)
+        update = self._commit(producer, "published", payload)
+        assert update is not None
+        if not producer.validated and producer.publish_count == 1 and producer.channel.model:
+            self._refresh_diagnostics()  # first raw publish on a schema channel
+        return update
+
+    def _clear(self, producer: ProducerState) -> ChannelUpdate | None:
+        return self._commit(producer, "cleared", None)
+
+    def _validate(self, producer: ProducerState, payload: Any) -> BaseModel:
+        model = producer.channel.model
+        assert model is not None
+        try:
+            value: BaseModel = model.__pydantic_validator__.validate_python(payload)
+        except ValidationError as exc:
+            error = PublishValidationError(
+                producer.channel.name,
+                producer.id,
+                producer.registered_at,
+                model.__name__,
+                exc.errors(include_url=False),
+            )
+            self._emit(
+                "validation_failed",
+                producer.channel.name,
+                producer.id,
+                where=producer.registered_at,
+                message=str(error),
+            )
+            raise error from exc
+        return value
+
+    def _commit(self, producer: ProducerState, kind: str, value: Any) -> ChannelUpdate | None:
+        channel = producer.channel
+        with channel.lock:
+            if producer.closed:
+                action = "publish" if kind == "published" else "clear"
+                raise ProducerClosed(channel.name, producer.id, producer.registered_at, action)
+            if kind == "cleared" and not producer.has_value:
+                return None
+            seq = self._last_seq = next(self._seq)
+            now = self._clock()
+            update: ChannelUpdate = _new_update(
+                ChannelUpdate, (channel.name, producer.id, kind, value, seq, now)
+            )
+            producer.value = value
+            producer.value_seq = seq
+            if kind == "published":
+                producer.has_value = True
+                producer.publish_count += 1
+                producer.last_publish = now
+                channel.publish_count += 1
+            else:
+                producer.has_value = False
+            channel.last_update = now
+            channel.history.append(update)
+            for consumer in channel.targets:
+                self._deliver(consumer, update)
+            if self._listeners:
+                self._emit(kind, channel.name, producer.id, at=now, update=update)  # type: ignore[arg-type]
+        return update
+
+    def _deliver(self, consumer: ConsumerState, update: ChannelUpdate) -> None:
+        if consumer.model is not None and update.value is not None:
+            value = self._convert_for(consumer, update.value)
+            if value is None:
+                return
+            if value is not update.value:
+                update = update._replace(value=value)
+        consumer.delivered += 1
+        for fn in consumer.callbacks:
+            try:
+                fn(update)
+            except Exception as exc:
+                self._consumer_failed(consumer, update, exc)
+
+    def _consumer_failed(
+        self, consumer: ConsumerState, update: ChannelUpdate, exc: Exception
+    ) -> None:
+        consumer.errors += 1
+        text = "".join(traceback.format_exception(exc))
+        logger.error(
+            "consumer %r on channel %r (registered at %s) raised on update %d from %r:\n%s",
+            consumer.id,
+            update.channel,
+            consumer.registered_at,
+            update.seq,
+            update.producer_id,
+            text,
+        )
+        self._emit(
+            "consumer_error",
+            update.channel,
+            update.producer_id,
+            consumer_id=consumer.id,
+            where=consumer.registered_at,
+            message=f"{type(exc).__name__}: {exc}",
+            traceback=text,
+            update=update,
+        )
+
+    def _close_producer(self, producer: ProducerState) -> None:
+        channel = producer.channel
+        with channel.lock:
+            if producer.closed:
+                return
+            self._commit(producer, "cleared", None)
+            producer.closed = True
+            producer.handle_ref = None
+            if channel.producers.get(producer.id) is producer:
+                del channel.producers[producer.id]
+        self._emit("closed", channel.name, producer.id, where=producer.registered_at)
+        self._refresh_diagnostics()
+
+    def _mark_job_failed(self, producer: ProducerState, error: str) -> None:
+        producer.job_error = error
+        self._refresh_diagnostics()
+
+    # -- consumers -------------------------------------------------------------------------
+
+    def register_consumer(
+        self,
+        channel: str | Enum,
+        consumer_id: str,
+        callback: Callback | None = None,
+    ) -> Consumer:
+        """Register a consumer; ``callback``, if given, is subscribed as by ``subscribe``.
+
+        The store holds the consumer and its callbacks until ``close()``.
+        """
+        return self._register_consumer(channel_name(channel), consumer_id, callback, None)
+
+    def _register_consumer(
+        self,
+        name: str,
+        consumer_id: str,
+        callback: Callback | None,
+        model: type[BaseModel] | None,
+        where: str | None = None,
+    ) -> Consumer:
+        _check_id("consumer", consumer_id)
+        where = where or _callsite.caller_location()
+        state = self._channel(name)
+        consumer = ConsumerState(state, consumer_id, where, model)
+        with state.lock:
+            state.consumers.append(consumer)
+        handle: Consumer = (
+            Consumer(self, consumer) if model is None else WidgetConsumer(self, consumer)
+        )
+        if callback is not None:
+            handle.subscribe(callback)
+        self._emit("consumer_registered", name, None, consumer_id=consumer_id, where=where)
+        return handle
+
+    def _subscribe(self, consumer: ConsumerState, fn: Callback) -> Callable[[], None]:
+        if not callable(fn):
+            raise TypeError(f"subscribe() needs a callable, not {fn!r}")
+        channel = consumer.channel
+        with channel.lock:
+            if consumer.closed:
+                raise ValueError(f"consumer {consumer.id!r} on {channel.name!r} is closed")
+            consumer.callbacks = (*consumer.callbacks, fn)
+            channel.rebuild_targets()
+
+        def unsubscribe() -> None:
+            with channel.lock:
+                callbacks = list(consumer.callbacks)
+                if fn in callbacks:
+                    callbacks.remove(fn)
+                    consumer.callbacks = tuple(callbacks)
+                    channel.rebuild_targets()
+
+        return unsubscribe
+
+    def _close_consumer(self, consumer: ConsumerState) -> None:
+        channel = consumer.channel
+        with channel.lock:
+            if consumer.closed:
+                return
+            consumer.closed = True
+            consumer.callbacks = ()
+            channel.consumers.remove(consumer)
+            channel.rebuild_targets()
+            streams = list(consumer.streams)
+        for stream in streams:
+            stream.end()
+        self._emit(
+            "consumer_closed",
+            channel.name,
+            None,
+            consumer_id=consumer.id,
+            where=consumer.registered_at,
+        )
+
+    def _convert_for(self, consumer: ConsumerState, payload: Any) -> BaseModel | None:
+        model = consumer.model
+        assert model is not None
+        if type(payload) is model:
+            return payload
+        try:
+            value: BaseModel = model.__pydantic_validator__.validate_python(payload)
+        except ValidationError as exc:
+            error = PublishValidationError(
+                consumer.channel.name,
+                consumer.id,
+                consumer.registered_at,
+                model.__name__,
+                exc.errors(include_url=False),
+                role="consumer",
+            )
+            self._emit(
+                "validation_failed",
+                consumer.channel.name,
+                None,
+                consumer_id=consumer.id,
+                where=consumer.registered_at,
+                message=str(error),
+            )
+            return None
+        return value
+
+    @staticmethod
+    def _try_convert(model: type[M], payload: Any) -> M | None:
+        if isinstance(payload, model):
+            return payload
+        try:
+            return model.model_validate(payload)
+        except ValidationError:
+            return None
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(self, channel: str | Enum) -> Any:
+        """The newest value among the channel's producers that hold one, or None."""
+        state = self._channels.get(channel_name(channel))
+        if state is None:
+            return None
+        with state.lock:
+            return state.latest_value()
+
+    def values(self, channel: str | Enum) -> dict[str, Any]:
+        """``{producer_id: payload}`` of producers holding a value, in registration order."""
+        state = self._channels.get(channel_name(channel))
+        if state is None:
+            return {}
+        with state.lock:
+            return {p.id: p.value for p in state.producers.values() if p.has_value}
+
+    def _values_newest_last(self, channel: str) -> list[Any]:
+        state = self._channels.get(channel)
+        if state is None:
+            return []
+        with state.lock:
+            held = sorted(
+                (p for p in state.producers.values() if p.has_value), key=lambda p: p.value_seq
+            )
+            return [p.value for p in held]
+
+    def history(self, channel: str | Enum) -> list[ChannelUpdate]:
+        """Past updates of the channel (publishes and clears), oldest first, bounded."""
+        state = self._channels.get(channel_name(channel))
+        if state is None:
+            return []
+        with state.lock:
+            return list(state.history)
+
+    def channels(self) -> list[ChannelInfo]:
+        """Every channel the store has seen, in the order it first saw them."""
+        out = []
+        for state in self._existing_channels():
+            with state.lock:
+                out.append(
+                    ChannelInfo(
+                        state.name,
+                        None if state.model is None else state.model.__name__,
+                        len(state.producers),
+                        len(state.consumers),
+                        state.publish_count,
+                        state.last_update,
+                    )
+                )
+        return out
+
+    def producers(self, channel: str | Enum | None = None) -> list[ProducerInfo]:
+        """Open producers, by channel then registration order; one channel's if given."""
+        out: list[ProducerInfo] = []
+        for state in self._selected(channel):
+            with state.lock:
+                out.extend(
+                    ProducerInfo(
+                        p.id,
+                        state.name,
+                        p.kind,
+                        p.registered_at,
+                        p.publish_count,
+                        p.last_publish,
+                        p.has_value,
+                        p.leaked,
+                        p.validated,
+                    )
+                    for p in state.producers.values()
+                )
+        return out
+
+    def consumers(self, channel: str | Enum | None = None) -> list[ConsumerInfo]:
+        """Open consumers, by channel then registration order; one channel's if given."""
+        out: list[ConsumerInfo] = []
+        for state in self._selected(channel):
+            with state.lock:
+                out.extend(
+                    ConsumerInfo(
+                        c.id,
+                        state.name,
+                        c.registered_at,
+                        c.delivered,
+                        c.errors,
+                        len(c.callbacks),
+                        None if c.model is None else c.model.__name__,
+                    )
+                    for c in state.consumers
+                )
+        return out
+
+    def _selected(self, channel: str | Enum | None) -> Iterable[ChannelState]:
+        if channel is None:
+            return self._existing_channels()
+        state = self._channels.get(channel_name(channel))
+        return [] if state is None else [state]
+
+    def log_producers(self, channel: str | Enum | None = None) -> str:
+        """The "Log Producers" debug text: every channel's open producers (README, exact)."""
+        blocks = []
+        for state in self._selected(channel):
+            with state.lock:
+                if state.producers and state.first_producer_order is not None:
+                    producers = [(p.id, p.kind) for p in state.producers.values()]
+                    blocks.append((state.first_producer_order, state.name, producers))
+        blocks.sort(key=lambda block: block[0])
+        return format_log_producers([(name, producers) for _, name, producers in blocks])
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a debug view needs, as JSON-serializable data.
+
+        Keys: ``version``, ``seq`` (the last update's), ``channels``, ``producers``,
+        ``consumers``, ``values`` (channel → producer id → payload, models dumped to JSON
+        data, unknown objects as strings) and ``diagnostics``.
+        """
+        values: dict[str, dict[str, Any]] = {}
+        for state in self._existing_channels():
+            with state.lock:
+                held = {p.id: p.value for p in state.producers.values() if p.has_value}
+            if held:
+                values[state.name] = _jsonable(held)
+        return {
+            "version": SNAPSHOT_VERSION,
+            "seq": self._last_seq,
+            "channels": [c.to_dict() for c in self.channels()],
+            "producers": [p.to_dict() for p in self.producers()],
+            "consumers": [c.to_dict() for c in self.consumers()],
+            "values": values,
+            "diagnostics": [d.to_dict() for d in self.diagnostics()],
+        }
+
+    # -- events and the doctor -------------------------------------------------------------
+
+    def subscribe_events(self, fn: EventListener) -> Callable[[], None]:
+        """Call ``fn(event)`` for every store event; returns the unsubscribe function.
+
+        Events are emitted in the thread that caused them (a publish's in the publishing
+        thread, under the channel's lock, so they arrive in order). A listener that raises
+        is logged on the ``mapstore_core`` logger and does not affect the store.
+        """
+        if not callable(fn):
+            raise TypeError(f"subscribe_events() needs a callable, not {fn!r}")
+        with self._lock:
+            self._listeners = (*self._listeners, fn)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                listeners = list(self._listeners)
+                if fn in listeners:
+                    listeners.remove(fn)
+                    self._listeners = tuple(listeners)
+
+        return unsubscribe
+
+    def _emit(
+        self,
+        kind: EventKind,
+        channel: str | None,
+        producer_id: str | None,
+        *,
+        at: float | None = None,
+        **fields: Any,
+    ) -> None:
+        listeners = self._listeners
+        if not listeners:
+            return
+        when = self._clock() if at is None else at
+        event = StoreEvent(kind, channel, producer_id, when, **fields)
+        for fn in listeners:
+            try:
+                fn(event)
+            except Exception:
+                logger.exception("store event listener %r failed on a %r event", fn, kind)
+
+    def diagnostics(self) -> list[Diagnostic]:
+        """Run the doctor: every current breach of the registration guide.
+
+        A finding that is new since the last evaluation is also emitted as a ``diagnostic``
+        event (evaluations happen on registration, close, schema definition, a raw publish on
+        a schema channel, a job failure, and every call of this method).
+        """
+        return self._refresh_diagnostics()
+
+    def _facts(self) -> list[_doctor.ProducerFacts]:
+        facts: list[_doctor.ProducerFacts] = []
+        for state in self._existing_channels():
+            with state.lock:
+                facts.extend(
+                    _doctor.ProducerFacts(
+                        state.name,
+                        p.id,
+                        p.kind,
+                        p.registered_at,
+                        p.validated,
+                        state.model is not None,
+                        p.publish_count,
+                        p.leaked,
+                        p.widget,
+                        p.job_error,
+                    )
+                    for p in state.producers.values()
+                )
+        return facts
+
+    def _refresh_diagnostics(self) -> list[Diagnostic]:
+        with self._lock:
+            churn = list(self._churn.values())
+        found = _doctor.diagnose(self._facts(), churn)
+        with self._diag_lock:
+            new = [d for d in found if d.key not in self._known_diagnostics]
+            self._known_diagnostics = {d.key for d in found}
+        for finding in new:
+            self._emit(
+                "diagnostic",
+                finding.channel,
+                finding.producer_id,
+                where=finding.where,
+                message=finding.message,
+                diagnostic=finding,
+            )
+        return found
+
+    def __repr__(self) -> str:
+        return f"<MapObjectStore channels={len(self._channels)} seq={self._last_seq}>"
