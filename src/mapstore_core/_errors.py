@@ -16,7 +16,12 @@ registered, so the message alone says what to fix::
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from mapstore_core._fields import field_problems
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 __all__ = [
     "ChannelNotDefined",
@@ -85,10 +90,6 @@ class ChannelSchemaConflict(MapStoreError, ValueError):
         )
 
 
-def _field_name(loc: Sequence[int | str]) -> str:
-    return ".".join(str(part) for part in loc) or "(payload)"
-
-
 class PublishValidationError(MapStoreError, ValueError):
     """A payload failed the channel's model; the store kept its previous value.
 
@@ -97,7 +98,10 @@ class PublishValidationError(MapStoreError, ValueError):
         producer_id: The producer that published it, or a consumer id when a widget consumer
             rejected a raw value.
         registered_at: Where that producer or consumer was registered.
-        errors: pydantic's error list (``loc``, ``msg``, ``type`` ...), one per failing field.
+        errors: pydantic's raw error list (``loc``, ``msg``, ``type`` ...).
+        problems: ``{field path: message}``, one entry per failing field (union branches
+            folded into their field).
+        fields: The failing field paths, e.g. ``["rows", "change_type"]``.
     """
 
     def __init__(
@@ -105,7 +109,7 @@ class PublishValidationError(MapStoreError, ValueError):
         channel: str,
         producer_id: str,
         registered_at: str,
-        model_name: str,
+        model: type[BaseModel],
         errors: Sequence[Mapping[str, Any]],
         *,
         role: str = "producer",
@@ -113,16 +117,15 @@ class PublishValidationError(MapStoreError, ValueError):
         self.channel = channel
         self.producer_id = producer_id
         self.registered_at = registered_at
-        self.model_name = model_name
+        self.model_name = model.__name__
         self.errors = list(errors)
-        self.fields = [_field_name(err.get("loc", ())) for err in self.errors]
-        lines = [
-            f"  - {field}: {err.get('msg', '')}"
-            for field, err in zip(self.fields, errors, strict=True)
-        ]
-        count = len(self.errors)
+        self.problems = field_problems(model, self.errors)
+        self.fields = list(self.problems)
+        lines = [f"  - {field}: {message}" for field, message in self.problems.items()]
+        count = len(self.problems)
         super().__init__(
-            f"invalid {model_name} payload on channel {channel!r} from {role} {producer_id!r} "
+            f"invalid {self.model_name} payload on channel {channel!r} "
+            f"from {role} {producer_id!r} "
             f"(registered at {registered_at}): {count} field{'s' if count != 1 else ''} "
             "failed; the previous value was kept\n" + "\n".join(lines)
         )

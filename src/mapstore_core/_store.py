@@ -267,7 +267,7 @@ class MapObjectStore:
                 producer.channel.name,
                 producer.id,
                 producer.registered_at,
-                model.__name__,
+                model,
                 exc.errors(include_url=False),
             )
             self._emit(
@@ -454,7 +454,7 @@ class MapObjectStore:
                 consumer.channel.name,
                 consumer.id,
                 consumer.registered_at,
-                model.__name__,
+                model,
                 exc.errors(include_url=False),
                 role="consumer",
             )
