@@ -116,7 +116,9 @@ class MapObjectStore:
         self._site_registrations: dict[str, deque[float]] = {}
         self._churn: dict[str, _doctor.ChurnFact] = {}
         self._diag_lock = threading.RLock()
-        self._known_diagnostics: set[tuple[str, str, str]] = set()
+        # channel -> keys of the findings last reported for it (to emit only new ones)
+        self._known_diagnostics: dict[str, set[tuple[str, str, str]]] = {}
+        self._leaks_pending = False
 
         from mapstore_core._widgets import define_widget_channels
 
@@ -158,7 +160,7 @@ class MapObjectStore:
                 raise ChannelSchemaConflict(name, state.model.__name__, model.__name__)
             state.model = model
         self._emit("channel_defined", name, None, message=f"schema {model.__name__}")
-        self._refresh_diagnostics()
+        self._refresh_diagnostics(state)
         return name
 
     def schema(self, channel: str | Enum) -> type[BaseModel] | None:
@@ -213,12 +215,9 @@ class MapObjectStore:
                 state.first_producer_order = next(self._producer_order)
         handle = cls(self, producer)
         producer.handle_ref = weakref.ref(handle, self._weak_callback(producer))
-        churned = self._note_registration(where, name, producer_id)
+        self._note_registration(where, name, producer_id)
         self._emit("registered", name, producer_id, where=where)
-        if churned or widget is not None or _doctor.is_non_descriptive(producer_id):
-            self._refresh_diagnostics()
-        elif len(state.producers) > 1:
-            self._refresh_diagnostics()  # possibly a duplicate source
+        self._refresh_diagnostics(state)
         return handle
 
     def _weak_callback(self, producer: ProducerState) -> Callable[[Any], None]:
@@ -228,10 +227,11 @@ class MapObjectStore:
             # call reports it (and emits its diagnostic event).
             if not producer.closed:
                 producer.leaked = True
+                self._leaks_pending = True
 
         return dropped
 
-    def _note_registration(self, where: str, name: str, producer_id: str) -> bool:
+    def _note_registration(self, where: str, name: str, producer_id: str) -> None:
         now = self._clock()
         with self._lock:
             stamps = self._site_registrations.get(where)
@@ -242,8 +242,6 @@ class MapObjectStore:
                 self._churn[where] = _doctor.ChurnFact(
                     where, name, producer_id, len(stamps), self._churn_window
                 )
-                return True
-        return False
 
     def _publish(self, producer: ProducerState, payload: Any) -> ChannelUpdate:
         if producer.validated:
@@ -251,7 +249,7 @@ class MapObjectStore:
         update = self._commit(producer, "published", payload)
         assert update is not None
         if not producer.validated and producer.publish_count == 1 and producer.channel.model:
-            self._refresh_diagnostics()  # first raw publish on a schema channel
+            self._refresh_diagnostics(producer.channel)  # first raw publish on a schema channel
         return update
 
     def _clear(self, producer: ProducerState) -> ChannelUpdate | None:
@@ -360,11 +358,11 @@ class MapObjectStore:
             if channel.producers.get(producer.id) is producer:
                 del channel.producers[producer.id]
         self._emit("closed", channel.name, producer.id, where=producer.registered_at)
-        self._refresh_diagnostics()
+        self._refresh_diagnostics(channel)
 
     def _mark_job_failed(self, producer: ProducerState, error: str) -> None:
         producer.job_error = error
-        self._refresh_diagnostics()
+        self._refresh_diagnostics(producer.channel)
 
     # -- consumers -------------------------------------------------------------------------
 
@@ -663,9 +661,9 @@ class MapObjectStore:
         """
         return self._refresh_diagnostics()
 
-    def _facts(self) -> list[_doctor.ProducerFacts]:
+    def _facts(self, channels: Iterable[ChannelState]) -> list[_doctor.ProducerFacts]:
         facts: list[_doctor.ProducerFacts] = []
-        for state in self._existing_channels():
+        for state in channels:
             with state.lock:
                 facts.extend(
                     _doctor.ProducerFacts(
@@ -684,13 +682,26 @@ class MapObjectStore:
                 )
         return facts
 
-    def _refresh_diagnostics(self) -> list[Diagnostic]:
+    def _refresh_diagnostics(self, scope: ChannelState | None = None) -> list[Diagnostic]:
+        """Evaluate the doctor over one channel (or all) and emit the new findings.
+
+        Registration and close evaluate only their channel, so registering N producers costs
+        O(N), not O(N^2); a pending leak widens the evaluation to every channel.
+        """
+        if self._leaks_pending:
+            self._leaks_pending = False
+            scope = None
+        channels = self._existing_channels() if scope is None else [scope]
+        names = {state.name for state in channels}
         with self._lock:
-            churn = list(self._churn.values())
-        found = _doctor.diagnose(self._facts(), churn)
+            churn = [c for c in self._churn.values() if c.channel in names]
+        found = _doctor.diagnose(self._facts(channels), churn)
+        by_channel: dict[str, set[tuple[str, str, str]]] = {name: set() for name in names}
+        for finding in found:
+            by_channel[finding.channel].add(finding.key)
         with self._diag_lock:
-            new = [d for d in found if d.key not in self._known_diagnostics]
-            self._known_diagnostics = {d.key for d in found}
+            new = [d for d in found if d.key not in self._known_diagnostics.get(d.channel, set())]
+            self._known_diagnostics.update(by_channel)
         for finding in new:
             self._emit(
                 "diagnostic",
