@@ -13,6 +13,7 @@ from mapstore_core._doctor import is_non_descriptive
 from mapstore_core._errors import (
     ChannelNotDefined,
     ChannelSchemaConflict,
+    ConsumerClosed,
     JobStateError,
     MapStoreError,
     ProducerAlreadyRegistered,
@@ -47,6 +48,7 @@ __all__ = [
     "ChannelSchemaConflict",
     "ChannelUpdate",
     "Consumer",
+    "ConsumerClosed",
     "ConsumerInfo",
     "Diagnostic",
     "EventKind",

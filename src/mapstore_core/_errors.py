@@ -6,6 +6,7 @@ registered, so the message alone says what to fix::
     MapStoreError
     ├── ProducerAlreadyRegistered      same (channel, id) registered twice while open
     ├── ProducerClosed                 publish/clear on a closed producer
+    ├── ConsumerClosed (ValueError)    subscribe on a closed consumer
     ├── ChannelNotDefined (LookupError)    a validated publisher/consumer on a raw channel
     ├── ChannelSchemaConflict (ValueError) define_channel() with a second, different model
     ├── PublishValidationError (ValueError) a payload that does not fit the channel's model
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ChannelNotDefined",
     "ChannelSchemaConflict",
+    "ConsumerClosed",
     "JobStateError",
     "MapStoreError",
     "ProducerAlreadyRegistered",
@@ -63,6 +65,18 @@ class ProducerClosed(MapStoreError):
         super().__init__(
             f"cannot {action}: producer {producer_id!r} on channel {channel!r} "
             f"(registered at {registered_at}) is closed; register it again to publish"
+        )
+
+
+class ConsumerClosed(MapStoreError, ValueError):
+    """The consumer was closed; register a new one to receive updates again."""
+
+    def __init__(self, channel: str, consumer_id: str, registered_at: str) -> None:
+        self.channel = channel
+        self.consumer_id = consumer_id
+        super().__init__(
+            f"cannot subscribe: consumer {consumer_id!r} on channel {channel!r} "
+            f"(registered at {registered_at}) is closed"
         )
 
 

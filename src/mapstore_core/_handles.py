@@ -262,10 +262,12 @@ class UpdateStream:
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._done = False
         self._exhausted = False
-        self._unsubscribe = consumer.subscribe(self._push)
-        consumer._state.streams.add(self)
+        self._unsubscribe: Callable[[], None] = lambda: None
         if consumer.closed:
             self.end()
+            return
+        self._unsubscribe = consumer.subscribe(self._push)
+        consumer._state.streams.add(self)
 
     def _push(self, update: ChannelUpdate) -> None:
         if self._loop.is_closed():

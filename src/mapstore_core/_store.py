@@ -26,6 +26,7 @@ from mapstore_core import _callsite, _doctor
 from mapstore_core._errors import (
     ChannelNotDefined,
     ChannelSchemaConflict,
+    ConsumerClosed,
     ProducerAlreadyRegistered,
     ProducerClosed,
     PublishValidationError,
@@ -406,7 +407,7 @@ class MapObjectStore:
         channel = consumer.channel
         with channel.lock:
             if consumer.closed:
-                raise ValueError(f"consumer {consumer.id!r} on {channel.name!r} is closed")
+                raise ConsumerClosed(channel.name, consumer.id, consumer.registered_at)
             consumer.callbacks = (*consumer.callbacks, fn)
             channel.rebuild_targets()
 

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from mapstore_core import ChannelUpdate, MapObjectStore
+from mapstore_core import ChannelUpdate, ConsumerClosed, MapObjectStore
 
 from .helpers import collect_events, here, of_kind
 
@@ -65,13 +65,11 @@ def test_close_stops_delivery(store: MapObjectStore) -> None:
     c.close()
     store.register_producer("prices", "price-feed").publish(1)
     assert seen == [] and store.consumers("prices") == []
-    with pytest.raises(ValueError, match="closed"):
+    with pytest.raises(ConsumerClosed, match=r"'price-widget'.*closed"):
         c.subscribe(seen.append)
 
 
-def test_failing_consumer_does_not_stop_others_or_publisher(
-    store: MapObjectStore, caplog
-) -> None:
+def test_failing_consumer_does_not_stop_others_or_publisher(store: MapObjectStore, caplog) -> None:
     events = collect_events(store)
     seen: list[int] = []
 

@@ -20,9 +20,25 @@ def rules(store: MapObjectStore) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(
     "producer_id",
-    ["producer", "producer1", "temp", "tmp", "test", "foo", "bar2", "id-3", "p", "p2", "x",
-     "X_9", "42", "3f2b8c1e-9d4a-4c1b-8e2f-1a2b3c4d5e6f", "3f2b8c1e9d4a4c1b8e2f1a2b3c4d5e6f",
-     "deadbeef", "0x1f2e3d"],
+    [
+        "producer",
+        "producer1",
+        "temp",
+        "tmp",
+        "test",
+        "foo",
+        "bar2",
+        "id-3",
+        "p",
+        "p2",
+        "x",
+        "X_9",
+        "42",
+        "3f2b8c1e-9d4a-4c1b-8e2f-1a2b3c4d5e6f",
+        "3f2b8c1e9d4a4c1b8e2f1a2b3c4d5e6f",
+        "deadbeef",
+        "0x1f2e3d",
+    ],
 )
 def test_generic_ids_are_flagged(producer_id: str) -> None:
     assert is_non_descriptive(producer_id)
@@ -30,8 +46,17 @@ def test_generic_ids_are_flagged(producer_id: str) -> None:
 
 @pytest.mark.parametrize(
     "producer_id",
-    ["market-data-service", "realtime-service", "user-input-form", "job-bridge:summarize-1",
-     "producer-of-prices", "testimonials", "facade", "bar-chart-feed", "p95-latency"],
+    [
+        "market-data-service",
+        "realtime-service",
+        "user-input-form",
+        "job-bridge:summarize-1",
+        "producer-of-prices",
+        "testimonials",
+        "facade",
+        "bar-chart-feed",
+        "p95-latency",
+    ],
 )
 def test_descriptive_ids_are_not(producer_id: str) -> None:
     assert not is_non_descriptive(producer_id)
@@ -40,10 +65,13 @@ def test_descriptive_ids_are_not(producer_id: str) -> None:
 def test_non_descriptive_id(store: MapObjectStore) -> None:
     events = collect_events(store)
     where = here(1)
-    kept = store.register_producer("prices", "producer1")
+    _kept = store.register_producer("prices", "producer1")
     [diag] = store.diagnostics()
     assert (diag.rule, diag.channel, diag.producer_id, diag.where) == (
-        "non-descriptive-id", "prices", "producer1", where,
+        "non-descriptive-id",
+        "prices",
+        "producer1",
+        where,
     )
     assert diag.severity == "warning" and diag.hint
     [event] = of_kind(events, "diagnostic")
@@ -98,7 +126,7 @@ def test_leaked_producer_event_arrives_with_next_evaluation(store: MapObjectStor
     events = collect_events(store)
     store.register_producer("prices", "price-feed").publish(1)  # handle dropped at once
     gc.collect()
-    kept = store.register_producer("other", "other-service")  # any registration re-evaluates
+    _kept = store.register_producer("other", "other-service")  # any registration re-evaluates
     assert [e.diagnostic.rule for e in of_kind(events, "diagnostic")] == ["leaked-producer"]
 
 
@@ -144,7 +172,7 @@ def test_raw_publish_on_a_raw_channel_is_fine(store: MapObjectStore) -> None:
 
 def test_diagnostic_event_is_emitted_once_per_finding(store: MapObjectStore) -> None:
     events = collect_events(store)
-    kept = store.register_producer("prices", "tmp")
+    _kept = store.register_producer("prices", "tmp")
     store.diagnostics()
     store.diagnostics()
     assert len(of_kind(events, "diagnostic")) == 1

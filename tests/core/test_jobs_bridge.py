@@ -40,7 +40,7 @@ def test_job_errors(jobs: JobManager) -> None:
     job_id = jobs.create("summarize")
     with pytest.raises(UnknownJob, match="nope"):
         jobs.get("nope")
-    with pytest.raises(JobStateError, match="between 0.0 and 1.0"):
+    with pytest.raises(JobStateError, match=r"between 0.0 and 1.0"):
         jobs.update(job_id, progress=1.5)
     with pytest.raises(JobStateError, match="complete\\(\\) or fail\\(\\)"):
         jobs.update(job_id, status="completed")  # type: ignore[arg-type]

@@ -31,9 +31,7 @@ def test_registered_at_is_the_callers_line(store: MapObjectStore) -> None:
     assert store.producers("prices")[0].registered_at == where
 
 
-def test_registered_at_is_relative_to_cwd(
-    store: MapObjectStore, tmp_path, monkeypatch
-) -> None:
+def test_registered_at_is_relative_to_cwd(store: MapObjectStore, tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)  # this test file is no longer under the cwd
     p = store.register_producer("prices", "price-feed")
     assert p.registered_at.startswith("/")
@@ -69,7 +67,7 @@ def test_closed_id_can_be_registered_again(store: MapObjectStore) -> None:
 def test_publish_on_closed_producer_raises(store: MapObjectStore) -> None:
     p = store.register_producer("prices", "price-feed")
     p.close()
-    with pytest.raises(ProducerClosed, match="'price-feed'.*'prices'"):
+    with pytest.raises(ProducerClosed, match=r"'price-feed'.*'prices'"):
         p.publish(1)
     with pytest.raises(ProducerClosed):
         p.clear()
