@@ -83,6 +83,7 @@ class ProducerState:
         "leaked",
         "publish_count",
         "registered_at",
+        "validate",
         "validated",
         "value",
         "value_seq",
@@ -104,6 +105,12 @@ class ProducerState:
         self.kind: ProducerKind = kind
         self.registered_at = registered_at
         self.validated = validated
+        # The model's core validator, bound once: the publish path calls it directly
+        # (model_validate adds ~0.5 µs of Python around the same call).
+        self.validate: Callable[[Any], Any] | None = None
+        if validated:
+            assert channel.model is not None
+            self.validate = channel.model.__pydantic_validator__.validate_python
         self.widget = widget
         self.value: Any = None
         self.has_value = False

@@ -244,84 +244,110 @@ class MapObjectStore:
                     where, name, producer_id, len(stamps), self._churn_window
                 )
 
+    # The publish path. It is the one hot path of the library: locks are taken with
+    # acquire()/release() (half the cost of `with` on CPython 3.11) and delivery is inlined.
+
     def _publish(self, producer: ProducerState, payload: Any) -> ChannelUpdate:
-        if producer.validated:
-            payload = self._validate(producer, payload)
-        update = self._commit(producer, "published", payload)
-        assert update is not None
-        if not producer.validated and producer.publish_count == 1 and producer.channel.model:
-            self._refresh_diagnostics(producer.channel)  # first raw publish on a schema channel
-        return update
-
-    def _clear(self, producer: ProducerState) -> ChannelUpdate | None:
-        return self._commit(producer, "cleared", None)
-
-    def _validate(self, producer: ProducerState, payload: Any) -> BaseModel:
-        model = producer.channel.model
-        assert model is not None
-        try:
-            value: BaseModel = model.__pydantic_validator__.validate_python(payload)
-        except ValidationError as exc:
-            error = PublishValidationError(
-                producer.channel.name,
-                producer.id,
-                producer.registered_at,
-                model,
-                exc.errors(include_url=False),
-            )
-            self._emit(
-                "validation_failed",
-                producer.channel.name,
-                producer.id,
-                where=producer.registered_at,
-                message=str(error),
-            )
-            raise error from exc
-        return value
-
-    def _commit(self, producer: ProducerState, kind: str, value: Any) -> ChannelUpdate | None:
+        validate = producer.validate
+        if validate is not None:
+            try:
+                payload = validate(payload)
+            except ValidationError as exc:
+                raise self._rejected(producer, exc) from exc
         channel = producer.channel
-        with channel.lock:
+        lock = channel.lock
+        lock.acquire()
+        try:
             if producer.closed:
-                action = "publish" if kind == "published" else "clear"
-                raise ProducerClosed(channel.name, producer.id, producer.registered_at, action)
-            if kind == "cleared" and not producer.has_value:
-                return None
+                raise ProducerClosed(channel.name, producer.id, producer.registered_at, "publish")
             seq = self._last_seq = next(self._seq)
             now = self._clock()
             update: ChannelUpdate = _new_update(
-                ChannelUpdate, (channel.name, producer.id, kind, value, seq, now)
+                ChannelUpdate, (channel.name, producer.id, "published", payload, seq, now)
             )
-            producer.value = value
+            producer.value = payload
             producer.value_seq = seq
-            if kind == "published":
-                producer.has_value = True
-                producer.publish_count += 1
-                producer.last_publish = now
-                channel.publish_count += 1
-            else:
-                producer.has_value = False
+            producer.has_value = True
+            producer.publish_count += 1
+            producer.last_publish = now
+            channel.publish_count += 1
             channel.last_update = now
             channel.history.append(update)
-            for consumer in channel.targets:
-                self._deliver(consumer, update)
-            if self._listeners:
-                self._emit(kind, channel.name, producer.id, at=now, update=update)  # type: ignore[arg-type]
+            self._deliver_all(channel, update)
+        finally:
+            lock.release()
+        if producer.publish_count == 1 and not producer.validated and channel.model is not None:
+            self._refresh_diagnostics(channel)  # a raw producer's first publish on a schema channel
         return update
 
-    def _deliver(self, consumer: ConsumerState, update: ChannelUpdate) -> None:
-        if consumer.model is not None and update.value is not None:
-            value = self._convert_for(consumer, update.value)
-            if value is None:
-                return
-            if value is not update.value:
-                update = update._replace(value=value)
-        consumer.delivered += 1
-        for fn in consumer.callbacks:
-            try:
-                fn(update)
-            except Exception as exc:
-                self._consumer_failed(consumer, update, exc)
+    def _clear(self, producer: ProducerState) -> ChannelUpdate | None:
+        channel = producer.channel
+        with channel.lock:
+            if producer.closed:
+                raise ProducerClosed(channel.name, producer.id, producer.registered_at, "clear")
+            return self._clear_locked(producer)
+
+    def _clear_locked(self, producer: ProducerState) -> ChannelUpdate | None:
+        if not producer.has_value:
+            return None
+        channel = producer.channel
+        seq = self._last_seq = next(self._seq)
+        now = self._clock()
+        update = ChannelUpdate(channel.name, producer.id, "cleared", None, seq, now)
+        producer.value = None
+        producer.value_seq = seq
+        producer.has_value = False
+        channel.last_update = now
+        channel.history.append(update)
+        self._deliver_all(channel, update)
+        return update
+
+    def _deliver_all(self, channel: ChannelState, update: ChannelUpdate) -> None:
+        """Hand ``update`` to every subscribed consumer, then to event listeners (lock held)."""
+        for consumer in channel.targets:
+            delivered = update
+            if consumer.model is not None and update.value is not None:
+                converted = self._converted(consumer, update)
+                if converted is None:
+                    continue
+                delivered = converted
+            consumer.delivered += 1
+            for fn in consumer.callbacks:
+                try:
+                    fn(delivered)
+                except Exception as exc:
+                    self._consumer_failed(consumer, delivered, exc)
+        if self._listeners:
+            self._emit(
+                update.kind, channel.name, update.producer_id, at=update.timestamp, update=update
+            )
+
+    def _converted(self, consumer: ConsumerState, update: ChannelUpdate) -> ChannelUpdate | None:
+        """``update`` with its value as the consumer's model, or None if it does not validate."""
+        value = self._convert_for(consumer, update.value)
+        if value is None:
+            return None
+        return update if value is update.value else update._replace(value=value)
+
+    def _rejected(self, producer: ProducerState, exc: ValidationError) -> PublishValidationError:
+        """Report a payload that failed validation; return the error to raise."""
+        model = producer.channel.model
+        assert model is not None
+        error = PublishValidationError(
+            producer.channel.name,
+            producer.id,
+            producer.registered_at,
+            model,
+            exc.errors(include_url=False),
+        )
+        self._emit(
+            "validation_failed",
+            producer.channel.name,
+            producer.id,
+            where=producer.registered_at,
+            message=str(error),
+        )
+        return error
 
     def _consumer_failed(
         self, consumer: ConsumerState, update: ChannelUpdate, exc: Exception
@@ -353,7 +379,7 @@ class MapObjectStore:
         with channel.lock:
             if producer.closed:
                 return
-            self._commit(producer, "cleared", None)
+            self._clear_locked(producer)
             producer.closed = True
             producer.handle_ref = None
             if channel.producers.get(producer.id) is producer:
