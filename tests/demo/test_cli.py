@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from mapstore_core import MapObjectStore
+from mapstore_tui import __version__
+from mapstore_tui.cli import main
+from mapstore_tui.demo import DemoSources
+
+
+def test_log_producers_demo_matches_the_store(capsys) -> None:
+    assert main(["log-producers", "--demo"]) == 0
+    out = capsys.readouterr().out
+    sources = DemoSources(MapObjectStore(), seed=0)
+    sources.start()
+    try:
+        assert out == sources.store.log_producers() + "\n"
+    finally:
+        sources.stop()
+    assert out.startswith("📤 Channel: paragraph-content\n   Producers: 2\n")
+
+
+def test_snapshot_demo_is_json(capsys) -> None:
+    assert main(["snapshot", "--demo"]) == 0
+    snap = json.loads(capsys.readouterr().out)
+    assert {p["id"] for p in snap["producers"]} >= {"market-data-service", "realtime-service"}
+    assert "table-data" in snap["values"]
+
+
+def test_version(capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"mapstore-tui {__version__}"
+
+
+def test_bad_flags_exit_nonzero_with_a_message(capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--seed", "many"])
+    assert info.value.code == 2
+    assert "invalid int value: 'many'" in capsys.readouterr().err
+
+
+def test_python_dash_m_works() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mapstore_tui", "log-producers", "--demo"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "📤 Channel: table-data" in done.stdout
