@@ -169,6 +169,18 @@ def case_mapstore_validated() -> Case:
 _keep: list[object] = []
 
 
+def case_register_close() -> Case:
+    """Registration records the caller's line and runs the doctor over the channel."""
+    store = MapObjectStore()
+
+    def run(n: int) -> None:
+        register = store.register_producer
+        for _ in range(n):
+            register("bench-registration", "bench-service").close()
+
+    return run
+
+
 def measure(cases: dict[str, Case], *, rounds: int, n: int) -> dict[str, float]:
     """Median ns/op over interleaved rounds."""
     samples: dict[str, list[float]] = {name: [] for name in cases}
@@ -260,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         "pypubsub sendMessage": case_pypubsub(),
         "mapstore raw publish (1 consumer, history)": case_mapstore_raw(),
         "mapstore validated publish (1 consumer, history)": case_mapstore_validated(),
+        "mapstore register + close a producer": case_register_close(),
     }
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, {rounds} rounds x {n} ops")
     medians = measure(cases, rounds=rounds, n=n)

@@ -10,6 +10,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from mapstore_core._records import Diagnostic
 
@@ -26,6 +27,7 @@ _UUID = re.compile(
 _HEX = re.compile(r"(?:0x)?[0-9a-f]+", re.IGNORECASE)
 
 
+@lru_cache(maxsize=4096)
 def is_non_descriptive(producer_id: str) -> bool:
     """Say whether an id is one the guide calls generic (``producer1``, ``temp``, a bare UUID).
 

@@ -715,6 +715,8 @@ class MapObjectStore:
         Registration and close evaluate only their channel, so registering N producers costs
         O(N), not O(N^2); a pending leak widens the evaluation to every channel.
         """
+        if scope is not None and not self._listeners:
+            return []  # nobody to tell; diagnostics() evaluates everything when asked
         if self._leaks_pending:
             self._leaks_pending = False
             scope = None
