@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Self
 from mapstore_core._errors import PublishValidationError
 from mapstore_core._handles import WidgetPublisher
 from mapstore_core._jobs import JobManager, JobUpdate
+from mapstore_core._names import channel_name
 from mapstore_core._schemas import ParagraphContent
 from mapstore_core._widgets import default_store
 
@@ -122,8 +123,6 @@ def create_job_widget_bridge(
         UnknownJob: ``jobs`` has no such job.
         ChannelNotDefined: the channel has no model.
     """
-    from mapstore_core._store import channel_name
-
     target = default_store(store)
     jobs.get(job_id)  # fail before registering anything
     producer: WidgetPublisher[Any] = target._register_producer(

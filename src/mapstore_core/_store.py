@@ -33,6 +33,7 @@ from mapstore_core._errors import (
 )
 from mapstore_core._handles import Consumer, Producer, WidgetConsumer
 from mapstore_core._logtext import format_log_producers
+from mapstore_core._names import channel_name, check_id
 from mapstore_core._records import (
     ChannelInfo,
     ChannelUpdate,
@@ -44,6 +45,7 @@ from mapstore_core._records import (
     StoreEvent,
 )
 from mapstore_core._state import Callback, ChannelState, ConsumerState, ProducerState
+from mapstore_core._widgets import define_widget_channels
 
 __all__ = ["MapObjectStore"]
 
@@ -53,23 +55,12 @@ M = TypeVar("M", bound=BaseModel)
 P = TypeVar("P", bound=Producer)
 EventListener = Callable[[StoreEvent], object]
 
-_new_update = tuple.__new__  # ChannelUpdate(...) via NamedTuple.__new__ is 2x slower
+# Building the publish path's named tuples with tuple.__new__ skips NamedTuple's Python-level
+# __new__, which costs twice as much.
+_new_tuple = tuple.__new__
+_NO_EVENT_DETAILS = (None,) * (len(StoreEvent._fields) - 6)  # where, message, traceback, ...
 
 SNAPSHOT_VERSION = 1
-
-
-def channel_name(channel: str | Enum) -> str:
-    """Normalise a channel given as a string or a string enum member (``WidgetChannels``)."""
-    name = channel.value if isinstance(channel, Enum) else channel
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"a channel name must be a non-empty string, not {channel!r}")
-    return name
-
-
-def _check_id(what: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"a {what} id must be a non-empty string, not {value!r}")
-    return value
 
 
 def _jsonable(value: Any) -> Any:
@@ -120,8 +111,6 @@ class MapObjectStore:
         # channel -> keys of the findings last reported for it (to emit only new ones)
         self._known_diagnostics: dict[str, set[tuple[str, str, str]]] = {}
         self._leaks_pending = False
-
-        from mapstore_core._widgets import define_widget_channels
 
         define_widget_channels(self)
 
@@ -200,7 +189,7 @@ class MapObjectStore:
         validated: bool,
         cls: type[P],
     ) -> P:
-        _check_id("producer", producer_id)
+        check_id("producer", producer_id)
         where = _callsite.caller_location()
         widget = _callsite.registering_widget()
         state = self._require_model(name) if validated else self._channel(name)
@@ -262,7 +251,7 @@ class MapObjectStore:
                 raise ProducerClosed(channel.name, producer.id, producer.registered_at, "publish")
             seq = self._last_seq = next(self._seq)
             now = self._clock()
-            update: ChannelUpdate = _new_update(
+            update: ChannelUpdate = _new_tuple(
                 ChannelUpdate, (channel.name, producer.id, "published", payload, seq, now)
             )
             producer.value = payload
@@ -317,17 +306,21 @@ class MapObjectStore:
                     fn(delivered)
                 except Exception as exc:
                     self._consumer_failed(consumer, delivered, exc)
-        if self._listeners:
-            self._emit(
-                update.kind, channel.name, update.producer_id, at=update.timestamp, update=update
+        listeners = self._listeners
+        if listeners:
+            event: StoreEvent = _new_tuple(
+                StoreEvent,
+                (
+                    update.kind,
+                    channel.name,
+                    update.producer_id,
+                    update.timestamp,
+                    None,
+                    update,
+                    *_NO_EVENT_DETAILS,
+                ),
             )
-
-    def _converted(self, consumer: ConsumerState, update: ChannelUpdate) -> ChannelUpdate | None:
-        """``update`` with its value as the consumer's model, or None if it does not validate."""
-        value = self._convert_for(consumer, update.value)
-        if value is None:
-            return None
-        return update if value is update.value else update._replace(value=value)
+            self._call_listeners(listeners, event)
 
     def _rejected(self, producer: ProducerState, exc: ValidationError) -> PublishValidationError:
         """Report a payload that failed validation; return the error to raise."""
@@ -413,7 +406,7 @@ class MapObjectStore:
         model: type[BaseModel] | None,
         where: str | None = None,
     ) -> Consumer:
-        _check_id("consumer", consumer_id)
+        check_id("consumer", consumer_id)
         where = where or _callsite.caller_location()
         state = self._channel(name)
         consumer = ConsumerState(state, consumer_id, where, model)
@@ -467,13 +460,17 @@ class MapObjectStore:
             where=consumer.registered_at,
         )
 
-    def _convert_for(self, consumer: ConsumerState, payload: Any) -> BaseModel | None:
+    def _converted(self, consumer: ConsumerState, update: ChannelUpdate) -> ChannelUpdate | None:
+        """``update`` with its value as the consumer's model, or None if it does not validate.
+
+        A rejection is reported as a ``validation_failed`` event naming the consumer.
+        """
         model = consumer.model
         assert model is not None
-        if type(payload) is model:
-            return payload
+        if type(update.value) is model:
+            return update
         try:
-            value: BaseModel = model.__pydantic_validator__.validate_python(payload)
+            value = model.__pydantic_validator__.validate_python(update.value)
         except ValidationError as exc:
             error = PublishValidationError(
                 consumer.channel.name,
@@ -486,13 +483,13 @@ class MapObjectStore:
             self._emit(
                 "validation_failed",
                 consumer.channel.name,
-                None,
+                update.producer_id,
                 consumer_id=consumer.id,
                 where=consumer.registered_at,
                 message=str(error),
             )
             return None
-        return value
+        return update._replace(value=value)
 
     @staticmethod
     def _try_convert(model: type[M], payload: Any) -> M | None:
@@ -664,20 +661,20 @@ class MapObjectStore:
         kind: EventKind,
         channel: str | None,
         producer_id: str | None,
-        *,
-        at: float | None = None,
         **fields: Any,
     ) -> None:
         listeners = self._listeners
-        if not listeners:
-            return
-        when = self._clock() if at is None else at
-        event = StoreEvent(kind, channel, producer_id, when, **fields)
+        if listeners:
+            event = StoreEvent(kind, channel, producer_id, self._clock(), **fields)
+            self._call_listeners(listeners, event)
+
+    @staticmethod
+    def _call_listeners(listeners: tuple[EventListener, ...], event: StoreEvent) -> None:
         for fn in listeners:
             try:
                 fn(event)
             except Exception:
-                logger.exception("store event listener %r failed on a %r event", fn, kind)
+                logger.exception("store event listener %r failed on a %r event", fn, event.kind)
 
     def diagnostics(self) -> list[Diagnostic]:
         """Run the doctor: every current breach of the registration guide.

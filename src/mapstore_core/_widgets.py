@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from mapstore_core import _callsite
 from mapstore_core._handles import WidgetConsumer, WidgetPublisher
+from mapstore_core._names import channel_name
 from mapstore_core._schemas import MetricData, ParagraphContent, TableData, WidgetChannels
 from mapstore_core._state import Callback
 
@@ -92,8 +93,6 @@ def create_widget_publisher(
         ChannelNotDefined: the channel has no model; call ``define_channel`` first.
         ProducerAlreadyRegistered: ``producer_id`` is open on the channel.
     """
-    from mapstore_core._store import channel_name
-
     target = default_store(store)
     return target._register_producer(
         channel_name(channel), producer_id, kind="producer", validated=True, cls=WidgetPublisher
@@ -147,8 +146,6 @@ def create_widget_consumer(
     Raises:
         ChannelNotDefined: the channel has no model.
     """
-    from mapstore_core._store import channel_name
-
     target = default_store(store)
     name = channel_name(channel)
     state = target._require_model(name)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from mapstore_core._names import channel_name
 from mapstore_core._records import ChannelUpdate
 from mapstore_core._widgets import default_store
 
@@ -131,8 +132,6 @@ class UpdateRecorder:
 @contextmanager
 def record(channel: str | Enum, *, store: MapObjectStore | None = None) -> Iterator[UpdateRecorder]:
     """Record a channel's updates for the duration of a ``with`` block."""
-    from mapstore_core._store import channel_name
-
     name = channel_name(channel)
     recorder = UpdateRecorder(name)
     consumer = default_store(store).register_consumer(name, "mapstore-testing-recorder", recorder)
@@ -150,8 +149,6 @@ def assert_published(
     producer_id: str | None = None,
 ) -> ChannelUpdate:
     """Assert the channel's history holds a matching publish; return the newest match."""
-    from mapstore_core._store import channel_name
-
     name = channel_name(channel)
     hits = _check(store.history(name), f"channel {name!r}", value, producer_id, None)
     return hits[-1]
