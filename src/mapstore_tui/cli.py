@@ -6,10 +6,9 @@ import argparse
 import io
 import json
 import sys
-import time
 from collections.abc import Sequence
 
-from mapstore_core import MapObjectStore, StoreEvent
+from mapstore_core import MapObjectStore
 from mapstore_tui import __version__
 from mapstore_tui.demo import DemoSources
 
@@ -19,49 +18,6 @@ def _demo_store(seed: int | None, antipatterns: bool) -> tuple[MapObjectStore, D
     sources = DemoSources(store, seed=seed, antipatterns=antipatterns)
     sources.start()
     return store, sources
-
-
-def _print_event(event: StoreEvent) -> None:
-    if event.kind == "published":
-        return  # too many to print; the summary counts them
-    subject = event.producer_id or event.consumer_id or ""
-    detail = (event.message or "").splitlines()[0] if event.message else ""
-    print(f"  {event.kind:<20} {event.channel or '':<20} {subject:<28} {detail}")
-
-
-def _run_text_demo(seconds: float, seed: int | None, antipatterns: bool) -> int:
-    store = MapObjectStore()
-    unsubscribe = store.subscribe_events(_print_event)
-    sources = DemoSources(store, seed=seed, antipatterns=antipatterns)
-    print("Registering the demo sources (events as they happen):")
-    sources.start()
-    sources.run_threads()
-    try:
-        sources.form.submit("A note from the form", "Typed by the user, validated, published.")
-        sources.summaries.submit()
-        time.sleep(seconds)
-        print("\n" + store.log_producers())
-        print("\nChannels:")
-        for channel in store.channels():
-            print(
-                f"  {channel.name:<20} producers={channel.producer_count} "
-                f"consumers={channel.consumer_count} publishes={channel.publish_count}"
-            )
-        print("\nDoctor:")
-        found = store.diagnostics()
-        for diagnostic in found:
-            print(f"  [{diagnostic.rule}] {diagnostic.producer_id} at {diagnostic.where}")
-            print(f"      {diagnostic.message}")
-        if not found:
-            print("  no findings (try --antipatterns)")
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sources.stop()
-        unsubscribe()
-    print("\nSources closed on exit:")
-    print(store.log_producers())
-    return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -75,9 +31,6 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=None, help="make the demo reproducible")
     demo.add_argument(
         "--antipatterns", action="store_true", help="add sources that break the guide"
-    )
-    demo.add_argument(
-        "--seconds", type=float, default=3.0, help="how long the sources run (default 3)"
     )
 
     for name, what in (
@@ -106,7 +59,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _safe_stdout()
     if args.command == "demo":
-        return _run_text_demo(args.seconds, args.seed, args.antipatterns)
+        from mapstore_tui.demo_app import DemoApp
+
+        app = DemoApp(seed=args.seed, antipatterns=args.antipatterns)
+        try:
+            app.run()
+        finally:
+            app.sources.stop()
+        return app.return_code or 0
     store, sources = _demo_store(args.seed, args.antipatterns)
     try:
         if args.command == "log-producers":

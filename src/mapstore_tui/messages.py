@@ -1,0 +1,28 @@
+"""Messages of the panel. Store callbacks only ever post ``StoreChanged``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+__all__ = ["ChannelSelected", "StoreChanged"]
+
+
+@dataclass
+class StoreChanged(Message):
+    """Something happened in the store; the feed holds the events. Posted from any thread.
+
+    A busy store posts many of these; one in the queue is enough, so a newer one replaces an
+    older one that has not been handled yet.
+    """
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StoreChanged)
+
+
+@dataclass
+class ChannelSelected(Message):
+    """The person picked a channel in the channel list."""
+
+    channel: str

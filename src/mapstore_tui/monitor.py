@@ -1,0 +1,320 @@
+"""``Monitor``: the panel's body. It owns the view and the feed, and hands data down.
+
+Data flows one way: store events → ``PanelFeed`` (any thread) → ``StoreChanged`` message →
+``Monitor`` drains and asks the view for what changed → reactives of the child panels.
+Children report up with messages (``ChannelSelected``); none of them touches the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.timer import Timer
+from textual.widgets import Input, TabbedContent, TabPane
+
+from mapstore_core import StoreEvent
+from mapstore_tui._format import age, rate, sparkline
+from mapstore_tui.feed import Batch, PanelFeed
+from mapstore_tui.messages import ChannelSelected, StoreChanged
+from mapstore_tui.rates import RateTracker
+from mapstore_tui.view import StoreView
+from mapstore_tui.widgets.channel_list import ChannelList, ChannelRow
+from mapstore_tui.widgets.channel_preview import ChannelPreview, PreviewState
+from mapstore_tui.widgets.doctor import DoctorTable
+from mapstore_tui.widgets.events import EventLog
+from mapstore_tui.widgets.flow import FlowTree
+from mapstore_tui.widgets.history import HistoryPanel
+from mapstore_tui.widgets.log_producers import LogProducersPanel
+from mapstore_tui.widgets.schema import SchemaPanel
+from mapstore_tui.widgets.tables import ConsumersTable, ProducersTable
+
+__all__ = ["Monitor", "Totals"]
+
+_STRUCTURE = frozenset(
+    {
+        "registered",
+        "closed",
+        "consumer_registered",
+        "consumer_closed",
+        "diagnostic",
+        "channel_defined",
+    }
+)
+_MAX_TOASTS = 3
+
+
+class Totals:
+    """The header's figures."""
+
+    def __init__(self, channels: int, producers: int, consumers: int, messages: int, per_s: float):
+        self.channels = channels
+        self.producers = producers
+        self.consumers = consumers
+        self.messages = messages
+        self.per_second = per_s
+
+    def __str__(self) -> str:
+        return (
+            f"{self.channels} channels · {self.producers} producers · "
+            f"{self.consumers} consumers · {self.messages:,} msgs · {rate(self.per_second)}/s"
+        )
+
+
+class Monitor(Vertical):
+    """Channel list and detail on top, events / doctor / Log Producers / data flow below."""
+
+    paused: reactive[bool] = reactive(False)
+    selected: reactive[str | None] = reactive(None)
+
+    def __init__(
+        self,
+        view: StoreView,
+        *,
+        clock: Callable[[], float],
+        refresh_interval: float,
+        extra_panes: Callable[[], Iterable[TabPane]] | None = None,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.view = view
+        self._clock = clock
+        self._interval = refresh_interval
+        self._extra_panes = extra_panes
+        self.feed = PanelFeed(view, lambda: self.post_message(StoreChanged()))
+        self.rates = RateTracker()
+        self._last_apply = float("-inf")
+        self._deferred: Timer | None = None
+        self.totals = Totals(0, 0, 0, 0, 0.0)
+        self._channels: list[dict[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="top"):
+            yield ChannelList(id="channel-list")
+            with TabbedContent(id="detail", initial="preview"):
+                with TabPane("Preview", id="preview"):
+                    yield ChannelPreview(id="channel-preview")
+                with TabPane("Producers", id="producers"):
+                    yield ProducersTable(now=self._clock, id="producers-table")
+                with TabPane("Consumers", id="consumers"):
+                    yield ConsumersTable(now=self._clock, id="consumers-table")
+                with TabPane("History", id="history"):
+                    yield HistoryPanel(id="history-panel")
+                with TabPane("Schema", id="schema"):
+                    yield SchemaPanel(id="schema-panel")
+        with TabbedContent(id="global", initial="events"):
+            with TabPane("Events", id="events"):
+                yield EventLog(id="event-log")
+            with TabPane("Doctor", id="doctor"):
+                yield DoctorTable(id="doctor-table")
+            with TabPane("Log Producers", id="log"):
+                yield LogProducersPanel(id="log-producers")
+            with TabPane("Data flow", id="flow"):
+                yield FlowTree(id="flow-tree")
+            if self._extra_panes is not None:
+                yield from self._extra_panes()
+
+    def on_mount(self) -> None:
+        self.feed.start()
+        self.refresh_all()
+        self.set_interval(1.0, self.sample_rates, name="rates")
+
+    def on_unmount(self) -> None:
+        self.feed.stop()
+
+    # -- applying store changes ------------------------------------------------------------
+
+    @on(StoreChanged)
+    def _store_changed(self) -> None:
+        if self.paused:
+            return
+        wait = self._last_apply + self._interval - self._clock_now()
+        if wait > 0:
+            if self._deferred is None:
+                self._deferred = self.set_timer(wait, self._apply_deferred)
+            return
+        self.apply()
+
+    def _apply_deferred(self) -> None:
+        self._deferred = None
+        if not self.paused:
+            self.apply()
+
+    @staticmethod
+    def _clock_now() -> float:
+        import time
+
+        return time.monotonic()
+
+    def apply(self) -> None:
+        """Drain the feed and redraw what it touched."""
+        self._last_apply = self._clock_now()
+        batch = self.feed.drain()
+        if not batch and not batch.dropped:
+            return
+        self._log(batch)
+        self.refresh_channels()
+        structural = any(e.kind in _STRUCTURE for e in batch.notable)
+        if self.selected in batch.channels or structural:
+            self.refresh_detail()
+        if structural:
+            self.refresh_global()
+        self._toast(batch.notable)
+
+    def _log(self, batch: Batch) -> None:
+        events = sorted([*batch.notable, *batch.published], key=lambda e: e.timestamp)
+        self.query_one(EventLog).add(events, dropped=batch.dropped)
+
+    def _toast(self, events: list[StoreEvent]) -> None:
+        shown = 0
+        for event in events:
+            if shown == _MAX_TOASTS:
+                break
+            if event.kind == "validation_failed" and event.message:
+                who = event.consumer_id or event.producer_id
+                _first, *fields = event.message.splitlines()
+                self.notify(
+                    f"{who} sent an invalid payload to {event.channel}: "
+                    + "; ".join(f.strip(" -") for f in fields),
+                    title="Invalid payload rejected",
+                    severity="error",
+                )
+                shown += 1
+            elif event.diagnostic is not None and event.diagnostic.rule == "job-failed":
+                self.notify(event.diagnostic.message, title="Job failed", severity="warning")
+                shown += 1
+
+    # -- pulling from the view -------------------------------------------------------------
+
+    def refresh_all(self) -> None:
+        """Redraw everything from the view."""
+        self.refresh_channels()
+        self.refresh_detail()
+        self.refresh_global()
+
+    def refresh_channels(self) -> None:
+        """Channel rows and header totals."""
+        self._channels = self.view.channels()
+        now = self._clock()
+        rows = []
+        for info in self._channels:
+            name = info["name"]
+            last = info["last_update"]
+            rows.append(
+                ChannelRow(
+                    name=name,
+                    schema=info["schema"] or "",
+                    producers=info["producer_count"],
+                    consumers=info["consumer_count"],
+                    publishes=info["publish_count"],
+                    rate=rate(self.rates.current(name)),
+                    trend=sparkline(self.rates.rates.get(name, ()), 8),
+                    age=age(None if last is None else max(0.0, now - last)),
+                )
+            )
+        channel_list = self.query_one(ChannelList)
+        channel_list.rows = rows
+        self.totals = Totals(
+            len(rows),
+            sum(r.producers for r in rows),
+            sum(r.consumers for r in rows),
+            sum(r.publishes for r in rows),
+            self.rates.total(),
+        )
+        self.app.sub_title = str(self.totals) + (" · ⏸ PAUSED" if self.paused else "")
+        if self.selected is None and rows:
+            self.selected = channel_list.selected or rows[0].name
+
+    def refresh_detail(self) -> None:
+        """The selected channel's tabs (only the one showing, plus the preview)."""
+        channel = self.selected
+        active = self.query_one("#detail", TabbedContent).active
+        if channel is None:
+            self.query_one(ChannelPreview).state = PreviewState()
+            return
+        info = next((c for c in self._channels if c["name"] == channel), None)
+        schema_name = None if info is None else info["schema"]
+        producers = self.view.producers(channel)
+        if active == "preview":
+            self._refresh_preview(channel, schema_name, producers)
+        elif active == "producers":
+            table = self.query_one(ProducersTable)
+            table.flags = self._flags()
+            table.records = producers
+        elif active == "consumers":
+            self.query_one(ConsumersTable).records = self.view.consumers(channel)
+        elif active == "history":
+            self.query_one(HistoryPanel).updates = self.view.history(channel)
+        elif active == "schema":
+            self.query_one(SchemaPanel).schema = self.view.schema(channel)
+
+    def _refresh_preview(
+        self, channel: str, schema_name: str | None, producers: list[dict[str, Any]]
+    ) -> None:
+        holding = [p for p in producers if p["has_value"]]
+        newest = max(holding, key=lambda p: p["last_publish"] or 0.0)["id"] if holding else None
+        trend: list[float] = []
+        if schema_name == "MetricData":
+            for update in self.view.history(channel)[-60:]:
+                value = update["value"]
+                if isinstance(value, dict) and isinstance(value.get("value"), int | float):
+                    trend.append(float(value["value"]))
+        self.query_one(ChannelPreview).state = PreviewState(
+            channel=channel,
+            schema_name=schema_name,
+            values=self.view.values(channel),
+            newest=newest,
+            trend=trend,
+        )
+
+    def _flags(self) -> dict[str, list[str]]:
+        flags: dict[str, list[str]] = {}
+        for finding in self.query_one(DoctorTable).findings:
+            if finding["channel"] == self.selected:
+                flags.setdefault(finding["producer_id"], []).append(finding["rule"])
+        return flags
+
+    def refresh_global(self) -> None:
+        """Doctor, Log Producers and data flow."""
+        self.query_one(DoctorTable).findings = self.view.diagnostics()
+        self.query_one(LogProducersPanel).text = self.view.log_producers()
+        flow = self.query_one(FlowTree)
+        flow.producers = self.view.producers()
+        flow.consumers = self.view.consumers()
+
+    def sample_rates(self) -> None:
+        """Sample publish counts into rates (every second) and redraw the list."""
+        counts = {c["name"]: c["publish_count"] for c in self.view.channels()}
+        if self.rates.sample(counts, self._clock()) and not self.paused:
+            self.refresh_channels()
+
+    # -- reacting to the person ------------------------------------------------------------
+
+    @on(ChannelSelected)
+    def _channel_selected(self, message: ChannelSelected) -> None:
+        self.selected = message.channel
+
+    def watch_selected(self) -> None:
+        if self.is_mounted:
+            self.refresh_detail()
+
+    @on(TabbedContent.TabActivated, "#detail")
+    def _detail_tab(self) -> None:
+        self.refresh_detail()
+
+    @on(Input.Changed, "#channel-filter")
+    def _filter(self, event: Input.Changed) -> None:
+        self.query_one(EventLog).filter_text = event.value
+
+    def watch_paused(self, paused: bool) -> None:
+        if not self.is_mounted:
+            return
+        if paused:
+            self.app.sub_title = str(self.totals) + " · ⏸ PAUSED"
+        else:
+            self.apply()
+            self.refresh_all()

@@ -1,0 +1,123 @@
+"""The panel's only window on a store: a small, read-only, JSON-shaped view.
+
+Every screen of the panel reads through ``StoreView``; nothing in the panel touches a
+``MapObjectStore`` directly. Everything a view returns is plain JSON-ready data, so a second
+implementation can serve a store that lives in another process without the screens changing.
+``LocalStoreView`` is the in-process implementation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from pydantic_core import to_jsonable_python
+
+from mapstore_core import MapObjectStore, StoreEvent
+
+__all__ = ["EventListener", "LocalStoreView", "StoreView", "event_to_dict"]
+
+EventListener = Callable[[StoreEvent], object]
+
+
+class StoreView(Protocol):
+    """What the panel may ask of a store. All results are JSON-ready dicts and lists."""
+
+    def channels(self) -> list[dict[str, Any]]:
+        """Every channel, as ``ChannelInfo`` fields."""
+        ...
+
+    def producers(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Open producers (``ProducerInfo`` fields), of one channel or all."""
+        ...
+
+    def consumers(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Open consumers (``ConsumerInfo`` fields), of one channel or all."""
+        ...
+
+    def values(self, channel: str) -> dict[str, Any]:
+        """``{producer_id: payload}`` as JSON data, in registration order."""
+        ...
+
+    def history(self, channel: str) -> list[dict[str, Any]]:
+        """Past updates of the channel, oldest first, as ``ChannelUpdate`` dicts."""
+        ...
+
+    def schema(self, channel: str) -> dict[str, Any] | None:
+        """The channel model's JSON schema, or None for a raw channel."""
+        ...
+
+    def log_producers(self) -> str:
+        """The Log Producers text."""
+        ...
+
+    def diagnostics(self) -> list[dict[str, Any]]:
+        """The doctor's findings (``Diagnostic`` fields)."""
+        ...
+
+    def subscribe(self, listener: EventListener) -> Callable[[], None]:
+        """Call ``listener(event)`` for every store event, from any thread; returns undo."""
+        ...
+
+
+def _jsonable(value: Any) -> Any:
+    return to_jsonable_python(value, serialize_unknown=True, inf_nan_mode="null")
+
+
+def event_to_dict(event: StoreEvent) -> dict[str, Any]:
+    """A store event as JSON data (the update's value included)."""
+    data: dict[str, Any] = {
+        "kind": event.kind,
+        "channel": event.channel,
+        "producer_id": event.producer_id,
+        "consumer_id": event.consumer_id,
+        "timestamp": event.timestamp,
+        "where": event.where,
+        "message": event.message,
+        "traceback": event.traceback,
+    }
+    if event.update is not None:
+        data["seq"] = event.update.seq
+        data["value"] = _jsonable(event.update.value)
+    if event.diagnostic is not None:
+        data["diagnostic"] = event.diagnostic.to_dict()
+    return data
+
+
+class LocalStoreView:
+    """A ``StoreView`` over a store in this process."""
+
+    def __init__(self, store: MapObjectStore) -> None:
+        self._store = store
+
+    def channels(self) -> list[dict[str, Any]]:
+        return [info.to_dict() for info in self._store.channels()]
+
+    def producers(self, channel: str | None = None) -> list[dict[str, Any]]:
+        return [info.to_dict() for info in self._store.producers(channel)]
+
+    def consumers(self, channel: str | None = None) -> list[dict[str, Any]]:
+        return [info.to_dict() for info in self._store.consumers(channel)]
+
+    def values(self, channel: str) -> dict[str, Any]:
+        data: dict[str, Any] = _jsonable(self._store.values(channel))
+        return data
+
+    def history(self, channel: str) -> list[dict[str, Any]]:
+        return [
+            {**update._asdict(), "value": _jsonable(update.value)}
+            for update in self._store.history(channel)
+        ]
+
+    def schema(self, channel: str) -> dict[str, Any] | None:
+        model = self._store.schema(channel)
+        return None if model is None else model.model_json_schema()
+
+    def log_producers(self) -> str:
+        return self._store.log_producers()
+
+    def diagnostics(self) -> list[dict[str, Any]]:
+        return [d.to_dict() for d in self._store.diagnostics()]
+
+    def subscribe(self, listener: EventListener) -> Callable[[], None]:
+        return self._store.subscribe_events(listener)

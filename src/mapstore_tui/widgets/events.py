@@ -1,0 +1,106 @@
+"""The event log: registrations, publishes, clears, closes, errors and diagnostics."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import RichLog
+
+from mapstore_core import StoreEvent
+from mapstore_tui._format import short_json
+
+__all__ = ["EventLine", "EventLog", "describe_event"]
+
+_STYLES = {
+    "registered": "green",
+    "closed": "yellow",
+    "cleared": "yellow",
+    "published": "",
+    "validation_failed": "bold red",
+    "consumer_error": "bold red",
+    "diagnostic": "magenta",
+    "consumer_registered": "cyan",
+    "consumer_closed": "cyan",
+    "channel_defined": "blue",
+}
+
+
+@dataclass(frozen=True)
+class EventLine:
+    """An event, formatted once, kept for re-filtering."""
+
+    text: Text
+    search: str
+
+
+def describe_event(event: StoreEvent) -> EventLine:
+    """Format one store event as a log line."""
+    when = datetime.fromtimestamp(event.timestamp, tz=UTC).strftime("%H:%M:%S")
+    who = event.producer_id or ""
+    if event.consumer_id:
+        who = f"{who} → {event.consumer_id}" if who else event.consumer_id
+    if event.kind == "published" and event.update is not None:
+        detail = short_json(_plain(event.update.value), 70)
+    elif event.message:
+        detail = event.message.splitlines()[0]
+        if event.kind == "validation_failed":
+            fields = [line.strip()[2:] for line in event.message.splitlines()[1:]]
+            detail = "; ".join(fields) or detail
+    else:
+        detail = event.where or ""
+    line = Text.assemble(
+        (when, "dim"),
+        " ",
+        (f"{event.kind:<19}", _STYLES.get(event.kind, "")),
+        " ",
+        (f"{event.channel or '':<18}", "bold"),
+        " ",
+        (who, "cyan"),
+        "  ",
+        detail,
+    )
+    search = " ".join(str(part or "") for part in (event.kind, event.channel, who, detail)).lower()
+    return EventLine(line, search)
+
+
+def _plain(value: object) -> object:
+    dump = getattr(value, "model_dump", None)
+    return dump(mode="json") if callable(dump) else value
+
+
+class EventLog(RichLog):
+    """A bounded, filterable log of store events."""
+
+    filter_text: reactive[str] = reactive("")
+    paused: reactive[bool] = reactive(False)
+
+    def __init__(self, *, limit: int = 1_000, id: str | None = None) -> None:
+        super().__init__(max_lines=limit, wrap=False, markup=False, highlight=False, id=id)
+        self.lines_kept: deque[EventLine] = deque(maxlen=limit)
+        self.dropped = 0
+
+    def add(self, events: Iterable[StoreEvent], *, dropped: int = 0) -> None:
+        """Append events (oldest first)."""
+        needle = self.filter_text.strip().lower()
+        if dropped:
+            self.dropped += dropped
+            note = Text(f"… {dropped} events not shown (the panel fell behind)", "dim italic")
+            self.lines_kept.append(EventLine(note, ""))
+            self.write(note)
+        for event in events:
+            line = describe_event(event)
+            self.lines_kept.append(line)
+            if not needle or needle in line.search:
+                self.write(line.text)
+
+    def watch_filter_text(self) -> None:
+        needle = self.filter_text.strip().lower()
+        self.clear()
+        for line in self.lines_kept:
+            if not needle or needle in line.search:
+                self.write(line.text)

@@ -1,0 +1,105 @@
+"""History of the selected channel; pick two updates to see what changed between them."""
+
+from __future__ import annotations
+
+import difflib
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.syntax import Syntax
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.reactive import reactive
+from textual.widgets import DataTable, Static
+
+from mapstore_tui._format import json_text, short_json
+
+__all__ = ["HistoryPanel", "diff_text"]
+
+
+def diff_text(older: dict[str, Any], newer: dict[str, Any]) -> str:
+    """A unified diff of two updates' values, labelled by sequence number."""
+    lines = difflib.unified_diff(
+        json_text(older["value"]).splitlines(),
+        json_text(newer["value"]).splitlines(),
+        fromfile=f"seq {older['seq']} ({older['producer_id']}, {older['kind']})",
+        tofile=f"seq {newer['seq']} ({newer['producer_id']}, {newer['kind']})",
+        lineterm="",
+    )
+    return "\n".join(lines) or "(no difference)"
+
+
+class HistoryPanel(Vertical):
+    """Recent updates, newest first. Enter (or a click) marks an update; two marks: a diff."""
+
+    DEFAULT_CSS = """
+    HistoryPanel > DataTable { height: 1fr; }
+    HistoryPanel > VerticalScroll { height: 1fr; border-top: solid $primary-muted; }
+    HistoryPanel .hint { color: $text-muted; }
+    """
+
+    updates: reactive[list[dict[str, Any]]] = reactive(list, always_update=True)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.marked: list[int] = []
+
+    def compose(self) -> ComposeResult:
+        table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True)
+        table.add_columns("", "Seq", "Time", "Producer", "Kind", "Value")
+        yield table
+        with VerticalScroll():
+            yield Static(
+                "Press enter on two updates to compare them.", classes="hint", id="history-diff"
+            )
+
+    def watch_updates(self, updates: list[dict[str, Any]]) -> None:
+        if not self.is_mounted:
+            return
+        table: DataTable[str] = self.query_one(DataTable)
+        row = table.cursor_row
+        table.clear()
+        seqs = {u["seq"] for u in updates}
+        self.marked = [seq for seq in self.marked if seq in seqs]
+        for update in reversed(updates):
+            when = datetime.fromtimestamp(update["timestamp"], tz=UTC).strftime("%H:%M:%S")
+            table.add_row(
+                "●" if update["seq"] in self.marked else "",
+                str(update["seq"]),
+                when,
+                update["producer_id"],
+                update["kind"],
+                short_json(update["value"]),
+                key=str(update["seq"]),
+            )
+        if updates:
+            table.move_cursor(row=min(row, len(updates) - 1), animate=False)
+
+    @on(DataTable.RowSelected)
+    def _mark(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is None:
+            return
+        seq = int(event.row_key.value)
+        if seq in self.marked:
+            self.marked.remove(seq)
+        else:
+            self.marked = [*self.marked, seq][-2:]
+        self.watch_updates(self.updates)
+        self._show_diff()
+
+    def _show_diff(self) -> None:
+        target = self.query_one("#history-diff", Static)
+        by_seq = {u["seq"]: u for u in self.updates}
+        picked = sorted(seq for seq in self.marked if seq in by_seq)
+        if len(picked) < 2:
+            target.update(
+                "Marked seq "
+                + ", ".join(map(str, picked))
+                + "; press enter on another update to compare."
+                if picked
+                else "Press enter on two updates to compare them."
+            )
+            return
+        target.update(Syntax(diff_text(by_seq[picked[0]], by_seq[picked[1]]), "diff"))

@@ -1,0 +1,240 @@
+"""Reusable, consumer-only preview widgets for the three widget channels.
+
+Each widget shows a ``value`` reactive (a model instance, or None). A parent can set it
+(the debug panel does, from its read-only view), or the widget can consume a channel of a
+store itself: ``MetricWidget(store=my_store)`` registers a widget consumer when mounted and
+closes it when unmounted. Store callbacks run on publishing threads, so the widget only keeps
+the latest value and posts one message per batch; the value is applied on the UI thread.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel
+from textual.app import ComposeResult
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import DataTable, Digits, Label, Markdown, Sparkline, Static
+
+from mapstore_core import (
+    ChannelUpdate,
+    MapObjectStore,
+    MetricData,
+    ParagraphContent,
+    TableData,
+    WidgetChannels,
+    WidgetConsumer,
+    consumer_only,
+    create_widget_consumer,
+)
+
+__all__ = ["MetricWidget", "ParagraphWidget", "PreviewWidget", "TableWidget"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class _Received(Message):
+    """The bound consumer has a new value waiting (posted from any thread)."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, _Received)
+
+
+class _Latest:
+    """Keeps the newest update from a publishing thread; wakes the UI once per batch."""
+
+    def __init__(self, wake: Callable[[], object]) -> None:
+        self._wake = wake
+        self._update: ChannelUpdate | None = None
+        self._pending = False
+        self.updates: deque[ChannelUpdate] = deque(maxlen=60)
+
+    def __call__(self, update: ChannelUpdate) -> None:
+        self._update = update
+        self.updates.append(update)
+        if not self._pending:
+            self._pending = True
+            self._wake()
+
+    def take(self) -> ChannelUpdate | None:
+        self._pending = False
+        update, self._update = self._update, None
+        return update
+
+
+@consumer_only
+class PreviewWidget(Widget, Generic[M]):
+    """Base of the preview widgets: a ``value`` of the channel's model, set or consumed."""
+
+    CHANNEL: ClassVar[WidgetChannels]
+    value: reactive[Any] = reactive(None, always_update=True)
+
+    def __init__(
+        self,
+        value: M | None = None,
+        *,
+        store: MapObjectStore | None = None,
+        channel: str | None = None,
+        consumer_id: str | None = None,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._store = store
+        self._channel = channel or str(self.CHANNEL)
+        self._consumer_id = consumer_id
+        self._consumer: WidgetConsumer[Any] | None = None
+        self._latest = _Latest(lambda: self.post_message(_Received()))
+        self.set_reactive(PreviewWidget.value, value)
+
+    @property
+    def consumer(self) -> WidgetConsumer[Any] | None:
+        """The widget's own consumer when bound to a store."""
+        return self._consumer
+
+    def on_mount(self) -> None:
+        if self._store is not None:
+            self._consumer = create_widget_consumer(
+                self._channel,
+                self._consumer_id or f"{type(self).__name__.lower()}-preview",
+                store=self._store,
+                callback=self._latest,
+            )
+            self.value = self._consumer.value
+        self.show(self.value)
+
+    def on_unmount(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+            self._consumer = None
+
+    def on__received(self, message: _Received) -> None:
+        update = self._latest.take()
+        if update is not None:
+            self.value = update.value
+
+    def watch_value(self, value: M | None) -> None:
+        if self.is_mounted:
+            self.show(value)
+
+    def show(self, value: M | None) -> None:
+        """Draw ``value`` (None: the channel holds nothing)."""
+        raise NotImplementedError
+
+
+class ParagraphWidget(PreviewWidget[ParagraphContent]):
+    """A paragraph: its title, then the text (rendered as Markdown when ``markdown``)."""
+
+    CHANNEL = WidgetChannels.PARAGRAPH_CONTENT
+    DEFAULT_CSS = """
+    ParagraphWidget { height: auto; padding: 0 1; }
+    ParagraphWidget > .title { text-style: bold; color: $accent; }
+    ParagraphWidget > Markdown { margin: 0; padding: 0; }
+    ParagraphWidget > .body { height: auto; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Label("", classes="title")
+        yield Static("", classes="body")
+        yield Markdown("")
+
+    def show(self, value: ParagraphContent | None) -> None:
+        title = self.query_one(".title", Label)
+        body = self.query_one(".body", Static)
+        markdown = self.query_one(Markdown)
+        if value is None:
+            title.update("(no paragraph)")
+            body.update("")
+            body.display, markdown.display = True, False
+            return
+        title.update(value.title)
+        body.display, markdown.display = not value.markdown, value.markdown
+        if value.markdown:
+            markdown.update(value.content)
+        else:
+            body.update(value.content)
+
+
+class TableWidget(PreviewWidget[TableData]):
+    """A table with its title."""
+
+    CHANNEL = WidgetChannels.TABLE_DATA
+    DEFAULT_CSS = """
+    TableWidget { height: auto; max-height: 100%; padding: 0 1; }
+    TableWidget > .title { text-style: bold; color: $accent; }
+    TableWidget > DataTable { height: auto; max-height: 20; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Label("", classes="title")
+        yield DataTable(cursor_type="none", zebra_stripes=True, show_cursor=False)
+
+    def show(self, value: TableData | None) -> None:
+        title = self.query_one(".title", Label)
+        table: DataTable[Any] = self.query_one(DataTable)
+        table.clear(columns=True)
+        if value is None:
+            title.update("(no table)")
+            return
+        title.update(value.title)
+        table.add_columns(*value.headers)
+        table.add_rows(["" if cell is None else str(cell) for cell in row] for row in value.rows)
+
+
+_ARROWS = {"increase": ("▲", "green"), "decrease": ("▼", "red"), "neutral": ("▶", "grey50")}
+
+
+class MetricWidget(PreviewWidget[MetricData]):
+    """A metric: label, the value in big digits, a coloured change arrow, a sparkline."""
+
+    CHANNEL = WidgetChannels.METRIC_DATA
+    DEFAULT_CSS = """
+    MetricWidget { height: auto; padding: 0 1; }
+    MetricWidget > .label { text-style: bold; color: $accent; }
+    MetricWidget > Digits { width: auto; }
+    MetricWidget > Sparkline { height: 2; width: 40; }
+    """
+
+    trend: reactive[list[float]] = reactive(list, always_update=True)
+
+    def compose(self) -> ComposeResult:
+        yield Label("", classes="label")
+        yield Digits("")
+        yield Static("", classes="change")
+        yield Sparkline([])
+
+    def on__received(self, message: _Received) -> None:
+        super().on__received(message)
+        self.trend = [
+            float(u.value.value)
+            for u in self._latest.updates
+            if u.value is not None and isinstance(u.value.value, int | float)
+        ]
+
+    def watch_trend(self, trend: list[float]) -> None:
+        if self.is_mounted:
+            self.query_one(Sparkline).data = trend
+
+    def show(self, value: MetricData | None) -> None:
+        self.query_one(".label", Label).update("(no metric)" if value is None else value.label)
+        digits = self.query_one(Digits)
+        change = self.query_one(".change", Static)
+        if value is None:
+            digits.update("")
+            change.update("")
+            return
+        shown = value.value
+        digits.update(
+            f"{shown:,.2f}".rstrip("0").rstrip(".") if isinstance(shown, float) else str(shown)
+        )
+        arrow, colour = _ARROWS[value.change_type]
+        amount = "" if value.change is None else f" {value.change:+g}"
+        change.update(f"[{colour}]{arrow}{amount}[/] {value.change_type}")
+        self.query_one(Sparkline).data = self.trend
