@@ -164,6 +164,9 @@ class ProducerInfo:
     """Whether its handle was garbage-collected without ``close()``."""
     validated: bool
     """Whether its payloads are checked against the channel's model."""
+    value_seq: int | None = None
+    """``seq`` of the update that set its current value (None when it holds none); the
+    producer with the highest one holds the channel's current value."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the description as JSON-ready data."""

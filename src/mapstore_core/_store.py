@@ -569,6 +569,7 @@ class MapObjectStore:
                         p.has_value,
                         p.leaked,
                         p.validated,
+                        p.value_seq if p.has_value else None,
                     )
                     for p in state.producers.values()
                 )

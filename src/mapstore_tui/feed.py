@@ -21,10 +21,14 @@ __all__ = ["Batch", "PanelFeed"]
 class Batch:
     """What happened since the last drain."""
 
-    __slots__ = ("dropped", "notable", "published")
+    __slots__ = ("dropped", "notable", "published", "published_total")
 
     def __init__(
-        self, notable: list[StoreEvent], published: list[StoreEvent], dropped: int
+        self,
+        notable: list[StoreEvent],
+        published: list[StoreEvent],
+        dropped: int,
+        published_total: int,
     ) -> None:
         self.notable = notable
         """Every non-publish event (registrations, clears, errors, diagnostics), in order."""
@@ -32,6 +36,8 @@ class Batch:
         """The most recent publishes (a sample under load)."""
         self.dropped = dropped
         """Notable events lost because the UI fell behind (the buffer is bounded)."""
+        self.published_total = published_total
+        """How many publishes happened (``published`` keeps only the latest)."""
 
     @property
     def channels(self) -> set[str]:
@@ -50,7 +56,7 @@ class PanelFeed:
         view: StoreView,
         wake: Callable[[], object],
         *,
-        keep_published: int = 200,
+        keep_published: int = 20,
         keep_notable: int = 5_000,
     ) -> None:
         self._view = view
@@ -59,6 +65,7 @@ class PanelFeed:
         self._notable: deque[StoreEvent] = deque(maxlen=keep_notable)
         self._keep_notable = keep_notable
         self._notable_seen = 0
+        self._published_seen = 0
         self._wake_pending = False
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -77,6 +84,7 @@ class PanelFeed:
         # Runs on the publishing thread: no widget, no lock, nothing slow.
         if event.kind == "published":
             self._published.append(event)
+            self._published_seen += 1
         else:
             self._notable.append(event)
             self._notable_seen += 1
@@ -90,7 +98,8 @@ class PanelFeed:
         notable = _take(self._notable)
         published = _take(self._published)
         seen, self._notable_seen = self._notable_seen, 0
-        return Batch(notable, published, max(0, seen - len(notable)))
+        total, self._published_seen = self._published_seen, 0
+        return Batch(notable, published, max(0, seen - len(notable)), max(total, len(published)))
 
     @property
     def pending(self) -> bool:

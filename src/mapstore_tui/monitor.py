@@ -7,6 +7,7 @@ Children report up with messages (``ChannelSelected``); none of them touches the
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -88,6 +89,7 @@ class Monitor(Vertical):
         self.feed = PanelFeed(view, lambda: self.post_message(StoreChanged()))
         self.rates = RateTracker()
         self._last_apply = float("-inf")
+        self._last_header = float("-inf")
         self._deferred: Timer | None = None
         self.totals = Totals(0, 0, 0, 0, 0.0)
         self._channels: list[dict[str, Any]] = []
@@ -146,8 +148,6 @@ class Monitor(Vertical):
 
     @staticmethod
     def _clock_now() -> float:
-        import time
-
         return time.monotonic()
 
     def apply(self) -> None:
@@ -167,7 +167,11 @@ class Monitor(Vertical):
 
     def _log(self, batch: Batch) -> None:
         events = sorted([*batch.notable, *batch.published], key=lambda e: e.timestamp)
-        self.query_one(EventLog).add(events, dropped=batch.dropped)
+        self.query_one(EventLog).add(
+            events,
+            dropped=batch.dropped,
+            unshown_publishes=batch.published_total - len(batch.published),
+        )
 
     def _toast(self, events: list[StoreEvent]) -> None:
         shown = 0
@@ -192,11 +196,11 @@ class Monitor(Vertical):
 
     def refresh_all(self) -> None:
         """Redraw everything from the view."""
-        self.refresh_channels()
+        self.refresh_channels(force_header=True)
         self.refresh_detail()
         self.refresh_global()
 
-    def refresh_channels(self) -> None:
+    def refresh_channels(self, *, force_header: bool = False) -> None:
         """Channel rows and header totals."""
         self._channels = self.view.channels()
         now = self._clock()
@@ -225,7 +229,11 @@ class Monitor(Vertical):
             sum(r.publishes for r in rows),
             self.rates.total(),
         )
-        self.app.sub_title = str(self.totals) + (" · ⏸ PAUSED" if self.paused else "")
+        now_real = self._clock_now()
+        # The header relayouts when its text changes: under a flood, twice a second is plenty.
+        if force_header or now_real - self._last_header >= 15 * self._interval:
+            self._last_header = now_real
+            self.app.sub_title = str(self.totals) + (" · ⏸ PAUSED" if self.paused else "")
         if self.selected is None and rows:
             self.selected = channel_list.selected or rows[0].name
 
@@ -256,7 +264,7 @@ class Monitor(Vertical):
         self, channel: str, schema_name: str | None, producers: list[dict[str, Any]]
     ) -> None:
         holding = [p for p in producers if p["has_value"]]
-        newest = max(holding, key=lambda p: p["last_publish"] or 0.0)["id"] if holding else None
+        newest = max(holding, key=lambda p: p["value_seq"] or 0)["id"] if holding else None
         trend: list[float] = []
         if schema_name == "MetricData":
             for update in self.view.history(channel)[-60:]:
@@ -290,7 +298,7 @@ class Monitor(Vertical):
         """Sample publish counts into rates (every second) and redraw the list."""
         counts = {c["name"]: c["publish_count"] for c in self.view.channels()}
         if self.rates.sample(counts, self._clock()) and not self.paused:
-            self.refresh_channels()
+            self.refresh_channels(force_header=True)
 
     # -- reacting to the person ------------------------------------------------------------
 

@@ -42,7 +42,7 @@ class ChannelPreview(Vertical):
     """Draws ``state`` with the widget of the channel's schema; raw channels as JSON."""
 
     DEFAULT_CSS = """
-    ChannelPreview > .caption { color: $text-muted; padding: 0 1; }
+    ChannelPreview > .caption { color: $text-muted; padding: 0 1; width: 100%; height: 1; }
     ChannelPreview > ContentSwitcher { height: 1fr; }
     ChannelPreview #preview-json { padding: 0 1; }
     """
@@ -63,7 +63,7 @@ class ChannelPreview(Vertical):
         caption = self.query_one(".caption", Label)
         switcher = self.query_one(ContentSwitcher)
         if state.channel is None:
-            caption.update("Select a channel.")
+            caption.update("Select a channel.", layout=False)
             switcher.current = "preview-json"
             self.query_one("#preview-json-text", Static).update("")
             return
@@ -71,7 +71,8 @@ class ChannelPreview(Vertical):
         source = f"newest from [b]{state.newest}[/b]" if state.newest else "no value"
         caption.update(
             f"{state.channel} · {state.schema_name or 'raw'} · {count} producer"
-            f"{'s' if count != 1 else ''} holding a value · {source}"
+            f"{'s' if count != 1 else ''} holding a value · {source}",
+            layout=False,
         )
         model = _MODELS.get(state.schema_name or "")
         if model is None:

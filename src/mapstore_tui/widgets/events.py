@@ -84,23 +84,28 @@ class EventLog(RichLog):
         self.lines_kept: deque[EventLine] = deque(maxlen=limit)
         self.dropped = 0
 
-    def add(self, events: Iterable[StoreEvent], *, dropped: int = 0) -> None:
-        """Append events (oldest first)."""
+    def add(
+        self, events: Iterable[StoreEvent], *, dropped: int = 0, unshown_publishes: int = 0
+    ) -> None:
+        """Append events (oldest first), in one write: a flood costs one redraw per batch."""
         needle = self.filter_text.strip().lower()
+        fresh: list[EventLine] = []
         if dropped:
             self.dropped += dropped
-            note = Text(f"… {dropped} events not shown (the panel fell behind)", "dim italic")
-            self.lines_kept.append(EventLine(note, ""))
-            self.write(note)
-        for event in events:
-            line = describe_event(event)
-            self.lines_kept.append(line)
-            if not needle or needle in line.search:
-                self.write(line.text)
+            note = f"… {dropped} events not shown (the panel fell behind)"
+            fresh.append(EventLine(Text(note, "dim italic"), ""))
+        if unshown_publishes:
+            note = f"… {unshown_publishes:,} more publishes (the latest are shown)"
+            fresh.append(EventLine(Text(note, "dim italic"), "published"))
+        fresh.extend(describe_event(event) for event in events)
+        self.lines_kept.extend(fresh)
+        shown = [line.text for line in fresh if not needle or needle in line.search]
+        if shown:
+            self.write(Text("\n").join(shown))
 
     def watch_filter_text(self) -> None:
         needle = self.filter_text.strip().lower()
         self.clear()
-        for line in self.lines_kept:
-            if not needle or needle in line.search:
-                self.write(line.text)
+        shown = [line.text for line in self.lines_kept if not needle or needle in line.search]
+        if shown:
+            self.write(Text("\n").join(shown))

@@ -198,7 +198,8 @@ class MetricWidget(PreviewWidget[MetricData]):
     DEFAULT_CSS = """
     MetricWidget { height: auto; padding: 0 1; }
     MetricWidget > .label { text-style: bold; color: $accent; }
-    MetricWidget > Digits { width: auto; }
+    MetricWidget > Digits { width: 100%; }
+    MetricWidget > .change, MetricWidget > .label { width: 100%; height: 1; }
     MetricWidget > Sparkline { height: 2; width: 40; }
     """
 
@@ -223,12 +224,13 @@ class MetricWidget(PreviewWidget[MetricData]):
             self.query_one(Sparkline).data = trend
 
     def show(self, value: MetricData | None) -> None:
-        self.query_one(".label", Label).update("(no metric)" if value is None else value.label)
+        label = "(no metric)" if value is None else value.label
+        self.query_one(".label", Label).update(label, layout=False)
         digits = self.query_one(Digits)
         change = self.query_one(".change", Static)
         if value is None:
             digits.update("")
-            change.update("")
+            change.update("", layout=False)
             return
         shown = value.value
         digits.update(
@@ -236,5 +238,5 @@ class MetricWidget(PreviewWidget[MetricData]):
         )
         arrow, colour = _ARROWS[value.change_type]
         amount = "" if value.change is None else f" {value.change:+g}"
-        change.update(f"[{colour}]{arrow}{amount}[/] {value.change_type}")
+        change.update(f"[{colour}]{arrow}{amount}[/] {value.change_type}", layout=False)
         self.query_one(Sparkline).data = self.trend
