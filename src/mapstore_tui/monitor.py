@@ -122,6 +122,7 @@ class Monitor(Vertical):
 
     def on_mount(self) -> None:
         self.feed.start()
+        self.sample_rates()  # the baseline: rates start with the next sample
         self.refresh_all()
         self.set_interval(1.0, self.sample_rates, name="rates")
 

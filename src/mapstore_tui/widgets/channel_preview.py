@@ -68,10 +68,9 @@ class ChannelPreview(Vertical):
             self.query_one("#preview-json-text", Static).update("")
             return
         count = len(state.values)
-        source = f"newest from [b]{state.newest}[/b]" if state.newest else "no value"
+        source = f"from [b]{state.newest}[/b]" if state.newest else "no value"
         caption.update(
-            f"{state.channel} · {state.schema_name or 'raw'} · {count} producer"
-            f"{'s' if count != 1 else ''} holding a value · {source}",
+            f"{state.schema_name or 'raw'} · {source} · {count} of the producers hold a value",
             layout=False,
         )
         model = _MODELS.get(state.schema_name or "")

@@ -24,9 +24,11 @@ class LogProducersPanel(Vertical):
     text: reactive[str] = reactive("")
 
     def compose(self) -> ComposeResult:
-        yield TextArea(
+        area = TextArea(
             "", read_only=True, show_line_numbers=False, soft_wrap=False, id="log-producers-text"
         )
+        area.cursor_blink = False  # read-only text: a blinking cursor only distracts
+        yield area
 
     def watch_text(self, text: str) -> None:
         if self.is_mounted:

@@ -1,0 +1,129 @@
+"""What the panel draws, as SVG snapshots. Each docstring says what a person should see.
+
+The demo is seeded, its clock is frozen, nothing runs on threads and animations are off, so
+every run draws the same screen. Update with ``pytest --snapshot-update`` and look at the
+diff before committing.
+"""
+
+from __future__ import annotations
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, TabbedContent, TextArea
+
+from ..conftest import FakeClock
+from .helpers import SIZE, make_demo
+
+
+async def _live_for_a_while(pilot: Pilot[None], seconds: int = 6) -> None:
+    """Step the sources as if a few seconds had passed, sampling rates each second."""
+    app = pilot.app
+    clock = app.clock
+    assert isinstance(clock, FakeClock)
+    for second in range(seconds):
+        for _ in range(4):
+            app.sources.tick_realtime()
+        if second % 3 == 0:
+            app.sources.tick_polling()
+        clock.advance(1.0)
+        app.monitor.sample_rates()
+        await pilot.pause()
+
+
+def test_monitor(snap_compare) -> None:
+    """The main view: channels with counts, rates and trends; the Welcome paragraph in the
+    preview; registrations and publishes in the event log; every key in the footer."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await _live_for_a_while(pilot)
+
+    assert snap_compare(make_demo(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_metric_preview(snap_compare) -> None:
+    """metric-data selected: the newest metric in big digits, a coloured change arrow and a
+    sparkline of its recent values."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.press("down", "down")
+        await _live_for_a_while(pilot)
+
+    assert snap_compare(make_demo(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_log_producers(snap_compare) -> None:
+    """`l`: the Log Producers text, exactly as the store prints it, in the bottom panel."""
+    assert snap_compare(make_demo(), press=["l"], terminal_size=SIZE)
+
+
+def test_doctor_with_antipatterns(snap_compare) -> None:
+    """`d` in antipattern mode: one finding per broken rule, with severity, producer, fix and
+    the line that registered it."""
+    assert snap_compare(make_demo(antipatterns=True), press=["d"], terminal_size=SIZE)
+
+
+def test_producers_with_doctor_flags(snap_compare) -> None:
+    """price-ticks' producers: both registered on one line, both flagged duplicate-source."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        pilot.app.query_one("#detail", TabbedContent).active = "producers"
+        pilot.app.monitor.query_one("ChannelList").select("price-ticks")
+        await pilot.pause()
+
+    assert snap_compare(make_demo(antipatterns=True), terminal_size=SIZE, run_before=run_before)
+
+
+def test_form_with_inline_errors(snap_compare) -> None:
+    """`i` then Publish (ctrl+s) with nothing typed: the form stays open and says what is
+    missing under each field."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.press("i")
+        await pilot.pause()
+        pilot.app.screen.query_one(Input).cursor_blink = False
+        pilot.app.screen.query_one(TextArea).cursor_blink = False
+        await pilot.press("ctrl+s")  # Publish, by key: a click would leave a hover effect
+        await pilot.pause()
+
+    assert snap_compare(make_demo(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_job_progress(snap_compare) -> None:
+    """`j`: the Jobs tab with the new job running (a progress bar) and its bridge producer
+    named; a toast confirms the submission."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.press("j")
+        await pilot.pause()
+        for _ in range(2):
+            pilot.app.sources.tick_jobs()
+        await pilot.pause()
+
+    assert snap_compare(make_demo(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_history_diff(snap_compare) -> None:
+    """History of metric-data with two updates marked (●) and their difference below."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.press("down", "down")
+        pilot.app.sources.tick_realtime()
+        pilot.app.sources.tick_realtime()
+        await pilot.pause()
+        pilot.app.query_one("#detail", TabbedContent).active = "history"
+        await pilot.pause()
+        table = pilot.app.query_one("#history-panel").query_one(DataTable)
+        table.focus()
+        await pilot.press("enter", "down", "enter")
+        await pilot.pause()
+
+    assert snap_compare(make_demo(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_data_flow(snap_compare) -> None:
+    """`f`: sources → channels → consumers, with where each was registered."""
+    assert snap_compare(make_demo(), press=["f"], terminal_size=SIZE)
+
+
+def test_help(snap_compare) -> None:
+    """`?`: every key and what each panel shows."""
+    assert snap_compare(make_demo(), press=["question_mark"], terminal_size=SIZE)
