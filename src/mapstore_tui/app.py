@@ -67,7 +67,7 @@ class MapStoreApp(App[None]):
             extra_panes=self.extra_panes,
             id="monitor",
         )
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)  # ctrl+p: see ? help
 
     def extra_panes(self) -> Iterable[TabPane]:
         """Panes appended to the bottom tabs (the demo adds its dashboard and jobs)."""

@@ -47,6 +47,7 @@ _STRUCTURE = frozenset(
     }
 )
 _MAX_TOASTS = 3
+TOAST_EVERY = 10.0
 
 
 class Totals:
@@ -90,6 +91,7 @@ class Monitor(Vertical):
         self.rates = RateTracker()
         self._last_apply = float("-inf")
         self._last_header = float("-inf")
+        self._toasted: dict[tuple[str | None, ...], float] = {}
         self._deferred: Timer | None = None
         self.totals = Totals(0, 0, 0, 0, 0.0)
         self._channels: list[dict[str, Any]] = []
@@ -175,23 +177,36 @@ class Monitor(Vertical):
         )
 
     def _toast(self, events: list[StoreEvent]) -> None:
+        """Tell the person about rejected payloads and failed jobs, without flooding them.
+
+        One toast per source and channel every ``TOAST_EVERY`` seconds, a few per batch.
+        """
         shown = 0
+        now = self._clock_now()
         for event in events:
             if shown == _MAX_TOASTS:
                 break
+            key = (event.kind, event.channel, event.producer_id, event.consumer_id)
+            if now - self._toasted.get(key, float("-inf")) < TOAST_EVERY:
+                continue
             if event.kind == "validation_failed" and event.message:
-                who = event.consumer_id or event.producer_id
-                _first, *fields = event.message.splitlines()
-                self.notify(
-                    f"{who} sent an invalid payload to {event.channel}: "
-                    + "; ".join(f.strip(" -") for f in fields),
-                    title="Invalid payload rejected",
-                    severity="error",
-                )
-                shown += 1
+                fields = "; ".join(line.strip(" -") for line in event.message.splitlines()[1:])
+                if event.consumer_id:
+                    text = (
+                        f"{event.consumer_id} skipped a value from {event.producer_id} on "
+                        f"{event.channel} that does not fit its model: {fields}"
+                    )
+                else:
+                    text = (
+                        f"{event.producer_id} sent an invalid payload to {event.channel}: {fields}"
+                    )
+                self.notify(text, title="Invalid payload rejected", severity="error")
             elif event.diagnostic is not None and event.diagnostic.rule == "job-failed":
                 self.notify(event.diagnostic.message, title="Job failed", severity="warning")
-                shown += 1
+            else:
+                continue
+            self._toasted[key] = now
+            shown += 1
 
     # -- pulling from the view -------------------------------------------------------------
 

@@ -46,7 +46,7 @@ _COLUMNS = (
     ("P", "producers"),
     ("C", "consumers"),
     ("Msgs", "publishes"),
-    ("Rate/s", "rate"),
+    ("Rate", "rate"),
     ("Trend", "trend"),
     ("Age", "age"),
 )
