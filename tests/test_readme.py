@@ -1,4 +1,8 @@
-"""The README's Python examples run as written, and print what the README says they print."""
+"""The README's Python examples run as written, and print what the README says they print.
+
+Blocks fenced as ``python`` run, in order, in one namespace; ``py`` marks a snippet that is
+only shown (one that would start the interactive app, say).
+"""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
@@ -58,9 +58,9 @@ EventListener = Callable[[StoreEvent], object]
 # Building the publish path's named tuples with tuple.__new__ skips NamedTuple's Python-level
 # __new__, which costs twice as much.
 _new_tuple = tuple.__new__
-_NO_EVENT_DETAILS = (None,) * (len(StoreEvent._fields) - 6)  # where, message, traceback, ...
 
 SNAPSHOT_VERSION = 1
+EVENT_KINDS: frozenset[str] = frozenset(get_args(EventKind))
 
 
 def _jsonable(value: Any) -> Any:
@@ -102,7 +102,12 @@ class MapObjectStore:
         self._seq = itertools.count(1)
         self._last_seq = 0
         self._producer_order = itertools.count()
-        self._listeners: tuple[EventListener, ...] = ()
+        # (listener, kinds or None for all) in subscription order, and per kind the listeners
+        # that want it: the publish path reads one tuple and builds no event if it is empty.
+        self._subscriptions: list[tuple[EventListener, frozenset[str] | None]] = []
+        self._by_kind: dict[str, tuple[EventListener, ...]] = dict.fromkeys(EVENT_KINDS, ())
+        self._published_listeners: tuple[EventListener, ...] = ()
+        self._cleared_listeners: tuple[EventListener, ...] = ()
         self._churn_threshold = churn_threshold
         self._churn_window = churn_window
         self._site_registrations: dict[str, deque[float]] = {}
@@ -306,8 +311,11 @@ class MapObjectStore:
                     fn(delivered)
                 except Exception as exc:
                     self._consumer_failed(consumer, delivered, exc)
-        listeners = self._listeners
+        listeners = (
+            self._published_listeners if update.kind == "published" else self._cleared_listeners
+        )
         if listeners:
+            # Built by hand: this runs on every publish while a debug view listens.
             event: StoreEvent = _new_tuple(
                 StoreEvent,
                 (
@@ -317,10 +325,17 @@ class MapObjectStore:
                     update.timestamp,
                     None,
                     update,
-                    *_NO_EVENT_DETAILS,
+                    None,
+                    None,
+                    None,
+                    None,
                 ),
             )
-            self._call_listeners(listeners, event)
+            for listener in listeners:
+                try:
+                    listener(event)
+                except Exception:
+                    logger.exception("event listener %r failed on %r", listener, update.kind)
 
     def _rejected(self, producer: ProducerState, exc: ValidationError) -> PublishValidationError:
         """Report a payload that failed validation; return the error to raise."""
@@ -636,26 +651,49 @@ class MapObjectStore:
 
     # -- events and the doctor -------------------------------------------------------------
 
-    def subscribe_events(self, fn: EventListener) -> Callable[[], None]:
-        """Call ``fn(event)`` for every store event; returns the unsubscribe function.
+    def subscribe_events(
+        self, fn: EventListener, *, kinds: Iterable[EventKind] | None = None
+    ) -> Callable[[], None]:
+        """Call ``fn(event)`` for every store event (or only those of ``kinds``).
 
         Events are emitted in the thread that caused them (a publish's in the publishing
         thread, under the channel's lock, so they arrive in order). A listener that raises
-        is logged on the ``mapstore_core`` logger and does not affect the store.
+        is logged on the ``mapstore_core`` logger and does not affect the store. Leaving
+        ``published`` out of ``kinds`` keeps a listener off the publish path entirely.
+
+        Returns:
+            A function that unsubscribes ``fn``; calling it twice is harmless.
+
+        Raises:
+            ValueError: ``kinds`` names an event kind that does not exist.
         """
         if not callable(fn):
             raise TypeError(f"subscribe_events() needs a callable, not {fn!r}")
+        wanted = None if kinds is None else frozenset(kinds)
+        if wanted is not None and not wanted <= EVENT_KINDS:
+            unknown = ", ".join(sorted(wanted - EVENT_KINDS))
+            raise ValueError(f"unknown event kinds: {unknown}; known: {sorted(EVENT_KINDS)}")
+        entry = (fn, wanted)
         with self._lock:
-            self._listeners = (*self._listeners, fn)
+            self._subscriptions.append(entry)
+            self._rebuild_listeners()
 
         def unsubscribe() -> None:
             with self._lock:
-                listeners = list(self._listeners)
-                if fn in listeners:
-                    listeners.remove(fn)
-                    self._listeners = tuple(listeners)
+                if entry in self._subscriptions:
+                    self._subscriptions.remove(entry)
+                    self._rebuild_listeners()
 
         return unsubscribe
+
+    def _rebuild_listeners(self) -> None:
+        by_kind = {
+            kind: tuple(fn for fn, kinds in self._subscriptions if kinds is None or kind in kinds)
+            for kind in EVENT_KINDS
+        }
+        self._by_kind = by_kind
+        self._published_listeners = by_kind["published"]
+        self._cleared_listeners = by_kind["cleared"]
 
     def _emit(
         self,
@@ -664,18 +702,15 @@ class MapObjectStore:
         producer_id: str | None,
         **fields: Any,
     ) -> None:
-        listeners = self._listeners
-        if listeners:
-            event = StoreEvent(kind, channel, producer_id, self._clock(), **fields)
-            self._call_listeners(listeners, event)
-
-    @staticmethod
-    def _call_listeners(listeners: tuple[EventListener, ...], event: StoreEvent) -> None:
+        listeners = self._by_kind[kind]
+        if not listeners:
+            return
+        event = StoreEvent(kind, channel, producer_id, self._clock(), **fields)
         for fn in listeners:
             try:
                 fn(event)
             except Exception:
-                logger.exception("store event listener %r failed on a %r event", fn, event.kind)
+                logger.exception("event listener %r failed on %r", fn, kind)
 
     def diagnostics(self) -> list[Diagnostic]:
         """Run the doctor: every current breach of the registration guide.
@@ -713,7 +748,7 @@ class MapObjectStore:
         Registration and close evaluate only their channel, so registering N producers costs
         O(N), not O(N^2); a pending leak widens the evaluation to every channel.
         """
-        if scope is not None and not self._listeners:
+        if scope is not None and not self._by_kind["diagnostic"]:
             return []  # nobody to tell; diagnostics() evaluates everything when asked
         if self._leaks_pending:
             self._leaks_pending = False

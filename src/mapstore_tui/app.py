@@ -9,7 +9,7 @@ from typing import ClassVar
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Footer, TabbedContent, TabPane
 
 from mapstore_core import MapObjectStore, map_store
 from mapstore_tui.monitor import Monitor
@@ -59,12 +59,12 @@ class MapStoreApp(App[None]):
         self.refresh_interval = refresh_interval
 
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False, icon="📤")
         yield Monitor(
             self.view,
             clock=self.clock,
             refresh_interval=self.refresh_interval,
             extra_panes=self.extra_panes,
+            title=self.title + (f" · {self.sub_title}" if self.sub_title else ""),
             id="monitor",
         )
         yield Footer(compact=True, show_command_palette=False)  # ctrl+p: see ? help

@@ -68,6 +68,11 @@ class DemoApp(MapStoreApp):
         yield TabPane("Jobs", JobsTable(id="jobs-table"), id="jobs")
 
     def on_mount(self) -> None:
+        # Paint the empty panel first, then let the sources register: a person sees the
+        # app at once and watches the registrations arrive (also in the event log).
+        self.call_after_refresh(self._start_sources)
+
+    def _start_sources(self) -> None:
         self.sources.start()
         if self.live:
             self.sources.run_threads()

@@ -1,116 +1,127 @@
-"""``PanelFeed``: hands store events from publishing threads to the UI, cheaply.
+"""``PanelFeed``: tells the UI thread that the store changed, at almost no cost to publishers.
 
-The listener runs in whatever thread publishes, under the channel's lock, so it does the
-least it can: append to a bounded deque and, once per batch, wake the app with a
-``StoreChanged`` message. The app drains the deques on its own thread and redraws at a
-bounded rate, so a flood of publishes costs the UI one redraw per interval, not one per
-publish.
+Store listeners run in whatever thread publishes, under the channel's lock, so the feed does
+the least it can there:
+
+- Notable events (registrations, clears, closes, errors, diagnostics) are few: each is
+  appended to a bounded deque, and the first of a batch wakes the app.
+- Publishes can be floods: the feed listens for *one* publish, wakes the app and stops
+  listening, so publishers pay nothing more until the app has caught up and re-arms it. The
+  app then reads what changed from the view (counts, the tails of histories).
+
+The wake-up is a ``StoreChanged`` message (thread-safe ``post_message``); the app drains the
+feed on its own thread and redraws at a bounded rate.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable
+from typing import get_args
 
-from mapstore_core import StoreEvent
+from mapstore_core import EventKind, StoreEvent
 from mapstore_tui.view import StoreView
 
-__all__ = ["Batch", "PanelFeed"]
+__all__ = ["NOTABLE_KINDS", "Batch", "PanelFeed"]
+
+NOTABLE_KINDS: frozenset[EventKind] = frozenset(get_args(EventKind)) - {"published"}
 
 
 class Batch:
-    """What happened since the last drain."""
+    """The notable events since the last drain."""
 
-    __slots__ = ("dropped", "notable", "published", "published_total")
+    __slots__ = ("dropped", "notable")
 
-    def __init__(
-        self,
-        notable: list[StoreEvent],
-        published: list[StoreEvent],
-        dropped: int,
-        published_total: int,
-    ) -> None:
+    def __init__(self, notable: list[StoreEvent], dropped: int) -> None:
         self.notable = notable
         """Every non-publish event (registrations, clears, errors, diagnostics), in order."""
-        self.published = published
-        """The most recent publishes (a sample under load)."""
         self.dropped = dropped
         """Notable events lost because the UI fell behind (the buffer is bounded)."""
-        self.published_total = published_total
-        """How many publishes happened (``published`` keeps only the latest)."""
 
     @property
     def channels(self) -> set[str]:
-        """Channels touched by this batch."""
-        return {e.channel for e in (*self.notable, *self.published) if e.channel}
-
-    def __bool__(self) -> bool:
-        return bool(self.notable or self.published)
+        """Channels these events touched."""
+        return {e.channel for e in self.notable if e.channel}
 
 
 class PanelFeed:
-    """Subscribes to a ``StoreView`` and buffers its events for the UI thread."""
+    """Subscribes to a ``StoreView`` and wakes the UI thread when it changes."""
 
     def __init__(
-        self,
-        view: StoreView,
-        wake: Callable[[], object],
-        *,
-        keep_published: int = 20,
-        keep_notable: int = 5_000,
+        self, view: StoreView, wake: Callable[[], object], *, keep_notable: int = 5_000
     ) -> None:
         self._view = view
         self._wake = wake
-        self._published: deque[StoreEvent] = deque(maxlen=keep_published)
         self._notable: deque[StoreEvent] = deque(maxlen=keep_notable)
-        self._keep_notable = keep_notable
         self._notable_seen = 0
-        self._published_seen = 0
         self._wake_pending = False
-        self._unsubscribe: Callable[[], None] | None = None
+        self._lock = threading.Lock()
+        self._unsubscribe_notable: Callable[[], None] | None = None
+        self._unsubscribe_publish: Callable[[], None] | None = None
+        self._running = False
 
     def start(self) -> None:
         """Begin listening."""
-        if self._unsubscribe is None:
-            self._unsubscribe = self._view.subscribe(self._on_event)
+        if self._running:
+            return
+        self._running = True
+        self._unsubscribe_notable = self._view.subscribe(self._on_notable, kinds=NOTABLE_KINDS)
+        self._arm()
 
     def stop(self) -> None:
         """Stop listening (the app calls this on unmount)."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+        self._running = False
+        if self._unsubscribe_notable is not None:
+            self._unsubscribe_notable()
+            self._unsubscribe_notable = None
+        self._disarm()
 
-    def _on_event(self, event: StoreEvent) -> None:
-        # Runs on the publishing thread: no widget, no lock, nothing slow.
-        if event.kind == "published":
-            self._published.append(event)
-            self._published_seen += 1
-        else:
-            self._notable.append(event)
-            self._notable_seen += 1
+    def _arm(self) -> None:
+        with self._lock:
+            if self._running and self._unsubscribe_publish is None:
+                self._unsubscribe_publish = self._view.subscribe(
+                    self._on_publish, kinds=("published",)
+                )
+
+    def _disarm(self) -> bool:
+        with self._lock:
+            unsubscribe, self._unsubscribe_publish = self._unsubscribe_publish, None
+        if unsubscribe is None:
+            return False
+        unsubscribe()
+        return True
+
+    def _on_publish(self, event: StoreEvent) -> None:
+        # Publishing thread. Only the first publish after a drain gets here.
+        if self._disarm():
+            self._wake_once()
+
+    def _on_notable(self, event: StoreEvent) -> None:
+        # Publishing (or registering) thread: no widget, nothing slow.
+        self._notable.append(event)
+        self._notable_seen += 1
+        self._wake_once()
+
+    def _wake_once(self) -> None:
         if not self._wake_pending:
             self._wake_pending = True
             self._wake()
 
     def drain(self) -> Batch:
-        """Take everything buffered so far (UI thread)."""
+        """Take the notable events so far and listen for publishes again (UI thread)."""
         self._wake_pending = False  # before draining: a later event wakes us again
-        notable = _take(self._notable)
-        published = _take(self._published)
+        notable: list[StoreEvent] = []
+        while True:
+            try:
+                notable.append(self._notable.popleft())
+            except IndexError:
+                break
         seen, self._notable_seen = self._notable_seen, 0
-        total, self._published_seen = self._published_seen, 0
-        return Batch(notable, published, max(0, seen - len(notable)), max(total, len(published)))
+        self._arm()
+        return Batch(notable, max(0, seen - len(notable)))
 
     @property
-    def pending(self) -> bool:
-        """Whether events are waiting to be drained."""
-        return bool(self._notable or self._published)
-
-
-def _take(buffer: deque[StoreEvent]) -> list[StoreEvent]:
-    out: list[StoreEvent] = []
-    while True:
-        try:
-            out.append(buffer.popleft())
-        except IndexError:
-            return out
+    def armed(self) -> bool:
+        """Whether the next publish will wake the app."""
+        return self._unsubscribe_publish is not None

@@ -18,7 +18,7 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import Input, TabbedContent, TabPane
 
-from mapstore_core import StoreEvent
+from mapstore_core import ChannelUpdate, StoreEvent
 from mapstore_tui._format import age, rate, sparkline
 from mapstore_tui.feed import Batch, PanelFeed
 from mapstore_tui.messages import ChannelSelected, StoreChanged
@@ -29,6 +29,7 @@ from mapstore_tui.widgets.channel_preview import ChannelPreview, PreviewState
 from mapstore_tui.widgets.doctor import DoctorTable
 from mapstore_tui.widgets.events import EventLog
 from mapstore_tui.widgets.flow import FlowTree
+from mapstore_tui.widgets.header import PanelHeader
 from mapstore_tui.widgets.history import HistoryPanel
 from mapstore_tui.widgets.log_producers import LogProducersPanel
 from mapstore_tui.widgets.schema import SchemaPanel
@@ -47,7 +48,10 @@ _STRUCTURE = frozenset(
     }
 )
 _MAX_TOASTS = 3
+_LOG_PER_CHANNEL = 5
+_LOG_PER_BATCH = 20
 TOAST_EVERY = 10.0
+CPU_BUDGET = 0.15
 
 
 class Totals:
@@ -80,9 +84,11 @@ class Monitor(Vertical):
         clock: Callable[[], float],
         refresh_interval: float,
         extra_panes: Callable[[], Iterable[TabPane]] | None = None,
+        title: str = "MapStore",
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
+        self._title = title
         self.view = view
         self._clock = clock
         self._interval = refresh_interval
@@ -90,13 +96,16 @@ class Monitor(Vertical):
         self.feed = PanelFeed(view, lambda: self.post_message(StoreChanged()))
         self.rates = RateTracker()
         self._last_apply = float("-inf")
-        self._last_header = float("-inf")
+        self._gap = refresh_interval
+        self._probe: tuple[float, float] | None = None
         self._toasted: dict[tuple[str | None, ...], float] = {}
         self._deferred: Timer | None = None
         self.totals = Totals(0, 0, 0, 0, 0.0)
         self._channels: list[dict[str, Any]] = []
+        self._counts: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
+        yield PanelHeader(self._title, id="panel-header")
         with Horizontal(id="top"):
             yield ChannelList(id="channel-list")
             with TabbedContent(id="detail", initial="preview"):
@@ -137,7 +146,7 @@ class Monitor(Vertical):
     def _store_changed(self) -> None:
         if self.paused:
             return
-        wait = self._last_apply + self._interval - self._clock_now()
+        wait = self._last_apply + self._gap - self._clock_now()
         if wait > 0:
             if self._deferred is None:
                 self._deferred = self.set_timer(wait, self._apply_deferred)
@@ -153,27 +162,82 @@ class Monitor(Vertical):
     def _clock_now() -> float:
         return time.monotonic()
 
-    def apply(self) -> None:
-        """Drain the feed and redraw what it touched."""
-        self._last_apply = self._clock_now()
-        batch = self.feed.drain()
-        if not batch and not batch.dropped:
+    def _adapt(self, now: float) -> None:
+        """Keep the panel's share of the CPU near ``CPU_BUDGET``.
+
+        Publishers and this UI share one interpreter lock: every millisecond spent
+        redrawing is one a publisher waits. Under a flood the redraw interval grows (up to
+        a second); when things calm down it shrinks back to ``refresh_interval``.
+        """
+        if self._interval <= 0:
+            return  # tests ask for every change at once
+        cpu = time.thread_time()
+        if self._probe is None:
+            self._probe = (now, cpu)
             return
-        self._log(batch)
+        wall_then, cpu_then = self._probe
+        if now - wall_then < 0.5:
+            return
+        share = (cpu - cpu_then) / (now - wall_then)
+        if share > CPU_BUDGET:
+            self._gap = min(1.0, self._gap * 1.5)
+        elif share < CPU_BUDGET / 2:
+            self._gap = max(self._interval, self._gap / 1.5)
+        self._probe = (now, cpu)
+
+    def apply(self) -> None:
+        """Drain the feed, read what changed from the view, redraw what it touched."""
+        self._last_apply = self._clock_now()
+        self._adapt(self._last_apply)
+        batch = self.feed.drain()
+        previous = self._counts
         self.refresh_channels()
+        self._counts = {c["name"]: c["publish_count"] for c in self._channels}
+        deltas = {
+            name: count - previous.get(name, 0)
+            for name, count in self._counts.items()
+            if count != previous.get(name, 0)
+        }
+        published, unshown = self._sample_publishes(deltas)
+        if batch.notable or published or batch.dropped or unshown:
+            self._log(batch, published, unshown)
         structural = any(e.kind in _STRUCTURE for e in batch.notable)
-        if self.selected in batch.channels or structural:
+        touched = batch.channels | deltas.keys()
+        if self.selected in touched or structural:
             self.refresh_detail()
         if structural:
             self.refresh_global()
         self._toast(batch.notable)
 
-    def _log(self, batch: Batch) -> None:
-        events = sorted([*batch.notable, *batch.published], key=lambda e: e.timestamp)
+    def _sample_publishes(self, deltas: dict[str, int]) -> tuple[list[StoreEvent], int]:
+        """The latest few publishes of the channels that moved, for the event log."""
+        events: list[StoreEvent] = []
+        for name, delta in deltas.items():
+            want = min(delta, _LOG_PER_CHANNEL)
+            tail = [u for u in self.view.history(name, limit=want + 2) if u["kind"] == "published"][
+                -want:
+            ]
+            events.extend(
+                StoreEvent(
+                    "published",
+                    name,
+                    u["producer_id"],
+                    u["timestamp"],
+                    update=ChannelUpdate(**u),
+                )
+                for u in tail
+            )
+        events.sort(key=lambda e: e.update.seq if e.update else 0)
+        events = events[-_LOG_PER_BATCH:]
+        return events, sum(deltas.values()) - len(events)
+
+    def _log(self, batch: Batch, published: list[StoreEvent], unshown: int) -> None:
+        events = sorted([*batch.notable, *published], key=lambda e: e.timestamp)
         self.query_one(EventLog).add(
             events,
             dropped=batch.dropped,
-            unshown_publishes=batch.published_total - len(batch.published),
+            unshown_publishes=unshown,
+            flush_in=8 * self._gap,  # a log that grows relayouts the screen: not too often
         )
 
     def _toast(self, events: list[StoreEvent]) -> None:
@@ -212,11 +276,11 @@ class Monitor(Vertical):
 
     def refresh_all(self) -> None:
         """Redraw everything from the view."""
-        self.refresh_channels(force_header=True)
+        self.refresh_channels()
         self.refresh_detail()
         self.refresh_global()
 
-    def refresh_channels(self, *, force_header: bool = False) -> None:
+    def refresh_channels(self) -> None:
         """Channel rows and header totals."""
         self._channels = self.view.channels()
         now = self._clock()
@@ -245,11 +309,7 @@ class Monitor(Vertical):
             sum(r.publishes for r in rows),
             self.rates.total(),
         )
-        now_real = self._clock_now()
-        # The header relayouts when its text changes: under a flood, twice a second is plenty.
-        if force_header or now_real - self._last_header >= 15 * self._interval:
-            self._last_header = now_real
-            self.app.sub_title = str(self.totals) + (" · ⏸ PAUSED" if self.paused else "")
+        self.query_one(PanelHeader).totals = str(self.totals)
         if self.selected is None and rows:
             self.selected = channel_list.selected or rows[0].name
 
@@ -297,24 +357,26 @@ class Monitor(Vertical):
 
     def _flags(self) -> dict[str, list[str]]:
         flags: dict[str, list[str]] = {}
-        for finding in self.query_one(DoctorTable).findings:
+        for finding in self.view.diagnostics():
             if finding["channel"] == self.selected:
                 flags.setdefault(finding["producer_id"], []).append(finding["rule"])
         return flags
 
     def refresh_global(self) -> None:
-        """Doctor, Log Producers and data flow."""
-        self.query_one(DoctorTable).findings = self.view.diagnostics()
-        self.query_one(LogProducersPanel).text = self.view.log_producers()
-        flow = self.query_one(FlowTree)
-        flow.producers = self.view.producers()
-        flow.consumers = self.view.consumers()
+        """The bottom pane that is showing (the others refresh when they are shown)."""
+        active = self.query_one("#global", TabbedContent).active
+        if active == "doctor":
+            self.query_one(DoctorTable).findings = self.view.diagnostics()
+        elif active == "log":
+            self.query_one(LogProducersPanel).text = self.view.log_producers()
+        elif active == "flow":
+            self.query_one(FlowTree).flow = (self.view.producers(), self.view.consumers())
 
     def sample_rates(self) -> None:
         """Sample publish counts into rates (every second) and redraw the list."""
         counts = {c["name"]: c["publish_count"] for c in self.view.channels()}
         if self.rates.sample(counts, self._clock()) and not self.paused:
-            self.refresh_channels(force_header=True)
+            self.refresh_channels()
 
     # -- reacting to the person ------------------------------------------------------------
 
@@ -330,6 +392,10 @@ class Monitor(Vertical):
     def _detail_tab(self) -> None:
         self.refresh_detail()
 
+    @on(TabbedContent.TabActivated, "#global")
+    def _global_tab(self) -> None:
+        self.refresh_global()
+
     @on(Input.Changed, "#channel-filter")
     def _filter(self, event: Input.Changed) -> None:
         self.query_one(EventLog).filter_text = event.value
@@ -337,8 +403,7 @@ class Monitor(Vertical):
     def watch_paused(self, paused: bool) -> None:
         if not self.is_mounted:
             return
-        if paused:
-            self.app.sub_title = str(self.totals) + " · ⏸ PAUSED"
-        else:
+        self.query_one(PanelHeader).paused = paused
+        if not paused:
             self.apply()
             self.refresh_all()

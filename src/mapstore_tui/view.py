@@ -8,12 +8,12 @@ implementation can serve a store that lives in another process without the scree
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from pydantic_core import to_jsonable_python
 
-from mapstore_core import MapObjectStore, StoreEvent
+from mapstore_core import EventKind, MapObjectStore, StoreEvent
 
 __all__ = ["EventListener", "LocalStoreView", "StoreView", "event_to_dict"]
 
@@ -39,8 +39,8 @@ class StoreView(Protocol):
         """``{producer_id: payload}`` as JSON data, in registration order."""
         ...
 
-    def history(self, channel: str) -> list[dict[str, Any]]:
-        """Past updates of the channel, oldest first, as ``ChannelUpdate`` dicts."""
+    def history(self, channel: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """Past updates of the channel (the last ``limit``), oldest first, as dicts."""
         ...
 
     def schema(self, channel: str) -> dict[str, Any] | None:
@@ -55,8 +55,13 @@ class StoreView(Protocol):
         """The doctor's findings (``Diagnostic`` fields)."""
         ...
 
-    def subscribe(self, listener: EventListener) -> Callable[[], None]:
-        """Call ``listener(event)`` for every store event, from any thread; returns undo."""
+    def subscribe(
+        self, listener: EventListener, *, kinds: Iterable[EventKind] | None = None
+    ) -> Callable[[], None]:
+        """Call ``listener(event)`` for store events (of ``kinds``), from any thread.
+
+        Returns the function that unsubscribes.
+        """
         ...
 
 
@@ -103,11 +108,11 @@ class LocalStoreView:
         data: dict[str, Any] = _jsonable(self._store.values(channel))
         return data
 
-    def history(self, channel: str) -> list[dict[str, Any]]:
-        return [
-            {**update._asdict(), "value": _jsonable(update.value)}
-            for update in self._store.history(channel)
-        ]
+    def history(self, channel: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        updates = self._store.history(channel)
+        if limit is not None:
+            updates = updates[-limit:] if limit > 0 else []
+        return [{**update._asdict(), "value": _jsonable(update.value)} for update in updates]
 
     def schema(self, channel: str) -> dict[str, Any] | None:
         model = self._store.schema(channel)
@@ -119,5 +124,7 @@ class LocalStoreView:
     def diagnostics(self) -> list[dict[str, Any]]:
         return [d.to_dict() for d in self._store.diagnostics()]
 
-    def subscribe(self, listener: EventListener) -> Callable[[], None]:
-        return self._store.subscribe_events(listener)
+    def subscribe(
+        self, listener: EventListener, *, kinds: Iterable[EventKind] | None = None
+    ) -> Callable[[], None]:
+        return self._store.subscribe_events(listener, kinds=kinds)

@@ -162,3 +162,24 @@ def test_event_kinds_cover_the_lifecycle(store: MapObjectStore) -> None:
     assert published.update is not None and published.update.value == 1
     assert published.channel == "prices" and published.producer_id == "price-feed"
     assert events[1].where == p.registered_at
+
+
+def test_subscribe_events_to_some_kinds_only(store: MapObjectStore) -> None:
+    seen: list[str] = []
+    store.subscribe_events(lambda e: seen.append(e.kind), kinds=["registered", "closed"])
+    p = store.register_producer("prices", "price-feed")
+    p.publish(1)
+    p.close()
+    assert seen == ["registered", "closed"]
+    with pytest.raises(ValueError, match="unknown event kinds: publish"):
+        store.subscribe_events(print, kinds=["publish"])
+
+
+def test_published_events_carry_every_field(store: MapObjectStore) -> None:
+    from mapstore_core import StoreEvent
+
+    events = collect_events(store)
+    store.register_producer("prices", "price-feed").publish(1)
+    published = of_kind(events, "published")[0]
+    assert len(published) == len(StoreEvent._fields)
+    assert published.diagnostic is None and published.where is None

@@ -7,7 +7,7 @@ import threading
 import time
 
 from textual import events
-from textual.widgets import DataTable, Static, TabbedContent, TextArea
+from textual.widgets import DataTable, Label, Static, TabbedContent, TextArea
 
 from mapstore_core import MapObjectStore, create_widget_publisher
 from mapstore_tui import MapStoreApp
@@ -19,6 +19,7 @@ from mapstore_tui.widgets.channel_preview import ChannelPreview
 from mapstore_tui.widgets.doctor import DoctorTable
 from mapstore_tui.widgets.events import EventLog
 from mapstore_tui.widgets.flow import FlowTree
+from mapstore_tui.widgets.header import PanelHeader
 from mapstore_tui.widgets.history import HistoryPanel
 from mapstore_tui.widgets.jobs import JobsTable
 from mapstore_tui.widgets.previews import MetricWidget, ParagraphWidget, TableWidget
@@ -52,6 +53,8 @@ async def test_channels_are_listed_and_selection_drives_the_preview() -> None:
         assert app.monitor.selected == "table-data"
         table_preview = app.query_one(ChannelPreview).query_one(TableWidget)
         assert table_preview.value.title == "Market data (fetch #1)"
+        caption = str(app.query_one(ChannelPreview).query_one(".caption", Label).content)
+        assert caption == "TableData · from [b]market-data-service[/b] (1 with a value)"
         assert "market-data-service" in str(
             app.query_one(ChannelPreview).query_one(".caption").content
         )
@@ -61,12 +64,16 @@ async def test_header_shows_totals() -> None:
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert app.sub_title == "3 channels · 5 producers · 3 consumers · 4 msgs · 0/s"
+        header = str(app.query_one(PanelHeader).content)
+        assert header == (
+            "📤 [b]MapStore · demo[/b]  │  3 channels · 5 producers · 3 consumers · 4 msgs · 0/s"
+        )
 
 
 async def test_producers_tab_shows_where_each_was_registered() -> None:
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # first paint done (the demo's sources start then)
         await pilot.press("down", "down")
         detail(app, "producers")
         await pilot.pause()
@@ -80,6 +87,7 @@ async def test_producers_tab_shows_where_each_was_registered() -> None:
 async def test_consumers_tab_lists_the_dashboard_widgets() -> None:
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # first paint done (the demo's sources start then)
         await pilot.press("down")
         detail(app, "consumers")
         await pilot.pause()
@@ -91,6 +99,7 @@ async def test_consumers_tab_lists_the_dashboard_widgets() -> None:
 async def test_history_marks_two_updates_and_shows_their_difference() -> None:
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # first paint done (the demo's sources start then)
         await pilot.press("down", "down")
         app.sources.tick_realtime()
         await pilot.pause()
@@ -111,6 +120,7 @@ async def test_history_marks_two_updates_and_shows_their_difference() -> None:
 async def test_schema_tab_shows_fields_and_raw_channels_say_so() -> None:
     app = make_demo(antipatterns=True)
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # first paint done (the demo's sources start then)
         await pilot.press("down", "down")
         detail(app, "schema")
         await pilot.pause()
@@ -125,6 +135,7 @@ async def test_schema_tab_shows_fields_and_raw_channels_say_so() -> None:
 async def test_l_shows_log_producers_text_equal_to_the_store() -> None:
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # first paint done (the demo's sources start then)
         await pilot.press("l")
         await pilot.pause()
         assert global_tab(app) == "log"
@@ -140,6 +151,7 @@ async def test_l_shows_log_producers_text_equal_to_the_store() -> None:
 async def test_doctor_lists_every_antipattern() -> None:
     app = make_demo(antipatterns=True)
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # first paint done (the demo's sources start then)
         await pilot.press("d")
         await pilot.pause()
         assert global_tab(app) == "doctor"
@@ -165,6 +177,7 @@ async def test_form_shows_problems_inline_then_publishes() -> None:
     toasts = Toasts()
     app.notify = toasts  # type: ignore[method-assign]
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # first paint done (the demo's sources start then)
         await pilot.press("i")
         await pilot.pause()
         assert isinstance(app.screen, FormScreen)
@@ -186,6 +199,7 @@ async def test_form_shows_problems_inline_then_publishes() -> None:
 async def test_form_cancel_publishes_nothing() -> None:
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # first paint done (the demo's sources start then)
         await pilot.press("i")
         await pilot.pause()
         await pilot.press("escape")
@@ -197,6 +211,7 @@ async def test_form_cancel_publishes_nothing() -> None:
 async def test_job_shows_progress_then_the_paragraph() -> None:
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # first paint done (the demo's sources start then)
         await pilot.press("j")
         await pilot.pause()
         assert global_tab(app) == "jobs"
@@ -220,11 +235,14 @@ async def test_failing_job_raises_a_toast_and_a_doctor_finding() -> None:
     toasts = Toasts()
     app.notify = toasts  # type: ignore[method-assign]
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # first paint done (the demo's sources start then)
         job_id = app.sources.summaries.submit(fail=True)
         while app.sources.summaries.running:
             app.sources.tick_jobs()
         await pilot.pause()
         assert "Job failed" in toasts.titles()
+        await pilot.press("d")
+        await pilot.pause()
         assert [f["rule"] for f in app.query_one(DoctorTable).findings] == ["job-failed"]
         assert job_id in app.query_one(DoctorTable).findings[0]["producer_id"]
 
@@ -234,6 +252,7 @@ async def test_invalid_payloads_raise_a_toast_and_an_event() -> None:
     toasts = Toasts()
     app.notify = toasts  # type: ignore[method-assign]
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # first paint done (the demo's sources start then)
         for _ in range(4):  # the flaky sensor sends a bad payload every other tick
             app.sources.tick_antipatterns()
             await pilot.pause()
@@ -255,6 +274,7 @@ async def test_invalid_payloads_raise_a_toast_and_an_event() -> None:
 async def test_r_refreshes_market_data() -> None:
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # first paint done (the demo's sources start then)
         await pilot.press("r")
         await pilot.pause()
         assert column(app.query_one(ChannelList).table, 3)[1] == "2"
@@ -264,9 +284,10 @@ async def test_r_refreshes_market_data() -> None:
 async def test_p_pauses_the_panel_not_the_store() -> None:
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # first paint done (the demo's sources start then)
         await pilot.press("p")
         await pilot.pause()
-        assert app.monitor.paused and "PAUSED" in app.sub_title
+        assert app.monitor.paused and "PAUSED" in str(app.query_one(PanelHeader).content)
         app.sources.tick_realtime()
         await pilot.pause()
         msgs = column(app.query_one(ChannelList).table, 3)
@@ -274,13 +295,15 @@ async def test_p_pauses_the_panel_not_the_store() -> None:
         assert [c.publish_count for c in app.store.channels()][2] == 3  # the store moved on
         await pilot.press("p")
         await pilot.pause()
-        assert not app.monitor.paused and "PAUSED" not in app.sub_title
+        assert not app.monitor.paused
+        assert "PAUSED" not in str(app.query_one(PanelHeader).content)
         assert column(app.query_one(ChannelList).table, 3)[2] == "3"
 
 
 async def test_slash_filters_channels_and_events() -> None:
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # first paint done (the demo's sources start then)
         await pilot.press("slash")
         await pilot.press(*"metric")
         await pilot.pause()
@@ -297,6 +320,7 @@ async def test_slash_filters_channels_and_events() -> None:
 async def test_question_mark_opens_help_and_escape_closes_it() -> None:
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # first paint done (the demo's sources start then)
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
@@ -310,6 +334,7 @@ async def test_question_mark_opens_help_and_escape_closes_it() -> None:
 async def test_command_palette_runs_the_same_actions() -> None:
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # first paint done (the demo's sources start then)
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"Doctor")
@@ -322,6 +347,7 @@ async def test_command_palette_runs_the_same_actions() -> None:
 async def test_data_flow_tree_goes_from_sources_to_consumers() -> None:
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # first paint done (the demo's sources start then)
         await pilot.press("f")
         await pilot.pause()
         tree = app.query_one(FlowTree)
@@ -336,6 +362,7 @@ async def test_data_flow_tree_goes_from_sources_to_consumers() -> None:
 async def test_q_quits() -> None:
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # first paint done (the demo's sources start then)
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0
@@ -390,6 +417,7 @@ async def test_flood_from_a_thread_keeps_keys_working_and_shows_the_last_value()
         raise AssertionError(f"key {key!r} did not take effect during the flood")
 
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # first paint done (the demo's sources start then)
         await pilot.press("down", "down")
         thread = threading.Thread(target=flood)
         thread.start()
@@ -459,3 +487,14 @@ async def test_monitor_is_not_touched_from_other_threads() -> None:
         await pilot.pause(0.1)
         assert applied_in and set(applied_in) == {ui_thread}
         assert len(applied_in) < 100  # coalesced
+
+
+async def test_c_copies_the_log_producers_text() -> None:
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()  # first paint done (the demo's sources start then)
+        await pilot.press("l")
+        app.query_one("#log-producers-text", TextArea).focus()
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.clipboard == app.store.log_producers()

@@ -46,7 +46,7 @@ def test_demo_in_a_real_terminal() -> None:
     )
     tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "36", command)
     try:
-        screen = wait_for(session, "table-data", "metric-data", "5 producers", "q Quit")
+        wait_for(session, "table-data", "metric-data", "5 producers", "q Quit")
         tmux("send-keys", "-t", session, "l")
         wait_for(
             session,

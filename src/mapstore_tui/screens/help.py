@@ -65,4 +65,6 @@ class HelpScreen(ModalScreen[None]):
             yield Static(keys)
             yield Static("")
             yield Static(panels)
-            yield Static("\n[dim]escape closes this help · ctrl+p opens the command palette[/]")
+            yield Static(
+                "\n[$text-muted]escape closes this help · ctrl+p opens the command palette[/]"
+            )

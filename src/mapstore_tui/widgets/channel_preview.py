@@ -70,7 +70,7 @@ class ChannelPreview(Vertical):
         count = len(state.values)
         source = f"from [b]{state.newest}[/b]" if state.newest else "no value"
         caption.update(
-            f"{state.schema_name or 'raw'} · {source} · {count} of the producers hold a value",
+            f"{state.schema_name or 'raw'} · {source} ({count} with a value)",
             layout=False,
         )
         model = _MODELS.get(state.schema_name or "")

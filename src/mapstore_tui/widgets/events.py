@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from rich.text import Text
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import RichLog
 
 from mapstore_core import StoreEvent
@@ -74,21 +75,30 @@ def _plain(value: object) -> object:
 
 
 class EventLog(RichLog):
-    """A bounded, filterable log of store events."""
+    """A bounded, filterable log of store events.
+
+    Lines are written in batches (``flush_in`` seconds after the first waiting one): a log
+    that scrolls faster than anyone can read costs render time and shows nothing more.
+    """
 
     filter_text: reactive[str] = reactive("")
-    paused: reactive[bool] = reactive(False)
 
     def __init__(self, *, limit: int = 1_000, id: str | None = None) -> None:
         super().__init__(max_lines=limit, wrap=False, markup=False, highlight=False, id=id)
         self.lines_kept: deque[EventLine] = deque(maxlen=limit)
         self.dropped = 0
+        self._unwritten: list[EventLine] = []
+        self._flush_timer: Timer | None = None
 
     def add(
-        self, events: Iterable[StoreEvent], *, dropped: int = 0, unshown_publishes: int = 0
+        self,
+        events: Iterable[StoreEvent],
+        *,
+        dropped: int = 0,
+        unshown_publishes: int = 0,
+        flush_in: float = 0.0,
     ) -> None:
-        """Append events (oldest first), in one write: a flood costs one redraw per batch."""
-        needle = self.filter_text.strip().lower()
+        """Append events (oldest first)."""
         fresh: list[EventLine] = []
         if dropped:
             self.dropped += dropped
@@ -99,11 +109,28 @@ class EventLog(RichLog):
             fresh.append(EventLine(Text(note, "dim italic"), "published"))
         fresh.extend(describe_event(event) for event in events)
         self.lines_kept.extend(fresh)
-        shown = [line.text for line in fresh if not needle or needle in line.search]
+        self._unwritten.extend(fresh)
+        if flush_in <= 0:
+            self.flush()
+        elif self._flush_timer is None:
+            self._flush_timer = self.set_timer(flush_in, self.flush)
+
+    def flush(self) -> None:
+        """Write what is waiting, in one write."""
+        self._flush_timer = None
+        pending, self._unwritten = self._unwritten[-self.max_lines_or_all :], []
+        needle = self.filter_text.strip().lower()
+        shown = [line.text for line in pending if not needle or needle in line.search]
         if shown:
             self.write(Text("\n").join(shown))
 
+    @property
+    def max_lines_or_all(self) -> int:
+        """How many waiting lines are worth writing."""
+        return self.max_lines or len(self._unwritten)
+
     def watch_filter_text(self) -> None:
+        self._unwritten.clear()
         needle = self.filter_text.strip().lower()
         self.clear()
         shown = [line.text for line in self.lines_kept if not needle or needle in line.search]

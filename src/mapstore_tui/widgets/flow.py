@@ -15,26 +15,23 @@ __all__ = ["FlowTree"]
 class FlowTree(Tree[str]):
     """Each source (producer) lists the channels it feeds and the consumers that read them."""
 
-    producers: reactive[list[dict[str, Any]]] = reactive(list, always_update=True)
-    consumers: reactive[list[dict[str, Any]]] = reactive(list, always_update=True)
+    flow: reactive[tuple[list[dict[str, Any]], list[dict[str, Any]]]] = reactive(
+        lambda: ([], []), always_update=True
+    )
+    """(producers, consumers), as the view describes them."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("sources", id=id)
         self.show_root = False
 
-    def watch_producers(self) -> None:
-        self._rebuild()
-
-    def watch_consumers(self) -> None:
-        self._rebuild()
-
-    def _rebuild(self) -> None:
+    def watch_flow(self) -> None:
+        producers, consumers = self.flow
         readers: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for consumer in self.consumers:
+        for consumer in consumers:
             readers[consumer["channel"]].append(consumer)
         self.clear()
         by_source: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-        for producer in self.producers:
+        for producer in producers:
             by_source[(producer["id"], producer["kind"])].append(producer)
         for (source, kind), feeds in by_source.items():
             node = self.root.add(

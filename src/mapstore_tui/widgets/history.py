@@ -6,7 +6,6 @@ import difflib
 from datetime import UTC, datetime
 from typing import Any
 
-from rich.syntax import Syntax
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
@@ -102,4 +101,6 @@ class HistoryPanel(Vertical):
                 else "Press enter on two updates to compare them."
             )
             return
+        from rich.syntax import Syntax  # pygments is heavy: load it when a diff is asked for
+
         target.update(Syntax(diff_text(by_seq[picked[0]], by_seq[picked[1]]), "diff"))

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
+from rich.markdown import Markdown as RichMarkdown
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import DataTable, Digits, Label, Markdown, Sparkline, Static
+from textual.widgets import DataTable, Digits, Label, Sparkline, Static
 
 from mapstore_core import (
     ChannelUpdate,
@@ -130,36 +132,32 @@ class PreviewWidget(Widget, Generic[M]):
 
 
 class ParagraphWidget(PreviewWidget[ParagraphContent]):
-    """A paragraph: its title, then the text (rendered as Markdown when ``markdown``)."""
+    """A paragraph: its title, then the text (rendered as Markdown when ``markdown``).
+
+    Markdown is drawn by rich into one ``Static``: a document of many widgets would cost a
+    layout pass per block on every update.
+    """
 
     CHANNEL = WidgetChannels.PARAGRAPH_CONTENT
     DEFAULT_CSS = """
     ParagraphWidget { height: auto; padding: 0 1; }
-    ParagraphWidget > .title { text-style: bold; color: $accent; }
-    ParagraphWidget > Markdown { margin: 0; padding: 0; }
-    ParagraphWidget > .body { height: auto; }
+    ParagraphWidget > .title { text-style: bold; color: $accent; width: 100%; }
+    ParagraphWidget > .body { height: auto; margin-top: 1; }
     """
 
     def compose(self) -> ComposeResult:
         yield Label("", classes="title")
         yield Static("", classes="body")
-        yield Markdown("")
 
     def show(self, value: ParagraphContent | None) -> None:
         title = self.query_one(".title", Label)
         body = self.query_one(".body", Static)
-        markdown = self.query_one(Markdown)
         if value is None:
             title.update("(no paragraph)")
             body.update("")
-            body.display, markdown.display = True, False
             return
         title.update(value.title)
-        body.display, markdown.display = not value.markdown, value.markdown
-        if value.markdown:
-            markdown.update(value.content)
-        else:
-            body.update(value.content)
+        body.update(RichMarkdown(value.content) if value.markdown else Text(value.content))
 
 
 class TableWidget(PreviewWidget[TableData]):
@@ -188,7 +186,7 @@ class TableWidget(PreviewWidget[TableData]):
         table.add_rows(["" if cell is None else str(cell) for cell in row] for row in value.rows)
 
 
-_ARROWS = {"increase": ("▲", "green"), "decrease": ("▼", "red"), "neutral": ("▶", "grey50")}
+_ARROWS = {"increase": ("▲", "green"), "decrease": ("▼", "red"), "neutral": ("▶", "$text-muted")}
 
 
 class MetricWidget(PreviewWidget[MetricData]):

@@ -1,0 +1,261 @@
+"""mapstore_tui benchmark: start-up, key latency under a flood, cost to publishers, big stores.
+
+Run:  .venv/bin/python bench/bench_tui.py        (needs tmux for the first measure)
+
+1. Time to first paint of ``mapstore-tui demo`` in a real terminal (tmux): from starting the
+   command to the footer being on screen. Target < 1.5 s.
+2. Key → handler latency while a thread publishes 50,000 times a second. Target p95 < 50 ms.
+3. Publisher throughput with the panel attached vs without, measured in alternating rounds
+   in one process. Target >= 0.8x.
+4. A store of 1,000 channels x 10 producers: time to the first full screen, and the latency of
+   a cursor move in the channel list until the detail follows (scrolling). Target first paint
+   < 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from textual import events
+
+from mapstore_core import MapObjectStore, create_widget_publisher
+from mapstore_tui import MapStoreApp
+from mapstore_tui.widgets.channel_list import ChannelList
+
+SIZE = (120, 36)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+# 1 -------------------------------------------------------------------------------------------
+
+
+def first_paint_in_tmux(runs: int) -> list[float] | None:
+    tmux = shutil.which("tmux")
+    exe = Path(sys.executable).parent / "mapstore-tui"
+    if tmux is None:
+        return None
+    times: list[float] = []
+    # One idle session keeps the tmux server alive between runs: a server shutting down as
+    # the next session starts makes that start fail.
+    keeper = f"bench-keeper-{os.getpid()}"
+    subprocess.run([tmux, "new-session", "-d", "-s", keeper, "sleep 600"], check=True)
+    try:
+        for run in range(runs):
+            times += _paint_once(tmux, exe, f"bench-paint-{os.getpid()}-{run}")
+    finally:
+        subprocess.run([tmux, "kill-session", "-t", keeper], capture_output=True)
+    return times
+
+
+def _paint_once(tmux: str, exe: Path, session: str) -> list[float]:
+    """Seconds from starting the command to the footer on screen ([] if it never showed)."""
+    command = (
+        "env -u COLUMNS -u LINES TERM=xterm-256color COLORTERM=truecolor LANG=C.UTF-8 "
+        f"{exe} demo --seed 1"
+    )
+    start = time.perf_counter()
+    subprocess.run(
+        [tmux, "-u", "new-session", "-d", "-s", session, "-x", "120", "-y", "36", command],
+        check=True,
+    )
+    try:
+        while time.perf_counter() - start < 20:
+            screen = subprocess.run(
+                [tmux, "-u", "capture-pane", "-p", "-t", session], capture_output=True, text=True
+            ).stdout
+            if "q Quit" in screen and "metric-data" in screen:
+                return [time.perf_counter() - start]
+            time.sleep(0.02)
+        return []
+    finally:
+        subprocess.run([tmux, "kill-session", "-t", session], capture_output=True)
+
+
+# 2 -------------------------------------------------------------------------------------------
+
+
+async def key_latency_under_flood(rate: int, samples: int) -> tuple[list[float], int]:
+    store = MapObjectStore()
+    publisher = create_widget_publisher("metric-data", "flood-service", store=store)
+    app = MapStoreApp(store=store)
+    handled: list[float] = []
+    show = app.action_show
+
+    def timed_show(pane: str) -> None:
+        handled.append(time.perf_counter())
+        show(pane)
+
+    app.action_show = timed_show  # type: ignore[method-assign]
+    stop = threading.Event()
+    sent = [0]
+
+    def flood() -> None:
+        batch = 500
+        interval = batch / rate
+        next_at = time.perf_counter()
+        while not stop.is_set():
+            for _ in range(batch):
+                sent[0] += 1
+                publisher.publish({"label": "Flood", "value": sent[0]})
+            next_at += interval
+            delay = next_at - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+
+    latencies = []
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("down", "down")
+        thread = threading.Thread(target=flood, daemon=True)
+        thread.start()
+        started = time.perf_counter()
+        await asyncio.sleep(0.5)
+        for index in range(samples):
+            key = "dlef"[index % 4]
+            before = len(handled)
+            sent_at = time.perf_counter()
+            app.post_message(events.Key(key, key))
+            while len(handled) == before:
+                await asyncio.sleep(0.0005)
+            latencies.append(handled[-1] - sent_at)
+            await asyncio.sleep(0.02)
+        elapsed = time.perf_counter() - started
+        stop.set()
+        thread.join()
+    return latencies, int(sent[0] / elapsed)
+
+
+# 3 -------------------------------------------------------------------------------------------
+
+
+def _publish_rate(publisher: object, count: int) -> float:
+    publish = publisher.publish  # type: ignore[attr-defined]
+    start = time.perf_counter()
+    for value in range(count):
+        publish({"label": "CPU", "value": value})
+    return count / (time.perf_counter() - start)
+
+
+async def throughput_with_panel(rounds: int, count: int) -> tuple[float, float]:
+    bare_store = MapObjectStore()
+    bare = create_widget_publisher("metric-data", "bench-service", store=bare_store)
+    bare_store.register_consumer("metric-data", "bench-widget", callback=lambda u: None)
+    store = MapObjectStore()
+    watched = create_widget_publisher("metric-data", "bench-service", store=store)
+    store.register_consumer("metric-data", "bench-widget", callback=lambda u: None)
+    app = MapStoreApp(store=store)
+    without, with_panel = [], []
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for _ in range(rounds):
+            result: list[float] = []
+            for target, sink in ((bare, without), (watched, with_panel)):
+                thread = threading.Thread(
+                    target=lambda t=target, r=result: r.append(_publish_rate(t, count))
+                )
+                thread.start()
+                while thread.is_alive():  # the app keeps running, as it would
+                    await asyncio.sleep(0.01)
+                sink.append(result.pop())
+    return statistics.median(without), statistics.median(with_panel)
+
+
+# 4 -------------------------------------------------------------------------------------------
+
+
+async def big_store(channels: int, producers: int, moves: int) -> tuple[float, list[float]]:
+    store = MapObjectStore()
+    keep = []
+    for c in range(channels):
+        for p in range(producers):
+            producer = store.register_producer(f"channel-{c:04d}", f"source-{p}-service")
+            producer.publish({"n": p})
+            keep.append(producer)
+    start = time.perf_counter()
+    app = MapStoreApp(store=store)
+    latencies = []
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        first_paint = time.perf_counter() - start
+        table = app.query_one(ChannelList).table
+        table.focus()
+        await pilot.pause()
+        for _ in range(moves):
+            # Post the key as a terminal would, and time until the selection followed it
+            # (the preview of the new channel is drawn in the same handler).
+            row = table.cursor_row
+            sent = time.perf_counter()
+            app.post_message(events.Key("down", None))
+            while table.cursor_row == row or app.monitor.selected != f"channel-{row + 1:04d}":
+                await asyncio.sleep(0.0005)
+            latencies.append(time.perf_counter() - sent)
+            await asyncio.sleep(0.03)  # a person holding the key: ~30 moves a second
+    return first_paint, latencies
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run with tiny numbers")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    checks = []
+
+    paint = first_paint_in_tmux(1 if quick else 5)
+    if paint:
+        median = statistics.median(paint)
+        print(
+            f"\n1. first paint of `mapstore-tui demo` in tmux: median {median:.2f} s "
+            f"(runs: {', '.join(f'{t:.2f}' for t in paint)})"
+        )
+        checks.append(("first paint, s", median, "< 1.5", median < 1.5))
+    else:
+        print("\n1. first paint: skipped (tmux not installed)")
+
+    latencies, achieved = asyncio.run(key_latency_under_flood(50_000, 8 if quick else 60))
+    p50, p95 = percentile(latencies, 0.5) * 1000, percentile(latencies, 0.95) * 1000
+    print(
+        f"\n2. key -> handler under a flood of {achieved:,} publishes/s (asked 50,000): "
+        f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {max(latencies) * 1000:.1f} ms "
+        f"over {len(latencies)} keys"
+    )
+    checks.append(("key latency p95, ms", p95, "< 50", p95 < 50))
+
+    without, with_panel = asyncio.run(
+        throughput_with_panel(2 if quick else 7, 20_000 if quick else 200_000)
+    )
+    ratio = with_panel / without
+    print(
+        f"\n3. validated publishes/s: without the panel {without:,.0f}, with it "
+        f"{with_panel:,.0f} ({ratio:.2f}x)"
+    )
+    checks.append(("throughput with panel / without", ratio, ">= 0.8", ratio >= 0.8))
+
+    first, moves = asyncio.run(big_store(100 if quick else 1_000, 10, 10 if quick else 100))
+    print(
+        f"\n4. {100 if quick else 1_000} channels x 10 producers: first screen {first:.2f} s; "
+        f"cursor move p50 {percentile(moves, 0.5) * 1000:.1f} ms, "
+        f"p95 {percentile(moves, 0.95) * 1000:.1f} ms"
+    )
+    checks.append(("big store first paint, s", first, "< 2", first < 2))
+
+    print("\ntargets:")
+    for label, value, target, ok in checks:
+        print(f"  {'PASS' if ok else 'MISS'}  {label:<34} {value:8.2f}  ({target})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

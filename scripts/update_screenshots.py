@@ -1,0 +1,40 @@
+"""Copy the snapshot tests' SVGs into screenshots/ under readable names.
+
+The screenshots are the very images the snapshot suite checks, so they cannot drift from
+what the panel draws: update the snapshots (``pytest tests/tui/test_snapshots.py
+--snapshot-update``), then run this script. ``tests/tui/test_screenshots.py`` fails when the
+two differ.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAPSHOTS = ROOT / "tests" / "tui" / "__snapshots__" / "test_snapshots"
+SCREENSHOTS = ROOT / "screenshots"
+
+NAMES = {
+    "test_monitor.svg": "monitor.svg",
+    "test_metric_preview.svg": "metric-preview.svg",
+    "test_log_producers.svg": "log-producers.svg",
+    "test_doctor_with_antipatterns.svg": "doctor-antipatterns.svg",
+    "test_producers_with_doctor_flags.svg": "producers-doctor-flags.svg",
+    "test_form_with_inline_errors.svg": "form-inline-errors.svg",
+    "test_job_progress.svg": "job-progress.svg",
+    "test_history_diff.svg": "history-diff.svg",
+    "test_data_flow.svg": "data-flow.svg",
+    "test_help.svg": "help.svg",
+}
+
+
+def main() -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    for snapshot, name in NAMES.items():
+        shutil.copyfile(SNAPSHOTS / snapshot, SCREENSHOTS / name)
+        print(f"screenshots/{name}")
+
+
+if __name__ == "__main__":
+    main()
