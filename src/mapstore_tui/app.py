@@ -54,7 +54,7 @@ class MapStoreApp(App[None]):
         refresh_interval: float = 1 / 30,
     ) -> None:
         super().__init__()
-        self.view: StoreView = view or LocalStoreView(store or map_store)
+        self.view: StoreView = view or LocalStoreView(map_store if store is None else store)
         self.clock = clock
         self.refresh_interval = refresh_interval
 

@@ -53,3 +53,18 @@ def test_python_dash_m_works() -> None:
         check=True,
     )
     assert "📤 Channel: table-data" in done.stdout
+
+
+def test_help_lists_the_commands(capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "demo" in out and "log-producers" in out and "snapshot" in out
+
+
+def test_headless_commands_need_a_source(capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["log-producers"])
+    assert info.value.code == 2
+    assert "--demo" in capsys.readouterr().err
