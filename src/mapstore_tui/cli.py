@@ -27,7 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mapstore-tui {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    demo = commands.add_parser("demo", help="run the simulated sources of every pattern")
+    demo = commands.add_parser(
+        "demo", help="open the panel over simulated sources of every pattern"
+    )
     demo.add_argument("--seed", type=int, default=None, help="make the demo reproducible")
     demo.add_argument(
         "--antipatterns", action="store_true", help="add sources that break the guide"

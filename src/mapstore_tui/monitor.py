@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from textual import on
@@ -54,15 +55,15 @@ TOAST_EVERY = 10.0
 CPU_BUDGET = 0.15
 
 
+@dataclass(frozen=True)
 class Totals:
     """The header's figures."""
 
-    def __init__(self, channels: int, producers: int, consumers: int, messages: int, per_s: float):
-        self.channels = channels
-        self.producers = producers
-        self.consumers = consumers
-        self.messages = messages
-        self.per_second = per_s
+    channels: int
+    producers: int
+    consumers: int
+    messages: int
+    per_second: float
 
     def __str__(self) -> str:
         return (
@@ -146,7 +147,7 @@ class Monitor(Vertical):
     def _store_changed(self) -> None:
         if self.paused:
             return
-        wait = self._last_apply + self._gap - self._clock_now()
+        wait = self._last_apply + self._gap - time.monotonic()
         if wait > 0:
             if self._deferred is None:
                 self._deferred = self.set_timer(wait, self._apply_deferred)
@@ -157,10 +158,6 @@ class Monitor(Vertical):
         self._deferred = None
         if not self.paused:
             self.apply()
-
-    @staticmethod
-    def _clock_now() -> float:
-        return time.monotonic()
 
     def _adapt(self, now: float) -> None:
         """Keep the panel's share of the CPU near ``CPU_BUDGET``.
@@ -187,7 +184,7 @@ class Monitor(Vertical):
 
     def apply(self) -> None:
         """Drain the feed, read what changed from the view, redraw what it touched."""
-        self._last_apply = self._clock_now()
+        self._last_apply = time.monotonic()
         self._adapt(self._last_apply)
         batch = self.feed.drain()
         previous = self._counts
@@ -246,7 +243,7 @@ class Monitor(Vertical):
         One toast per source and channel every ``TOAST_EVERY`` seconds, a few per batch.
         """
         shown = 0
-        now = self._clock_now()
+        now = time.monotonic()
         for event in events:
             if shown == _MAX_TOASTS:
                 break
