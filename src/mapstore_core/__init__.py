@@ -8,6 +8,14 @@ doctor flags breaches of the registration guide.
 
 from mapstore_core._bridge import JobWidgetBridge, create_job_widget_bridge
 from mapstore_core._callsite import consumer_only
+from mapstore_core._debug_client import (
+    DebugAuthError,
+    DebugClient,
+    DebugConnectionError,
+    DebugRequestError,
+)
+from mapstore_core._debug_server import DebugServer
+from mapstore_core._debug_wire import DebugProtocolError
 from mapstore_core._default import map_store
 from mapstore_core._doctor import is_non_descriptive
 from mapstore_core._errors import (
@@ -50,6 +58,12 @@ __all__ = [
     "Consumer",
     "ConsumerClosed",
     "ConsumerInfo",
+    "DebugAuthError",
+    "DebugClient",
+    "DebugConnectionError",
+    "DebugProtocolError",
+    "DebugRequestError",
+    "DebugServer",
     "Diagnostic",
     "EventKind",
     "JobManager",

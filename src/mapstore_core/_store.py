@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import threading
 import time
 import traceback
@@ -17,7 +18,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterable
 from enum import Enum
-from typing import Any, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
@@ -46,6 +47,9 @@ from mapstore_core._records import (
 )
 from mapstore_core._state import Callback, ChannelState, ConsumerState, ProducerState
 from mapstore_core._widgets import define_widget_channels
+
+if TYPE_CHECKING:
+    from mapstore_core._debug_server import DebugServer
 
 __all__ = ["MapObjectStore"]
 
@@ -774,6 +778,29 @@ class MapObjectStore:
                 diagnostic=finding,
             )
         return found
+
+    def serve_debug(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        token: str | None = None,
+        allow_dry_run: bool = False,
+    ) -> DebugServer:
+        """Start a debug endpoint for panels in other processes (``mapstore-tui attach``).
+
+        By default a Unix socket only you can open, with a per-process token written next
+        to it; TCP (``port=``) binds to loopback unless ``host`` says otherwise. Read-only
+        unless ``allow_dry_run``. Returns the running ``DebugServer`` (``.address``,
+        ``.token``, ``.stop()``); how to attach is also logged on ``mapstore_core.debug``.
+        """
+        from mapstore_core._debug_server import DebugServer
+
+        server = DebugServer(
+            self, path=path, host=host, port=port, token=token, allow_dry_run=allow_dry_run
+        )
+        return server.start()
 
     def __repr__(self) -> str:
         return f"<MapObjectStore channels={len(self._channels)} seq={self._last_seq}>"

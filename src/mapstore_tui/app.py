@@ -12,7 +12,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, TabbedContent, TabPane
 
 from mapstore_core import MapObjectStore, map_store
+from mapstore_tui.messages import ConnectionChanged
 from mapstore_tui.monitor import Monitor
+from mapstore_tui.remote_view import ConnectionAware
 from mapstore_tui.screens.help import HelpScreen
 from mapstore_tui.view import LocalStoreView, StoreView
 from mapstore_tui.widgets.channel_list import ChannelList
@@ -68,6 +70,15 @@ class MapStoreApp(App[None]):
             id="monitor",
         )
         yield Footer(compact=True, show_command_palette=False)  # ctrl+p: see ? help
+
+    def on_mount(self) -> None:
+        if isinstance(self.view, ConnectionAware):
+            monitor = self.monitor
+            self._unwatch = self.view.on_status(
+                lambda status: monitor.post_message(ConnectionChanged(status))
+            )
+            if self.view.status != "connected":
+                monitor.post_message(ConnectionChanged(self.view.status))
 
     def extra_panes(self) -> Iterable[TabPane]:
         """Panes appended to the bottom tabs (the demo adds its dashboard and jobs)."""

@@ -6,11 +6,14 @@ import argparse
 import io
 import json
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from mapstore_core import MapObjectStore
-from mapstore_tui import __version__
+from mapstore_core import MapObjectStore, MapStoreError
+from mapstore_tui import MapStoreApp, __version__
 from mapstore_tui.demo import DemoSources
+from mapstore_tui.remote_view import RemoteStoreView
 
 
 def _demo_store(seed: int | None, antipatterns: bool) -> tuple[MapObjectStore, DemoSources]:
@@ -35,15 +38,49 @@ def _parser() -> argparse.ArgumentParser:
         "--antipatterns", action="store_true", help="add sources that break the guide"
     )
 
+    serve = commands.add_parser(
+        "serve-demo", help="run the demo sources headless, behind a debug endpoint to attach to"
+    )
+    serve.add_argument("--socket", help="Unix socket path (default: in your runtime dir)")
+    serve.add_argument("--port", type=int, help="serve TCP on 127.0.0.1:PORT instead")
+    serve.add_argument("--seed", type=int, default=None, help="make the demo reproducible")
+    serve.add_argument("--antipatterns", action="store_true", help="add bad sources")
+    serve.add_argument(
+        "--allow-dry-run", action="store_true", help="let panels validate payloads (no delivery)"
+    )
+
+    attach = commands.add_parser(
+        "attach", help="open the panel over a store in another process (store.serve_debug())"
+    )
+    attach.add_argument("address", help="unix:PATH or tcp://HOST:PORT, as the app logged it")
+    attach.add_argument("--token", help=_TOKEN_HELP)
+
     for name, what in (
         ("log-producers", "the Log Producers text"),
         ("snapshot", "a JSON snapshot"),
     ):
         sub = commands.add_parser(name, help=f"print {what} and exit")
-        sub.add_argument("--demo", action="store_true", required=True, help="of the demo store")
-        sub.add_argument("--seed", type=int, default=0)
-        sub.add_argument("--antipatterns", action="store_true")
+        source = sub.add_mutually_exclusive_group(required=True)
+        source.add_argument("--demo", action="store_true", help="of the demo store")
+        source.add_argument("--attach", metavar="ADDRESS", help="of the store at ADDRESS")
+        sub.add_argument("--token", help=_TOKEN_HELP)
+        sub.add_argument("--seed", type=int, default=0, help="with --demo")
+        sub.add_argument("--antipatterns", action="store_true", help="with --demo")
     return parser
+
+
+_TOKEN_HELP = (
+    "the endpoint's token (default: $MAPSTORE_DEBUG_TOKEN, else the file next to the socket)"
+)
+
+
+def _remote(address: str, token: str | None) -> RemoteStoreView | None:
+    view = RemoteStoreView(address, token=token)
+    try:
+        return view.connect()
+    except MapStoreError as exc:
+        print(f"mapstore-tui: {exc}", file=sys.stderr)
+        return None
 
 
 def _safe_stdout() -> None:
@@ -69,13 +106,55 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             app.sources.stop()
         return app.return_code or 0
+    if args.command == "serve-demo":
+        return _serve_demo(args)
+    if args.command == "attach" or args.attach:
+        view = _remote(args.address if args.command == "attach" else args.attach, args.token)
+        if view is None:
+            return 1
+        try:
+            if args.command == "attach":
+                panel = MapStoreApp(view=view)
+                panel.run()
+                return panel.return_code or 0
+            _print(args.command, view.log_producers, view.snapshot)
+        finally:
+            view.close()
+        return 0
     store, sources = _demo_store(args.seed, args.antipatterns)
     try:
-        if args.command == "log-producers":
-            print(store.log_producers())
-        else:
-            json.dump(store.snapshot(), sys.stdout, indent=2)
-            print()
+        _print(args.command, store.log_producers, store.snapshot)
     finally:
+        sources.stop()
+    return 0
+
+
+def _print(
+    command: str, log_producers: Callable[[], str], snapshot: Callable[[], dict[str, Any]]
+) -> None:
+    if command == "log-producers":
+        print(log_producers())
+    else:
+        json.dump(snapshot(), sys.stdout, indent=2)
+        print()
+
+
+def _serve_demo(args: argparse.Namespace) -> int:
+    """The demo sources in this process, served to panels elsewhere, until interrupted."""
+    store = MapObjectStore()
+    sources = DemoSources(store, seed=args.seed, antipatterns=args.antipatterns)
+    sources.start()
+    sources.run_threads()
+    server = store.serve_debug(args.socket, port=args.port, allow_dry_run=args.allow_dry_run)
+    print(f"mapstore debug endpoint: {server.address}", flush=True)
+    print(f"attach with: mapstore-tui attach {server.address}", flush=True)
+    if server.token_path is None:
+        print(f"token: {server.token}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
         sources.stop()
     return 0

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-__all__ = ["ChannelSelected", "StoreChanged"]
+__all__ = ["ChannelSelected", "ConnectionChanged", "StoreChanged"]
 
 
 @dataclass
@@ -26,3 +26,10 @@ class ChannelSelected(Message):
     """The person picked a channel in the channel list."""
 
     channel: str
+
+
+@dataclass
+class ConnectionChanged(Message):
+    """A remote view connected, disconnected, or lost events (posted from any thread)."""
+
+    status: str

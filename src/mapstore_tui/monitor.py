@@ -22,7 +22,7 @@ from textual.widgets import Input, TabbedContent, TabPane
 from mapstore_core import ChannelUpdate, StoreEvent
 from mapstore_tui._format import age, rate, sparkline
 from mapstore_tui.feed import Batch, PanelFeed
-from mapstore_tui.messages import ChannelSelected, StoreChanged
+from mapstore_tui.messages import ChannelSelected, ConnectionChanged, StoreChanged
 from mapstore_tui.rates import RateTracker
 from mapstore_tui.view import StoreView
 from mapstore_tui.widgets.channel_list import ChannelList, ChannelRow
@@ -376,6 +376,18 @@ class Monitor(Vertical):
             self.refresh_channels()
 
     # -- reacting to the person ------------------------------------------------------------
+
+    @on(ConnectionChanged)
+    def _connection(self, message: ConnectionChanged) -> None:
+        header = self.query_one(PanelHeader)
+        if message.status == "disconnected":
+            header.notice = "⚠ disconnected (last state shown), reconnecting…"
+            self.notify("The store's app went away; reconnecting.", title="Disconnected")
+            return
+        header.notice = ""
+        if message.status == "resync":
+            self.query_one(EventLog).add([], dropped=1)
+        self.refresh_all()
 
     @on(ChannelSelected)
     def _channel_selected(self, message: ChannelSelected) -> None:

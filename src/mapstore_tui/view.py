@@ -15,7 +15,7 @@ from pydantic_core import to_jsonable_python
 
 from mapstore_core import EventKind, MapObjectStore, StoreEvent
 
-__all__ = ["EventListener", "LocalStoreView", "StoreView", "event_to_dict"]
+__all__ = ["EventListener", "LocalStoreView", "StoreView"]
 
 EventListener = Callable[[StoreEvent], object]
 
@@ -67,26 +67,6 @@ class StoreView(Protocol):
 
 def _jsonable(value: Any) -> Any:
     return to_jsonable_python(value, serialize_unknown=True, inf_nan_mode="null")
-
-
-def event_to_dict(event: StoreEvent) -> dict[str, Any]:
-    """A store event as JSON data (the update's value included)."""
-    data: dict[str, Any] = {
-        "kind": event.kind,
-        "channel": event.channel,
-        "producer_id": event.producer_id,
-        "consumer_id": event.consumer_id,
-        "timestamp": event.timestamp,
-        "where": event.where,
-        "message": event.message,
-        "traceback": event.traceback,
-    }
-    if event.update is not None:
-        data["seq"] = event.update.seq
-        data["value"] = _jsonable(event.update.value)
-    if event.diagnostic is not None:
-        data["diagnostic"] = event.diagnostic.to_dict()
-    return data
 
 
 class LocalStoreView:

@@ -28,6 +28,8 @@ class PanelHeader(Static):
 
     totals: reactive[str] = reactive("")
     paused: reactive[bool] = reactive(False)
+    notice: reactive[str] = reactive("")
+    """A warning shown after the totals (a lost connection)."""
 
     def __init__(self, title: str, *, id: str | None = None) -> None:
         super().__init__("", id=id)
@@ -42,8 +44,12 @@ class PanelHeader(Static):
     def watch_paused(self) -> None:
         self._draw()
 
+    def watch_notice(self) -> None:
+        self._draw()
+
     def _draw(self) -> None:
         if not self.is_mounted:
             return
         pause = "  [b $warning]⏸ PAUSED[/]" if self.paused else ""
-        self.update(f"📤 [b]{self.title}[/b]  │  {self.totals}{pause}", layout=False)
+        notice = f"  [b $error]{self.notice}[/]" if self.notice else ""
+        self.update(f"📤 [b]{self.title}[/b]  │  {self.totals}{pause}{notice}", layout=False)

@@ -1,0 +1,132 @@
+"""The debug endpoint's wire format: newline-delimited JSON objects, nothing else.
+
+Every message is one JSON object on one line, at most ``MAX_MESSAGE_BYTES`` long, with a
+``type``. JSON only: nothing received is ever unpickled or evaluated. The README's "Wire
+format" section lists the message kinds and their fields.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+
+from mapstore_core._errors import MapStoreError
+from mapstore_core._records import ChannelUpdate, StoreEvent
+
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "PROTOCOL",
+    "VERSION",
+    "DebugProtocolError",
+    "decode",
+    "encode",
+    "event_from_dict",
+    "event_to_dict",
+    "jsonable",
+]
+
+PROTOCOL = "mapstore-debug"
+VERSION = 1
+MAX_MESSAGE_BYTES = 1_048_576
+
+
+class DebugProtocolError(MapStoreError, ValueError):
+    """A message that is not valid for the debug protocol (malformed, oversized, unexpected)."""
+
+
+def _no_constants(name: str) -> Any:
+    raise DebugProtocolError(f"{name} is not valid JSON")
+
+
+def jsonable(value: Any) -> Any:
+    """Any payload as JSON data (models dumped, unknown objects as strings, NaN as null)."""
+    return to_jsonable_python(value, serialize_unknown=True, inf_nan_mode="null")
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    """One message as a line of UTF-8 JSON.
+
+    Raises:
+        DebugProtocolError: the message is larger than ``MAX_MESSAGE_BYTES``.
+    """
+    data = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    line = data.encode("utf-8") + b"\n"
+    if len(line) > MAX_MESSAGE_BYTES:
+        raise DebugProtocolError(
+            f"message of {len(line):,} bytes is over the {MAX_MESSAGE_BYTES:,}-byte limit"
+        )
+    return line
+
+
+def decode(line: bytes) -> dict[str, Any]:
+    """Parse one received line; refuse anything but a JSON object with a string ``type``.
+
+    Raises:
+        DebugProtocolError: oversized, not UTF-8, not JSON, not an object, or no ``type``.
+    """
+    if len(line) > MAX_MESSAGE_BYTES:
+        raise DebugProtocolError(f"message over the {MAX_MESSAGE_BYTES:,}-byte limit")
+    try:
+        text = line.decode("utf-8")
+        message = json.loads(text, parse_constant=_no_constants)
+    except UnicodeDecodeError as exc:
+        raise DebugProtocolError("message is not UTF-8") from exc
+    except json.JSONDecodeError as exc:
+        raise DebugProtocolError(f"message is not JSON: {exc.msg} at {exc.pos}") from exc
+    except RecursionError as exc:
+        raise DebugProtocolError("message is nested too deeply") from exc
+    if not isinstance(message, dict):
+        raise DebugProtocolError(f"message must be a JSON object, not {type(message).__name__}")
+    if not isinstance(message.get("type"), str):
+        raise DebugProtocolError("message has no string 'type'")
+    return message
+
+
+def event_to_dict(event: StoreEvent) -> dict[str, Any]:
+    """A store event as JSON data (the update's value included)."""
+    data: dict[str, Any] = {
+        "kind": event.kind,
+        "channel": event.channel,
+        "producer_id": event.producer_id,
+        "timestamp": event.timestamp,
+        "consumer_id": event.consumer_id,
+        "where": event.where,
+        "message": event.message,
+        "traceback": event.traceback,
+        "update": None,
+        "diagnostic": None,
+    }
+    if event.update is not None:
+        data["update"] = {**event.update._asdict(), "value": jsonable(event.update.value)}
+    if event.diagnostic is not None:
+        data["diagnostic"] = event.diagnostic.to_dict()
+    return data
+
+
+def event_from_dict(data: dict[str, Any]) -> StoreEvent:
+    """Rebuild a ``StoreEvent`` received over the wire (values stay JSON data).
+
+    Raises:
+        DebugProtocolError: a field is missing or of the wrong type.
+    """
+    from mapstore_core._records import Diagnostic
+
+    try:
+        update = data.get("update")
+        diagnostic = data.get("diagnostic")
+        return StoreEvent(
+            kind=data["kind"],
+            channel=data.get("channel"),
+            producer_id=data.get("producer_id"),
+            timestamp=float(data["timestamp"]),
+            consumer_id=data.get("consumer_id"),
+            update=None if update is None else ChannelUpdate(**update),
+            where=data.get("where"),
+            message=data.get("message"),
+            traceback=data.get("traceback"),
+            diagnostic=None if diagnostic is None else Diagnostic(**diagnostic),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DebugProtocolError(f"malformed event: {exc}") from exc
