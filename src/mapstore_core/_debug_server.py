@@ -56,6 +56,7 @@ __all__ = ["DebugServer", "default_socket_path"]
 logger = logging.getLogger("mapstore_core.debug")
 
 HELLO_TIMEOUT = 5.0
+EVENTS_PER_WRITE = 256
 
 
 def default_socket_path() -> Path:
@@ -161,6 +162,9 @@ class _Session:
         return True
 
     async def pump_events(self) -> None:
+        """Send queued events in batches, yielding between them so every client (and every
+        request) gets its turn even while one queue refills as fast as it drains.
+        """
         while True:
             await self.wake.wait()
             self.wake.clear()
@@ -168,9 +172,17 @@ class _Session:
             lost, self.lost = self.lost, 0
             if lost:
                 await self.send({"type": "dropped", "count": lost})
-            while self.events:
-                event = self.events.popleft()
-                await self.send({"type": "event", "event": event_to_dict(event)})
+            batch = []
+            for _ in range(min(len(self.events), EVENTS_PER_WRITE)):
+                batch.append(self.events.popleft())
+            if batch:
+                self.writer.write(
+                    b"".join(encode({"type": "event", "event": event_to_dict(e)}) for e in batch)
+                )
+                await self.writer.drain()
+            if self.events:
+                self.wake.set()
+            await asyncio.sleep(0)
 
     async def answer(self, message: dict[str, Any]) -> None:
         if message["type"] != "request":

@@ -49,9 +49,12 @@ def encode(message: dict[str, Any]) -> bytes:
     """One message as a line of UTF-8 JSON.
 
     Raises:
-        DebugProtocolError: the message is larger than ``MAX_MESSAGE_BYTES``.
+        DebugProtocolError: the message is not JSON data or is over ``MAX_MESSAGE_BYTES``.
     """
-    data = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        data = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise DebugProtocolError(f"message is not JSON data: {exc}") from exc
     line = data.encode("utf-8") + b"\n"
     if len(line) > MAX_MESSAGE_BYTES:
         raise DebugProtocolError(

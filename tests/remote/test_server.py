@@ -1,0 +1,257 @@
+"""The debug endpoint: safe by default, robust to bad clients, never blocking publishers."""
+
+from __future__ import annotations
+
+import stat
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mapstore_core import (
+    DebugAuthError,
+    DebugClient,
+    DebugRequestError,
+    DebugServer,
+    MapObjectStore,
+    StoreEvent,
+    create_widget_publisher,
+)
+
+from .helpers import eventually, hello, raw_connect, read_message, send
+
+
+@pytest.fixture
+def store() -> MapObjectStore:
+    return MapObjectStore()
+
+
+@pytest.fixture
+def socket_path(tmp_path: Path) -> Path:
+    directory = tmp_path / "run"
+    directory.mkdir(mode=0o700)
+    return directory / "app.sock"
+
+
+@pytest.fixture
+def server(store: MapObjectStore, socket_path: Path) -> Iterator[DebugServer]:
+    with DebugServer(store, path=socket_path, queue_size=1_000) as running:
+        yield running
+
+
+def publishes_keep_flowing(store: MapObjectStore, count: int = 1_000) -> None:
+    producer = store.register_producer("heartbeat", "heartbeat-service")
+    for n in range(count):
+        producer.publish(n)
+    assert store.producers("heartbeat")[0].publish_count == count
+    producer.close()
+
+
+def test_socket_and_token_are_private(server: DebugServer, socket_path: Path) -> None:
+    assert server.address == f"unix:{socket_path}"
+    assert stat.S_IMODE(socket_path.stat().st_mode) == 0o600
+    assert server.token_path is not None
+    assert stat.S_IMODE(server.token_path.stat().st_mode) == 0o600
+    assert server.token_path.read_text() == server.token
+    assert len(server.token) >= 32
+
+
+def test_refuses_a_directory_others_can_enter(store: MapObjectStore, tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    with pytest.raises(PermissionError, match="chmod 700"):
+        DebugServer(store, path=shared / "app.sock").start()
+
+
+def test_tcp_is_opt_in_and_on_loopback(store: MapObjectStore) -> None:
+    with DebugServer(store, port=0) as server:
+        assert server.address.startswith("tcp://127.0.0.1:")
+        assert server.token_path is None
+        with DebugClient(server.address, token=server.token) as client:
+            assert client.request("channels")[0]["name"] == "paragraph-content"
+
+
+def test_requests_read_the_store(store: MapObjectStore, server: DebugServer) -> None:
+    publisher = create_widget_publisher("metric-data", "cpu-service", store=store)
+    for value in range(5):
+        publisher.publish({"label": "CPU", "value": value})
+    with DebugClient(server.address) as client:  # the token comes from the file
+        assert client.welcome["read_only"] is True
+        assert client.request("log_producers") == store.log_producers()
+        assert client.request("producers", channel="metric-data")[0]["id"] == "cpu-service"
+        history = client.request("history", channel="metric-data", limit=2)
+        assert [h["value"]["value"] for h in history] == [3, 4]
+        assert client.request("schema", channel="metric-data")["title"] == "MetricData"
+        assert client.request("snapshot")["seq"] == 5
+        with pytest.raises(DebugRequestError, match="unknown method 'exec'"):
+            client.request("exec", code="print(1)")
+        with pytest.raises(DebugRequestError, match="dry runs are off"):
+            client.request("dry_run", channel="metric-data", payload={})
+
+
+def test_events_stream_to_clients(store: MapObjectStore, server: DebugServer) -> None:
+    seen: list[StoreEvent] = []
+    with DebugClient(server.address, on_event=seen.append):
+        producer = store.register_producer("prices", "price-feed")
+        producer.publish({"px": 1.5})
+        eventually(lambda: [e.kind for e in seen] == ["registered", "published"], "events")
+    assert seen[1].update is not None and seen[1].update.value == {"px": 1.5}
+    assert seen[0].where == producer.registered_at
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        (hello("wrong-token"), "auth"),
+        (hello(None), "auth"),
+        (hello("x", version=2), "version"),
+        (hello("x", protocol="other"), "protocol"),
+        ({"type": "request", "id": 1, "method": "channels"}, "protocol"),
+    ],
+)
+def test_bad_handshakes_are_refused_and_disclose_nothing(
+    store: MapObjectStore, server: DebugServer, message: dict[str, object], code: str
+) -> None:
+    if message.get("token") == "x":
+        message = {**message, "token": server.token}
+    with raw_connect(server.address) as sock:
+        send(sock, message)
+        reply = read_message(sock)
+        assert reply is not None and set(reply) == {"type", "code", "message"}
+        assert (reply["type"], reply["code"]) == ("error", code)
+        assert read_message(sock) is None  # closed
+    publishes_keep_flowing(store)
+    with DebugClient(server.address) as client:  # the server still serves
+        assert client.request("channels")
+
+
+def test_client_errors_name_the_refusal(server: DebugServer) -> None:
+    with pytest.raises(DebugAuthError, match=r"\(auth\): wrong or missing token"):
+        DebugClient(server.address, token="nope").connect()
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"{not json\n", "not JSON"),
+        (b"[1, 2]\n", "must be a JSON object"),
+        (b'{"no": "type"}\n', "no string 'type'"),
+        (b'{"type": "event"}\n', "unexpected message type"),
+        (b'{"type": "request", "id": "1", "method": "channels"}\n', "integer 'id'"),
+        (b'{"type": "request", "pad": "' + b"a" * 1_100_000 + b'"}\n', "limit"),
+    ],
+)
+def test_bad_messages_close_only_that_connection(
+    store: MapObjectStore, server: DebugServer, payload: bytes, reason: str
+) -> None:
+    with raw_connect(server.address) as sock:
+        send(sock, hello(server.token))
+        assert read_message(sock)["type"] == "welcome"  # type: ignore[index]
+        send(sock, payload)
+        reply = None
+        while True:  # events may come first
+            message = read_message(sock)
+            if message is None or message["type"] == "error":
+                reply = message
+                break
+        assert reply is not None and reply["code"] == "protocol" and reason in reply["message"]
+        assert read_message(sock) is None
+    publishes_keep_flowing(store)
+    with DebugClient(server.address) as client:
+        assert client.request("log_producers") == store.log_producers()
+
+
+def test_dry_run_when_the_app_allows_it(store: MapObjectStore, socket_path: Path) -> None:
+    store.register_consumer("metric-data", "metric-widget", callback=lambda u: None)
+    with (
+        DebugServer(store, path=socket_path, allow_dry_run=True) as server,
+        DebugClient(server.address) as client,
+    ):
+        assert client.welcome["dry_run"] is True
+        bad = client.request("dry_run", channel="metric-data", payload={"label": 3})
+        assert bad == {
+            "valid": False,
+            "schema": "MetricData",
+            "problems": {"label": "Input should be a valid string", "value": "Field required"},
+            "receivers": ["metric-widget"],
+        }
+        good = client.request("dry_run", channel="metric-data", payload={"label": "a", "value": 1})
+        assert good["valid"] is True
+    assert store.history("metric-data") == []  # nothing was delivered
+
+
+def test_a_client_that_never_reads_never_blocks_publishers(
+    store: MapObjectStore, server: DebugServer
+) -> None:
+    with raw_connect(server.address) as stuck:
+        send(stuck, hello(server.token))
+        assert read_message(stuck)["type"] == "welcome"  # type: ignore[index]
+        # From now on it reads nothing while the store floods it with events.
+        producer = store.register_producer("flood", "flood-service")
+        payload = {"blob": "x" * 1_000}
+        for n in range(20_000):
+            producer.publish({**payload, "n": n})
+        assert store.producers("flood")[0].publish_count == 20_000  # counted, not timed
+        with DebugClient(server.address) as client:  # others are served meanwhile
+            assert client.request("producers", channel="flood")[0]["publish_count"] == 20_000
+        stuck.settimeout(10)
+        dropped = None
+        for _ in range(50_000):  # it is told what it missed once it reads again
+            message = read_message(stuck)
+            if message is None or message["type"] == "dropped":
+                dropped = message
+                break
+        assert dropped is not None and dropped["count"] > 0
+
+
+def test_several_clients_and_one_leaving_mid_stream(
+    store: MapObjectStore, server: DebugServer
+) -> None:
+    seen: dict[str, list[StoreEvent]] = {name: [] for name in ("a", "b", "c")}
+    clients = {
+        name: DebugClient(server.address, on_event=events.append).connect()
+        for name, events in seen.items()
+    }
+    producer = store.register_producer("ticks", "tick-source")
+    stop = threading.Event()
+
+    def publish() -> None:
+        n = 0
+        while not stop.is_set():
+            producer.publish(n)
+            n += 1
+
+    thread = threading.Thread(target=publish)
+    thread.start()
+    try:
+        eventually(lambda: all(len(events) > 10 for events in seen.values()), "events to all")
+        clients.pop("b").close()  # leaves while events are flowing
+        before = len(seen["a"])
+        eventually(lambda: len(seen["a"]) > before + 10, "events after one left")
+    finally:
+        stop.set()
+        thread.join()
+    eventually(lambda: len(store._subscriptions) == 2, "the leaver's listener to go")
+    for client in clients.values():
+        client.close()
+    eventually(lambda: store._subscriptions == [], "every listener to go")
+
+
+def test_client_reconnects_when_the_app_restarts(store: MapObjectStore, socket_path: Path) -> None:
+    statuses: list[str] = []
+    first = DebugServer(store, path=socket_path).start()
+    client = DebugClient(first.address, on_status=statuses.append, retry=0.05).connect()
+    try:
+        first.stop()
+        eventually(lambda: "disconnected" in statuses, "the client to notice")
+        assert not client.connected
+        restarted = DebugServer(MapObjectStore(), path=socket_path).start()  # a new token
+        try:
+            eventually(lambda: statuses[-1] == "connected", "the client to reconnect")
+            assert client.request("channels")[0]["name"] == "paragraph-content"
+        finally:
+            restarted.stop()
+    finally:
+        client.close()
