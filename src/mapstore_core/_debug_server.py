@@ -162,8 +162,10 @@ class _Session:
         return True
 
     async def pump_events(self) -> None:
-        """Send queued events in batches, yielding between them so every client (and every
-        request) gets its turn even while one queue refills as fast as it drains.
+        """Send queued events in batches, yielding between them.
+
+        Every client (and every request) gets its turn even while one queue refills as fast
+        as it drains.
         """
         while True:
             await self.wake.wait()
