@@ -1,0 +1,165 @@
+"""The panel attached to a store in a real second process: same screens, live, resilient."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.widgets import TabbedContent, TextArea
+
+from mapstore_core import MapObjectStore
+from mapstore_tui import MapStoreApp
+from mapstore_tui.cli import main
+from mapstore_tui.demo import DemoSources
+from mapstore_tui.remote_view import RemoteStoreView
+from mapstore_tui.widgets.channel_list import ChannelList
+from mapstore_tui.widgets.channel_preview import ChannelPreview
+from mapstore_tui.widgets.header import PanelHeader
+from mapstore_tui.widgets.previews import TableWidget
+from mapstore_tui.widgets.tables import ProducersTable
+
+
+class DemoProcess:
+    """``mapstore-tui serve-demo`` in a child process."""
+
+    def __init__(self, socket: Path) -> None:
+        self.socket = socket
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mapstore_tui",
+                "serve-demo",
+                "--seed",
+                "1",
+                "--socket",
+                str(socket),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        first = self.process.stdout.readline()
+        assert first.startswith("mapstore debug endpoint: "), first
+        self.address = first.split(": ", 1)[1].strip()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+@pytest.fixture
+def socket_path(tmp_path: Path) -> Path:
+    directory = tmp_path / "run"
+    directory.mkdir(mode=0o700)
+    return directory / "demo.sock"
+
+
+@pytest.fixture
+def demo(socket_path: Path) -> Iterator[DemoProcess]:
+    process = DemoProcess(socket_path)
+    yield process
+    process.stop()
+
+
+def local_log_producers() -> str:
+    """What the demo's store says of itself (the same sources, in this process)."""
+    sources = DemoSources(MapObjectStore(), seed=1)
+    sources.start()
+    try:
+        return sources.store.log_producers()
+    finally:
+        sources.stop()
+
+
+async def until(pilot, check, what: str) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(500):  # bounded: about 10 s
+        if check():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"never happened: {what}")
+
+
+async def test_panel_shows_the_other_processs_store(demo: DemoProcess) -> None:
+    view = RemoteStoreView(demo.address).connect()
+    app = MapStoreApp(view=view, refresh_interval=0)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            channel_list = app.query_one(ChannelList)
+            await until(pilot, lambda: len(channel_list.rows) == 3, "the remote channels")
+            await pilot.press("l")
+            await until(
+                pilot,
+                lambda: app.query_one("#log-producers-text", TextArea).text != "",
+                "the Log Producers text",
+            )
+            text = app.query_one("#log-producers-text", TextArea).text
+            assert text == view.log_producers() == local_log_producers()
+            channel_list.select("table-data")
+            app.query_one("#detail", TabbedContent).active = "producers"
+            await until(pilot, lambda: app.query_one(ProducersTable).row_count == 1, "producers")
+            row = app.query_one(ProducersTable).get_row_at(0)
+            assert row[0] == "market-data-service"
+            assert str(row[2]).startswith("src/mapstore_tui/demo/market_data.py:")
+            app.query_one("#detail", TabbedContent).active = "preview"
+            preview = app.query_one(ChannelPreview).query_one(TableWidget)
+            await until(pilot, lambda: preview.value is not None, "the table preview")
+            assert preview.value.title == "Market data (fetch #1)"
+            metric_count = lambda: channel_list.rows[2].publishes  # noqa: E731
+            before = metric_count()
+            await until(pilot, lambda: metric_count() > before, "live publishes")
+    finally:
+        view.close()
+
+
+async def test_panel_says_disconnected_and_reconnects(socket_path: Path) -> None:
+    first = DemoProcess(socket_path)
+    view = RemoteStoreView(first.address, retry=0.1).connect()
+    app = MapStoreApp(view=view, refresh_interval=0)
+    second = None
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            header = app.query_one(PanelHeader)
+            channel_list = app.query_one(ChannelList)
+            await until(pilot, lambda: len(channel_list.rows) == 3, "the remote channels")
+            first.stop()
+            await until(pilot, lambda: "disconnected" in header.notice, "the disconnection")
+            assert len(channel_list.rows) == 3  # the last state stays visible
+            second = DemoProcess(socket_path)  # the app restarts, with a new token
+            await until(pilot, lambda: header.notice == "", "the reconnection")
+            assert view.log_producers() == local_log_producers()
+    finally:
+        view.close()
+        first.stop()
+        if second is not None:
+            second.stop()
+
+
+def test_headless_commands_attach(demo: DemoProcess, capsys) -> None:
+    assert main(["log-producers", "--attach", demo.address]) == 0
+    assert capsys.readouterr().out == local_log_producers() + "\n"
+    assert main(["snapshot", "--attach", demo.address]) == 0
+    snapshot = json.loads(capsys.readouterr().out)
+    assert {p["id"] for p in snapshot["producers"]} >= {"market-data-service", "realtime-service"}
+
+
+def test_attach_errors_are_clear(tmp_path: Path, capsys) -> None:
+    assert main(["log-producers", "--attach", f"unix:{tmp_path}/none.sock"]) == 1
+    assert "cannot reach" in capsys.readouterr().err
+
+
+def test_wrong_token_is_refused(demo: DemoProcess, capsys) -> None:
+    assert main(["log-producers", "--attach", demo.address, "--token", "guess"]) == 1
+    assert "(auth): wrong or missing token" in capsys.readouterr().err
