@@ -57,6 +57,8 @@ logger = logging.getLogger("mapstore_core.debug")
 
 HELLO_TIMEOUT = 5.0
 EVENTS_PER_WRITE = 256
+LINGER_SECONDS = 1.0
+LINGER_BYTES = 8 * MAX_MESSAGE_BYTES
 
 
 def default_socket_path() -> Path:
@@ -131,8 +133,18 @@ class _Session:
                 await self.writer.wait_closed()
 
     async def refuse(self, code: str, message: str) -> None:
+        """Send the error, then briefly read and discard what the client is still sending.
+
+        Closing a socket with unread input resets the connection, and the error is lost.
+        """
         with contextlib.suppress(Exception):
             await self.send({"type": "error", "code": code, "message": message})
+            if self.writer.can_write_eof():
+                self.writer.write_eof()
+            async with asyncio.timeout(LINGER_SECONDS):
+                discarded = 0
+                while discarded < LINGER_BYTES and (chunk := await self.reader.read(65_536)):
+                    discarded += len(chunk)
 
     async def handshake(self) -> bool:
         hello = await self.read(HELLO_TIMEOUT)

@@ -142,6 +142,7 @@ def test_client_errors_name_the_refusal(server: DebugServer) -> None:
         (b'{"type": "request", "id": "1", "method": "channels"}\n', "integer 'id'"),
         (b'{"type": "request", "pad": "' + b"a" * 1_100_000 + b'"}\n', "limit"),
     ],
+    ids=["not-json", "not-object", "no-type", "unexpected", "bad-id", "oversized"],
 )
 def test_bad_messages_close_only_that_connection(
     store: MapObjectStore, server: DebugServer, payload: bytes, reason: str
