@@ -11,7 +11,9 @@
   receive it, deliver nothing) works only when the app opted in with ``allow_dry_run=True``.
 - Publishers never wait for a client: each client has a bounded queue of events filled by a
   store listener that only appends; when it overflows the client is told how many events it
-  lost (``dropped``) and should resynchronise.
+  lost (``dropped``) and should resynchronise. Publishes are coalesced: a client gets the
+  first ``published`` event after each batch it was sent, and reads counts and histories
+  for the rest — so an attached panel costs a flooding app next to nothing.
 
 The server runs an asyncio loop in a daemon thread.
 """
@@ -30,7 +32,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from pydantic import ValidationError
 
@@ -46,7 +48,7 @@ from mapstore_core._debug_wire import (
 )
 from mapstore_core._errors import MapStoreError
 from mapstore_core._fields import field_problems
-from mapstore_core._records import StoreEvent
+from mapstore_core._records import EventKind, StoreEvent
 
 if TYPE_CHECKING:
     from mapstore_core._store import MapObjectStore
@@ -59,6 +61,7 @@ HELLO_TIMEOUT = 5.0
 EVENTS_PER_WRITE = 256
 LINGER_SECONDS = 1.0
 LINGER_BYTES = 8 * MAX_MESSAGE_BYTES
+NOTABLE_KINDS: frozenset[EventKind] = frozenset(get_args(EventKind)) - {"published"}
 
 
 def default_socket_path() -> Path:
@@ -82,6 +85,31 @@ class _Session:
         self.wake = asyncio.Event()
         self.loop = asyncio.get_running_loop()
         self.pending = False
+        self.arm_lock = threading.Lock()
+        self.unsubscribe_publish: Callable[[], None] | None = None
+
+    def arm(self) -> None:
+        """Listen for the next publish (one per batch: see ``on_publish``)."""
+        with self.arm_lock:
+            if self.unsubscribe_publish is None:
+                self.unsubscribe_publish = self.server.store.subscribe_events(
+                    self.on_publish, kinds=("published",)
+                )
+
+    def disarm(self) -> bool:
+        with self.arm_lock:
+            unsubscribe, self.unsubscribe_publish = self.unsubscribe_publish, None
+        if unsubscribe is None:
+            return False
+        unsubscribe()
+        return True
+
+    def on_publish(self, event: StoreEvent) -> None:
+        # Publishes are coalesced: the first one after a batch is queued and the listener
+        # stops, so a flood costs the app nothing per publish; clients read counts and
+        # histories for the rest. The pump re-arms after each batch.
+        if self.disarm():
+            self.on_event(event)
 
     def on_event(self, event: StoreEvent) -> None:
         # Runs in the publishing thread: append (bounded) and wake the loop once per batch.
@@ -112,7 +140,8 @@ class _Session:
         try:
             if not await self.handshake():
                 return
-            unsubscribe = self.server.store.subscribe_events(self.on_event)
+            unsubscribe = self.server.store.subscribe_events(self.on_event, kinds=NOTABLE_KINDS)
+            self.arm()
             pump = asyncio.create_task(self.pump_events())
             while True:
                 message = await self.read()
@@ -126,6 +155,7 @@ class _Session:
         finally:
             if unsubscribe is not None:
                 unsubscribe()
+            self.disarm()
             if pump is not None:
                 pump.cancel()
             self.writer.close()
@@ -196,6 +226,7 @@ class _Session:
                 await self.writer.drain()
             if self.events:
                 self.wake.set()
+            self.arm()
             await asyncio.sleep(0)
 
     async def answer(self, message: dict[str, Any]) -> None:

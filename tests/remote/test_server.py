@@ -189,11 +189,12 @@ def test_a_client_that_never_reads_never_blocks_publishers(
     with raw_connect(server.address) as stuck:
         send(stuck, hello(server.token))
         assert read_message(stuck)["type"] == "welcome"  # type: ignore[index]
-        # From now on it reads nothing while the store floods it with events.
+        # From now on it reads nothing while the app publishes and churns producers.
         producer = store.register_producer("flood", "flood-service")
-        payload = {"blob": "x" * 1_000}
         for n in range(20_000):
-            producer.publish({**payload, "n": n})
+            producer.publish({"blob": "x" * 1_000, "n": n})
+        for n in range(2_000):  # notable events: these are queued one by one
+            store.register_producer("churn", f"worker-{n}-service").close()
         assert store.producers("flood")[0].publish_count == 20_000  # counted, not timed
         with DebugClient(server.address) as client:  # others are served meanwhile
             assert client.request("producers", channel="flood")[0]["publish_count"] == 20_000
@@ -215,16 +216,15 @@ def test_several_clients_and_one_leaving_mid_stream(
         name: DebugClient(server.address, on_event=events.append).connect()
         for name, events in seen.items()
     }
-    producer = store.register_producer("ticks", "tick-source")
     stop = threading.Event()
 
-    def publish() -> None:
+    def churn() -> None:  # registrations and closes: every one reaches every client
         n = 0
         while not stop.is_set():
-            producer.publish(n)
+            store.register_producer("workers", f"worker-{n}-service").close()
             n += 1
 
-    thread = threading.Thread(target=publish)
+    thread = threading.Thread(target=churn)
     thread.start()
     try:
         eventually(lambda: all(len(events) > 10 for events in seen.values()), "events to all")
@@ -234,10 +234,23 @@ def test_several_clients_and_one_leaving_mid_stream(
     finally:
         stop.set()
         thread.join()
-    eventually(lambda: len(store._subscriptions) == 2, "the leaver's listener to go")
+    # each remaining client holds its notable listener (and at most one publish listener)
+    eventually(lambda: len(store._subscriptions) <= 4, "the leaver's listeners to go")
     for client in clients.values():
         client.close()
     eventually(lambda: store._subscriptions == [], "every listener to go")
+
+
+def test_publishes_are_coalesced_for_clients(store: MapObjectStore, server: DebugServer) -> None:
+    seen: list[StoreEvent] = []
+    with DebugClient(server.address, on_event=seen.append) as client:
+        producer = store.register_producer("ticks", "tick-source")
+        for n in range(5_000):
+            producer.publish(n)
+        eventually(lambda: any(e.kind == "published" for e in seen), "a publish notice")
+        published = [e for e in seen if e.kind == "published"]
+        assert 1 <= len(published) < 5_000  # notices, not a copy of every publish
+        assert client.request("producers", channel="ticks")[0]["publish_count"] == 5_000
 
 
 def test_client_reconnects_when_the_app_restarts(store: MapObjectStore, socket_path: Path) -> None:
