@@ -34,8 +34,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
-from pydantic import ValidationError
-
 from mapstore_core._debug_wire import (
     MAX_MESSAGE_BYTES,
     PROTOCOL,
@@ -47,7 +45,6 @@ from mapstore_core._debug_wire import (
     jsonable,
 )
 from mapstore_core._errors import MapStoreError
-from mapstore_core._fields import field_problems
 from mapstore_core._records import EventKind, StoreEvent
 
 if TYPE_CHECKING:
@@ -436,21 +433,7 @@ class DebugServer:
     def _dry_run(self, channel: str, payload: Any) -> dict[str, Any]:
         if not self.allow_dry_run:
             raise PermissionError("dry runs are off: the app did not allow_dry_run")
-        receivers = [c.id for c in self.store.consumers(channel) if c.subscribers]
-        model = self.store.schema(channel)
-        if model is None:
-            return {"valid": True, "schema": None, "problems": {}, "receivers": receivers}
-        try:
-            model.model_validate(payload)
-        except ValidationError as exc:
-            problems = field_problems(model, exc.errors(include_url=False))
-            return {
-                "valid": False,
-                "schema": model.__name__,
-                "problems": problems,
-                "receivers": receivers,
-            }
-        return {"valid": True, "schema": model.__name__, "problems": {}, "receivers": receivers}
+        return self.store.dry_run(channel, payload)
 
 
 def _need(channel: str | None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import sys
 import threading
 import time
 import traceback
@@ -32,6 +33,7 @@ from mapstore_core._errors import (
     ProducerClosed,
     PublishValidationError,
 )
+from mapstore_core._fields import field_problems
 from mapstore_core._handles import Consumer, Producer, WidgetConsumer
 from mapstore_core._logtext import format_log_producers
 from mapstore_core._names import channel_name, check_id
@@ -779,6 +781,29 @@ class MapObjectStore:
             )
         return found
 
+    def dry_run(self, channel: str | Enum, payload: Any) -> dict[str, Any]:
+        """Check a payload against a channel without publishing it.
+
+        Returns JSON-ready data: ``valid``, ``schema`` (the model's name, or None on a raw
+        channel, where anything is valid), ``problems`` (field → message) and ``receivers``
+        (ids of the consumers whose callbacks a publish would reach).
+        """
+        name = channel_name(channel)
+        receivers = [c.id for c in self.consumers(name) if c.subscribers]
+        model = self.schema(name)
+        problems: dict[str, str] = {}
+        if model is not None:
+            try:
+                model.__pydantic_validator__.validate_python(payload)
+            except ValidationError as exc:
+                problems = field_problems(model, exc.errors(include_url=False))
+        return {
+            "valid": not problems,
+            "schema": None if model is None else model.__name__,
+            "problems": problems,
+            "receivers": receivers,
+        }
+
     def serve_debug(
         self,
         path: str | os.PathLike[str] | None = None,
@@ -787,20 +812,24 @@ class MapObjectStore:
         port: int | None = None,
         token: str | None = None,
         allow_dry_run: bool = False,
+        announce: bool = True,
     ) -> DebugServer:
         """Start a debug endpoint for panels in other processes (``mapstore-tui attach``).
 
         By default a Unix socket only you can open, with a per-process token written next
         to it; TCP (``port=``) binds to loopback unless ``host`` says otherwise. Read-only
         unless ``allow_dry_run``. Returns the running ``DebugServer`` (``.address``,
-        ``.token``, ``.stop()``); how to attach is also logged on ``mapstore_core.debug``.
+        ``.token``, ``.stop()``). With ``announce`` (the default) the attach command is
+        printed on stderr; it is also logged on ``mapstore_core.debug``.
         """
         from mapstore_core._debug_server import DebugServer
 
         server = DebugServer(
             self, path=path, host=host, port=port, token=token, allow_dry_run=allow_dry_run
-        )
-        return server.start()
+        ).start()
+        if announce:
+            print(f"mapstore: attach with `mapstore-tui attach {server.address}`", file=sys.stderr)
+        return server
 
     def __repr__(self) -> str:
         return f"<MapObjectStore channels={len(self._channels)} seq={self._last_seq}>"

@@ -15,8 +15,9 @@ from mapstore_core import MapObjectStore, map_store
 from mapstore_tui.messages import ConnectionChanged
 from mapstore_tui.monitor import Monitor
 from mapstore_tui.remote_view import ConnectionAware
+from mapstore_tui.screens.dry_run import DryRunScreen
 from mapstore_tui.screens.help import HelpScreen
-from mapstore_tui.view import LocalStoreView, StoreView
+from mapstore_tui.view import DryRunCapable, LocalStoreView, StoreView
 from mapstore_tui.widgets.channel_list import ChannelList
 
 __all__ = ["MapStoreApp"]
@@ -41,6 +42,7 @@ class MapStoreApp(App[None]):
         Binding("e", "show('events')", "Events"),
         Binding("f", "show('flow')", "Flow"),
         Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("v", "dry_run", "Dry run"),
         Binding("p", "toggle_pause", "Pause"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
@@ -104,6 +106,22 @@ class MapStoreApp(App[None]):
         channel_list = self.query_one(ChannelList)
         if channel_list.has_class("-filtering"):
             channel_list.close_filter()
+
+    def action_dry_run(self) -> None:
+        """Check a payload against the selected channel, without delivering it."""
+        channel = self.monitor.selected
+        if channel is None:
+            return
+        if not isinstance(self.view, DryRunCapable) or not self.view.can_dry_run:
+            self.notify(
+                "The app did not allow dry runs (serve_debug(allow_dry_run=True)).",
+                title="Dry run",
+                severity="warning",
+            )
+            return
+        values = self.view.values(channel)
+        example = next(reversed(values.values())) if values else {}
+        self.push_screen(DryRunScreen(self.view, channel, example))
 
     def action_toggle_pause(self) -> None:
         """Freeze the panel (the store keeps running) or catch up."""

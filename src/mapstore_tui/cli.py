@@ -145,7 +145,9 @@ def _serve_demo(args: argparse.Namespace) -> int:
     sources = DemoSources(store, seed=args.seed, antipatterns=args.antipatterns)
     sources.start()
     sources.run_threads()
-    server = store.serve_debug(args.socket, port=args.port, allow_dry_run=args.allow_dry_run)
+    server = store.serve_debug(
+        args.socket, port=args.port, allow_dry_run=args.allow_dry_run, announce=False
+    )
     print(f"mapstore debug endpoint: {server.address}", flush=True)
     print(f"attach with: mapstore-tui attach {server.address}", flush=True)
     if server.token_path is None:

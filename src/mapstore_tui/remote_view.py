@@ -101,6 +101,16 @@ class RemoteStoreView:
         result: dict[str, Any] = self._call("snapshot", {})
         return result
 
+    @property
+    def can_dry_run(self) -> bool:
+        """Whether the app opted in to dry runs (``serve_debug(allow_dry_run=True)``)."""
+        return bool(self.client.welcome.get("dry_run"))
+
+    def dry_run(self, channel: str, payload: Any) -> dict[str, Any]:
+        """Ask the app to validate ``payload`` on ``channel``; nothing is delivered."""
+        result: dict[str, Any] = self.client.request("dry_run", channel=channel, payload=payload)
+        return result
+
     def subscribe(
         self, listener: EventListener, *, kinds: Iterable[EventKind] | None = None
     ) -> Callable[[], None]:

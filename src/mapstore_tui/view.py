@@ -9,13 +9,13 @@ implementation can serve a store that lives in another process without the scree
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic_core import to_jsonable_python
 
 from mapstore_core import EventKind, MapObjectStore, StoreEvent
 
-__all__ = ["EventListener", "LocalStoreView", "StoreView"]
+__all__ = ["DryRunCapable", "EventListener", "LocalStoreView", "StoreView"]
 
 EventListener = Callable[[StoreEvent], object]
 
@@ -69,6 +69,20 @@ def _jsonable(value: Any) -> Any:
     return to_jsonable_python(value, serialize_unknown=True, inf_nan_mode="null")
 
 
+@runtime_checkable
+class DryRunCapable(Protocol):
+    """A view that can check a payload against a channel without delivering it."""
+
+    @property
+    def can_dry_run(self) -> bool:
+        """Whether dry runs are allowed (a remote app must opt in)."""
+        ...
+
+    def dry_run(self, channel: str, payload: Any) -> dict[str, Any]:
+        """``valid``, ``schema``, ``problems`` (field → message), ``receivers``."""
+        ...
+
+
 class LocalStoreView:
     """A ``StoreView`` over a store in this process."""
 
@@ -108,3 +122,10 @@ class LocalStoreView:
         self, listener: EventListener, *, kinds: Iterable[EventKind] | None = None
     ) -> Callable[[], None]:
         return self._store.subscribe_events(listener, kinds=kinds)
+
+    @property
+    def can_dry_run(self) -> bool:
+        return True  # the panel runs inside the app: nothing to opt into
+
+    def dry_run(self, channel: str, payload: Any) -> dict[str, Any]:
+        return self._store.dry_run(channel, payload)

@@ -177,3 +177,16 @@ def test_widget_consumer_value_is_newest_valid(store: MapObjectStore) -> None:
     good.publish({"title": "good", "content": "x"})
     legacy.publish({"bad": True})
     assert con.value is not None and con.value.title == "good"
+
+
+def test_dry_run_validates_without_delivering(store: MapObjectStore) -> None:
+    seen = []
+    store.register_consumer("metric-data", "metric-widget", seen.append)
+    store.register_consumer("metric-data", "idle-reader")
+    verdict = store.dry_run("metric-data", {"label": "CPU", "value": [1]})
+    assert verdict["valid"] is False and verdict["schema"] == "MetricData"
+    assert list(verdict["problems"]) == ["value"]
+    assert verdict["receivers"] == ["metric-widget"]  # only consumers with callbacks
+    assert store.dry_run("metric-data", {"label": "CPU", "value": 1})["valid"] is True
+    assert store.dry_run("raw-channel", object())["valid"] is True  # raw: anything goes
+    assert seen == [] and store.history("metric-data") == []

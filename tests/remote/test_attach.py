@@ -163,3 +163,52 @@ def test_attach_errors_are_clear(tmp_path: Path, capsys) -> None:
 def test_wrong_token_is_refused(demo: DemoProcess, capsys) -> None:
     assert main(["log-producers", "--attach", demo.address, "--token", "guess"]) == 1
     assert "(auth): wrong or missing token" in capsys.readouterr().err
+
+
+async def test_dry_run_needs_the_apps_consent(demo: DemoProcess) -> None:
+    view = RemoteStoreView(demo.address).connect()
+    app = MapStoreApp(view=view, refresh_interval=0)
+    notes: list[str] = []
+    app.notify = lambda message, **kw: notes.append(message)  # type: ignore[method-assign]
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            channel_list = app.query_one(ChannelList)
+            await until(pilot, lambda: len(channel_list.rows) == 3, "the remote channels")
+            await pilot.press("v")
+            await pilot.pause()
+            assert any("did not allow dry runs" in note for note in notes)
+    finally:
+        view.close()
+
+
+def test_dry_run_over_the_wire_when_allowed(socket_path: Path) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mapstore_tui",
+            "serve-demo",
+            "--seed",
+            "1",
+            "--socket",
+            str(socket_path),
+            "--allow-dry-run",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        address = process.stdout.readline().split(": ", 1)[1].strip()
+        view = RemoteStoreView(address).connect()
+        try:
+            assert view.can_dry_run
+            verdict = view.dry_run("table-data", {"title": "t", "headers": ["a"], "rows": [[1, 2]]})
+            assert verdict["valid"] is False and list(verdict["problems"]) == ["rows"]
+        finally:
+            view.close()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()

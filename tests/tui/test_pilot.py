@@ -498,3 +498,33 @@ async def test_c_copies_the_log_producers_text() -> None:
         await pilot.press("c")
         await pilot.pause()
         assert app.clipboard == app.store.log_producers()
+
+
+async def test_v_dry_runs_a_payload_without_delivering_it() -> None:
+    from mapstore_tui.screens.dry_run import DryRunScreen
+
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("down", "down", "v")
+        await pilot.pause()
+        assert isinstance(app.screen, DryRunScreen)
+        editor = app.screen.query_one("#dry-run-payload", TextArea)
+        assert '"label": "API latency (ms, polled)"' in editor.text  # the newest value
+        result = app.screen.query_one("#dry-run-result", Static)
+        editor.load_text("{oops")
+        await pilot.press("ctrl+s")
+        assert "not JSON" in str(result.content)
+        editor.load_text('{"label": 3}')
+        await pilot.press("ctrl+s")
+        text = str(result.content)
+        assert "invalid MetricData" in text and "would reach: metric-widget" in text
+        assert "[b]label[/]: Input should be a valid string" in text
+        before = app.store.channels()[2].publish_count
+        editor.load_text('{"label": "ok", "value": 1}')
+        await pilot.press("ctrl+s")
+        assert "✔ valid" in str(result.content)
+        assert app.store.channels()[2].publish_count == before  # nothing was published
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, DryRunScreen)
