@@ -27,7 +27,7 @@ from mapstore_tui.widgets.tables import ProducersTable
 class DemoProcess:
     """``mapstore-tui serve-demo`` in a child process."""
 
-    def __init__(self, socket: Path) -> None:
+    def __init__(self, socket: Path, *extra: str) -> None:
         self.socket = socket
         self.process = subprocess.Popen(
             [
@@ -39,6 +39,7 @@ class DemoProcess:
                 "1",
                 "--socket",
                 str(socket),
+                *extra,
             ],
             stdout=subprocess.PIPE,
             text=True,
@@ -58,13 +59,6 @@ class DemoProcess:
                 self.process.wait()
         if self.process.stdout is not None:
             self.process.stdout.close()
-
-
-@pytest.fixture
-def socket_path(tmp_path: Path) -> Path:
-    directory = tmp_path / "run"
-    directory.mkdir(mode=0o700)
-    return directory / "demo.sock"
 
 
 @pytest.fixture
@@ -182,33 +176,12 @@ async def test_dry_run_needs_the_apps_consent(demo: DemoProcess) -> None:
 
 
 def test_dry_run_over_the_wire_when_allowed(socket_path: Path) -> None:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mapstore_tui",
-            "serve-demo",
-            "--seed",
-            "1",
-            "--socket",
-            str(socket_path),
-            "--allow-dry-run",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    process = DemoProcess(socket_path, "--allow-dry-run")
+    view = RemoteStoreView(process.address).connect()
     try:
-        assert process.stdout is not None
-        address = process.stdout.readline().split(": ", 1)[1].strip()
-        view = RemoteStoreView(address).connect()
-        try:
-            assert view.can_dry_run
-            verdict = view.dry_run("table-data", {"title": "t", "headers": ["a"], "rows": [[1, 2]]})
-            assert verdict["valid"] is False and list(verdict["problems"]) == ["rows"]
-        finally:
-            view.close()
+        assert view.can_dry_run
+        verdict = view.dry_run("table-data", {"title": "t", "headers": ["a"], "rows": [[1, 2]]})
+        assert verdict["valid"] is False and list(verdict["problems"]) == ["rows"]
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+        view.close()
+        process.stop()

@@ -28,13 +28,6 @@ def store() -> MapObjectStore:
 
 
 @pytest.fixture
-def socket_path(tmp_path: Path) -> Path:
-    directory = tmp_path / "run"
-    directory.mkdir(mode=0o700)
-    return directory / "app.sock"
-
-
-@pytest.fixture
 def server(store: MapObjectStore, socket_path: Path) -> Iterator[DebugServer]:
     with DebugServer(store, path=socket_path, queue_size=1_000) as running:
         yield running
