@@ -31,6 +31,7 @@ from mapstore_core._errors import (
 )
 from mapstore_core._handles import Consumer, Producer, UpdateStream, WidgetConsumer, WidgetPublisher
 from mapstore_core._jobs import JobManager, JobStatus, JobUpdate
+from mapstore_core._reader import StoreReader
 from mapstore_core._records import (
     ChannelInfo,
     ChannelUpdate,
@@ -84,6 +85,7 @@ __all__ = [
     "Rule",
     "Severity",
     "StoreEvent",
+    "StoreReader",
     "TableData",
     "UnknownJob",
     "UpdateKind",

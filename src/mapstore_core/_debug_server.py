@@ -42,9 +42,9 @@ from mapstore_core._debug_wire import (
     decode,
     encode,
     event_to_dict,
-    jsonable,
 )
 from mapstore_core._errors import MapStoreError
+from mapstore_core._reader import StoreReader
 from mapstore_core._records import EventKind, StoreEvent
 
 if TYPE_CHECKING:
@@ -58,6 +58,20 @@ HELLO_TIMEOUT = 5.0
 EVENTS_PER_WRITE = 256
 LINGER_SECONDS = 1.0
 LINGER_BYTES = 8 * MAX_MESSAGE_BYTES
+READ_METHODS = frozenset(
+    (
+        "channels",
+        "producers",
+        "consumers",
+        "values",
+        "history",
+        "schema",
+        "log_producers",
+        "diagnostics",
+        "snapshot",
+        "dry_run",
+    )
+)
 NOTABLE_KINDS: frozenset[EventKind] = frozenset(get_args(EventKind)) - {"published"}
 
 
@@ -270,6 +284,7 @@ class DebugServer:
         queue_size: int = 10_000,
     ) -> None:
         self.store = store
+        self.reader = StoreReader(store)
         self.tcp = host is not None or port is not None
         self.host = host or "127.0.0.1"
         self.port = port or 0
@@ -399,44 +414,12 @@ class DebugServer:
 
     def call(self, method: str, params: dict[str, Any]) -> Any:
         """Answer one request (runs on the server's thread; reads the store)."""
-        store = self.store
-        channel = params.get("channel")
-        if channel is not None and not isinstance(channel, str):
-            raise TypeError("'channel' must be a string")
-        if method == "channels":
-            return [info.to_dict() for info in store.channels()]
-        if method == "producers":
-            return [info.to_dict() for info in store.producers(channel)]
-        if method == "consumers":
-            return [info.to_dict() for info in store.consumers(channel)]
-        if method == "values":
-            return jsonable(store.values(_need(channel)))
-        if method == "history":
-            limit = params.get("limit")
-            updates = store.history(_need(channel))
-            if isinstance(limit, int) and not isinstance(limit, bool):
-                updates = updates[-limit:] if limit > 0 else []
-            return [{**u._asdict(), "value": jsonable(u.value)} for u in updates]
-        if method == "schema":
-            model = store.schema(_need(channel))
-            return None if model is None else model.model_json_schema()
-        if method == "log_producers":
-            return store.log_producers(channel)
-        if method == "diagnostics":
-            return [d.to_dict() for d in store.diagnostics()]
-        if method == "snapshot":
-            return store.snapshot()
-        if method == "dry_run":
-            return self._dry_run(_need(channel), params.get("payload"))
-        raise ValueError(f"unknown method {method!r}")
-
-    def _dry_run(self, channel: str, payload: Any) -> dict[str, Any]:
-        if not self.allow_dry_run:
+        if method not in READ_METHODS:
+            raise ValueError(f"unknown method {method!r}")
+        if method == "dry_run" and not self.allow_dry_run:
             raise PermissionError("dry runs are off: the app did not allow_dry_run")
-        return self.store.dry_run(channel, payload)
-
-
-def _need(channel: str | None) -> str:
-    if channel is None:
-        raise TypeError("this method needs a 'channel'")
-    return channel
+        for name, expected, what in (("channel", str, "a string"), ("limit", int, "an integer")):
+            value = params.get(name)
+            if value is not None and (not isinstance(value, expected) or isinstance(value, bool)):
+                raise TypeError(f"{name!r} must be {what}")
+        return getattr(self.reader, method)(**params)  # unknown params: TypeError

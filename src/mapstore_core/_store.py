@@ -22,9 +22,9 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import to_jsonable_python
 
 from mapstore_core import _callsite, _doctor
+from mapstore_core._debug_wire import jsonable
 from mapstore_core._errors import (
     ChannelNotDefined,
     ChannelSchemaConflict,
@@ -67,10 +67,6 @@ _new_tuple = tuple.__new__
 
 SNAPSHOT_VERSION = 1
 EVENT_KINDS: frozenset[str] = frozenset(get_args(EventKind))
-
-
-def _jsonable(value: Any) -> Any:
-    return to_jsonable_python(value, serialize_unknown=True, inf_nan_mode="null")
 
 
 class MapObjectStore:
@@ -644,7 +640,7 @@ class MapObjectStore:
             with state.lock:
                 held = {p.id: p.value for p in state.producers.values() if p.has_value}
             if held:
-                values[state.name] = _jsonable(held)
+                values[state.name] = jsonable(held)
         return {
             "version": SNAPSHOT_VERSION,
             "seq": self._last_seq,

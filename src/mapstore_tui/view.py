@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
-from pydantic_core import to_jsonable_python
-
-from mapstore_core import EventKind, MapObjectStore, StoreEvent
+from mapstore_core import EventKind, StoreEvent, StoreReader
 
 __all__ = ["DryRunCapable", "EventListener", "LocalStoreView", "StoreView"]
 
@@ -65,10 +63,6 @@ class StoreView(Protocol):
         ...
 
 
-def _jsonable(value: Any) -> Any:
-    return to_jsonable_python(value, serialize_unknown=True, inf_nan_mode="null")
-
-
 @runtime_checkable
 class DryRunCapable(Protocol):
     """A view that can check a payload against a channel without delivering it."""
@@ -83,49 +77,14 @@ class DryRunCapable(Protocol):
         ...
 
 
-class LocalStoreView:
-    """A ``StoreView`` over a store in this process."""
-
-    def __init__(self, store: MapObjectStore) -> None:
-        self._store = store
-
-    def channels(self) -> list[dict[str, Any]]:
-        return [info.to_dict() for info in self._store.channels()]
-
-    def producers(self, channel: str | None = None) -> list[dict[str, Any]]:
-        return [info.to_dict() for info in self._store.producers(channel)]
-
-    def consumers(self, channel: str | None = None) -> list[dict[str, Any]]:
-        return [info.to_dict() for info in self._store.consumers(channel)]
-
-    def values(self, channel: str) -> dict[str, Any]:
-        data: dict[str, Any] = _jsonable(self._store.values(channel))
-        return data
-
-    def history(self, channel: str, *, limit: int | None = None) -> list[dict[str, Any]]:
-        updates = self._store.history(channel)
-        if limit is not None:
-            updates = updates[-limit:] if limit > 0 else []
-        return [{**update._asdict(), "value": _jsonable(update.value)} for update in updates]
-
-    def schema(self, channel: str) -> dict[str, Any] | None:
-        model = self._store.schema(channel)
-        return None if model is None else model.model_json_schema()
-
-    def log_producers(self) -> str:
-        return self._store.log_producers()
-
-    def diagnostics(self) -> list[dict[str, Any]]:
-        return [d.to_dict() for d in self._store.diagnostics()]
+class LocalStoreView(StoreReader):
+    """A ``StoreView`` over a store in this process (the same data the endpoint serves)."""
 
     def subscribe(
         self, listener: EventListener, *, kinds: Iterable[EventKind] | None = None
     ) -> Callable[[], None]:
-        return self._store.subscribe_events(listener, kinds=kinds)
+        return self.store.subscribe_events(listener, kinds=kinds)
 
     @property
     def can_dry_run(self) -> bool:
         return True  # the panel runs inside the app: nothing to opt into
-
-    def dry_run(self, channel: str, payload: Any) -> dict[str, Any]:
-        return self._store.dry_run(channel, payload)

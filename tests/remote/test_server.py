@@ -80,6 +80,12 @@ def test_requests_read_the_store(store: MapObjectStore, server: DebugServer) -> 
         assert client.request("snapshot")["seq"] == 5
         with pytest.raises(DebugRequestError, match="unknown method 'exec'"):
             client.request("exec", code="print(1)")
+        with pytest.raises(DebugRequestError, match="'limit' must be an integer"):
+            client.request("history", channel="metric-data", limit="2")
+        with pytest.raises(DebugRequestError, match="'channel' must be a string"):
+            client.request("values", channel=["metric-data"])
+        with pytest.raises(DebugRequestError, match="unexpected keyword"):
+            client.request("channels", path="/etc/passwd")
         with pytest.raises(DebugRequestError, match="dry runs are off"):
             client.request("dry_run", channel="metric-data", payload={})
 
