@@ -104,6 +104,7 @@ class Monitor(Vertical):
         self.totals = Totals(0, 0, 0, 0, 0.0)
         self._channels: list[dict[str, Any]] = []
         self._counts: dict[str, int] = {}
+        self._findings: list[dict[str, Any]] | None = None
 
     def compose(self) -> ComposeResult:
         yield PanelHeader(self._title, id="panel-header")
@@ -199,6 +200,8 @@ class Monitor(Vertical):
         if batch.notable or published or batch.dropped or unshown:
             self._log(batch, published, unshown)
         structural = any(e.kind in _STRUCTURE for e in batch.notable)
+        if structural:
+            self._findings = None
         touched = batch.channels | deltas.keys()
         if self.selected in touched or structural:
             self.refresh_detail()
@@ -273,13 +276,14 @@ class Monitor(Vertical):
 
     def refresh_all(self) -> None:
         """Redraw everything from the view."""
+        self._findings = None
         self.refresh_channels()
         self.refresh_detail()
         self.refresh_global()
 
-    def refresh_channels(self) -> None:
-        """Channel rows and header totals."""
-        self._channels = self.view.channels()
+    def refresh_channels(self, channels: list[dict[str, Any]] | None = None) -> None:
+        """Channel rows and header totals (from ``channels`` if just read)."""
+        self._channels = self.view.channels() if channels is None else channels
         now = self._clock()
         rows = []
         for info in self._channels:
@@ -319,13 +323,12 @@ class Monitor(Vertical):
             return
         info = next((c for c in self._channels if c["name"] == channel), None)
         schema_name = None if info is None else info["schema"]
-        producers = self.view.producers(channel)
         if active == "preview":
-            self._refresh_preview(channel, schema_name, producers)
+            self._refresh_preview(channel, schema_name, self.view.producers(channel))
         elif active == "producers":
             table = self.query_one(ProducersTable)
             table.flags = self._flags()
-            table.records = producers
+            table.records = self.view.producers(channel)
         elif active == "consumers":
             self.query_one(ConsumersTable).records = self.view.consumers(channel)
         elif active == "history":
@@ -340,7 +343,7 @@ class Monitor(Vertical):
         newest = max(holding, key=lambda p: p["value_seq"] or 0)["id"] if holding else None
         trend: list[float] = []
         if schema_name == "MetricData":
-            for update in self.view.history(channel)[-60:]:
+            for update in self.view.history(channel, limit=60):
                 value = update["value"]
                 if isinstance(value, dict) and isinstance(value.get("value"), int | float):
                     trend.append(float(value["value"]))
@@ -352,9 +355,15 @@ class Monitor(Vertical):
             trend=trend,
         )
 
+    def _diagnostics(self) -> list[dict[str, Any]]:
+        """The doctor's findings, run again only after registrations, closes or findings."""
+        if self._findings is None:
+            self._findings = self.view.diagnostics()
+        return self._findings
+
     def _flags(self) -> dict[str, list[str]]:
         flags: dict[str, list[str]] = {}
-        for finding in self.view.diagnostics():
+        for finding in self._diagnostics():
             if finding["channel"] == self.selected:
                 flags.setdefault(finding["producer_id"], []).append(finding["rule"])
         return flags
@@ -363,7 +372,7 @@ class Monitor(Vertical):
         """The bottom pane that is showing (the others refresh when they are shown)."""
         active = self.query_one("#global", TabbedContent).active
         if active == "doctor":
-            self.query_one(DoctorTable).findings = self.view.diagnostics()
+            self.query_one(DoctorTable).findings = self._diagnostics()
         elif active == "log":
             self.query_one(LogProducersPanel).text = self.view.log_producers()
         elif active == "flow":
@@ -371,9 +380,10 @@ class Monitor(Vertical):
 
     def sample_rates(self) -> None:
         """Sample publish counts into rates (every second) and redraw the list."""
-        counts = {c["name"]: c["publish_count"] for c in self.view.channels()}
+        channels = self.view.channels()
+        counts = {c["name"]: c["publish_count"] for c in channels}
         if self.rates.sample(counts, self._clock()) and not self.paused:
-            self.refresh_channels()
+            self.refresh_channels(channels)
 
     # -- reacting to the person ------------------------------------------------------------
 
