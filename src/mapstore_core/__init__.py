@@ -8,20 +8,16 @@ doctor flags breaches of the registration guide.
 
 from mapstore_core._bridge import JobWidgetBridge, create_job_widget_bridge
 from mapstore_core._callsite import consumer_only
-from mapstore_core._debug_client import (
-    DebugAuthError,
-    DebugClient,
-    DebugConnectionError,
-    DebugRequestError,
-)
-from mapstore_core._debug_server import DebugServer
-from mapstore_core._debug_wire import DebugProtocolError
 from mapstore_core._default import map_store
 from mapstore_core._doctor import is_non_descriptive
 from mapstore_core._errors import (
     ChannelNotDefined,
     ChannelSchemaConflict,
     ConsumerClosed,
+    DebugAuthError,
+    DebugConnectionError,
+    DebugProtocolError,
+    DebugRequestError,
     JobStateError,
     MapStoreError,
     ProducerAlreadyRegistered,
@@ -48,6 +44,7 @@ from mapstore_core._records import (
 from mapstore_core._schemas import MetricData, ParagraphContent, TableData, WidgetChannels
 from mapstore_core._store import MapObjectStore
 from mapstore_core._widgets import create_widget_consumer, create_widget_publisher, define_channel
+from mapstore_core.remote import DebugClient, DebugServer
 
 __version__ = "0.1.0"
 

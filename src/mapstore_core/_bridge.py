@@ -8,12 +8,12 @@ from enum import Enum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
+from mapstore_core._default import default_store
 from mapstore_core._errors import PublishValidationError
 from mapstore_core._handles import WidgetPublisher
 from mapstore_core._jobs import JobManager, JobUpdate
 from mapstore_core._names import channel_name
 from mapstore_core._schemas import ParagraphContent
-from mapstore_core._widgets import default_store
 
 if TYPE_CHECKING:
     from mapstore_core._store import MapObjectStore

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from mapstore_core._store import MapObjectStore
 
-__all__ = ["map_store"]
+__all__ = ["default_store", "map_store"]
 
 map_store = MapObjectStore()
 """The store used when a function's ``store=`` argument is left out."""
+
+
+def default_store(store: MapObjectStore | None) -> MapObjectStore:
+    """Return ``store``, or the process-wide ``map_store`` when None."""
+    return map_store if store is None else store

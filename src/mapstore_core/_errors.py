@@ -11,7 +11,11 @@ registered, so the message alone says what to fix::
     ├── ChannelSchemaConflict (ValueError) define_channel() with a second, different model
     ├── PublishValidationError (ValueError) a payload that does not fit the channel's model
     ├── UnknownJob (LookupError)       a job id the JobManager never issued
-    └── JobStateError (ValueError)     a job update that its current state does not allow
+    ├── JobStateError (ValueError)     a job update that its current state does not allow
+    ├── DebugProtocolError (ValueError)    a debug-endpoint message that breaks the protocol
+    ├── DebugConnectionError (ConnectionError)  a debug endpoint that cannot be reached
+    ├── DebugAuthError (PermissionError)   an endpoint that refused the handshake
+    └── DebugRequestError (RuntimeError)   an endpoint that answered a request with an error
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ __all__ = [
     "ChannelNotDefined",
     "ChannelSchemaConflict",
     "ConsumerClosed",
+    "DebugAuthError",
+    "DebugConnectionError",
+    "DebugProtocolError",
+    "DebugRequestError",
     "JobStateError",
     "MapStoreError",
     "ProducerAlreadyRegistered",
@@ -155,3 +163,19 @@ class UnknownJob(MapStoreError, LookupError):
 
 class JobStateError(MapStoreError, ValueError):
     """A job update that its state does not allow (finished jobs are final)."""
+
+
+class DebugProtocolError(MapStoreError, ValueError):
+    """A message that is not valid for the debug protocol (malformed, oversized, unexpected)."""
+
+
+class DebugConnectionError(MapStoreError, ConnectionError):
+    """The debug endpoint cannot be reached (or the connection dropped)."""
+
+
+class DebugAuthError(MapStoreError, PermissionError):
+    """The endpoint refused the handshake (token or protocol version)."""
+
+
+class DebugRequestError(MapStoreError, RuntimeError):
+    """The endpoint answered a request with an error."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mapstore_core._debug_wire import jsonable
+from mapstore_core._jsonable import jsonable
 
 if TYPE_CHECKING:
     from mapstore_core._store import MapObjectStore

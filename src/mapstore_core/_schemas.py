@@ -79,3 +79,11 @@ class MetricData(BaseModel):
     """The change since the previous period, if known."""
     change_type: Literal["increase", "decrease", "neutral"] = "neutral"
     """Which way ``change`` goes, for colouring the arrow."""
+
+
+WIDGET_MODELS: dict[WidgetChannels, type[BaseModel]] = {
+    WidgetChannels.PARAGRAPH_CONTENT: ParagraphContent,
+    WidgetChannels.TABLE_DATA: TableData,
+    WidgetChannels.METRIC_DATA: MetricData,
+}
+"""The model of each widget channel; every store defines these three at creation."""

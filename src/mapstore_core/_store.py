@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, get_args
 from pydantic import BaseModel, ValidationError
 
 from mapstore_core import _callsite, _doctor
-from mapstore_core._debug_wire import jsonable
 from mapstore_core._errors import (
     ChannelNotDefined,
     ChannelSchemaConflict,
@@ -35,6 +34,7 @@ from mapstore_core._errors import (
 )
 from mapstore_core._fields import field_problems
 from mapstore_core._handles import Consumer, Producer, WidgetConsumer
+from mapstore_core._jsonable import jsonable
 from mapstore_core._logtext import format_log_producers
 from mapstore_core._names import channel_name, check_id
 from mapstore_core._records import (
@@ -47,11 +47,11 @@ from mapstore_core._records import (
     ProducerKind,
     StoreEvent,
 )
+from mapstore_core._schemas import WIDGET_MODELS
 from mapstore_core._state import Callback, ChannelState, ConsumerState, ProducerState
-from mapstore_core._widgets import define_widget_channels
 
 if TYPE_CHECKING:
-    from mapstore_core._debug_server import DebugServer
+    from mapstore_core.remote import DebugServer
 
 __all__ = ["MapObjectStore"]
 
@@ -119,7 +119,8 @@ class MapObjectStore:
         self._known_diagnostics: dict[str, set[tuple[str, str, str]]] = {}
         self._leaks_pending = False
 
-        define_widget_channels(self)
+        for channel, model in WIDGET_MODELS.items():
+            self.define_channel(channel, model)
 
     # -- channels --------------------------------------------------------------------------
 
@@ -818,7 +819,7 @@ class MapObjectStore:
         ``.token``, ``.stop()``). With ``announce`` (the default) the attach command is
         printed on stderr; it is also logged on ``mapstore_core.debug``.
         """
-        from mapstore_core._debug_server import DebugServer
+        from mapstore_core.remote import DebugServer
 
         server = DebugServer(
             self, path=path, host=host, port=port, token=token, allow_dry_run=allow_dry_run

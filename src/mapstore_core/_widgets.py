@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from pydantic import BaseModel
 
 from mapstore_core import _callsite
+from mapstore_core._default import default_store
 from mapstore_core._handles import WidgetConsumer, WidgetPublisher
 from mapstore_core._names import channel_name
 from mapstore_core._schemas import MetricData, ParagraphContent, TableData, WidgetChannels
@@ -19,33 +20,8 @@ if TYPE_CHECKING:
 __all__ = [
     "create_widget_consumer",
     "create_widget_publisher",
-    "default_store",
     "define_channel",
-    "define_widget_channels",
 ]
-
-M = TypeVar("M", bound=BaseModel)
-
-WIDGET_MODELS: dict[WidgetChannels, type[BaseModel]] = {
-    WidgetChannels.PARAGRAPH_CONTENT: ParagraphContent,
-    WidgetChannels.TABLE_DATA: TableData,
-    WidgetChannels.METRIC_DATA: MetricData,
-}
-
-
-def define_widget_channels(store: MapObjectStore) -> None:
-    """Give a new store the three widget channels."""
-    for channel, model in WIDGET_MODELS.items():
-        store.define_channel(channel, model)
-
-
-def default_store(store: MapObjectStore | None) -> MapObjectStore:
-    """Return ``store``, or the process-wide ``map_store`` when None."""
-    if store is not None:
-        return store
-    from mapstore_core._default import map_store
-
-    return map_store
 
 
 def define_channel(

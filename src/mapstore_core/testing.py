@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from mapstore_core._default import default_store
 from mapstore_core._names import channel_name
 from mapstore_core._records import ChannelUpdate
-from mapstore_core._widgets import default_store
 
 if TYPE_CHECKING:
     from mapstore_core._store import MapObjectStore

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+import mapstore_core
 
 
 def test_core_imports_no_ui_modules() -> None:
@@ -41,3 +45,51 @@ def test_public_names_are_exported() -> None:
         "PublishValidationError",
     ):
         assert name in mapstore_core.__all__
+
+
+def _load_time_imports(path: Path, package: str) -> set[str]:
+    """Modules of ``package`` that ``path`` imports when it loads (not under TYPE_CHECKING)."""
+    found: set[str] = set()
+    pending: list[ast.AST] = list(ast.parse(path.read_text()).body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            continue  # imports inside functions run on call, not on load
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module == package:  # `from mapstore_core import _callsite`
+                found.update(f"{package}.{alias.name}" for alias in node.names)
+            elif node.module.startswith(package + "."):
+                found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith(package + "."))
+        pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def test_core_modules_import_each_other_without_a_circle() -> None:
+    """The store loads without its transports or the default store: no module-level cycle."""
+    root = Path(mapstore_core.__file__).parent
+    graph: dict[str, set[str]] = {}
+    for path in root.rglob("*.py"):
+        if path.name == "__init__.py":
+            continue  # the curated root re-exports everything, by design
+        module = ".".join(("mapstore_core", *path.relative_to(root).with_suffix("").parts))
+        graph[module] = _load_time_imports(path, "mapstore_core")
+
+    def cycle_from(start: str) -> list[str] | None:
+        stack = [(start, [start])]
+        while stack:
+            node, trail = stack.pop()
+            for nxt in graph.get(node, ()):
+                if nxt == start:
+                    return [*trail, nxt]
+                if nxt not in trail:
+                    stack.append((nxt, [*trail, nxt]))
+        return None
+
+    cycles = [c for c in map(cycle_from, sorted(graph)) if c]
+    assert cycles == []
+    assert not any(m.startswith("mapstore_core.remote") for m in graph["mapstore_core._store"])
+    assert "mapstore_core._default" not in graph["mapstore_core._store"]

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mapstore_core import DebugProtocolError
-from mapstore_core._debug_wire import MAX_MESSAGE_BYTES, decode, encode, event_from_dict
+from mapstore_core.remote._wire import MAX_MESSAGE_BYTES, decode, encode, event_from_dict
 
 json_values = st.recursive(
     st.none()

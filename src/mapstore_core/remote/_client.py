@@ -17,16 +17,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mapstore_core._debug_wire import (
+from mapstore_core._errors import (
+    DebugAuthError,
+    DebugConnectionError,
+    DebugProtocolError,
+    DebugRequestError,
+)
+from mapstore_core._records import StoreEvent
+from mapstore_core.remote._wire import (
     PROTOCOL,
     VERSION,
-    DebugProtocolError,
     decode,
     encode,
     event_from_dict,
 )
-from mapstore_core._errors import MapStoreError
-from mapstore_core._records import StoreEvent
 
 __all__ = [
     "DebugAuthError",
@@ -35,18 +39,6 @@ __all__ = [
     "DebugRequestError",
     "read_token",
 ]
-
-
-class DebugConnectionError(MapStoreError, ConnectionError):
-    """The debug endpoint cannot be reached (or the connection dropped)."""
-
-
-class DebugAuthError(MapStoreError, PermissionError):
-    """The endpoint refused the handshake (token or protocol version)."""
-
-
-class DebugRequestError(MapStoreError, RuntimeError):
-    """The endpoint answered a request with an error."""
 
 
 def read_token(address: str) -> str | None:

@@ -10,21 +10,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic_core import to_jsonable_python
-
-from mapstore_core._errors import MapStoreError
+from mapstore_core._errors import DebugProtocolError
+from mapstore_core._jsonable import jsonable
 from mapstore_core._records import ChannelUpdate, StoreEvent
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
     "PROTOCOL",
     "VERSION",
-    "DebugProtocolError",
     "decode",
     "encode",
     "event_from_dict",
     "event_to_dict",
-    "jsonable",
 ]
 
 PROTOCOL = "mapstore-debug"
@@ -32,17 +29,8 @@ VERSION = 1
 MAX_MESSAGE_BYTES = 1_048_576
 
 
-class DebugProtocolError(MapStoreError, ValueError):
-    """A message that is not valid for the debug protocol (malformed, oversized, unexpected)."""
-
-
 def _no_constants(name: str) -> Any:
     raise DebugProtocolError(f"{name} is not valid JSON")
-
-
-def jsonable(value: Any) -> Any:
-    """Any payload as JSON data (models dumped, unknown objects as strings, NaN as null)."""
-    return to_jsonable_python(value, serialize_unknown=True, inf_nan_mode="null")
 
 
 def encode(message: dict[str, Any]) -> bytes:

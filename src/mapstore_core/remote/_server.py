@@ -5,7 +5,7 @@
 - Every connection starts with a versioned ``hello`` carrying a token (generated per process,
   written next to the socket with mode 0600, or given by the user). A wrong or missing token
   gets an ``error`` and the connection is closed; nothing else is disclosed.
-- JSON lines only (``_debug_wire``); a malformed, oversized or unexpected message closes that
+- JSON lines only (``_wire``); a malformed, oversized or unexpected message closes that
   connection with an error; the server and the app carry on.
 - Read-only: requests read the store. ``dry_run`` (validate a payload, name who would
   receive it, deliver nothing) works only when the app opted in with ``allow_dry_run=True``.
@@ -34,18 +34,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
-from mapstore_core._debug_wire import (
+from mapstore_core._errors import DebugProtocolError, MapStoreError
+from mapstore_core._reader import StoreReader
+from mapstore_core._records import EventKind, StoreEvent
+from mapstore_core.remote._wire import (
     MAX_MESSAGE_BYTES,
     PROTOCOL,
     VERSION,
-    DebugProtocolError,
     decode,
     encode,
     event_to_dict,
 )
-from mapstore_core._errors import MapStoreError
-from mapstore_core._reader import StoreReader
-from mapstore_core._records import EventKind, StoreEvent
 
 if TYPE_CHECKING:
     from mapstore_core._store import MapObjectStore
