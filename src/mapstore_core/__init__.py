@@ -43,6 +43,7 @@ from mapstore_core._records import (
 )
 from mapstore_core._schemas import MetricData, ParagraphContent, TableData, WidgetChannels
 from mapstore_core._store import MapObjectStore
+from mapstore_core._wake import Drained, WakeOnceBuffer
 from mapstore_core._widgets import create_widget_consumer, create_widget_publisher, define_channel
 from mapstore_core.remote import DebugClient, DebugServer
 
@@ -63,6 +64,7 @@ __all__ = [
     "DebugRequestError",
     "DebugServer",
     "Diagnostic",
+    "Drained",
     "EventKind",
     "JobManager",
     "JobStateError",
@@ -87,6 +89,7 @@ __all__ = [
     "UnknownJob",
     "UpdateKind",
     "UpdateStream",
+    "WakeOnceBuffer",
     "WidgetChannels",
     "WidgetConsumer",
     "WidgetPublisher",

@@ -89,6 +89,8 @@ class StoreEvent(NamedTuple):
     """The formatted traceback of a ``consumer_error``."""
     diagnostic: Diagnostic | None = None
     """The new finding, for ``diagnostic`` events."""
+    problems: dict[str, str] | None = None
+    """``{field path: message}`` of a ``validation_failed`` event (as the error's ``problems``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -332,6 +332,7 @@ class MapObjectStore:
                     None,
                     None,
                     None,
+                    None,
                 ),
             )
             for listener in listeners:
@@ -357,6 +358,7 @@ class MapObjectStore:
             producer.id,
             where=producer.registered_at,
             message=str(error),
+            problems=error.problems,
         )
         return error
 
@@ -505,6 +507,7 @@ class MapObjectStore:
                 consumer_id=consumer.id,
                 where=consumer.registered_at,
                 message=str(error),
+                problems=error.problems,
             )
             return None
         return update._replace(value=value)

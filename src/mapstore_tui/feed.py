@@ -4,7 +4,7 @@ Store listeners run in whatever thread publishes, under the channel's lock, so t
 the least it can there:
 
 - Notable events (registrations, clears, closes, errors, diagnostics) are few: each is
-  appended to a bounded deque, and the first of a batch wakes the app.
+  pushed into a bounded ``WakeOnceBuffer``, and the first of a batch wakes the app.
 - Publishes can be floods: the feed listens for *one* publish, wakes the app and stops
   listening, so publishers pay nothing more until the app has caught up and re-arms it. The
   app then reads what changed from the view (counts, the tails of histories).
@@ -16,11 +16,10 @@ feed on its own thread and redraws at a bounded rate.
 from __future__ import annotations
 
 import threading
-from collections import deque
 from collections.abc import Callable
 from typing import get_args
 
-from mapstore_core import EventKind, StoreEvent
+from mapstore_core import EventKind, StoreEvent, WakeOnceBuffer
 from mapstore_tui.view import StoreView
 
 __all__ = ["NOTABLE_KINDS", "Batch", "PanelFeed"]
@@ -52,10 +51,7 @@ class PanelFeed:
         self, view: StoreView, wake: Callable[[], object], *, keep_notable: int = 5_000
     ) -> None:
         self._view = view
-        self._wake = wake
-        self._notable: deque[StoreEvent] = deque(maxlen=keep_notable)
-        self._notable_seen = 0
-        self._wake_pending = False
+        self._notable: WakeOnceBuffer[StoreEvent] = WakeOnceBuffer(wake, maxlen=keep_notable)
         self._lock = threading.Lock()
         self._unsubscribe_notable: Callable[[], None] | None = None
         self._unsubscribe_publish: Callable[[], None] | None = None
@@ -95,31 +91,17 @@ class PanelFeed:
     def _on_publish(self, event: StoreEvent) -> None:
         # Publishing thread. Only the first publish after a drain gets here.
         if self._disarm():
-            self._wake_once()
+            self._notable.poke()
 
     def _on_notable(self, event: StoreEvent) -> None:
         # Publishing (or registering) thread: no widget, nothing slow.
-        self._notable.append(event)
-        self._notable_seen += 1
-        self._wake_once()
-
-    def _wake_once(self) -> None:
-        if not self._wake_pending:
-            self._wake_pending = True
-            self._wake()
+        self._notable.push(event)
 
     def drain(self) -> Batch:
         """Take the notable events so far and listen for publishes again (UI thread)."""
-        self._wake_pending = False  # before draining: a later event wakes us again
-        notable: list[StoreEvent] = []
-        while True:
-            try:
-                notable.append(self._notable.popleft())
-            except IndexError:
-                break
-        seen, self._notable_seen = self._notable_seen, 0
+        drained = self._notable.drain()
         self._arm()
-        return Batch(notable, max(0, seen - len(notable)))
+        return Batch(drained.items, drained.lost)
 
     @property
     def armed(self) -> bool:

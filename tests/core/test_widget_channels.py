@@ -78,6 +78,7 @@ def test_invalid_payload_is_rejected_and_nothing_changes(store: MapObjectStore) 
     [failed] = of_kind(events, "validation_failed")
     assert failed.channel == "metric-data" and failed.producer_id == "polling-service"
     assert "change_type" in failed.message
+    assert failed.problems == error.problems  # the failing fields travel as data too
 
 
 def test_table_rows_must_match_headers() -> None:
@@ -167,6 +168,7 @@ def test_widget_consumer_skips_invalid_raw_values(store: MapObjectStore) -> None
     assert len(raw_seen) == 2  # other consumers still get it
     [failed] = of_kind(events, "validation_failed")
     assert failed.consumer_id == "text-widget" and "content" in failed.message
+    assert failed.problems == {"content": "Field required"}
     assert con.value is None  # the newest value does not validate and nothing older remains
 
 

@@ -8,8 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mapstore_core import DebugProtocolError
-from mapstore_core.remote._wire import MAX_MESSAGE_BYTES, decode, encode, event_from_dict
+from mapstore_core import DebugProtocolError, StoreEvent
+from mapstore_core.remote._wire import (
+    MAX_MESSAGE_BYTES,
+    decode,
+    encode,
+    event_from_dict,
+    event_to_dict,
+)
 
 json_values = st.recursive(
     st.none()
@@ -64,3 +70,18 @@ def test_limits_and_constants() -> None:
         decode(b'{"type":"x","v":' + b"[" * 100_000 + b"]" * 100_000 + b"}")
     with pytest.raises(DebugProtocolError, match="malformed event"):
         event_from_dict({"kind": "published"})
+
+
+def test_validation_problems_cross_the_wire_as_data() -> None:
+    event = StoreEvent(
+        "validation_failed",
+        "metric-data",
+        "polling-service",
+        1.0,
+        message="invalid",
+        problems={"change_type": "Input should be 'increase'"},
+    )
+    line = encode({"type": "event", "event": event_to_dict(event)})
+    assert event_from_dict(decode(line)["event"]) == event
+    with pytest.raises(DebugProtocolError):
+        event_from_dict({**event_to_dict(event), "problems": {"field": 3}})

@@ -29,7 +29,6 @@ import secrets
 import stat
 import tempfile
 import threading
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING, Any, get_args
 from mapstore_core._errors import DebugProtocolError, MapStoreError
 from mapstore_core._reader import StoreReader
 from mapstore_core._records import EventKind, StoreEvent
+from mapstore_core._wake import WakeOnceBuffer
 from mapstore_core.remote._wire import (
     MAX_MESSAGE_BYTES,
     PROTOCOL,
@@ -90,11 +90,11 @@ class _Session:
         self.server = server
         self.reader = reader
         self.writer = writer
-        self.events: deque[StoreEvent] = deque(maxlen=server.queue_size)
-        self.lost = 0
         self.wake = asyncio.Event()
         self.loop = asyncio.get_running_loop()
-        self.pending = False
+        self.events: WakeOnceBuffer[StoreEvent] = WakeOnceBuffer(
+            self._wake_loop, maxlen=server.queue_size
+        )
         self.arm_lock = threading.Lock()
         self.unsubscribe_publish: Callable[[], None] | None = None
 
@@ -122,14 +122,12 @@ class _Session:
             self.on_event(event)
 
     def on_event(self, event: StoreEvent) -> None:
-        # Runs in the publishing thread: append (bounded) and wake the loop once per batch.
-        if len(self.events) == self.events.maxlen:
-            self.lost += 1
-        self.events.append(event)
-        if not self.pending:
-            self.pending = True
-            with contextlib.suppress(RuntimeError):  # the loop is closing
-                self.loop.call_soon_threadsafe(self.wake.set)
+        # Runs in the publishing thread: push (bounded) and wake the loop once per batch.
+        self.events.push(event)
+
+    def _wake_loop(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closing
+            self.loop.call_soon_threadsafe(self.wake.set)
 
     async def send(self, message: dict[str, Any]) -> None:
         self.writer.write(encode(message))
@@ -222,19 +220,15 @@ class _Session:
         while True:
             await self.wake.wait()
             self.wake.clear()
-            self.pending = False
-            lost, self.lost = self.lost, 0
+            batch, lost, remaining = self.events.drain(EVENTS_PER_WRITE)
             if lost:
                 await self.send({"type": "dropped", "count": lost})
-            batch = []
-            for _ in range(min(len(self.events), EVENTS_PER_WRITE)):
-                batch.append(self.events.popleft())
             if batch:
                 self.writer.write(
                     b"".join(encode({"type": "event", "event": event_to_dict(e)}) for e in batch)
                 )
                 await self.writer.drain()
-            if self.events:
+            if remaining:
                 self.wake.set()
             self.arm()
             await asyncio.sleep(0)

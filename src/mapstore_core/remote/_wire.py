@@ -88,12 +88,23 @@ def event_to_dict(event: StoreEvent) -> dict[str, Any]:
         "traceback": event.traceback,
         "update": None,
         "diagnostic": None,
+        "problems": event.problems,
     }
     if event.update is not None:
         data["update"] = {**event.update._asdict(), "value": jsonable(event.update.value)}
     if event.diagnostic is not None:
         data["diagnostic"] = event.diagnostic.to_dict()
     return data
+
+
+def _problems(value: Any) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise TypeError("'problems' must map field paths to messages")
+    return value
 
 
 def event_from_dict(data: dict[str, Any]) -> StoreEvent:
@@ -118,6 +129,7 @@ def event_from_dict(data: dict[str, Any]) -> StoreEvent:
             message=data.get("message"),
             traceback=data.get("traceback"),
             diagnostic=None if diagnostic is None else Diagnostic(**diagnostic),
+            problems=_problems(data.get("problems")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise DebugProtocolError(f"malformed event: {exc}") from exc

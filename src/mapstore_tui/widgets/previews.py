@@ -29,6 +29,7 @@ from mapstore_core import (
     MetricData,
     ParagraphContent,
     TableData,
+    WakeOnceBuffer,
     WidgetChannels,
     WidgetConsumer,
     consumer_only,
@@ -49,25 +50,25 @@ class _Received(Message):
 
 
 class _Latest:
-    """Keeps the newest update from a publishing thread; wakes the UI once per batch."""
+    """The bound consumer's updates, handed from publishing threads to the UI thread.
+
+    Publishing threads only push into a ``WakeOnceBuffer``; ``take()`` drains it on the UI
+    thread into ``updates``, which no other thread touches.
+    """
 
     def __init__(self, wake: Callable[[], object]) -> None:
-        self._wake = wake
-        self._update: ChannelUpdate | None = None
-        self._pending = False
+        self._buffer: WakeOnceBuffer[ChannelUpdate] = WakeOnceBuffer(wake, maxlen=60)
         self.updates: deque[ChannelUpdate] = deque(maxlen=60)
+        """The most recent updates, oldest first (UI thread only)."""
 
     def __call__(self, update: ChannelUpdate) -> None:
-        self._update = update
-        self.updates.append(update)
-        if not self._pending:
-            self._pending = True
-            self._wake()
+        self._buffer.push(update)
 
     def take(self) -> ChannelUpdate | None:
-        self._pending = False
-        update, self._update = self._update, None
-        return update
+        """The newest update since the last call, or None (UI thread)."""
+        taken = self._buffer.drain().items
+        self.updates.extend(taken)
+        return taken[-1] if taken else None
 
 
 @consumer_only
