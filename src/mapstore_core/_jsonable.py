@@ -10,5 +10,8 @@ __all__ = ["jsonable"]
 
 
 def jsonable(value: Any) -> Any:
-    """Any payload as JSON data (models dumped, unknown objects as strings, NaN as null)."""
-    return to_jsonable_python(value, serialize_unknown=True, inf_nan_mode="null")
+    """Any payload as JSON data (models dumped, unknown objects as strings, NaN as null).
+
+    Models dump their field names (``change_type``), not their camelCase aliases.
+    """
+    return to_jsonable_python(value, by_alias=False, serialize_unknown=True, inf_nan_mode="null")

@@ -49,7 +49,7 @@ class StoreReader:
     def schema(self, channel: str) -> dict[str, Any] | None:
         """The channel model's JSON schema, or None for a raw channel."""
         model = self.store.schema(channel)
-        return None if model is None else model.model_json_schema()
+        return None if model is None else model.model_json_schema(by_alias=False)
 
     def log_producers(self, channel: str | None = None) -> str:
         """The Log Producers text."""

@@ -1,7 +1,10 @@
 """The widget channels and their payload models.
 
 Models are frozen (a payload shared by several consumers cannot be changed under them) and
-forbid unknown fields (a typo such as ``contnet`` is an error, not silently dropped).
+forbid unknown fields (a typo such as ``contnet`` is an error, not silently dropped, and the
+error suggests the field meant). Multi-word fields also accept their camelCase spelling
+(``changeType``), as JavaScript clients send it; models dump snake_case unless asked
+``by_alias=True``.
 """
 
 from __future__ import annotations
@@ -10,10 +13,19 @@ from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic.alias_generators import to_camel
 
 __all__ = ["MetricData", "ParagraphContent", "TableData", "WidgetChannels"]
 
-_CONFIG = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
+_CONFIG = ConfigDict(
+    frozen=True,
+    extra="forbid",
+    use_attribute_docstrings=True,
+    alias_generator=to_camel,
+    validate_by_name=True,
+    validate_by_alias=True,
+    loc_by_alias=False,  # errors name the field as documented: ``change_type``
+)
 
 
 class WidgetChannels(StrEnum):

@@ -785,10 +785,23 @@ class MapObjectStore:
         """Check a payload against a channel without publishing it.
 
         Returns JSON-ready data: ``valid``, ``schema`` (the model's name, or None on a raw
-        channel, where anything is valid), ``problems`` (field → message) and ``receivers``
-        (ids of the consumers whose callbacks a publish would reach).
+        channel, where anything is valid), ``problems`` (field → message), ``receivers``
+        (ids of the consumers whose callbacks a publish would reach) and ``exists``. A channel
+        the store has never seen is not valid: nobody would receive the payload, and a typo
+        in a channel name is the likelier story.
         """
         name = channel_name(channel)
+        if name not in self._channels:
+            return {
+                "valid": False,
+                "exists": False,
+                "schema": None,
+                "problems": {
+                    "(channel)": f"channel {name!r} does not exist in this store: "
+                    "no producer or consumer has used it, so nobody would receive this payload"
+                },
+                "receivers": [],
+            }
         receivers = [c.id for c in self.consumers(name) if c.subscribers]
         model = self.schema(name)
         problems: dict[str, str] = {}
@@ -799,6 +812,7 @@ class MapObjectStore:
                 problems = field_problems(model, exc.errors(include_url=False))
         return {
             "valid": not problems,
+            "exists": True,
             "schema": None if model is None else model.__name__,
             "problems": problems,
             "receivers": receivers,

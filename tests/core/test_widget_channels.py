@@ -190,5 +190,6 @@ def test_dry_run_validates_without_delivering(store: MapObjectStore) -> None:
     assert list(verdict["problems"]) == ["value"]
     assert verdict["receivers"] == ["metric-widget"]  # only consumers with callbacks
     assert store.dry_run("metric-data", {"label": "CPU", "value": 1})["valid"] is True
+    store.register_producer("raw-channel", "legacy-adapter")
     assert store.dry_run("raw-channel", object())["valid"] is True  # raw: anything goes
     assert seen == [] and store.history("metric-data") == []

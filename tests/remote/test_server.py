@@ -173,6 +173,7 @@ def test_dry_run_when_the_app_allows_it(store: MapObjectStore, socket_path: Path
         bad = client.request("dry_run", channel="metric-data", payload={"label": 3})
         assert bad == {
             "valid": False,
+            "exists": True,
             "schema": "MetricData",
             "problems": {"label": "Input should be a valid string", "value": "Field required"},
             "receivers": ["metric-widget"],
