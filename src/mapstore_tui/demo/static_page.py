@@ -22,14 +22,27 @@ Every panel here is fed by a **producer registered close to its data source**:
 - `job-bridge:<id>` — AI summaries through the job bridge (press `j`)
 """
 
+KEY_HINTS = (" (press `r` to refresh)", " (press `i`)", " (press `j`)")
+
+
+def welcome_text(*, headless: bool = False) -> str:
+    """The welcome text; headless (``serve-demo``) it names no key: an attached panel has none."""
+    if not headless:
+        return WELCOME
+    text = WELCOME
+    for hint in KEY_HINTS:
+        text = text.replace(hint, "")
+    return text
+
 
 class StaticPage:
     """The page's initial content, on ``paragraph-content``."""
 
     PRODUCER_ID = "static-page-content"
 
-    def __init__(self, store: MapObjectStore) -> None:
+    def __init__(self, store: MapObjectStore, *, headless: bool = False) -> None:
         self._store = store
+        self.headless = headless
         self.publisher: WidgetPublisher[ParagraphContent] | None = None
 
     def load(self) -> None:
@@ -39,7 +52,9 @@ class StaticPage:
                 WidgetChannels.PARAGRAPH_CONTENT, self.PRODUCER_ID, store=self._store
             )
             self.publisher.publish(
-                ParagraphContent(title="Welcome", content=WELCOME, markdown=True)
+                ParagraphContent(
+                    title="Welcome", content=welcome_text(headless=self.headless), markdown=True
+                )
             )
 
     def unload(self) -> None:
