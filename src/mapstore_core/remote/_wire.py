@@ -12,6 +12,7 @@ the visible text ``\udXXX``; an event over the limit becomes a stub that names i
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -55,6 +56,13 @@ def _bounded_int(text: str) -> int:
     return int(text)
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if len(text) > MAX_NUMBER_DIGITS or not math.isfinite(value):
+        raise DebugProtocolError(f"the number {text[:20]}… is not accepted")
+    return value
+
+
 def _escape_surrogate(match: re.Match[str]) -> str:
     return f"\\\\u{ord(match.group()):04x}"
 
@@ -94,7 +102,9 @@ def loads(text: str) -> Any:
         DebugProtocolError: not JSON, nested too deeply, or a number too long to accept.
     """
     try:
-        return json.loads(text, parse_constant=_no_constants, parse_int=_bounded_int)
+        return json.loads(
+            text, parse_constant=_no_constants, parse_int=_bounded_int, parse_float=_finite_float
+        )
     except json.JSONDecodeError as exc:
         raise DebugProtocolError(f"message is not JSON: {exc.msg} at {exc.pos}") from exc
     except RecursionError as exc:
