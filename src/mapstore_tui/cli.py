@@ -169,7 +169,11 @@ def _print_endpoints(endpoints: list[DebugEndpoint], *, numbered: bool = False) 
 
 
 def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """The command's first word and its tail (where the script's name is)."""
+    if len(text) <= width:
+        return text
+    head = text.split(" ", 1)[0][: width // 3]
+    return f"{head} …{text[-(width - len(head) - 2) :]}"
 
 
 def _safe_stdout() -> None:

@@ -378,7 +378,7 @@ def list_debug_endpoints(directory: Path | None = None) -> list[DebugEndpoint]:
                     address=f"unix:{path}",
                 )
             )
-    return found
+    return sorted(found, key=lambda endpoint: endpoint.name)
 
 
 def resolve_address(text: str) -> str:
