@@ -22,18 +22,6 @@ Every panel here is fed by a **producer registered close to its data source**:
 - `job-bridge:<id>` — AI summaries through the job bridge (press `j`)
 """
 
-KEY_HINTS = (" (press `r` to refresh)", " (press `i`)", " (press `j`)")
-
-
-def welcome_text(*, headless: bool = False) -> str:
-    """The welcome text; headless (``serve-demo``) it names no key: an attached panel has none."""
-    if not headless:
-        return WELCOME
-    text = WELCOME
-    for hint in KEY_HINTS:
-        text = text.replace(hint, "")
-    return text
-
 
 class StaticPage:
     """The page's initial content, on ``paragraph-content``."""
@@ -41,8 +29,7 @@ class StaticPage:
     PRODUCER_ID = "static-page-content"
 
     def __init__(self, store: MapObjectStore, *, headless: bool = False) -> None:
-        self._store = store
-        self.headless = headless
+        self._store, self.headless = store, headless
         self.publisher: WidgetPublisher[ParagraphContent] | None = None
 
     def load(self) -> None:
@@ -62,3 +49,16 @@ class StaticPage:
         if self.publisher is not None:
             self.publisher.close()
             self.publisher = None
+
+
+KEY_HINTS = (" (press `r` to refresh)", " (press `i`)", " (press `j`)")
+
+
+def welcome_text(*, headless: bool = False) -> str:
+    """The welcome text; headless (``serve-demo``) it names no key: an attached panel has none."""
+    if not headless:
+        return WELCOME
+    text = WELCOME
+    for hint in KEY_HINTS:
+        text = text.replace(hint, "")
+    return text
