@@ -201,3 +201,18 @@ def test_token_file_option(tmp_path: Path, socket_path: Path) -> None:
         token_file.chmod(0o640)
         with pytest.raises(DebugAuthError, match="mode 640"):
             DebugClient(server.address, token_file=token_file).connect()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # fork() with threads, on 3.12+
+def test_a_forked_child_never_removes_its_parents_files(socket_path: Path) -> None:
+    with DebugServer(MapObjectStore(), path=socket_path) as server:
+        child = os.fork()
+        if child == 0:  # what the child's exit would run
+            try:
+                assert server._cleanup is not None
+                server._cleanup()
+            finally:
+                os._exit(0)
+        os.waitpid(child, 0)
+        assert socket_path.exists() and server.token_path is not None
+        assert server.token_path.exists()

@@ -151,7 +151,7 @@ def test_idle_connections_never_starve_the_app_of_files(tmp_path: Path, runtime:
             reply = read_message(sock)
             assert reply is not None and reply["type"] == "error"
             codes.add(reply["code"])
-        assert codes <= {"busy", "timeout"} and "busy" in codes
+        assert codes == {"busy", "timeout"}  # over the cap at once; the others at the deadline
         assert app.ask("open") == "ok"
         for sock in connections:
             sock.close()

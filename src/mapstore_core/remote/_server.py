@@ -376,8 +376,13 @@ class _Session:
             await self.send(part)
 
 
-def _remove_files(directory: Path, files: list[tuple[Path, tuple[int, int]]]) -> None:
-    """Remove an endpoint's files if they are still the ones it made (at stop, exit or GC)."""
+def _remove_files(directory: Path, files: list[tuple[Path, tuple[int, int]]], owner: int) -> None:
+    """Remove an endpoint's files if they are still the ones it made (at stop, exit or GC).
+
+    Only in the process that made them: a forked child exiting leaves its parent's alone.
+    """
+    if os.getpid() != owner:
+        return
     with contextlib.suppress(OSError):
         with _endpoints.directory_lock(directory):
             for path, identity in files:
@@ -576,7 +581,7 @@ class DebugServer:
             for made_path, identity in made:
                 _endpoints.remove_if_same(made_path, identity)
             raise DebugEndpointError(f"cannot serve at {path}: {exc.strerror or exc}") from exc
-        self._cleanup = weakref.finalize(self, _remove_files, directory, made)
+        self._cleanup = weakref.finalize(self, _remove_files, directory, made, os.getpid())
         return listener
 
     # -- the loop ----------------------------------------------------------------------------
