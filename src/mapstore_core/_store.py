@@ -818,9 +818,9 @@ class MapObjectStore:
 
     def serve_debug(
         self,
-        path: str | os.PathLike[str] | None = None,
-        *,
         name: str | None = None,
+        *,
+        path: str | os.PathLike[str] | None = None,
         host: str | None = None,
         port: int | None = None,
         token: str | None = None,
@@ -833,7 +833,8 @@ class MapObjectStore:
 
         By default a Unix socket only you can open, named after the program (``name``:
         ``app`` for ``python app.py``, ``app-2`` while another live ``app`` runs), so a
-        restarted app serves the same address and ``mapstore-tui ls`` finds it; a per-process
+        restarted app serves the same address and ``mapstore-tui ls`` finds it (``path=``: a
+        socket of your own, in an existing private directory, instead); a per-process
         token is written next to it, and both are removed at exit. TCP (``port=``) binds to
         loopback unless ``host`` says otherwise. Read-only unless ``allow_dry_run``. Returns
         the running ``DebugServer`` (``.address``, ``.name``, ``.token``, ``.stop()``). With

@@ -256,8 +256,8 @@ def _serve_demo(args: argparse.Namespace) -> int:
     store = MapObjectStore()
     try:
         server = store.serve_debug(
-            args.socket,
-            name=args.name or ("demo" if args.socket is None else None),
+            args.name or ("demo" if args.socket is None else None),
+            path=args.socket,
             port=args.port,
             allow_dry_run=args.allow_dry_run,
             announce=False,

@@ -88,6 +88,7 @@ def check_name(name: str) -> str:
         raise DebugEndpointError(
             f"an endpoint name is 1 to 64 letters, digits, '.', '_' or '-' (starting with a "
             f"letter or digit), not {name!r}"
+            + ("; for a socket path, pass path=" if "/" in str(name) else "")
         )
     return name
 
@@ -352,8 +353,11 @@ def list_debug_endpoints(directory: Path | None = None) -> list[DebugEndpoint]:
     with directory_lock(directory):
         for entry in sorted(os.scandir(directory), key=lambda e: e.name):
             path = Path(entry.path)
-            if entry.name.startswith(".") and entry.is_file(follow_symlinks=False):
-                # a write interrupted before its rename
+            if (
+                entry.name.startswith(".")
+                and ".sock." in entry.name
+                and entry.is_file(follow_symlinks=False)
+            ):  # a write of ours interrupted before its rename
                 remove_if_same(path, None)
                 continue
             if entry.name.endswith((".sock.token", ".sock.json")):

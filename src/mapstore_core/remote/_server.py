@@ -43,7 +43,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
-from mapstore_core._errors import DebugEndpointError, DebugProtocolError
+from mapstore_core._errors import DebugEndpointError, DebugProtocolError, MapStoreError
 from mapstore_core._reader import StoreReader
 from mapstore_core._records import EventKind, StoreEvent
 from mapstore_core._wake import WakeOnceBuffer
@@ -376,17 +376,27 @@ class _Session:
             await self.send(part)
 
 
-def _remove_files(directory: Path, files: list[tuple[Path, tuple[int, int]]], owner: int) -> None:
+def _remove_files(
+    directory: Path, files: list[tuple[Path, tuple[int, int]]], token: str, owner: int
+) -> None:
     """Remove an endpoint's files if they are still the ones it made (at stop, exit or GC).
 
-    Only in the process that made them: a forked child exiting leaves its parent's alone.
+    Still ours: the socket is the same inode and the token file holds our token (an inode
+    number alone can be reused by a successor's socket). Only in the process that made them:
+    a forked child exiting leaves its parent's alone.
     """
-    if os.getpid() != owner:
+    if os.getpid() != owner or not files:
         return
-    with contextlib.suppress(OSError):
-        with _endpoints.directory_lock(directory):
-            for path, identity in files:
-                _endpoints.remove_if_same(path, identity)
+    with contextlib.suppress(OSError), _endpoints.directory_lock(directory):
+        sock, identity = files[0]
+        info = os.lstat(sock)
+        try:
+            ours = _endpoints.read_private(_endpoints.companions(sock)[0]) == token
+        except MapStoreError:
+            ours = False
+        if (info.st_dev, info.st_ino) == identity and ours:
+            for path, made in files:
+                _endpoints.remove_if_same(path, made)
 
 
 class DebugServer:
@@ -581,7 +591,9 @@ class DebugServer:
             for made_path, identity in made:
                 _endpoints.remove_if_same(made_path, identity)
             raise DebugEndpointError(f"cannot serve at {path}: {exc.strerror or exc}") from exc
-        self._cleanup = weakref.finalize(self, _remove_files, directory, made, os.getpid())
+        self._cleanup = weakref.finalize(
+            self, _remove_files, directory, made, self.token, os.getpid()
+        )
         return listener
 
     # -- the loop ----------------------------------------------------------------------------
