@@ -80,9 +80,9 @@ async def test_panel_shows_the_other_processs_store(demo: DemoProcess) -> None:
         view.close()
 
 
-async def test_panel_says_disconnected_and_reconnects(socket_path: Path) -> None:
-    first = DemoProcess(socket_path)
-    view = RemoteStoreView(first.address, retry=0.1).connect()
+async def test_panel_says_disconnected_and_reconnects() -> None:
+    first = DemoProcess(None)  # the endpoint named "demo"
+    view = RemoteStoreView("demo", retry=0.1).connect()
     app = MapStoreApp(view=view, refresh_interval=0)
     second = None
     try:
@@ -93,7 +93,8 @@ async def test_panel_says_disconnected_and_reconnects(socket_path: Path) -> None
             first.stop()
             await until(pilot, lambda: "disconnected" in header.notice, "the disconnection")
             assert len(channel_list.rows) == 3  # the last state stays visible
-            second = DemoProcess(socket_path)  # the app restarts, with a new token
+            second = DemoProcess(None)  # the app restarts, with a new token
+            assert second.address == first.address  # same name, same address
             await until(pilot, lambda: header.notice == "", "the reconnection")
             assert view.log_producers() == local_log_producers()
     finally:
