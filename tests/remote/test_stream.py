@@ -206,3 +206,11 @@ def test_every_error_is_in_the_one_tree() -> None:
             assert issubclass(value, MapStoreError), name
             assert value.__module__ == "mapstore_core._errors", name
             assert name in (errors_module.__doc__ or ""), f"{name} is not drawn in the tree"
+
+
+def test_an_error_about_a_huge_request_still_fits_an_answer(server: DebugServer) -> None:
+    with DebugClient(server.address) as client:
+        # 1 MB of DEL characters: its repr in the error is four times as long as the request
+        with pytest.raises(DebugRequestError, match=r"unknown method '\\x7f\\x7f"):
+            client.request("\x7f" * 1_000_000)
+        assert client.request("channels")  # answered, and the connection stays

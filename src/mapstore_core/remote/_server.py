@@ -77,6 +77,7 @@ BACKLOG = 512
 ACCEPT_BATCH = 32
 """Connections accepted per loop turn, so refusals close sockets before more are taken."""
 READ_CHUNK = 65_536
+MAX_ERROR_CHARS = 2_000
 READ_METHODS = frozenset(
     (
         "channels",
@@ -369,7 +370,7 @@ class _Session:
             result = self.server.call(method, params)
             parts = list(answer_parts(request_id, result))
         except Exception as exc:  # any failure to answer is that request's error, not ours
-            error = str(exc) or type(exc).__name__
+            error = (str(exc) or type(exc).__name__)[:MAX_ERROR_CHARS]
             await self.send({"type": "response", "id": request_id, "error": error})
             return
         for part in parts:
