@@ -14,8 +14,10 @@ from mapstore_core._errors import (
     ChannelNotDefined,
     ChannelSchemaConflict,
     ConsumerClosed,
+    DebugAddressError,
     DebugAuthError,
     DebugConnectionError,
+    DebugEndpointError,
     DebugProtocolError,
     DebugRequestError,
     JobStateError,
@@ -45,7 +47,7 @@ from mapstore_core._schemas import MetricData, ParagraphContent, TableData, Widg
 from mapstore_core._store import MapObjectStore
 from mapstore_core._wake import Drained, WakeOnceBuffer
 from mapstore_core._widgets import create_widget_consumer, create_widget_publisher, define_channel
-from mapstore_core.remote import DebugClient, DebugServer
+from mapstore_core.remote import DebugClient, DebugEndpoint, DebugServer, list_debug_endpoints
 
 __version__ = "0.1.0"
 
@@ -57,9 +59,12 @@ __all__ = [
     "Consumer",
     "ConsumerClosed",
     "ConsumerInfo",
+    "DebugAddressError",
     "DebugAuthError",
     "DebugClient",
     "DebugConnectionError",
+    "DebugEndpoint",
+    "DebugEndpointError",
     "DebugProtocolError",
     "DebugRequestError",
     "DebugServer",
@@ -100,5 +105,6 @@ __all__ = [
     "create_widget_publisher",
     "define_channel",
     "is_non_descriptive",
+    "list_debug_endpoints",
     "map_store",
 ]

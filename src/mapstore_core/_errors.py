@@ -14,8 +14,10 @@ registered, so the message alone says what to fix::
     ├── JobStateError (ValueError)     a job update that its current state does not allow
     ├── DebugProtocolError (ValueError)    a debug-endpoint message that breaks the protocol
     ├── DebugConnectionError (ConnectionError)  a debug endpoint that cannot be reached
-    ├── DebugAuthError (PermissionError)   an endpoint that refused the handshake
-    └── DebugRequestError (RuntimeError)   an endpoint that answered a request with an error
+    ├── DebugAuthError (PermissionError)   an endpoint that refused the handshake, or not yours
+    ├── DebugRequestError (RuntimeError)   an endpoint that answered a request with an error
+    ├── DebugAddressError (ValueError)     an address or endpoint name that names nothing usable
+    └── DebugEndpointError (OSError)       an endpoint that cannot be served at that place
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ __all__ = [
     "ChannelNotDefined",
     "ChannelSchemaConflict",
     "ConsumerClosed",
+    "DebugAddressError",
     "DebugAuthError",
     "DebugConnectionError",
+    "DebugEndpointError",
     "DebugProtocolError",
     "DebugRequestError",
     "JobStateError",
@@ -174,8 +178,25 @@ class DebugConnectionError(MapStoreError, ConnectionError):
 
 
 class DebugAuthError(MapStoreError, PermissionError):
-    """The endpoint refused the handshake (token or protocol version)."""
+    """The endpoint refused the handshake, or the client refused to trust the endpoint.
+
+    The client refuses an endpoint run by another user (checked before the token is sent) and
+    a token file that another user owns or that others can read.
+    """
 
 
 class DebugRequestError(MapStoreError, RuntimeError):
     """The endpoint answered a request with an error."""
+
+
+class DebugAddressError(MapStoreError, ValueError):
+    """An address or endpoint name that is malformed, out of range, or names no endpoint."""
+
+
+class DebugEndpointError(MapStoreError, OSError):
+    """A debug endpoint cannot be served where asked.
+
+    Its directory is not a private directory of this user, the path is taken by a live
+    endpoint (the message names its process) or by something that is not a socket, or the
+    name is not a plain file name. Nothing is deleted or replaced to make room.
+    """

@@ -652,7 +652,7 @@ class MapObjectStore:
             "producers": [p.to_dict() for p in self.producers()],
             "consumers": [c.to_dict() for c in self.consumers()],
             "values": values,
-            "diagnostics": [d.to_dict() for d in self.diagnostics()],
+            "diagnostics": [d.to_dict() for d in self._quiet_diagnostics()],
         }
 
     # -- events and the doctor -------------------------------------------------------------
@@ -748,6 +748,18 @@ class MapObjectStore:
                 )
         return facts
 
+    def _quiet_diagnostics(self) -> list[Diagnostic]:
+        """The doctor's findings, with no event emitted and nothing marked as reported.
+
+        For reads (a snapshot, a debug panel's request): reading must not change what the
+        app's own listeners see.
+        """
+        channels = self._existing_channels()
+        names = {state.name for state in channels}
+        with self._lock:
+            churn = [c for c in self._churn.values() if c.channel in names]
+        return _doctor.diagnose(self._facts(channels), churn)
+
     def _refresh_diagnostics(self, scope: ChannelState | None = None) -> list[Diagnostic]:
         """Evaluate the doctor over one channel (or all) and emit the new findings.
 
@@ -820,29 +832,49 @@ class MapObjectStore:
 
     def serve_debug(
         self,
-        path: str | os.PathLike[str] | None = None,
+        name: str | None = None,
         *,
+        path: str | os.PathLike[str] | None = None,
         host: str | None = None,
         port: int | None = None,
         token: str | None = None,
         allow_dry_run: bool = False,
         announce: bool = True,
+        max_clients: int = 16,
+        max_pending: int = 16,
     ) -> DebugServer:
         """Start a debug endpoint for panels in other processes (``mapstore-tui attach``).
 
-        By default a Unix socket only you can open, with a per-process token written next
-        to it; TCP (``port=``) binds to loopback unless ``host`` says otherwise. Read-only
-        unless ``allow_dry_run``. Returns the running ``DebugServer`` (``.address``,
-        ``.token``, ``.stop()``). With ``announce`` (the default) the attach command is
-        printed on stderr; it is also logged on ``mapstore_core.debug``.
+        By default a Unix socket only you can open, named after the program (``name``:
+        ``app`` for ``python app.py``, ``app-2`` while another live ``app`` runs), so a
+        restarted app serves the same address and ``mapstore-tui ls`` finds it (``path=``: a
+        socket of your own, in an existing private directory, instead); a per-process
+        token is written next to it, and both are removed at exit. TCP (``port=``) binds to
+        loopback unless ``host`` says otherwise. Read-only unless ``allow_dry_run``. Returns
+        the running ``DebugServer`` (``.address``, ``.name``, ``.token``, ``.stop()``). With
+        ``announce`` (the default) the attach command is printed on stderr; it is also logged
+        on ``mapstore_core.debug``.
+
+        Raises:
+            DebugEndpointError: the endpoint cannot be served there (a live endpoint holds
+                ``path``, a file that is not a socket is there, its directory is not private).
         """
         from mapstore_core.remote import DebugServer
 
         server = DebugServer(
-            self, path=path, host=host, port=port, token=token, allow_dry_run=allow_dry_run
+            self,
+            name=name,
+            path=path,
+            host=host,
+            port=port,
+            token=token,
+            allow_dry_run=allow_dry_run,
+            max_clients=max_clients,
+            max_pending=max_pending,
         ).start()
         if announce:
-            print(f"mapstore: attach with `mapstore-tui attach {server.address}`", file=sys.stderr)
+            target = server.name if not server.tcp else server.address
+            print(f"mapstore: attach with `mapstore-tui attach {target}`", file=sys.stderr)
         return server
 
     def __repr__(self) -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
-from mapstore_core import MapObjectStore, MapStoreError
+from mapstore_core import DebugEndpoint, MapObjectStore, MapStoreError, list_debug_endpoints
 from mapstore_tui import MapStoreApp, __version__
 from mapstore_tui.demo import DemoSources
 from mapstore_tui.remote_view import RemoteStoreView
@@ -23,8 +24,30 @@ def _demo_store(seed: int | None, antipatterns: bool) -> tuple[MapObjectStore, D
     return store, sources
 
 
+class _UsageError(Exception):
+    """A user error: one line on stderr, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every usage error is one line on stderr and exit status 2 (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a port is a number, not {text!r}") from None
+    if not 0 <= port <= 65_535:
+        raise argparse.ArgumentTypeError(f"port {port} is out of range (0-65535)")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mapstore-tui", description="MapStore debug panel: who publishes what, live."
     )
     parser.add_argument("--version", action="version", version=f"mapstore-tui {__version__}")
@@ -41,8 +64,13 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve-demo", help="run the demo sources headless, behind a debug endpoint to attach to"
     )
-    serve.add_argument("--socket", help="Unix socket path (default: in your runtime dir)")
-    serve.add_argument("--port", type=int, help="serve TCP on 127.0.0.1:PORT instead")
+    serve.add_argument(
+        "--name", help="the endpoint's name (default: the program's); see `mapstore-tui ls`"
+    )
+    serve.add_argument(
+        "--socket", help="a Unix socket path of your own (its directory must exist, mode 700)"
+    )
+    serve.add_argument("--port", type=_port, help="serve TCP on 127.0.0.1:PORT instead")
     serve.add_argument("--seed", type=int, default=None, help="make the demo reproducible")
     serve.add_argument("--antipatterns", action="store_true", help="add bad sources")
     serve.add_argument(
@@ -52,8 +80,17 @@ def _parser() -> argparse.ArgumentParser:
     attach = commands.add_parser(
         "attach", help="open the panel over a store in another process (store.serve_debug())"
     )
-    attach.add_argument("address", help="unix:PATH or tcp://HOST:PORT, as the app logged it")
-    attach.add_argument("--token", help=_TOKEN_HELP)
+    attach.add_argument(
+        "address",
+        nargs="?",
+        help="a name from `mapstore-tui ls`, a socket path, or HOST:PORT (default: the only "
+        "live endpoint, or a choice)",
+    )
+    _token_options(attach)
+
+    commands.add_parser(
+        "ls", help="list the live debug endpoints (name, pid, program, started, address)"
+    )
 
     for name, what in (
         ("log-producers", "the Log Producers text"),
@@ -63,24 +100,80 @@ def _parser() -> argparse.ArgumentParser:
         source = sub.add_mutually_exclusive_group(required=True)
         source.add_argument("--demo", action="store_true", help="of the demo store")
         source.add_argument("--attach", metavar="ADDRESS", help="of the store at ADDRESS")
-        sub.add_argument("--token", help=_TOKEN_HELP)
+        _token_options(sub)
         sub.add_argument("--seed", type=int, default=0, help="with --demo")
         sub.add_argument("--antipatterns", action="store_true", help="with --demo")
     return parser
 
 
-_TOKEN_HELP = (
-    "the endpoint's token (default: $MAPSTORE_DEBUG_TOKEN, else the file next to the socket)"
-)
+def _token_options(parser: argparse.ArgumentParser) -> None:
+    tokens = parser.add_mutually_exclusive_group()
+    tokens.add_argument(
+        "--token",
+        help="the endpoint's token (default: the file next to the socket, else "
+        "$MAPSTORE_DEBUG_TOKEN for an address you name)",
+    )
+    tokens.add_argument(
+        "--token-file", metavar="PATH", help="read the token from PATH (yours, mode 600)"
+    )
 
 
-def _remote(address: str, token: str | None) -> RemoteStoreView | None:
-    view = RemoteStoreView(address, token=token)
+def _remote(address: str | None, args: argparse.Namespace) -> RemoteStoreView:
+    """Connect to the endpoint at ``address`` (or the one to pick); user errors raise."""
+    named = address is not None
+    if address is None:
+        address = _pick_endpoint().address
     try:
+        view = RemoteStoreView(
+            address, token=args.token, token_file=args.token_file, env_token=named
+        )
         return view.connect()
     except MapStoreError as exc:
-        print(f"mapstore-tui: {exc}", file=sys.stderr)
-        return None
+        raise _UsageError(str(exc)) from exc
+
+
+def _pick_endpoint() -> DebugEndpoint:
+    """The only live endpoint, or the user's choice among several."""
+    live = list_debug_endpoints()
+    if not live:
+        raise _UsageError(
+            "no live debug endpoint (an app calls store.serve_debug()); see `mapstore-tui ls`"
+        )
+    if len(live) == 1:
+        return live[0]
+    names = ", ".join(endpoint.name for endpoint in live)
+    if not sys.stdin.isatty():
+        raise _UsageError(f"several debug endpoints are live ({names}); name one to attach")
+    _print_endpoints(live, numbered=True)
+    while True:
+        try:
+            answer = input(f"attach to which (1-{len(live)}, or a name)? ").strip()
+        except EOFError:
+            raise _UsageError(f"no endpoint chosen among {names}") from None
+        for number, endpoint in enumerate(live, 1):
+            if answer in (str(number), endpoint.name):
+                return endpoint
+
+
+def _print_endpoints(endpoints: list[DebugEndpoint], *, numbered: bool = False) -> None:
+    rows = [("NAME", "PID", "PROGRAM", "STARTED", "ADDRESS")]
+    rows += [
+        (e.name, str(e.pid or "?"), _shorten(e.program, 40), e.started, e.address)
+        for e in endpoints
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    for index, row in enumerate(rows):
+        prefix = ("    " if index == 0 else f"{index:>2}. ") if numbered else ""
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print(prefix + "  ".join([*cells, row[4]]))
+
+
+def _shorten(text: str, width: int) -> str:
+    """The command's first word and its tail (where the script's name is)."""
+    if len(text) <= width:
+        return text
+    head = text.split(" ", 1)[0][: width // 3]
+    return f"{head} …{text[-(width - len(head) - 2) :]}"
 
 
 def _safe_stdout() -> None:
@@ -94,9 +187,17 @@ def _safe_stdout() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code (2 for a user error, said in one line)."""
     args = _parser().parse_args(argv)
     _safe_stdout()
+    try:
+        return _run(args)
+    except _UsageError as exc:
+        print(f"mapstore-tui: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from mapstore_tui.demo_app import DemoApp
 
@@ -108,13 +209,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return app.return_code or 0
     if args.command == "serve-demo":
         return _serve_demo(args)
+    if args.command == "ls":
+        endpoints = list_debug_endpoints()
+        if endpoints:
+            _print_endpoints(endpoints)
+        else:
+            print("no live debug endpoints", file=sys.stderr)
+        return 0
     if args.command == "attach" or args.attach:
-        view = _remote(args.address if args.command == "attach" else args.attach, args.token)
-        if view is None:
-            return 1
+        view = _remote(args.address if args.command == "attach" else args.attach, args)
         try:
             if args.command == "attach":
                 panel = MapStoreApp(view=view)
+                panel.sub_title = view.description
                 panel.run()
                 return panel.return_code or 0
             _print(args.command, view.log_producers, view.snapshot)
@@ -140,23 +247,46 @@ def _print(
 
 
 def _serve_demo(args: argparse.Namespace) -> int:
-    """The demo sources in this process, served to panels elsewhere, until interrupted."""
+    """The demo sources in this process, served to panels elsewhere, until interrupted.
+
+    Ctrl+C, SIGTERM and SIGHUP stop it cleanly: the socket and token files go.
+    """
+    if args.socket is not None and args.port is not None:
+        raise _UsageError("--socket and --port exclude each other")
     store = MapObjectStore()
-    sources = DemoSources(store, seed=args.seed, antipatterns=args.antipatterns)
-    sources.start()
-    sources.run_threads()
-    server = store.serve_debug(
-        args.socket, port=args.port, allow_dry_run=args.allow_dry_run, announce=False
-    )
-    print(f"mapstore debug endpoint: {server.address}", flush=True)
-    print(f"attach with: mapstore-tui attach {server.address}", flush=True)
-    if server.token_path is None:
-        print(f"token: {server.token}", flush=True)
     try:
-        threading.Event().wait()
+        server = store.serve_debug(
+            args.name or ("demo" if args.socket is None else None),
+            path=args.socket,
+            port=args.port,
+            allow_dry_run=args.allow_dry_run,
+            announce=False,
+        )
+    except MapStoreError as exc:
+        raise _UsageError(str(exc)) from exc
+    sources = DemoSources(store, seed=args.seed, antipatterns=args.antipatterns, headless=True)
+    stop = threading.Event()
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {
+            sig: signal.signal(sig, lambda *_: stop.set())
+            for sig in (signal.SIGTERM, signal.SIGHUP)
+        }
+    try:
+        sources.start()
+        sources.run_threads()
+        print(f"mapstore debug endpoint: {server.address}", flush=True)
+        target = server.address if server.tcp else server.name
+        print(f"attach with: mapstore-tui attach {target}", flush=True)
+        if server.token_path is None:
+            print(f"token: {server.token}", flush=True)
+        while not stop.wait(3600):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
         sources.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0

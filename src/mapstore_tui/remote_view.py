@@ -7,10 +7,17 @@ it received (the panel shows that it is disconnected) and reconnects by itself.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
-from mapstore_core import DebugClient, DebugConnectionError, EventKind, StoreEvent
+from mapstore_core import (
+    DebugClient,
+    DebugConnectionError,
+    DebugRequestError,
+    EventKind,
+    StoreEvent,
+)
 from mapstore_tui.view import EventListener
 
 __all__ = ["ConnectionAware", "RemoteStoreView"]
@@ -31,17 +38,46 @@ class ConnectionAware(Protocol):
 
 
 class RemoteStoreView:
-    """A ``StoreView`` over a debug endpoint (``unix:PATH`` or ``tcp://HOST:PORT``)."""
+    """A ``StoreView`` over a debug endpoint (a name, ``unix:PATH`` or ``tcp://HOST:PORT``).
 
-    def __init__(self, address: str, *, token: str | None = None, retry: float = 1.0) -> None:
-        self.address = address
+    Token options are ``DebugClient``'s. A request the endpoint refuses (an answer over its
+    size limit, say) shows the last data received, like a lost connection; ``last_error``
+    says why.
+
+    Raises:
+        DebugAddressError: the address is malformed or names no live endpoint.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        token: str | None = None,
+        token_file: str | os.PathLike[str] | None = None,
+        env_token: bool = True,
+        retry: float = 1.0,
+    ) -> None:
         self.status = "disconnected"
+        self.last_error = ""
         self._listeners: list[tuple[EventListener, frozenset[str] | None]] = []
         self._status_listeners: list[StatusListener] = []
         self._cache: dict[tuple[str, tuple[tuple[str, Any], ...]], Any] = {}
         self.client = DebugClient(
-            address, token=token, on_event=self._dispatch, on_status=self._changed, retry=retry
+            address,
+            token=token,
+            token_file=token_file,
+            env_token=env_token,
+            on_event=self._dispatch,
+            on_status=self._changed,
+            retry=retry,
         )
+        self.address = self.client.address
+
+    @property
+    def description(self) -> str:
+        """The endpoint's name and address, for the panel's header."""
+        name = self.client.welcome.get("name")
+        return f"{name} · {self.address}" if isinstance(name, str) and name else self.address
 
     def connect(self) -> RemoteStoreView:
         """Connect now (raises ``DebugConnectionError`` / ``DebugAuthError``)."""
@@ -59,7 +95,8 @@ class RemoteStoreView:
         key = (method, tuple(sorted(params.items())))
         try:
             result = self.client.request(method, **params)
-        except DebugConnectionError:
+        except (DebugConnectionError, DebugRequestError) as exc:
+            self.last_error = str(exc)
             return self._cache.get(key, default)  # the last state stays visible
         self._cache[key] = result
         return result

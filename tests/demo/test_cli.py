@@ -42,7 +42,9 @@ def test_bad_flags_exit_nonzero_with_a_message(capsys) -> None:
     with pytest.raises(SystemExit) as info:
         main(["demo", "--seed", "many"])
     assert info.value.code == 2
-    assert "invalid int value: 'many'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "invalid int value: 'many'" in err
+    assert err.count("\n") == 1  # one line, no usage dump
 
 
 def test_python_dash_m_works() -> None:
@@ -61,6 +63,7 @@ def test_help_lists_the_commands(capsys) -> None:
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert "demo" in out and "log-producers" in out and "snapshot" in out
+    assert "ls" in out.split() and "attach" in out and "serve-demo" in out
 
 
 def test_headless_commands_need_a_source(capsys) -> None:

@@ -1,17 +1,29 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
+import textwrap
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
 def raw_connect(address: str) -> socket.socket:
-    assert address.startswith("unix:")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(5)
-    sock.connect(address[5:])
+    if address.startswith("unix:"):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        target: Any = address[5:]
+    else:
+        assert address.startswith("tcp://")
+        host, _, port = address[6:].rpartition(":")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        target = (host, int(port))
+    sock.settimeout(10)
+    sock.connect(target)
     return sock
 
 
@@ -24,12 +36,23 @@ def read_message(sock: socket.socket) -> dict[str, Any] | None:
     """One message, or None when the server closed the connection."""
     buffer = b""
     while not buffer.endswith(b"\n"):
-        chunk = sock.recv(1)
+        try:
+            chunk = sock.recv(1)
+        except ConnectionResetError:
+            return None
         if not chunk:
             return None
         buffer += chunk
     message: dict[str, Any] = json.loads(buffer)
     return message
+
+
+def read_until(sock: socket.socket, kinds: set[str]) -> dict[str, Any] | None:
+    """Skip events until a message of one of ``kinds`` (None: the server closed)."""
+    while True:
+        message = read_message(sock)
+        if message is None or message["type"] in kinds:
+            return message
 
 
 def hello(token: str | None, **overrides: Any) -> dict[str, Any]:
@@ -50,3 +73,148 @@ def eventually(check: Callable[[], bool], what: str, within: float = 10.0) -> No
             return
         time.sleep(0.01)
     raise AssertionError(f"never happened: {what}")
+
+
+def private_dir(path: Path) -> Path:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+def stop_process(process: subprocess.Popen[str], sig: int = signal.SIGINT) -> None:
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class DemoProcess:
+    """``mapstore-tui serve-demo`` in a child process."""
+
+    def __init__(self, socket: Path | None, *extra: str, env: dict[str, str] | None = None) -> None:
+        self.socket = socket
+        where = ["--socket", str(socket)] if socket is not None else []
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mapstore_tui", "serve-demo", "--seed", "1", *where, *extra],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert self.process.stdout is not None
+        first = self.process.stdout.readline()
+        assert first.startswith("mapstore debug endpoint: "), first
+        self.address = first.split(": ", 1)[1].strip()
+
+    def stop(self, sig: int = signal.SIGINT) -> None:
+        stop_process(self.process, sig)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+APP = textwrap.dedent(
+    """
+    import json, os, resource, sys
+    from mapstore_core import MapObjectStore
+
+    limit = os.environ.get("APP_NOFILE")
+    if limit:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (int(limit), int(limit)))
+    store = MapObjectStore()
+    server = store.serve_debug(announce=False, **json.loads(os.environ.get("APP_SERVE", "{}")))
+    producer = store.register_producer("heartbeat", "heartbeat-service")
+    print(json.dumps({"address": server.address, "name": server.name, "token": server.token,
+                      "pid": os.getpid()}), flush=True)
+    for line in sys.stdin:
+        command = line.strip()
+        if command == "open":  # the app's own files still open
+            try:
+                files = [open(os.devnull) for _ in range(50)]
+                for f in files:
+                    f.close()
+                answer = "ok"
+            except OSError as exc:
+                answer = str(exc)
+        elif command == "rss":
+            answer = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        elif command == "publish":
+            producer.publish({"n": 1})
+            answer = "ok"
+        elif command == "exit":
+            break
+        else:
+            answer = "unknown"
+        print(json.dumps(answer), flush=True)
+    """
+)
+
+
+class AppProcess:
+    """An app (``app.py``) in a child process that calls ``store.serve_debug()``.
+
+    It answers commands on stdin (``open``, ``rss``, ``publish``, ``exit``); its stderr is
+    kept to check that nothing a client did printed a traceback.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        runtime: Path,
+        *,
+        script: str = "app.py",
+        serve: dict[str, Any] | None = None,
+        nofile: int | None = None,
+    ) -> None:
+        program = directory / script
+        program.write_text(APP)
+        env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "APP_SERVE": json.dumps(serve or {})}
+        env.pop("MAPSTORE_DEBUG_TOKEN", None)
+        if nofile is not None:
+            env["APP_NOFILE"] = str(nofile)
+        self.process = subprocess.Popen(
+            [sys.executable, str(program)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=directory,
+        )
+        assert self.process.stdout is not None
+        first = self.process.stdout.readline()
+        if not first:
+            raise AssertionError(f"the app did not start: {self.process.stderr.read()}")  # type: ignore[union-attr]
+        info = json.loads(first)
+        self.address: str = info["address"]
+        self.name: str = info["name"]
+        self.token: str = info["token"]
+        self.pid: int = info["pid"]
+        self.stderr = ""
+
+    @property
+    def socket(self) -> Path:
+        return Path(self.address.removeprefix("unix:"))
+
+    def ask(self, command: str) -> Any:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def exit(self) -> None:
+        """A normal exit (the script's loop ends)."""
+        assert self.process.stdin is not None
+        self.process.stdin.write("exit\n")
+        self.process.stdin.flush()
+        self.finish()
+
+    def finish(self, sig: int | None = None) -> None:
+        if sig is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            _, self.stderr = self.process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            _, self.stderr = self.process.communicate()

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,42 +20,7 @@ from mapstore_tui.widgets.header import PanelHeader
 from mapstore_tui.widgets.previews import TableWidget
 from mapstore_tui.widgets.tables import ProducersTable
 
-
-class DemoProcess:
-    """``mapstore-tui serve-demo`` in a child process."""
-
-    def __init__(self, socket: Path, *extra: str) -> None:
-        self.socket = socket
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "mapstore_tui",
-                "serve-demo",
-                "--seed",
-                "1",
-                "--socket",
-                str(socket),
-                *extra,
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        first = self.process.stdout.readline()
-        assert first.startswith("mapstore debug endpoint: "), first
-        self.address = first.split(": ", 1)[1].strip()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+from .helpers import DemoProcess
 
 
 @pytest.fixture
@@ -118,9 +80,9 @@ async def test_panel_shows_the_other_processs_store(demo: DemoProcess) -> None:
         view.close()
 
 
-async def test_panel_says_disconnected_and_reconnects(socket_path: Path) -> None:
-    first = DemoProcess(socket_path)
-    view = RemoteStoreView(first.address, retry=0.1).connect()
+async def test_panel_says_disconnected_and_reconnects() -> None:
+    first = DemoProcess(None)  # the endpoint named "demo"
+    view = RemoteStoreView("demo", retry=0.1).connect()
     app = MapStoreApp(view=view, refresh_interval=0)
     second = None
     try:
@@ -131,7 +93,8 @@ async def test_panel_says_disconnected_and_reconnects(socket_path: Path) -> None
             first.stop()
             await until(pilot, lambda: "disconnected" in header.notice, "the disconnection")
             assert len(channel_list.rows) == 3  # the last state stays visible
-            second = DemoProcess(socket_path)  # the app restarts, with a new token
+            second = DemoProcess(None)  # the app restarts, with a new token
+            assert second.address == first.address  # same name, same address
             await until(pilot, lambda: header.notice == "", "the reconnection")
             assert view.log_producers() == local_log_producers()
     finally:
@@ -150,27 +113,29 @@ def test_headless_commands_attach(demo: DemoProcess, capsys) -> None:
 
 
 def test_attach_errors_are_clear(tmp_path: Path, capsys) -> None:
-    assert main(["log-producers", "--attach", f"unix:{tmp_path}/none.sock"]) == 1
+    assert main(["log-producers", "--attach", f"unix:{tmp_path}/none.sock"]) == 2
     assert "cannot reach" in capsys.readouterr().err
 
 
 def test_wrong_token_is_refused(demo: DemoProcess, capsys) -> None:
-    assert main(["log-producers", "--attach", demo.address, "--token", "guess"]) == 1
-    assert "(auth): wrong or missing token" in capsys.readouterr().err
+    assert main(["log-producers", "--attach", demo.address, "--token", "guess"]) == 2
+    err = capsys.readouterr().err
+    assert "(auth): wrong or missing token" in err and err.count("\n") == 1
 
 
 async def test_dry_run_needs_the_apps_consent(demo: DemoProcess) -> None:
     view = RemoteStoreView(demo.address).connect()
     app = MapStoreApp(view=view, refresh_interval=0)
-    notes: list[str] = []
-    app.notify = lambda message, **kw: notes.append(message)  # type: ignore[method-assign]
     try:
-        async with app.run_test(size=(120, 36)) as pilot:
+        async with app.run_test(size=(120, 36), notifications=True) as pilot:
             channel_list = app.query_one(ChannelList)
             await until(pilot, lambda: len(channel_list.rows) == 3, "the remote channels")
+            screens = len(app.screen_stack)
             await pilot.press("v")
-            await pilot.pause()
-            assert any("did not allow dry runs" in note for note in notes)
+            toasts = lambda: [str(t.render()) for t in app.screen.query("Toast")]  # noqa: E731
+            await until(pilot, lambda: toasts() != [], "the refusal on screen")
+            assert any("did not allow dry runs" in text for text in toasts())
+            assert len(app.screen_stack) == screens  # no dry-run dialog opened
     finally:
         view.close()
 

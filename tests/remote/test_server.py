@@ -12,6 +12,7 @@ import pytest
 from mapstore_core import (
     DebugAuthError,
     DebugClient,
+    DebugEndpointError,
     DebugRequestError,
     DebugServer,
     MapObjectStore,
@@ -54,7 +55,7 @@ def test_refuses_a_directory_others_can_enter(store: MapObjectStore, tmp_path: P
     shared = tmp_path / "shared"
     shared.mkdir(mode=0o777)
     shared.chmod(0o777)
-    with pytest.raises(PermissionError, match="chmod 700"):
+    with pytest.raises(DebugEndpointError, match="chmod 700"):
         DebugServer(store, path=shared / "app.sock").start()
 
 

@@ -11,16 +11,18 @@ from hypothesis import strategies as st
 from mapstore_core import DebugProtocolError, StoreEvent
 from mapstore_core.remote._wire import (
     MAX_MESSAGE_BYTES,
+    answer_parts,
     decode,
     encode,
     event_from_dict,
     event_to_dict,
+    loads,
 )
 
 json_values = st.recursive(
     st.none()
     | st.booleans()
-    | st.integers()
+    | st.integers(min_value=-(10**50), max_value=10**50)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
@@ -85,3 +87,43 @@ def test_validation_problems_cross_the_wire_as_data() -> None:
     assert event_from_dict(decode(line)["event"]) == event
     with pytest.raises(DebugProtocolError):
         event_from_dict({**event_to_dict(event), "problems": {"field": 3}})
+
+
+any_text = st.text(  # lone surrogates too, often
+    st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, exclude_categories=())
+    | st.characters()
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(any_text, any_text, max_size=4), any_text)
+def test_any_text_is_sent_and_lone_surrogates_arrive_visible(
+    fields: dict[str, str], text: str
+) -> None:
+    message = {**fields, "type": "x", "text": text}
+    received = decode(encode(message))
+
+    def visible(value: str) -> str:
+        return "".join(f"\\u{ord(c):04x}" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+
+    assert received["text"] == visible(text)
+    assert received == {visible(k): visible(v) for k, v in message.items()}
+
+
+def test_huge_numbers_are_refused() -> None:
+    with pytest.raises(DebugProtocolError, match="5,001 digits"):
+        decode(b'{"type":"x","id":1' + b"0" * 5_000 + b"}")
+    with pytest.raises(DebugProtocolError, match="not accepted"):
+        decode(b'{"type":"x","v":1e400}')
+    assert decode(b'{"type":"x","v":' + b"9" * 100 + b"}")["v"] == int("9" * 100)
+
+
+def test_a_large_answer_goes_in_parts_each_under_the_limit() -> None:
+    result = {"rows": ['\u00e9"' * 300_000, "\U0001f4e4" * 300_000]}
+    parts = list(answer_parts(3, result))
+    assert len(parts) > 1
+    lines = [encode(part) for part in parts]  # each one fits the message limit
+    assert all(len(line) <= MAX_MESSAGE_BYTES for line in lines)
+    assert [p["part"] for p in parts] == list(range(len(parts)))
+    assert loads("".join(p["data"] for p in parts)) == result
+    assert list(answer_parts(4, [1, 2])) == [{"type": "response", "id": 4, "result": [1, 2]}]

@@ -1,19 +1,28 @@
 """``DebugServer``: lets a panel in another process watch a store — safely by default.
 
-- A Unix domain socket that only this user can open (mode 0600, in a 0700 directory under
-  the user's runtime directory); TCP only on request, on loopback unless a host is given.
+- A Unix domain socket that only this user can open (mode 0600, in a real 0700 directory of
+  the user, no symlink followed), named after the program (``app.sock`` for ``python app.py``)
+  so a restarted app comes back at the same address; TCP only on request, on loopback unless
+  a host is given. Files are removed at exit; a live socket is never replaced (``_endpoints``).
 - Every connection starts with a versioned ``hello`` carrying a token (generated per process,
-  written next to the socket with mode 0600, or given by the user). A wrong or missing token
-  gets an ``error`` and the connection is closed; nothing else is disclosed.
+  written next to the socket with mode 0600, or given by the user), within ``HELLO_TIMEOUT``
+  and ``HELLO_MAX_BYTES``. A wrong or missing token gets an ``error`` and the connection is
+  closed; nothing else is disclosed. Connections waiting to authenticate and clients are
+  capped (``max_pending``, ``max_clients``); one over the cap is told ``busy``.
 - JSON lines only (``_wire``); a malformed, oversized or unexpected message closes that
-  connection with an error; the server and the app carry on.
-- Read-only: requests read the store. ``dry_run`` (validate a payload, name who would
-  receive it, deliver nothing) works only when the app opted in with ``allow_dry_run=True``.
+  connection with an error; a request the server can answer but not satisfy (unknown method,
+  bad params, an answer over ``MAX_ANSWER_BYTES``) gets an error response and the connection
+  stays. No input ever raises out of a session: the app never prints a traceback for a client.
+- Read-only: requests read the store and change nothing in it (not even the doctor's record
+  of what it reported). ``dry_run`` (validate a payload, name who would receive it, deliver
+  nothing) works only when the app opted in with ``allow_dry_run=True``.
 - Publishers never wait for a client: each client has a bounded queue of events filled by a
   store listener that only appends; when it overflows the client is told how many events it
   lost (``dropped``) and should resynchronise. Publishes are coalesced: a client gets the
   first ``published`` event after each batch it was sent, and reads counts and histories
-  for the rest — so an attached panel costs a flooding app next to nothing.
+  for the rest — so an attached panel costs a flooding app next to nothing. An event that
+  cannot be sent whole is sent as a stub naming its size; a failure of the event pump is a
+  ``dropped`` message with its reason.
 
 The server runs an asyncio loop in a daemon thread.
 """
@@ -22,27 +31,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import hmac
 import logging
 import os
 import secrets
-import stat
-import tempfile
+import socket
 import threading
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
-from mapstore_core._errors import DebugProtocolError, MapStoreError
+from mapstore_core._errors import DebugEndpointError, DebugProtocolError, MapStoreError
 from mapstore_core._reader import StoreReader
 from mapstore_core._records import EventKind, StoreEvent
 from mapstore_core._wake import WakeOnceBuffer
+from mapstore_core.remote import _endpoints
 from mapstore_core.remote._wire import (
     MAX_MESSAGE_BYTES,
     PROTOCOL,
     VERSION,
+    answer_parts,
     decode,
+    dumps,
     encode,
+    event_stub,
     event_to_dict,
 )
 
@@ -54,9 +68,16 @@ __all__ = ["DebugServer", "default_socket_path"]
 logger = logging.getLogger("mapstore_core.debug")
 
 HELLO_TIMEOUT = 5.0
+HELLO_MAX_BYTES = 65_536
 EVENTS_PER_WRITE = 256
 LINGER_SECONDS = 1.0
 LINGER_BYTES = 8 * MAX_MESSAGE_BYTES
+BACKLOG = 512
+"""Connections the kernel queues before the server accepts them (200 at once must fit)."""
+ACCEPT_BATCH = 32
+"""Connections accepted per loop turn, so refusals close sockets before more are taken."""
+READ_CHUNK = 65_536
+MAX_ERROR_CHARS = 2_000
 READ_METHODS = frozenset(
     (
         "channels",
@@ -74,15 +95,13 @@ READ_METHODS = frozenset(
 NOTABLE_KINDS: frozenset[EventKind] = frozenset(get_args(EventKind)) - {"published"}
 
 
-def default_socket_path() -> Path:
-    """``$XDG_RUNTIME_DIR/mapstore/<pid>.sock``, else a private directory under the temp dir."""
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    base = Path(runtime) if runtime else Path(tempfile.gettempdir()) / f"mapstore-{os.getuid()}"
-    return (base / "mapstore" if runtime else base) / f"{os.getpid()}.sock"
+def default_socket_path(name: str | None = None) -> Path:
+    """Where ``serve_debug(name=...)`` puts its socket: ``<endpoint dir>/<name>.sock``."""
+    return _endpoints.endpoint_dir() / f"{name or _endpoints.program_name()}.sock"
 
 
 class _Session:
-    """One connected client: handshake, then requests in and events out."""
+    """One connection: handshake, then requests in and events out. Never raises out."""
 
     def __init__(
         self, server: DebugServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -90,6 +109,7 @@ class _Session:
         self.server = server
         self.reader = reader
         self.writer = writer
+        self.buffer = bytearray()
         self.wake = asyncio.Event()
         self.loop = asyncio.get_running_loop()
         self.events: WakeOnceBuffer[StoreEvent] = WakeOnceBuffer(
@@ -97,6 +117,9 @@ class _Session:
         )
         self.arm_lock = threading.Lock()
         self.unsubscribe_publish: Callable[[], None] | None = None
+        self.unsubscribe_notable: Callable[[], None] | None = None
+
+    # -- store listeners (publishing threads) ------------------------------------------------
 
     def arm(self) -> None:
         """Listen for the next publish (one per batch: see ``on_publish``)."""
@@ -122,34 +145,94 @@ class _Session:
             self.on_event(event)
 
     def on_event(self, event: StoreEvent) -> None:
-        # Runs in the publishing thread: push (bounded) and wake the loop once per batch.
+        # Runs in the publishing thread: push (bounded; lost ones counted) and wake the
+        # loop once per batch.
         self.events.push(event)
 
     def _wake_loop(self) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is closing
             self.loop.call_soon_threadsafe(self.wake.set)
 
+    # -- reading and writing -----------------------------------------------------------------
+
     async def send(self, message: dict[str, Any]) -> None:
         self.writer.write(encode(message))
         await self.writer.drain()
 
-    async def read(self, timeout: float | None = None) -> dict[str, Any] | None:
-        try:
-            line = await asyncio.wait_for(self.reader.readline(), timeout)
-        except (ValueError, asyncio.LimitOverrunError) as exc:
-            raise DebugProtocolError(f"message over the {MAX_MESSAGE_BYTES:,}-byte limit") from exc
-        if not line:
-            return None
-        return decode(line)
+    async def readline(self, limit: int) -> bytes | None:
+        """One line of at most ``limit`` bytes; None at the end of the stream.
+
+        Reads in chunks into this session's buffer, so a client can never make the server
+        hold more than ``limit`` plus a chunk of an unfinished line.
+        """
+        scanned = 0
+        while True:
+            end = self.buffer.find(b"\n", scanned)
+            if end >= 0:
+                if end + 1 > limit:
+                    break
+                line = bytes(self.buffer[: end + 1])
+                del self.buffer[: end + 1]
+                return line
+            if len(self.buffer) > limit:
+                break
+            scanned = len(self.buffer)
+            chunk = await self.reader.read(READ_CHUNK)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        self.buffer.clear()
+        raise DebugProtocolError(f"message over the {limit:,}-byte limit")
+
+    async def read(self, limit: int = MAX_MESSAGE_BYTES) -> dict[str, Any] | None:
+        line = await self.readline(limit)
+        return None if line is None else decode(line)
+
+    async def refuse(self, code: str, message: str) -> None:
+        """Send the error, then briefly read and discard what the client is still sending.
+
+        Closing a socket with unread data would reset the connection and could destroy the
+        error before the client reads it. Lingering is bounded (time, bytes, and how many
+        connections may linger at once).
+        """
+        server = self.server
+        with contextlib.suppress(Exception):
+            await self.send({"type": "error", "code": code, "message": message})
+            if self.writer.can_write_eof():
+                self.writer.write_eof()
+            if server.lingering >= server.max_pending:
+                return
+            server.lingering += 1
+            try:
+                async with asyncio.timeout(LINGER_SECONDS):
+                    discarded = 0
+                    while discarded < LINGER_BYTES and (
+                        chunk := await self.reader.read(READ_CHUNK)
+                    ):
+                        discarded += len(chunk)
+            finally:
+                server.lingering -= 1
+
+    # -- the session -------------------------------------------------------------------------
 
     async def run(self) -> None:
-        unsubscribe: Callable[[], None] | None = None
+        server = self.server
         pump: asyncio.Task[None] | None = None
+        welcomed = False
         try:
-            if not await self.handshake():
+            if server.pending >= server.max_pending:
+                await self.refuse(
+                    "busy", f"{server.max_pending} connections are already authenticating"
+                )
                 return
-            unsubscribe = self.server.store.subscribe_events(self.on_event, kinds=NOTABLE_KINDS)
-            self.arm()
+            server.pending += 1
+            try:
+                welcomed = await self.handshake()
+            finally:
+                server.pending -= 1
+            if not welcomed:
+                return
+            server.clients += 1
             pump = asyncio.create_task(self.pump_events())
             while True:
                 message = await self.read()
@@ -158,78 +241,116 @@ class _Session:
                 await self.answer(message)
         except DebugProtocolError as exc:
             await self.refuse("protocol", str(exc))
-        except (TimeoutError, ConnectionError):
-            pass
+        except (OSError, EOFError):
+            pass  # the client went away
+        except Exception:  # never a traceback in the app for a client's doing
+            logger.debug("debug session failed", exc_info=True)
+            await self.refuse("internal", "the endpoint failed on this connection")
         finally:
-            if unsubscribe is not None:
-                unsubscribe()
-            self.disarm()
-            if pump is not None:
-                pump.cancel()
-            self.writer.close()
-            with contextlib.suppress(Exception):
-                await self.writer.wait_closed()
+            if welcomed:
+                server.clients -= 1
+            await self.close(pump)
 
-    async def refuse(self, code: str, message: str) -> None:
-        """Send the error, then briefly read and discard what the client is still sending.
-
-        Closing a socket with unread input resets the connection, and the error is lost.
-        """
+    async def close(self, pump: asyncio.Task[None] | None) -> None:
+        if self.unsubscribe_notable is not None:
+            self.unsubscribe_notable()
+        self.disarm()
+        if pump is not None:
+            pump.cancel()
+            with contextlib.suppress(BaseException):
+                await pump
+        self.writer.close()
         with contextlib.suppress(Exception):
-            await self.send({"type": "error", "code": code, "message": message})
-            if self.writer.can_write_eof():
-                self.writer.write_eof()
-            async with asyncio.timeout(LINGER_SECONDS):
-                discarded = 0
-                while discarded < LINGER_BYTES and (chunk := await self.reader.read(65_536)):
-                    discarded += len(chunk)
+            await self.writer.wait_closed()
 
     async def handshake(self) -> bool:
-        hello = await self.read(HELLO_TIMEOUT)
+        """Read the hello (in time, small); subscribe, then welcome: nothing is missed."""
+        try:
+            async with asyncio.timeout(HELLO_TIMEOUT):
+                hello = await self.read(HELLO_MAX_BYTES)
+        except TimeoutError:
+            await self.refuse("timeout", f"no hello within {HELLO_TIMEOUT:g} seconds")
+            return False
         if hello is None:
             return False
         if hello.get("type") != "hello" or hello.get("protocol") != PROTOCOL:
             await self.refuse("protocol", f"expected a hello of protocol {PROTOCOL!r}")
             return False
-        if hello.get("version") != VERSION:
-            await self.refuse("version", f"this server speaks version {VERSION} only")
+        version = hello.get("version")
+        if type(version) is not int or version != VERSION:
+            await self.refuse("version", f"this server speaks version {VERSION} (an integer) only")
             return False
         token = hello.get("token")
         if not isinstance(token, str) or not hmac.compare_digest(
-            token.encode(), self.server.token.encode()
+            token.encode("utf-8", "surrogatepass"), self.server.token.encode("utf-8")
         ):
             await self.refuse("auth", "wrong or missing token")
             return False
+        if self.server.clients >= self.server.max_clients:
+            await self.refuse("busy", f"{self.server.max_clients} clients are already attached")
+            return False
+        self.unsubscribe_notable = self.server.store.subscribe_events(
+            self.on_event, kinds=NOTABLE_KINDS
+        )
+        self.arm()
         await self.send(
             {
                 "type": "welcome",
                 "protocol": PROTOCOL,
                 "version": VERSION,
+                "name": self.server.name,
                 "read_only": not self.server.allow_dry_run,
                 "dry_run": self.server.allow_dry_run,
             }
         )
         return True
 
+    @staticmethod
+    def event_line(event: StoreEvent) -> bytes:
+        """An event as a line; one too large, or that cannot be encoded, as a stub."""
+        try:
+            message = {"type": "event", "event": event_to_dict(event)}
+            line = dumps(message).encode("utf-8") + b"\n"
+        except Exception as exc:  # a value the wire cannot carry at all
+            stub = event_stub({"type": "event", "event": event._asdict()}, 0)
+            stub["event"]["message"] = f"event could not be encoded: {exc}"
+            return encode(stub)
+        if len(line) > MAX_MESSAGE_BYTES:
+            return encode(event_stub(message, len(line)))
+        return line
+
     async def pump_events(self) -> None:
         """Send queued events in batches, yielding between them.
 
         Every client (and every request) gets its turn even while one queue refills as fast
-        as it drains.
+        as it drains. A failure is reported to the client as ``dropped`` (it resyncs) and the
+        pump goes on.
         """
         while True:
             await self.wake.wait()
             self.wake.clear()
-            batch, lost, remaining = self.events.drain(EVENTS_PER_WRITE)
-            if lost:
-                await self.send({"type": "dropped", "count": lost})
-            if batch:
-                self.writer.write(
-                    b"".join(encode({"type": "event", "event": event_to_dict(e)}) for e in batch)
-                )
-                await self.writer.drain()
-            if remaining:
-                self.wake.set()
+            batch: list[StoreEvent] = []
+            try:
+                batch, lost, remaining = self.events.drain(EVENTS_PER_WRITE)
+                if lost:
+                    await self.send({"type": "dropped", "count": lost})
+                if batch:
+                    self.writer.write(b"".join(self.event_line(event) for event in batch))
+                    await self.writer.drain()
+                if remaining:
+                    self.wake.set()
+            except OSError:
+                return  # the connection is gone; the session notices and closes
+            except Exception as exc:
+                logger.debug("debug event pump failed", exc_info=True)
+                with contextlib.suppress(Exception):
+                    await self.send(
+                        {
+                            "type": "dropped",
+                            "count": len(batch),
+                            "reason": f"the event stream failed: {exc}",
+                        }
+                    )
             self.arm()
             await asyncio.sleep(0)
 
@@ -237,18 +358,46 @@ class _Session:
         if message["type"] != "request":
             raise DebugProtocolError(f"unexpected message type {message['type']!r}")
         request_id = message.get("id")
+        if type(request_id) is not int:
+            raise DebugProtocolError("a request needs an integer 'id'")
         method = message.get("method")
-        params = message.get("params") or {}
-        if not isinstance(request_id, int) or not isinstance(method, str):
-            raise DebugProtocolError("a request needs an integer 'id' and a string 'method'")
-        if not isinstance(params, dict):
-            raise DebugProtocolError("'params' must be an object")
+        params = message.get("params", {})
         try:
+            if not isinstance(method, str):
+                raise TypeError("a request needs a string 'method'")
+            if not isinstance(params, dict):
+                raise TypeError(f"'params' must be an object, not {type(params).__name__}")
             result = self.server.call(method, params)
-        except (MapStoreError, LookupError, TypeError, ValueError, PermissionError) as exc:
-            await self.send({"type": "response", "id": request_id, "error": str(exc)})
+            parts = list(answer_parts(request_id, result))
+        except Exception as exc:  # any failure to answer is that request's error, not ours
+            error = (str(exc) or type(exc).__name__)[:MAX_ERROR_CHARS]
+            await self.send({"type": "response", "id": request_id, "error": error})
             return
-        await self.send({"type": "response", "id": request_id, "result": result})
+        for part in parts:
+            await self.send(part)
+
+
+def _remove_files(
+    directory: Path, files: list[tuple[Path, tuple[int, int]]], token: str, owner: int
+) -> None:
+    """Remove an endpoint's files if they are still the ones it made (at stop, exit or GC).
+
+    Still ours: the socket is the same inode and the token file holds our token (an inode
+    number alone can be reused by a successor's socket). Only in the process that made them:
+    a forked child exiting leaves its parent's alone.
+    """
+    if os.getpid() != owner or not files:
+        return
+    with contextlib.suppress(OSError), _endpoints.directory_lock(directory):
+        sock, identity = files[0]
+        info = os.lstat(sock)
+        try:
+            ours = _endpoints.read_private(_endpoints.companions(sock)[0]) == token
+        except MapStoreError:
+            ours = False
+        if (info.st_dev, info.st_ino) == identity and ours:
+            for path, made in files:
+                _endpoints.remove_if_same(path, made)
 
 
 class DebugServer:
@@ -256,82 +405,199 @@ class DebugServer:
 
     Args:
         store: The store to serve.
-        path: The Unix socket (default: ``default_socket_path()``).
+        name: The endpoint's name (default: the program's, ``app`` for ``python app.py``);
+            its socket is ``<endpoint dir>/<name>.sock``, or ``<name>-2.sock`` and so on while
+            a live endpoint holds the name.
+        path: A Unix socket path of your own instead (its directory must exist, be yours and
+            be mode 0700). A live endpoint there, or a file that is not a socket, is refused.
         host: Serve TCP on this host instead (``port`` too); ``"127.0.0.1"`` if only ``port``
             is given. A non-loopback host is the caller's explicit choice.
         port: TCP port (0 picks a free one).
         token: The token clients must present (default: a new random one).
         allow_dry_run: Let clients validate payloads against channels (nothing is delivered).
         queue_size: Events buffered per client before it is told it lost some.
+        max_clients: Authenticated clients at once; more are refused (``busy``).
+        max_pending: Connections authenticating at once; more are refused (``busy``).
     """
 
     def __init__(
         self,
         store: MapObjectStore,
         *,
+        name: str | None = None,
         path: str | os.PathLike[str] | None = None,
         host: str | None = None,
         port: int | None = None,
         token: str | None = None,
         allow_dry_run: bool = False,
         queue_size: int = 10_000,
+        max_clients: int = 16,
+        max_pending: int = 16,
     ) -> None:
+        if port is not None and (type(port) is not int or not 0 <= port <= 65_535):
+            raise DebugEndpointError(f"port {port!r} is out of range (0-65535)")
+        for what, limit in (("max_clients", max_clients), ("max_pending", max_pending)):
+            if type(limit) is not int or limit < 1:
+                raise ValueError(f"{what} must be a positive integer, not {limit!r}")
         self.store = store
         self.reader = StoreReader(store)
         self.tcp = host is not None or port is not None
         self.host = host or "127.0.0.1"
         self.port = port or 0
-        self.path = None if self.tcp else Path(path) if path else default_socket_path()
+        self._explicit_path = path is not None and not self.tcp
+        self.path: Path | None = None if self.tcp else Path(path) if path else None
+        self.name = _endpoints.check_name(name) if name else _endpoints.program_name()
+        if self._explicit_path and name is None:
+            self.name = self.path.name.removesuffix(".sock") if self.path else self.name
         self.token = token or secrets.token_urlsafe(32)
         self.allow_dry_run = allow_dry_run
         self.queue_size = queue_size
+        self.max_clients = max_clients
+        self.max_pending = max_pending
+        self.started = ""
+        # Connection counts; only the server's loop thread touches them.
+        self.pending = 0
+        self.clients = 0
+        self.lingering = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._failure: BaseException | None = None
         self._stopping: asyncio.Event | None = None
+        self._listener: socket.socket | None = None
+        self._cleanup: weakref.finalize[Any, Any] | None = None
 
     @property
     def address(self) -> str:
         """What ``mapstore-tui attach`` takes: ``unix:PATH`` or ``tcp://HOST:PORT``."""
-        return f"tcp://{self.host}:{self.port}" if self.tcp else f"unix:{self.path}"
+        if self.tcp:
+            host = f"[{self.host}]" if ":" in self.host else self.host
+            return f"tcp://{host}:{self.port}"
+        return f"unix:{self.path}"
 
     @property
     def token_path(self) -> Path | None:
         """Where the token is written for clients of the same user (Unix sockets only)."""
-        return None if self.path is None else self.path.with_name(self.path.name + ".token")
+        return None if self.path is None else _endpoints.companions(self.path)[0]
 
     def start(self) -> DebugServer:
-        """Start serving in a background thread; returns when the endpoint accepts clients."""
+        """Start serving in a background thread; returns when the endpoint accepts clients.
+
+        Raises:
+            DebugEndpointError: the socket cannot be served there (the message says why).
+        """
         if self._thread is not None:
             return self
+        self.started = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+        self._listener = self._tcp_listener() if self.tcp else self._claim()
         self._thread = threading.Thread(target=self._run, name="mapstore-debug", daemon=True)
         self._thread.start()
         self._ready.wait()
         if self._failure is not None:
+            self._thread = None
+            if self._cleanup is not None:
+                self._cleanup()
             raise self._failure
         logger.info("mapstore debug endpoint: mapstore-tui attach %s", self.address)
         return self
 
     def stop(self) -> None:
-        """Close every connection and the endpoint; remove the socket and token files."""
+        """Remove the socket and token files, then close every connection and the endpoint."""
+        if self._cleanup is not None:
+            self._cleanup()  # first: a successor may claim the name as soon as we stop
         loop, thread = self._loop, self._thread
         if loop is None or thread is None:
             return
         if self._stopping is not None:
-            loop.call_soon_threadsafe(self._stopping.set)
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._stopping.set)
         thread.join(timeout=10)
         self._thread = None
-        for path in (self.path, self.token_path):
-            if path is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
 
     def __enter__(self) -> DebugServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    # -- the listening socket ----------------------------------------------------------------
+
+    def _tcp_listener(self) -> socket.socket:
+        try:
+            family = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)[0][0]
+            listener = socket.create_server((self.host, self.port), family=family, backlog=BACKLOG)
+        except OSError as exc:
+            raise DebugEndpointError(
+                f"cannot serve TCP on {self.host}:{self.port}: {exc.strerror or exc}"
+            ) from exc
+        self.port = listener.getsockname()[1]
+        return listener
+
+    def _claim(self) -> socket.socket:
+        """Find the socket's place, check it, bind, and write the token, under the dir lock."""
+        if self._explicit_path:
+            assert self.path is not None
+            directory = self.path.parent
+            _endpoints.private_directory(directory, create=False)
+            candidates = [self.path]
+        else:
+            directory = _endpoints.endpoint_dir()
+            _endpoints.private_directory(directory, create=True)
+            names = [self.name] + [f"{self.name}-{n}" for n in range(2, _endpoints.MAX_SUFFIX + 1)]
+            candidates = [directory / f"{name}.sock" for name in names]
+        with _endpoints.directory_lock(directory):
+            for path in candidates:
+                seen = _endpoints.probe(path)
+                if seen.state == "stale":
+                    _endpoints.remove_stale(path)
+                elif seen.state != "absent":
+                    if self._explicit_path:
+                        if seen.state == "other":
+                            raise DebugEndpointError(
+                                f"{path} exists and is not a socket; not deleting it"
+                            )
+                        raise DebugEndpointError(
+                            f"{path} is served by {_endpoints.owner_text(path, seen.pid)}; "
+                            "stop it or choose another path"
+                        )
+                    continue  # the name is taken: try the next one
+                if not self._explicit_path:
+                    self.name = path.name.removesuffix(".sock")
+                self.path = path
+                return self._bind(directory, path)
+        raise DebugEndpointError(
+            f"{self.name} to {self.name}-{_endpoints.MAX_SUFFIX} are all taken in {directory}; "
+            "pass another name"
+        )
+
+    def _bind(self, directory: Path, path: Path) -> socket.socket:
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        token_path, description_path = _endpoints.companions(path)
+        made: list[tuple[Path, tuple[int, int]]] = []
+        try:
+            listener.bind(str(path))
+            # Nobody else can enter the directory, so the socket's mode can be set after
+            # bind: no process-wide umask change.
+            os.chmod(path, 0o600)
+            info = os.lstat(path)
+            made.append((path, (info.st_dev, info.st_ino)))
+            listener.listen(BACKLOG)
+            made.append((token_path, _endpoints.write_private(token_path, self.token)))
+            description = _endpoints.describe(
+                path, name=self.name, address=f"unix:{path}", started=self.started
+            )
+            made.append((description_path, _endpoints.write_private(description_path, description)))
+        except OSError as exc:
+            listener.close()
+            for made_path, identity in made:
+                _endpoints.remove_if_same(made_path, identity)
+            raise DebugEndpointError(f"cannot serve at {path}: {exc.strerror or exc}") from exc
+        self._cleanup = weakref.finalize(
+            self, _remove_files, directory, made, self.token, os.getpid()
+        )
+        return listener
+
+    # -- the loop ----------------------------------------------------------------------------
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -342,7 +608,7 @@ class DebugServer:
             if not self._ready.is_set():
                 self._failure = exc
             else:
-                logger.exception("mapstore debug endpoint stopped")
+                logger.warning("mapstore debug endpoint stopped: %s", exc)
         finally:
             self._ready.set()
             loop.close()
@@ -350,6 +616,8 @@ class DebugServer:
     async def _serve(self) -> None:
         self._stopping = asyncio.Event()
         sessions: set[asyncio.Task[None]] = set()
+        listener = self._listener
+        assert listener is not None
 
         async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             task = asyncio.current_task()
@@ -358,17 +626,24 @@ class DebugServer:
             try:
                 await _Session(self, reader, writer).run()
             except asyncio.CancelledError:
-                pass  # the server is stopping: the session closed its connection already
+                writer.close()  # the server is stopping
+            except Exception:  # never "Unhandled exception in client_connected_cb"
+                logger.debug("debug connection failed", exc_info=True)
+                writer.close()
             finally:
                 sessions.discard(task)
 
+        # asyncio accepts up to ``backlog`` connections per turn: a small batch, so refused
+        # ones are closed before more are taken; then the kernel's queue is made large again.
         if self.tcp:
             server = await asyncio.start_server(
-                on_client, self.host, self.port, limit=MAX_MESSAGE_BYTES
+                on_client, sock=listener, limit=HELLO_MAX_BYTES, backlog=ACCEPT_BATCH
             )
-            self.port = server.sockets[0].getsockname()[1]
         else:
-            server = await self._unix_server(on_client)
+            server = await asyncio.start_unix_server(
+                on_client, sock=listener, limit=HELLO_MAX_BYTES, backlog=ACCEPT_BATCH
+            )
+        listener.listen(BACKLOG)
         self._ready.set()
         async with server:
             await self._stopping.wait()
@@ -377,36 +652,10 @@ class DebugServer:
                 task.cancel()
             await asyncio.gather(*sessions, return_exceptions=True)
 
-    async def _unix_server(self, on_client: Any) -> asyncio.Server:
-        assert self.path is not None
-        directory = self.path.parent
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = directory.stat()
-        if info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
-            raise PermissionError(
-                f"{directory} must belong to you and be private (chmod 700) to hold the "
-                "debug socket"
-            )
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()  # a stale socket of a process that died
-        old = os.umask(0o177)
-        try:
-            server = await asyncio.start_unix_server(
-                on_client, str(self.path), limit=MAX_MESSAGE_BYTES
-            )
-        finally:
-            os.umask(old)
-        os.chmod(self.path, 0o600)
-        assert self.token_path is not None
-        descriptor = os.open(self.token_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as token_file:
-            token_file.write(self.token)
-        return server
-
-    # -- requests --------------------------------------------------------------------------
+    # -- requests ----------------------------------------------------------------------------
 
     def call(self, method: str, params: dict[str, Any]) -> Any:
-        """Answer one request (runs on the server's thread; reads the store)."""
+        """Answer one request (runs on the server's thread; reads the store, changes nothing)."""
         if method not in READ_METHODS:
             raise ValueError(f"unknown method {method!r}")
         if method == "dry_run" and not self.allow_dry_run:
@@ -415,4 +664,8 @@ class DebugServer:
             value = params.get(name)
             if value is not None and (not isinstance(value, expected) or isinstance(value, bool)):
                 raise TypeError(f"{name!r} must be {what}")
+        if method == "diagnostics":  # the doctor's findings, without telling the app's listeners
+            if params:
+                raise TypeError(f"diagnostics takes no parameters, not {sorted(params)}")
+            return [d.to_dict() for d in self.store._quiet_diagnostics()]
         return getattr(self.reader, method)(**params)  # unknown params: TypeError

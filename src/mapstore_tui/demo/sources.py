@@ -20,7 +20,8 @@ class DemoSources:
     """The demo's data sources: seeded, steppable by hand, or run on background threads.
 
     Tests call the ``tick_*`` methods directly for determinism; ``run_threads`` drives them
-    from real threads, as a live app would.
+    from real threads, as a live app would. ``headless`` (``serve-demo``): no demo panel
+    drives them, so the welcome text names no demo key.
     """
 
     REALTIME_INTERVAL = 0.25
@@ -34,11 +35,12 @@ class DemoSources:
         seed: int | None = None,
         antipatterns: bool = False,
         jobs: JobManager | None = None,
+        headless: bool = False,
     ) -> None:
         self.store = store
         self.rng = random.Random(seed)
         self.jobs = jobs or JobManager()
-        self.page = StaticPage(store)
+        self.page = StaticPage(store, headless=headless)
         self.market: MarketDataService | None = None
         self.realtime = RealtimeConnection(store, self.rng)
         self.polling = PollingService(store, self.rng)

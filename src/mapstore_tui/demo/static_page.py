@@ -28,8 +28,8 @@ class StaticPage:
 
     PRODUCER_ID = "static-page-content"
 
-    def __init__(self, store: MapObjectStore) -> None:
-        self._store = store
+    def __init__(self, store: MapObjectStore, *, headless: bool = False) -> None:
+        self._store, self.headless = store, headless
         self.publisher: WidgetPublisher[ParagraphContent] | None = None
 
     def load(self) -> None:
@@ -39,7 +39,9 @@ class StaticPage:
                 WidgetChannels.PARAGRAPH_CONTENT, self.PRODUCER_ID, store=self._store
             )
             self.publisher.publish(
-                ParagraphContent(title="Welcome", content=WELCOME, markdown=True)
+                ParagraphContent(
+                    title="Welcome", content=welcome_text(headless=self.headless), markdown=True
+                )
             )
 
     def unload(self) -> None:
@@ -47,3 +49,16 @@ class StaticPage:
         if self.publisher is not None:
             self.publisher.close()
             self.publisher = None
+
+
+KEY_HINTS = (" (press `r` to refresh)", " (press `i`)", " (press `j`)")
+
+
+def welcome_text(*, headless: bool = False) -> str:
+    """The welcome text; headless (``serve-demo``) it names no key: an attached panel has none."""
+    if not headless:
+        return WELCOME
+    text = WELCOME
+    for hint in KEY_HINTS:
+        text = text.replace(hint, "")
+    return text

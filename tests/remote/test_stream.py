@@ -1,0 +1,216 @@
+"""Nothing the store holds breaks a client's stream; reads change nothing; nothing is missed."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import mapstore_core
+from mapstore_core import (
+    DebugClient,
+    DebugRequestError,
+    DebugServer,
+    MapObjectStore,
+    MapStoreError,
+    StoreEvent,
+)
+from mapstore_core import _errors as errors_module
+from mapstore_core.remote import _server, _wire
+
+from .helpers import eventually, hello, raw_connect, read_message, send
+
+
+@pytest.fixture
+def store() -> MapObjectStore:
+    return MapObjectStore()
+
+
+@pytest.fixture
+def server(store: MapObjectStore, socket_path: Path) -> Iterator[DebugServer]:
+    with DebugServer(store, path=socket_path) as running:
+        yield running
+
+
+def kinds(events: list[StoreEvent]) -> list[str]:
+    return [event.kind for event in events]
+
+
+def test_values_the_wire_cannot_carry_are_sent_escaped(
+    store: MapObjectStore, server: DebugServer
+) -> None:
+    seen: list[StoreEvent] = []
+    with DebugClient(server.address, on_event=seen.append) as client:
+        producer = store.register_producer("notes", "notes-service")
+        producer.publish({"text": "a\ud800b"})
+        eventually(lambda: "published" in kinds(seen), "the publish event")
+        published = next(e for e in seen if e.kind == "published")
+        assert published.update is not None
+        assert published.update.value == {"text": "a\\ud800b"}  # visible, not lost
+        assert client.request("values", channel="notes") == {"notes-service": {"text": "a\\ud800b"}}
+        store.register_producer("notes", "second-service")  # the stream goes on
+        eventually(lambda: kinds(seen).count("registered") == 2, "the next event")
+
+
+def test_an_event_over_the_limit_becomes_a_stub_naming_its_size(
+    store: MapObjectStore, server: DebugServer
+) -> None:
+    seen: list[StoreEvent] = []
+    with DebugClient(server.address, on_event=seen.append) as client:
+        producer = store.register_producer("blobs", "blob-service")
+        producer.publish("x" * 2_000_000)
+        eventually(lambda: "published" in kinds(seen), "the publish event")
+        stub = next(e for e in seen if e.kind == "published")
+        assert stub.channel == "blobs" and stub.producer_id == "blob-service"
+        assert stub.message is not None and "event of 2,000," in stub.message
+        assert "omitted" in stub.message
+        store.register_producer("blobs", "after-service")
+        eventually(lambda: kinds(seen).count("registered") == 2, "events after the stub")
+        assert client.request("producers", channel="blobs")[0]["publish_count"] == 1
+
+
+def test_a_large_answer_is_sent_in_parts(store: MapObjectStore, server: DebugServer) -> None:
+    producer = store.register_producer("blobs", "blob-service")
+    producer.publish("a" * 600_000)
+    producer.publish("b" * 600_000)
+    with DebugClient(server.address) as client:
+        history = client.request("history", channel="blobs")
+        assert [len(h["value"]) for h in history] == [600_000, 600_000]
+        assert history[1]["value"] == "b" * 600_000
+        assert client.request("channels")  # the same connection serves on
+
+
+def test_an_answer_over_the_cap_is_refused_and_the_connection_stays(
+    store: MapObjectStore, server: DebugServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_wire, "MAX_ANSWER_BYTES", 2_000_000)
+    producer = store.register_producer("blobs", "blob-service")
+    for letter in "abcd":
+        producer.publish(letter * 600_000)
+    with DebugClient(server.address) as client:
+        with pytest.raises(DebugRequestError, match="over the 2,000,000-byte limit; ask for less"):
+            client.request("history", channel="blobs")
+        assert len(client.request("history", channel="blobs", limit=2)) == 2
+        assert client.connected
+
+
+def test_a_failing_event_pump_is_reported_and_followed_by_a_resync(
+    store: MapObjectStore, server: DebugServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = _server._Session.event_line
+    failures = [1]
+
+    def fails_once(event: StoreEvent) -> bytes:
+        if failures and event.kind == "registered":
+            failures.pop()
+            raise RuntimeError("boom")
+        return real(event)
+
+    monkeypatch.setattr(_server._Session, "event_line", staticmethod(fails_once))
+    seen: list[StoreEvent] = []
+    statuses: list[str] = []
+    with DebugClient(server.address, on_event=seen.append, on_status=statuses.append):
+        store.register_producer("a", "first-service")
+        eventually(lambda: "resync" in statuses, "the failure reported as a resync")
+        store.register_producer("a", "second-service")
+        eventually(lambda: "registered" in kinds(seen), "events after the failure")
+    assert [e.producer_id for e in seen if e.kind == "registered"] == ["second-service"]
+
+
+def test_the_dropped_message_names_the_failure(
+    store: MapObjectStore, server: DebugServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fails(event: StoreEvent) -> bytes:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(_server._Session, "event_line", staticmethod(fails))
+    with raw_connect(server.address) as sock:
+        send(sock, hello(server.token))
+        assert read_message(sock)["type"] == "welcome"  # type: ignore[index]
+        store.register_producer("a", "first-service")
+        message = read_message(sock)
+        assert message is not None and message["type"] == "dropped"
+        assert message["count"] == 1 and "boom" in message["reason"]
+
+
+def test_reads_change_nothing_in_the_app(store: MapObjectStore, server: DebugServer) -> None:
+    store.register_producer("metrics", "data")  # a non-descriptive id: a doctor finding
+    emitted: list[StoreEvent] = []
+    store.subscribe_events(emitted.append, kinds=("diagnostic",))
+    with DebugClient(server.address) as client:
+        assert [d["rule"] for d in client.request("diagnostics")]
+        assert client.request("snapshot")["diagnostics"]
+        for method in ("channels", "producers", "consumers", "log_producers"):
+            client.request(method)
+    assert emitted == []  # no diagnostic event from a panel's request
+    store.diagnostics()  # the app asking for itself is what reports the finding
+    assert kinds(emitted) == ["diagnostic"]
+
+
+def test_nothing_published_after_connect_is_missed(
+    store: MapObjectStore, server: DebugServer
+) -> None:
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        for n in range(200):
+            seen: list[StoreEvent] = []
+            with DebugClient(server.address, on_event=seen.append, retry=None):
+                producer = store.register_producer("race", f"racer-{n}-service")
+                eventually(lambda: "registered" in kinds(seen), f"connection {n}'s event")  # noqa: B023
+            producer.close()
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def test_lost_events_are_counted_exactly_across_threads(
+    store: MapObjectStore, socket_path: Path
+) -> None:
+    per_thread, threads = 150, 4
+    emitted: list[StoreEvent] = []  # what the store tells every notable-event listener
+    store.subscribe_events(emitted.append, kinds=_server.NOTABLE_KINDS)
+    with DebugServer(store, path=socket_path, queue_size=20) as server:
+        with raw_connect(server.address) as sock:
+            send(sock, hello(server.token))
+            assert read_message(sock)["type"] == "welcome"  # type: ignore[index]
+
+            def churn(t: int) -> None:
+                for n in range(per_thread):
+                    store.register_producer(f"c{t}", f"worker-{n}-service")
+
+            workers = [threading.Thread(target=churn, args=(t,)) for t in range(threads)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+            assert kinds(emitted).count("registered") == per_thread * threads
+            received = dropped = 0
+            while received + dropped < len(emitted):
+                message = read_message(sock)
+                assert message is not None
+                if message["type"] == "event":
+                    received += 1
+                elif message["type"] == "dropped":
+                    dropped += message["count"]
+            assert dropped > 0 and received + dropped == len(emitted)
+
+
+def test_every_error_is_in_the_one_tree() -> None:
+    for name in mapstore_core.__all__:
+        value = getattr(mapstore_core, name)
+        if inspect.isclass(value) and issubclass(value, BaseException):
+            assert issubclass(value, MapStoreError), name
+            assert value.__module__ == "mapstore_core._errors", name
+            assert name in (errors_module.__doc__ or ""), f"{name} is not drawn in the tree"
+
+
+def test_an_error_about_a_huge_request_still_fits_an_answer(server: DebugServer) -> None:
+    with DebugClient(server.address) as client:
+        # 1 MB of DEL characters: its repr in the error is four times as long as the request
+        with pytest.raises(DebugRequestError, match=r"unknown method '\\x7f\\x7f"):
+            client.request("\x7f" * 1_000_000)
+        assert client.request("channels")  # answered, and the connection stays
