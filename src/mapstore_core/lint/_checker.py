@@ -669,6 +669,10 @@ class _FileChecker:
                 for earlier in group[:index]:
                     if (
                         earlier.pid == later.pid
+                        or (
+                            later.name is not None
+                            and (earlier.dest, earlier.name) == (later.dest, later.name)
+                        )
                         or _source_stem(earlier.pid) != _source_stem(later.pid)
                         or _exclusive(earlier, later)
                     ):
@@ -715,8 +719,27 @@ class _FileChecker:
                 )
             )
 
+    def _follow_aliases(self) -> None:
+        """Add the lines that call a factory under another name (``import ... as pub``)."""
+        for node, _ in _touching(self.tree.body, self.lines):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                self._add_import(node)
+        aliases = sorted(
+            local
+            for local, qualified in self.names.items()
+            if qualified.startswith("mapstore_core.")
+            and qualified.rsplit(".", 1)[1] in _FACTORIES
+            and local != qualified.rsplit(".", 1)[1]
+        )
+        if aliases:
+            words = b"|".join(re.escape(a.encode()) for a in aliases)
+            extra = _line_numbers(self.source, re.compile(rb"\b(?:" + words + rb")\b"))
+            self.lines = sorted(set(self.lines) | set(extra))
+
     def run(self) -> list[tuple[ast.AST, str, str, str]]:
+        """Apply every rule; returns (node, rule, message, hint) for each finding."""
         self._scan_module_level(self.tree.body)
+        self._follow_aliases()
         self._visit_body(self.tree.body, _Ctx(None, None, None, None, None, (), frozenset()))
         if self.regs:
             self.regs.sort(key=lambda r: (r.call.lineno, r.call.col_offset))
