@@ -40,6 +40,13 @@ _KEYWORDS = re.compile(
 _NOQA = re.compile(
     r"#\s*noqa(?::\s*(?P<codes>[A-Za-z0-9_-]+(?:[\s,]+[A-Za-z0-9_-]+)*))?", re.IGNORECASE
 )
+_CLOSE_AFTER = re.compile(rb"[\s)\]]*\.\s*(?:close|clear|disconnect)\b")
+_LITERALS = (
+    b"register_producer",
+    b"create_widget_publisher",
+    b"create_job_widget_bridge",
+    b"define_channel",
+)
 _CLEANUP = frozenset({"close", "clear", "disconnect"})
 _FRAME_METHODS = frozenset({"render", "render_line", "render_lines", "compose"})
 _TEXTUAL_WIDGET_MODULES = (
@@ -495,8 +502,10 @@ class _FileChecker:
 
     def _visit_body(self, stmts: Sequence[ast.stmt], ctx: _Ctx) -> None:
         lines = self.lines
+        count = len(lines)
         for stmt in stmts:
-            if _touches(lines, _stmt_start(stmt), stmt.end_lineno or stmt.lineno):
+            i = bisect_left(lines, _stmt_start(stmt))
+            if i < count and lines[i] <= (stmt.end_lineno or stmt.lineno):
                 self._visit_stmt(stmt, ctx)
 
     def _visit_stmt(self, stmt: ast.stmt, ctx: _Ctx) -> None:
@@ -555,14 +564,53 @@ class _FileChecker:
 
     # --- evidence of cleanup ---------------------------------------------------------------
 
-    def _evidence(self, body: Sequence[ast.stmt], attrs: set[str], names: set[str]) -> _Evidence:
-        """Which kept names are closed (or used as a context manager) or handed on, in body."""
-        evidence = _Evidence()
-        words = sorted(attrs | names)
+    def _evidence_lines(self, words: set[str]) -> tuple[list[int], list[int]]:
+        """(lines where a word is closed, lines where a word appears at all), in one search."""
         if not words:
-            return evidence
-        pattern = re.compile(rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in words) + rb")\b")
-        lines = _line_numbers(self.source, pattern)
+            return [], []
+        alternatives = b"|".join(re.escape(w.encode()) for w in sorted(words))
+        source = self.source
+        closes: list[int] = []
+        mentions: list[int] = []
+        line, pos = 1, 0
+        for match in re.finditer(rb"\b(?:" + alternatives + rb")\b", source):
+            line += source.count(b"\n", pos, match.start())
+            pos = match.start()
+            if not mentions or mentions[-1] != line:
+                mentions.append(line)
+            if _CLOSE_AFTER.match(source, match.end()) and (not closes or closes[-1] != line):
+                closes.append(line)
+        return closes, mentions
+
+    def _evidence(
+        self,
+        body: Sequence[ast.stmt],
+        attrs: set[str],
+        names: set[str],
+        lines: tuple[list[int], list[int]],
+    ) -> _Evidence:
+        """Which kept names are closed (or used as a context manager) or handed on, in body.
+
+        The lines that look like a ``close()`` are read first; when they close every name,
+        the other mentions are not read at all.
+        """
+        evidence = _Evidence()
+        wanted = {"attr:" + a for a in attrs} | {"name:" + n for n in names}
+        closes, mentions = lines
+        self._uses(body, closes, attrs, names, evidence)
+        if not wanted <= evidence.cleaned:
+            done = set(closes)
+            self._uses(body, [n for n in mentions if n not in done], attrs, names, evidence)
+        return evidence
+
+    def _uses(
+        self,
+        body: Sequence[ast.stmt],
+        lines: Sequence[int],
+        attrs: set[str],
+        names: set[str],
+        evidence: _Evidence,
+    ) -> None:
         for root, root_parent in _touching(body, lines):
             stack: list[tuple[ast.AST, ast.AST | None]] = [(root, root_parent)]
             while stack:
@@ -583,7 +631,6 @@ class _FileChecker:
                     ):
                         evidence.escaped.add(key)
                 stack.extend((child, node) for child in ast.iter_child_nodes(node))
-        return evidence
 
     # --- rules that need the whole file ------------------------------------------------------
 
@@ -591,15 +638,17 @@ class _FileChecker:
         """Report missing cleanups; return the ids of the calls whose producer is kept open."""
         attrs = {r.name for r in self.regs if r.dest == "attr" and r.name}
         globs = {r.name for r in self.regs if r.dest == "global" and r.name}
-        file_wide = self._evidence(self.tree.body, attrs, globs)
         local_by_func: dict[int, tuple[_FuncNode, set[str]]] = {}
         for r in self.regs:
             if r.dest == "local" and r.name and r.ctx.func is not None:
                 local_by_func.setdefault(id(r.ctx.func), (r.ctx.func, set()))[1].add(r.name)
+        all_locals = {name for _, names in local_by_func.values() for name in names}
+        lines = self._evidence_lines(attrs | globs | all_locals)
+        file_wide = self._evidence(self.tree.body, attrs, globs, lines)
         local_evidence: dict[int, _Evidence] = {}
         for func_id, (func, names) in local_by_func.items():
             body = func.body if isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef) else []
-            local_evidence[func_id] = self._evidence(body, set(), names)
+            local_evidence[func_id] = self._evidence(body, set(), names, lines)
         kept: set[int] = set()
         for r in self.regs:
             if r.kind == "define":
@@ -807,6 +856,8 @@ def lint_source(source: bytes | str, path: str = "<string>") -> list[Finding]:
         return [_parse_error(path, line, error.offset or 1, f"cannot parse: {error.msg}")]
     except (ValueError, RecursionError, MemoryError) as error:
         return [_parse_error(path, 1, 1, f"cannot parse: {error}")]
+    if not any(word in data for word in _LITERALS):
+        return []
     lines = _line_numbers(data, _KEYWORDS)
     if not lines:
         return []
