@@ -288,3 +288,68 @@ def test_pre_commit_hook_entry() -> None:
     assert "- id: mapstore-lint" in hooks
     assert "entry: mapstore-lint" in hooks
     assert "types: [python]" in hooks
+
+
+def test_consumer_only_bases_are_followed_across_the_files_checked(tmp_path: Path) -> None:
+    write(tmp_path, "app/__init__.py", "")
+    write(tmp_path, "app/ui/__init__.py", "")
+    write(
+        tmp_path,
+        "app/ui/base.py",
+        "from mapstore_core import consumer_only\n\n@consumer_only\nclass ChartBase:\n    pass\n",
+    )
+    write(
+        tmp_path,
+        "app/ui/mid.py",
+        "from .base import ChartBase\n\nclass Mid(ChartBase):\n    pass\n",
+    )
+    write(
+        tmp_path,
+        "app/ui/textual_base.py",
+        "from textual.widgets import Static\n\nclass Card(Static):\n    pass\n",
+    )
+    bars = write(
+        tmp_path,
+        "app/bars.py",
+        textwrap.dedent(
+            """\
+            from app.ui import base as b
+            from app.ui.mid import Mid
+            from app.ui.textual_base import Card
+
+            class Bars(Mid):
+                def on_mount(self, store):
+                    self.feed = store.register_producer("bars", "bars-feed")
+
+                def on_unmount(self):
+                    self.feed.close()
+
+            class Quiet(b.ChartBase):
+                def on_mount(self, store):
+                    with store.register_producer("bars", "quiet-feed"):  # noqa: producer-in-widget
+                        pass
+
+            class Badge(Card):
+                def on_mount(self, store):
+                    with store.register_producer("badges", "badge-feed"):
+                        pass
+
+            class Service(dict):
+                def start(self, store):
+                    with store.register_producer("svc", "svc-feed"):
+                        pass
+            """
+        ),
+    )
+    status, out = run(str(tmp_path))
+    assert status == 1
+    assert out.splitlines() == [
+        f"{bars}:7:21: producer-in-widget register_producer() in Bars.on_mount: Bars is a "
+        "subclass of Mid (app.ui.mid), a subclass of ChartBase (app.ui.base), marked "
+        "@consumer_only, and widgets consume only",
+        f"{bars}:19:14: producer-in-widget register_producer() in Badge.on_mount: Badge is a "
+        "subclass of Card (app.ui.textual_base), a Textual widget (subclass of Static), and "
+        "widgets consume only",
+    ]
+    # the file alone cannot know what its bases are: nothing is claimed
+    assert run(str(bars)) == (0, "")

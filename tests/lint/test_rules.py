@@ -160,7 +160,7 @@ def test_column_counts_characters_not_bytes() -> None:
 
 
 def test_consumer_only_subclass_across_files_is_not_claimed() -> None:
-    """A base imported from another module is not resolved: documented, and silent."""
+    """lint_source judges one file alone: a base from another module is not guessed."""
     code = """
         from myapp.widgets import ChartWidget
 

@@ -23,7 +23,16 @@ from typing import Literal, NamedTuple
 from mapstore_core._doctor import is_non_descriptive
 from mapstore_core.lint._rules import PARSE_ERROR, RULES, LintSeverity
 
-__all__ = ["WIDGET_CHANNELS", "Finding", "lint_source"]
+__all__ = [
+    "WIDGET_CHANNELS",
+    "ClassFact",
+    "FileResult",
+    "Finding",
+    "PendingWidgetCheck",
+    "check_source",
+    "lint_source",
+    "resolve_across_files",
+]
 
 WIDGET_CHANNELS: dict[str, str] = {
     "PARAGRAPH_CONTENT": "paragraph-content",
@@ -118,6 +127,39 @@ class Finding:
             "message": self.message,
             "hint": self.hint,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class ClassFact:
+    """What another file needs to know about a top-level class of a checked module."""
+
+    qualname: str
+    why: str | None
+    """Why it is consumer-only, if this file alone says so."""
+    bases: tuple[str, ...]
+    """Its bases' qualified names (``pkg.widgets.Chart``), as far as the imports tell."""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingWidgetCheck:
+    """A registration in a class whose bases come from other files: decided across files."""
+
+    path: str
+    line: int
+    column: int
+    label: str
+    owner: str
+    method: str
+    qualname: str
+
+
+@dataclass(slots=True)
+class FileResult:
+    """One file's findings, its class facts and its registrations that wait on other files."""
+
+    findings: list[Finding]
+    facts: list[ClassFact] = field(default_factory=list)
+    pending: list[PendingWidgetCheck] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -260,7 +302,18 @@ def _arg(call: ast.Call, index: int, keyword: str) -> ast.expr | None:
 class _FileChecker:
     """Checks one parsed file; ``run()`` returns its findings (noqa not yet applied)."""
 
-    def __init__(self, source: bytes, tree: ast.Module, path: str, lines: list[int]) -> None:
+    def __init__(
+        self,
+        source: bytes,
+        tree: ast.Module,
+        path: str,
+        lines: list[int],
+        package: str | None = None,
+        module: str | None = None,
+    ) -> None:
+        self.package = package
+        self.module = module
+        self.pending: list[tuple[ast.Call, str, str, str]] = []
         self.source = source
         self.tree = tree
         self.path = path
@@ -285,6 +338,11 @@ class _FileChecker:
                     self.names[top] = top
             return
         module = "." * stmt.level + (stmt.module or "")
+        if stmt.level and self.package is not None:
+            parts = self.package.split(".") if self.package else []
+            if stmt.level - 1 <= len(parts):
+                parts = parts[: len(parts) - (stmt.level - 1)]
+                module = ".".join([*parts, stmt.module] if stmt.module else parts)
         for alias in stmt.names:
             if alias.name == "*":
                 if module == "mapstore_core" or module.startswith("mapstore_core."):
@@ -477,6 +535,13 @@ class _FileChecker:
                     RULES["producer-in-widget"].hint,
                 )
             )
+        elif (
+            ctx.cls is not None
+            and self.module is not None
+            and ctx.cls.node.bases
+            and self.classes.get(ctx.cls.name) is ctx.cls
+        ):
+            self.pending.append((call, reg.label, ctx.cls.name, ctx.func_name or "<class body>"))
         name = ctx.func_name
         if name is not None and (name in _FRAME_METHODS or name.startswith("watch_")):
             self.out.append(
@@ -814,6 +879,22 @@ class _FileChecker:
             extra = _lines_of(self.source, positions)
             self.lines = sorted(set(self.lines) | set(extra))
 
+    def class_facts(self) -> list[ClassFact]:
+        """Facts about this module's top-level classes that have a reason or bases."""
+        facts: list[ClassFact] = []
+        for name, info in self.classes.items():
+            bases: list[str] = []
+            for base in info.node.bases:
+                if isinstance(base, ast.Name) and base.id in self.classes:
+                    bases.append(f"{self.module}.{base.id}")
+                else:
+                    qualified = self._qualname(base)
+                    if qualified is not None and not qualified.startswith("."):
+                        bases.append(qualified)
+            if info.widget is not None or bases:
+                facts.append(ClassFact(f"{self.module}.{name}", info.widget, tuple(bases)))
+        return facts
+
     def run(self) -> list[tuple[ast.AST, str, str, str]]:
         """Apply every rule; returns (node, rule, message, hint) for each finding."""
         self._scan_module_level(self.tree.body)
@@ -875,35 +956,109 @@ def _silenced(line_text: str, rule: str) -> bool:
 def lint_source(source: bytes | str, path: str = "<string>") -> list[Finding]:
     """Check one file's source; findings sorted by line and column, ``# noqa`` applied.
 
-    A source that does not parse gives one ``parse-error`` finding instead.
+    A source that does not parse gives one ``parse-error`` finding instead. Classes are
+    judged from this file alone (``lint_paths`` also follows bases across the files it checks).
     """
     data = source.encode("utf-8") if isinstance(source, str) else source
+    return check_source(data, path).findings
+
+
+def check_source(data: bytes, path: str, module: str | None = None) -> FileResult:
+    """Check one file; with its dotted ``module`` name, also collect what other files need."""
     try:
         tree = ast.parse(data, filename=path)
     except SyntaxError as error:
         line = error.lineno or 1
-        return [_parse_error(path, line, error.offset or 1, f"cannot parse: {error.msg}")]
+        return FileResult(
+            [_parse_error(path, line, error.offset or 1, f"cannot parse: {error.msg}")]
+        )
     except (ValueError, RecursionError, MemoryError) as error:
-        return [_parse_error(path, 1, 1, f"cannot parse: {error}")]
-    if not any(word in data for word in _LITERALS):
-        return []
-    lines = _lines_of(data, _word_positions(data, _LITERALS))
+        return FileResult([_parse_error(path, 1, 1, f"cannot parse: {error}")])
+    package = None
+    if module is not None:
+        is_package = path.endswith("__init__.py")
+        package = module if is_package else module.rpartition(".")[0]
+    lines = (
+        _lines_of(data, _word_positions(data, _LITERALS))
+        if any(word in data for word in _LITERALS)
+        else []
+    )
+    checker = _FileChecker(data, tree, path, lines, package, module)
     if not lines:
-        return []
-    raw = _FileChecker(data, tree, path, lines).run()
-    if not raw:
-        return []
+        if module is None or b"class" not in data:
+            return FileResult([])
+        checker._scan_module_level(tree.body)
+        return FileResult([], checker.class_facts())
+    raw = checker.run()
+    result = FileResult([], checker.class_facts() if module is not None else [])
+    if not raw and not checker.pending:
+        return result
     text = _source_lines(data)
     findings: dict[tuple[int, int, str, str], Finding] = {}
     for node, rule, message, hint in raw:
-        line = getattr(node, "lineno", 1)
-        offset = getattr(node, "col_offset", 0)
-        line_text = text[line - 1] if line - 1 < len(text) else ""
-        if _silenced(line_text, rule):
+        line, column, silenced = _place(text, node, rule)
+        if silenced:
             continue
-        column = len(line_text.encode("utf-8")[:offset].decode("utf-8", "replace")) + 1
         key = (line, column, rule, message)
         findings.setdefault(
             key, Finding(path, line, column, rule, RULES[rule].severity, message, hint)
         )
-    return [findings[key] for key in sorted(findings)]
+    result.findings = [findings[key] for key in sorted(findings)]
+    for call, label, owner, method in checker.pending:
+        line, column, silenced = _place(text, call, "producer-in-widget")
+        if not silenced:
+            result.pending.append(
+                PendingWidgetCheck(path, line, column, label, owner, method, f"{module}.{owner}")
+            )
+    return result
+
+
+def _place(text: list[str], node: ast.AST, rule: str) -> tuple[int, int, bool]:
+    """(line, 1-based column in characters, silenced by noqa) of a node."""
+    line = getattr(node, "lineno", 1)
+    offset = getattr(node, "col_offset", 0)
+    line_text = text[line - 1] if line - 1 < len(text) else ""
+    column = len(line_text.encode("utf-8")[:offset].decode("utf-8", "replace")) + 1
+    return line, column, _silenced(line_text, rule)
+
+
+def resolve_across_files(
+    facts: Iterable[ClassFact], pending: Iterable[PendingWidgetCheck]
+) -> list[Finding]:
+    """``producer-in-widget`` for registrations whose class is a widget through other files."""
+    by_name = {fact.qualname: fact for fact in facts}
+    memo: dict[str, str | None] = {}
+
+    def reason(qualname: str) -> str | None:
+        if qualname in memo:
+            return memo[qualname]
+        memo[qualname] = None  # a cycle of bases ends here
+        fact = by_name.get(qualname)
+        found = None if fact is None else fact.why
+        if fact is not None and found is None:
+            for base in fact.bases:
+                inherited = reason(base)
+                if inherited is not None:
+                    module, _, name = base.rpartition(".")
+                    found = f"a subclass of {name} ({module}), {inherited}"
+                    break
+        memo[qualname] = found
+        return found
+
+    findings: list[Finding] = []
+    for item in pending:
+        why = reason(item.qualname)
+        if why is not None:
+            findings.append(
+                Finding(
+                    item.path,
+                    item.line,
+                    item.column,
+                    "producer-in-widget",
+                    RULES["producer-in-widget"].severity,
+                    f"{item.label}() in {item.owner}.{item.method}: {item.owner} is {why}, "
+                    "and widgets consume only",
+                    RULES["producer-in-widget"].hint,
+                )
+            )
+    return findings

@@ -10,7 +10,12 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TextIO
 
-from mapstore_core.lint._checker import Finding, lint_source
+from mapstore_core.lint._checker import (
+    FileResult,
+    Finding,
+    check_source,
+    resolve_across_files,
+)
 from mapstore_core.lint._rules import PARSE_ERROR, RULES
 
 __all__ = [
@@ -78,31 +83,71 @@ def lint_paths(paths: Iterable[str]) -> tuple[list[Finding], int]:
     """Check every Python file under ``paths``; returns (findings, number of files checked).
 
     A file that cannot be read or parsed gives a ``parse-error`` finding; the others are
-    still checked. A missing path is a ``parse-error`` finding at line 0.
+    still checked. A missing path is a ``parse-error`` finding at line 0. A class whose base
+    is defined in another checked file (``from app.widgets import Chart``) is judged with
+    that file's facts: its module name comes from the ``__init__.py`` files around it.
     """
-    findings: list[Finding] = []
+    results: list[FileResult] = []
     missing: list[str] = []
-    count = 0
+    packages: dict[str, str | None] = {}
+    order: dict[str, int] = {}
     for path in iter_python_files(paths, missing):
-        count += 1
-        findings.extend(lint_file(path))
+        order.setdefault(path, len(order))
+        results.append(_check_file(path, _module_name(path, packages)))
+    facts = [fact for result in results for fact in result.facts]
+    pending = [item for result in results for item in result.pending]
+    across = resolve_across_files(facts, pending) if pending else []
+    findings = [finding for result in results for finding in result.findings]
+    if across:
+        findings = sorted(
+            findings + across, key=lambda f: (order.get(f.path, 0), f.line, f.column, f.rule)
+        )
     for message in missing:
         path = message.split(": ", 1)[0]
         findings.append(
             Finding(path, 0, 0, PARSE_ERROR, "error", "no such file or directory", "check it")
         )
-    return findings, count
+    return findings, len(results)
 
 
-def lint_file(path: str) -> list[Finding]:
-    """Check one file; an unreadable one gives a single ``parse-error`` finding."""
+def _package_of(directory: str, cache: dict[str, str | None]) -> str | None:
+    """The dotted package a directory is, or None when it has no ``__init__.py``."""
+    if directory in cache:
+        return cache[directory]
+    package: str | None = None
+    if os.path.isfile(os.path.join(directory, "__init__.py")):
+        parent = os.path.dirname(directory)
+        name = os.path.basename(directory)
+        above = _package_of(parent, cache) if parent != directory else None
+        package = f"{above}.{name}" if above else name
+    cache[directory] = package
+    return package
+
+
+def _module_name(path: str, cache: dict[str, str | None]) -> str:
+    directory = os.path.dirname(os.path.abspath(path))
+    package = _package_of(directory, cache)
+    stem = os.path.basename(path).rsplit(".", 1)[0]
+    if stem == "__init__" and package:
+        return package
+    return f"{package}.{stem}" if package else stem
+
+
+def _check_file(path: str, module: str | None) -> FileResult:
     try:
         with open(path, "rb") as file:
             source = file.read()
     except OSError as error:
         reason = error.strerror or str(error)
-        return [Finding(path, 1, 1, PARSE_ERROR, "error", f"cannot read: {reason}", "check it")]
-    return lint_source(source, path)
+        return FileResult(
+            [Finding(path, 1, 1, PARSE_ERROR, "error", f"cannot read: {reason}", "check it")]
+        )
+    return check_source(source, path, module)
+
+
+def lint_file(path: str) -> list[Finding]:
+    """Check one file on its own; an unreadable one gives a single ``parse-error`` finding."""
+    return _check_file(path, None).findings
 
 
 def _rule_list(values: Sequence[str] | None, option: str) -> set[str] | None:
