@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import stat
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TextIO
@@ -54,29 +53,32 @@ def iter_python_files(paths: Iterable[str], errors: list[str] | None = None) -> 
     """
     for path in paths:
         if os.path.isdir(path):
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(
-                    d
-                    for d in dirs
-                    if not d.startswith(".")
-                    and d not in EXCLUDED_DIRS
-                    and not os.path.islink(os.path.join(root, d))
-                )
-                for name in sorted(files):
-                    full = os.path.join(root, name)
-                    if name.endswith(".py") and not name.startswith(".") and _regular(full):
-                        yield full
+            yield from _walk(path)
         elif os.path.exists(path):
             yield path
         elif errors is not None:
             errors.append(f"{path}: no such file or directory")
 
 
-def _regular(path: str) -> bool:
+def _walk(directory: str) -> Iterator[str]:
+    """``*.py`` files under ``directory``, sorted, without following symbolic links."""
     try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
+        with os.scandir(directory) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
     except OSError:
-        return False
+        return
+    subdirectories: list[str] = []
+    for entry in entries:
+        name = entry.name
+        if name.startswith("."):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            if name not in EXCLUDED_DIRS:
+                subdirectories.append(entry.path)
+        elif name.endswith(".py") and entry.is_file(follow_symlinks=False):
+            yield entry.path
+    for subdirectory in subdirectories:
+        yield from _walk(subdirectory)
 
 
 def lint_paths(paths: Iterable[str]) -> tuple[list[Finding], int]:
