@@ -353,3 +353,17 @@ def test_consumer_only_bases_are_followed_across_the_files_checked(tmp_path: Pat
     ]
     # the file alone cannot know what its bases are: nothing is claimed
     assert run(str(bars)) == (0, "")
+
+
+def test_code_nested_too_deeply_to_check_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    deep = write(
+        tmp_path,
+        "deep.py",
+        "def f(store):\n    x = store" + ".a" * 3000 + ".register_producer('m', 'temp')\n",
+    )
+    write(tmp_path, "later.py", BAD)
+    status, out = run(str(tmp_path))
+    assert status == 2
+    lines = out.splitlines()
+    assert lines[0].startswith(f"{deep}:1:1: parse-error cannot ")
+    assert any("later.py" in line and "non-descriptive-id" in line for line in lines[1:])

@@ -984,13 +984,16 @@ def check_source(data: bytes, path: str, module: str | None = None) -> FileResul
         else []
     )
     checker = _FileChecker(data, tree, path, lines, package, module)
-    if not lines:
-        if module is None or b"class" not in data:
-            return FileResult([])
-        checker._scan_module_level(tree.body)
-        return FileResult([], checker.class_facts())
-    raw = checker.run()
-    result = FileResult([], checker.class_facts() if module is not None else [])
+    try:
+        if not lines:
+            if module is None or b"class" not in data:
+                return FileResult([])
+            checker._scan_module_level(tree.body)
+            return FileResult([], checker.class_facts())
+        raw = checker.run()
+        result = FileResult([], checker.class_facts() if module is not None else [])
+    except RecursionError:
+        return FileResult([_parse_error(path, 1, 1, "cannot check: nested too deeply")])
     if not raw and not checker.pending:
         return result
     text = _source_lines(data)
