@@ -986,7 +986,10 @@ def check_source(data: bytes, path: str, module: str | None = None) -> FileResul
     checker = _FileChecker(data, tree, path, lines, package, module)
     try:
         if not lines:
-            if module is None or b"class" not in data:
+            if module is None or not any(
+                isinstance(stmt, ast.ClassDef) and (stmt.bases or stmt.decorator_list)
+                for stmt in tree.body
+            ):
                 return FileResult([])
             checker._scan_module_level(tree.body)
             return FileResult([], checker.class_facts())
