@@ -172,3 +172,19 @@ def test_consumer_only_subclass_across_files_is_not_claimed() -> None:
                 self.feed.close()
     """
     assert check(code) == []
+
+
+def test_only_names_bound_once_to_a_string_count_as_constants() -> None:
+    code = """
+        GENERIC = "temp"
+        CHANGED = "feed-service"
+        CHANGED = "tmp"
+        LATER = compute()
+        LATER = "producer1"
+
+        def a(store):
+            store.register_producer("m1", GENERIC).close()
+            store.register_producer("m2", CHANGED).close()
+            store.register_producer("m3", LATER).close()
+    """
+    assert check(code) == [at(code, "GENERIC).close", "non-descriptive-id")]

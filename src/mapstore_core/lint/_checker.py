@@ -347,6 +347,7 @@ class _FileChecker:
         self.names: dict[str, str] = {}
         self.star_mapstore = False
         self.constants: dict[str, str] = {}
+        self.assigned: set[str] = set()
         self.classes: dict[str, _ClassInfo] = {}
         self.regs: list[_Reg] = []
         self.defined: dict[str, str] = {}  # channel → its define_channel text
@@ -377,7 +378,7 @@ class _FileChecker:
             self.names[alias.asname or alias.name] = f"{module}.{alias.name}"
 
     def _scan_module_level(self, body: Sequence[ast.stmt]) -> None:
-        seen_twice: set[str] = set()
+        """Imports, top-level classes, and names bound once to a string (module constants)."""
         for stmt in body:
             if isinstance(stmt, ast.Import | ast.ImportFrom):
                 self._add_import(stmt)
@@ -389,17 +390,17 @@ class _FileChecker:
                 self._scan_module_level(nested)
             elif isinstance(stmt, ast.ClassDef):
                 self.classes[stmt.name] = self._class_info(stmt)
-            elif isinstance(stmt, ast.Assign | ast.AnnAssign):
+            elif isinstance(stmt, ast.Assign | ast.AnnAssign | ast.AugAssign):
                 targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                value = stmt.value
                 for target in targets:
-                    if isinstance(target, ast.Name):
-                        if target.id in self.constants or target.id in seen_twice:
-                            self.constants.pop(target.id, None)
-                            seen_twice.add(target.id)
-                        elif isinstance(stmt.value, ast.Constant) and isinstance(
-                            stmt.value.value, str
-                        ):
-                            self.constants[target.id] = stmt.value.value
+                    if not isinstance(target, ast.Name):
+                        continue
+                    if target.id in self.assigned:
+                        self.constants.pop(target.id, None)  # bound twice: not a constant
+                    elif isinstance(value, ast.Constant) and isinstance(value.value, str):
+                        self.constants[target.id] = value.value
+                    self.assigned.add(target.id)
 
     def _qualname(self, node: ast.expr) -> str | None:
         if isinstance(node, ast.Name):

@@ -135,3 +135,19 @@ def closed_later(store):
         feed.close()
 
     atexit.register(cleanup)
+
+
+def start_global_feed():
+    global LATE_FEED
+    LATE_FEED = pub("metric-data", "late-feed")  # expect: missing-cleanup at pub
+
+
+def start_walrus(store):
+    if (feed := store.register_producer("walrus", "walrus-feed")) is not None:  # expect: missing-cleanup at store
+        feed.publish(1)
+
+
+def exit_stack(store):
+    with contextlib.ExitStack() as stack:
+        feed = stack.enter_context(store.register_producer("stacked", "stacked-feed"))
+        feed.publish(1)
