@@ -53,7 +53,8 @@ def test_exit_zero_when_clean_and_one_with_findings(tmp_path: Path) -> None:
         f"{bad}:2:12: missing-cleanup the producer 'feed' from register_producer() is never "
         "closed nor handed on (returned, stored, passed): its value stays in the store",
         f"{bad}:2:12: unvalidated-publish raw register_producer() on widget channel "
-        "'metric-data' publishes unvalidated payloads",
+        "'metric-data' skips validation; migrate: "
+        "create_widget_publisher(WidgetChannels.METRIC_DATA, 'producer1', store=...)",
         f"{bad}:2:51: non-descriptive-id producer id 'producer1' does not say which data "
         "source it is",
     ]
@@ -79,7 +80,7 @@ def test_json_format(tmp_path: Path) -> None:
     ]
     assert records[0]["path"] == str(bad)
     assert records[0]["hint"].startswith("call close()")
-    assert "create_widget_publisher(WidgetChannels.METRIC_DATA, 'producer1'" in records[1]["hint"]
+    assert records[1]["hint"].startswith("the validated publisher refuses a bad payload")
     assert json.loads(run("--format", "json", str(write(tmp_path, "c.py", CLEAN)))[1]) == []
 
 

@@ -188,3 +188,23 @@ def test_only_names_bound_once_to_a_string_count_as_constants() -> None:
             store.register_producer("m3", LATER).close()
     """
     assert check(code) == [at(code, "GENERIC).close", "non-descriptive-id")]
+
+
+def test_unvalidated_publish_says_how_to_migrate() -> None:
+    code = """
+        import mapstore_core as ms
+
+        def a(store, Order):
+            ms.define_channel("orders", Order, store=store)
+            with store.register_producer(ms.WidgetChannels.TABLE_DATA, "legacy-table"):
+                pass
+            with store.register_producer("orders", "legacy-orders"):
+                pass
+    """
+    messages = [f.message for f in lint_source(textwrap.dedent(code))]
+    assert messages == [
+        "raw register_producer() on widget channel 'table-data' skips validation; migrate: "
+        "create_widget_publisher(WidgetChannels.TABLE_DATA, 'legacy-table', store=...)",
+        "raw register_producer() on schema channel 'orders' skips validation; migrate: "
+        "create_widget_publisher('orders', 'legacy-orders', store=...)",
+    ]

@@ -861,7 +861,7 @@ class _FileChecker:
                 what = "widget channel"
             elif r.channel in self.defined:
                 written = self.defined[r.channel]
-                what = "channel given a model by define_channel() in this file,"
+                what = "schema channel"
             else:
                 continue
             pid = repr(r.pid) if r.pid is not None else "<the same id>"
@@ -869,11 +869,10 @@ class _FileChecker:
                 (
                     r.call,
                     "unvalidated-publish",
-                    f"raw register_producer() on {what} {r.channel!r} publishes unvalidated "
-                    "payloads",
-                    f"use create_widget_publisher({written}, {pid}, store=...): payloads are "
-                    "then validated where they are made (README: 'Migrating from raw "
-                    "register_producer')",
+                    f"raw register_producer() on {what} {r.channel!r} skips validation; "
+                    f"migrate: create_widget_publisher({written}, {pid}, store=...)",
+                    "the validated publisher refuses a bad payload where it is made (README: "
+                    "'Migrating from raw register_producer')",
                 )
             )
 
