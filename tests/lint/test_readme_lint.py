@@ -1,0 +1,45 @@
+"""The README's Lint section shows what the linter really prints, and the doctor table agrees."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from mapstore_core.lint import RULES, main
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+
+
+def section(title: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_shown_output_is_what_the_demo_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    shown = re.search(r"it prints.*?\n```text\n(.*?)```", section("Lint"), re.DOTALL)
+    assert shown is not None
+    out = io.StringIO()
+    assert main(["--quiet", "src/mapstore_tui/demo/antipatterns.py"], out=out) == 1
+    assert out.getvalue() == shown.group(1)
+
+
+def test_every_rule_is_described_and_the_doctor_table_says_which_are_static() -> None:
+    lint = section("Lint")
+    for name in RULES:
+        assert f"| `{name}` |" in lint
+    doctor = section("The doctor")
+    assert "also static" in doctor
+    rows = {
+        line.split("|")[1].strip(" `"): line.split("|")[-2].strip()
+        for line in doctor.splitlines()
+        if line.startswith("| `")
+    }
+    for name, rule in RULES.items():
+        assert rows[rule.runtime or name].startswith("yes"), name
+    assert rows["leaked-producer"] == "yes, as `missing-cleanup`"
+    assert rows["job-failed"].startswith("no")
