@@ -51,7 +51,12 @@ from mapstore_core._schemas import WIDGET_MODELS
 from mapstore_core._state import Callback, ChannelState, ConsumerState, ProducerState
 
 if TYPE_CHECKING:
-    from mapstore_core.remote import DebugServer
+    from mapstore_core.remote import DebugServer, StoreLink
+
+# What a store hands its link for every change of a local producer: (producer, operation
+# "reg" | "pub" | "clr" | "close", payload, timestamp). Called under the channel's lock, so
+# the link sees each producer's changes in order; it must only queue, never block.
+LinkSink = Callable[[ProducerState, str, Any, float], None]
 
 __all__ = ["MapObjectStore"]
 
@@ -115,9 +120,11 @@ class MapObjectStore:
         self._site_registrations: dict[str, deque[float]] = {}
         self._churn: dict[str, _doctor.ChurnFact] = {}
         self._diag_lock = threading.RLock()
-        # channel -> keys of the findings last reported for it (to emit only new ones)
-        self._known_diagnostics: dict[str, set[tuple[str, str, str]]] = {}
+        # channel -> producer id -> keys of the findings last reported (to emit only new ones)
+        self._known_diagnostics: dict[str, dict[str, set[tuple[str, str, str]]]] = {}
         self._leaks_pending = False
+        self._link_sink: LinkSink | None = None
+        self._link: StoreLink | None = None
 
         for channel, model in WIDGET_MODELS.items():
             self.define_channel(channel, model)
@@ -209,13 +216,17 @@ class MapObjectStore:
             if first is not None:
                 raise ProducerAlreadyRegistered(name, producer_id, first.registered_at)
             state.producers[producer_id] = producer
+            state.sites.setdefault(where, {})[producer] = None
             if state.first_producer_order is None:
                 state.first_producer_order = next(self._producer_order)
+            sink = self._link_sink
+            if sink is not None:
+                sink(producer, "reg", None, self._clock())
         handle = cls(self, producer)
         producer.handle_ref = weakref.ref(handle, self._weak_callback(producer))
         self._note_registration(where, name, producer_id)
         self._emit("registered", name, producer_id, where=where)
-        self._refresh_diagnostics(state)
+        self._diagnose_producer(producer, registered=True)
         return handle
 
     def _weak_callback(self, producer: ProducerState) -> Callable[[Any], None]:
@@ -260,10 +271,14 @@ class MapObjectStore:
             seq = self._last_seq = next(self._seq)
             now = self._clock()
             update: ChannelUpdate = _new_tuple(
-                ChannelUpdate, (channel.name, producer.id, "published", payload, seq, now)
+                ChannelUpdate, (channel.name, producer.id, "published", payload, seq, now, None)
             )
             producer.value = payload
             producer.value_seq = seq
+            holders = channel.holders
+            if producer.has_value:
+                del holders[producer]
+            holders[producer] = None
             producer.has_value = True
             producer.publish_count += 1
             producer.last_publish = now
@@ -271,10 +286,13 @@ class MapObjectStore:
             channel.last_update = now
             channel.history.append(update)
             self._deliver_all(channel, update)
+            sink = self._link_sink
+            if sink is not None:
+                sink(producer, "pub", payload, now)
         finally:
             lock.release()
         if producer.publish_count == 1 and not producer.validated and channel.model is not None:
-            self._refresh_diagnostics(channel)  # a raw producer's first publish on a schema channel
+            self._diagnose_producer(producer)  # a raw producer's first publish on a schema channel
         return update
 
     def _clear(self, producer: ProducerState) -> ChannelUpdate | None:
@@ -290,13 +308,19 @@ class MapObjectStore:
         channel = producer.channel
         seq = self._last_seq = next(self._seq)
         now = self._clock()
-        update = ChannelUpdate(channel.name, producer.id, "cleared", None, seq, now)
+        update = ChannelUpdate(
+            channel.name, producer.id, "cleared", None, seq, now, producer.process
+        )
         producer.value = None
         producer.value_seq = seq
         producer.has_value = False
+        del channel.holders[producer]
         channel.last_update = now
         channel.history.append(update)
         self._deliver_all(channel, update)
+        sink = self._link_sink
+        if sink is not None and producer.process is None:
+            sink(producer, "clr", None, now)
         return update
 
     def _deliver_all(self, channel: ChannelState, update: ChannelUpdate) -> None:
@@ -333,6 +357,7 @@ class MapObjectStore:
                     None,
                     None,
                     None,
+                    update.process,
                 ),
             )
             for listener in listeners:
@@ -387,7 +412,7 @@ class MapObjectStore:
             update=update,
         )
 
-    def _close_producer(self, producer: ProducerState) -> None:
+    def _close_producer(self, producer: ProducerState, reason: str | None = None) -> None:
         channel = producer.channel
         with channel.lock:
             if producer.closed:
@@ -395,14 +420,34 @@ class MapObjectStore:
             self._clear_locked(producer)
             producer.closed = True
             producer.handle_ref = None
-            if channel.producers.get(producer.id) is producer:
-                del channel.producers[producer.id]
-        self._emit("closed", channel.name, producer.id, where=producer.registered_at)
-        self._refresh_diagnostics(channel)
+            if producer.process is not None:
+                if channel.remote.get(producer.key) is producer:
+                    del channel.remote[producer.key]
+            else:
+                if channel.producers.get(producer.id) is producer:
+                    del channel.producers[producer.id]
+                site = channel.sites.get(producer.registered_at)
+                if site is not None:
+                    site.pop(producer, None)
+                    if not site:
+                        del channel.sites[producer.registered_at]
+                sink = self._link_sink
+                if sink is not None:
+                    sink(producer, "close", None, self._clock())
+        self._emit(
+            "closed",
+            channel.name,
+            producer.id,
+            where=producer.registered_at,
+            message=reason,
+            process=producer.process,
+        )
+        if producer.process is None:
+            self._forget_diagnostics(producer)
 
     def _mark_job_failed(self, producer: ProducerState, error: str) -> None:
         producer.job_error = error
-        self._refresh_diagnostics(producer.channel)
+        self._diagnose_producer(producer)
 
     # -- consumers -------------------------------------------------------------------------
 
@@ -532,22 +577,31 @@ class MapObjectStore:
             return state.latest_value()
 
     def values(self, channel: str | Enum) -> dict[str, Any]:
-        """``{producer_id: payload}`` of producers holding a value, in registration order."""
+        """``{producer_id: payload}`` of producers holding a value, in registration order.
+
+        Local producers come first; those of linked processes follow, keyed
+        ``"<id>@<process>"``.
+        """
         state = self._channels.get(channel_name(channel))
         if state is None:
             return {}
         with state.lock:
-            return {p.id: p.value for p in state.producers.values() if p.has_value}
+            out = {p.id: p.value for p in state.producers.values() if p.has_value}
+            if state.remote:
+                out.update((p.key, p.value) for p in state.remote.values() if p.has_value)
+            return out
 
-    def _values_newest_last(self, channel: str) -> list[Any]:
+    def _newest_converted(self, channel: str, model: type[M]) -> M | None:
+        """The newest value that is (or validates as) ``model``: O(1) when the newest fits."""
         state = self._channels.get(channel)
         if state is None:
-            return []
+            return None
         with state.lock:
-            held = sorted(
-                (p for p in state.producers.values() if p.has_value), key=lambda p: p.value_seq
-            )
-            return [p.value for p in held]
+            for producer in reversed(state.holders):
+                converted = self._try_convert(model, producer.value)
+                if converted is not None:
+                    return converted
+        return None
 
     def history(self, channel: str | Enum) -> list[ChannelUpdate]:
         """Past updates of the channel (publishes and clears), oldest first, bounded."""
@@ -566,7 +620,7 @@ class MapObjectStore:
                     ChannelInfo(
                         state.name,
                         None if state.model is None else state.model.__name__,
-                        len(state.producers),
+                        len(state.producers) + len(state.remote),
                         len(state.consumers),
                         state.publish_count,
                         state.last_update,
@@ -591,8 +645,9 @@ class MapObjectStore:
                         p.leaked,
                         p.validated,
                         p.value_seq if p.has_value else None,
+                        p.process,
                     )
-                    for p in state.producers.values()
+                    for p in state.all_producers()
                 )
         return out
 
@@ -626,8 +681,9 @@ class MapObjectStore:
         blocks = []
         for state in self._selected(channel):
             with state.lock:
-                if state.producers and state.first_producer_order is not None:
+                if (state.producers or state.remote) and state.first_producer_order is not None:
                     producers = [(p.id, p.kind) for p in state.producers.values()]
+                    producers += [(p.id, f"{p.kind} @ {p.process}") for p in state.remote.values()]
                     blocks.append((state.first_producer_order, state.name, producers))
         blocks.sort(key=lambda block: block[0])
         return format_log_producers([(name, producers) for _, name, producers in blocks])
@@ -641,8 +697,7 @@ class MapObjectStore:
         """
         values: dict[str, dict[str, Any]] = {}
         for state in self._existing_channels():
-            with state.lock:
-                held = {p.id: p.value for p in state.producers.values() if p.has_value}
+            held = self.values(state.name)
             if held:
                 values[state.name] = jsonable(held)
         return {
@@ -727,32 +782,38 @@ class MapObjectStore:
         """
         return self._refresh_diagnostics()
 
+    @staticmethod
+    def _fact(state: ChannelState, p: ProducerState) -> _doctor.ProducerFacts:
+        return _new_tuple(  # type: ignore[no-any-return]
+            _doctor.ProducerFacts,
+            (
+                state.name,
+                p.id,
+                p.kind,
+                p.registered_at,
+                p.validated,
+                state.model is not None,
+                p.publish_count,
+                p.leaked,
+                p.widget,
+                p.job_error,
+            ),
+        )
+
     def _facts(self, channels: Iterable[ChannelState]) -> list[_doctor.ProducerFacts]:
         facts: list[_doctor.ProducerFacts] = []
+        fact = self._fact
         for state in channels:
-            with state.lock:
-                facts.extend(
-                    _doctor.ProducerFacts(
-                        state.name,
-                        p.id,
-                        p.kind,
-                        p.registered_at,
-                        p.validated,
-                        state.model is not None,
-                        p.publish_count,
-                        p.leaked,
-                        p.widget,
-                        p.job_error,
-                    )
-                    for p in state.producers.values()
-                )
+            with state.lock:  # local producers only: each process's doctor covers its own
+                facts.extend(fact(state, p) for p in state.producers.values())
         return facts
 
     def _refresh_diagnostics(self, scope: ChannelState | None = None) -> list[Diagnostic]:
         """Evaluate the doctor over one channel (or all) and emit the new findings.
 
-        Registration and close evaluate only their channel, so registering N producers costs
-        O(N), not O(N^2); a pending leak widens the evaluation to every channel.
+        Used when a whole channel's facts change (a schema defined) and by ``diagnostics()``;
+        a registration, close or publish goes through ``_diagnose_producer`` (O(1)). A
+        pending leak widens the evaluation to every channel.
         """
         if scope is not None and not self._by_kind["diagnostic"]:
             return []  # nobody to tell; diagnostics() evaluates everything when asked
@@ -764,13 +825,82 @@ class MapObjectStore:
         with self._lock:
             churn = [c for c in self._churn.values() if c.channel in names]
         found = _doctor.diagnose(self._facts(channels), churn)
-        by_channel: dict[str, set[tuple[str, str, str]]] = {name: set() for name in names}
-        for finding in found:
-            by_channel[finding.channel].add(finding.key)
+        by_channel: dict[str, dict[str, set[tuple[str, str, str]]]] = {n: {} for n in names}
+        new: list[Diagnostic] = []
         with self._diag_lock:
-            new = [d for d in found if d.key not in self._known_diagnostics.get(d.channel, set())]
-            self._known_diagnostics.update(by_channel)
-        for finding in new:
+            known = self._known_diagnostics
+            for finding in found:
+                key = finding.key
+                mine = by_channel[key[1]].setdefault(key[2], set())
+                mine.add(key)
+                if key not in known.get(key[1], {}).get(key[2], ()):
+                    new.append(finding)
+            known.update(by_channel)
+        self._emit_findings(new)
+        return found
+
+    def _diagnose_producer(self, producer: ProducerState, *, registered: bool = False) -> None:
+        """Evaluate the doctor for one local producer that changed, and emit new findings.
+
+        O(1) whatever the channel holds: the rules that look at one producer, its site's
+        duplicate-source group (kept by the channel) and its site's churn.
+        """
+        if not self._by_kind["diagnostic"] or producer.process is not None:
+            return
+        if self._leaks_pending:
+            self._refresh_diagnostics()
+            return
+        state = producer.channel
+        where = producer.registered_at
+        with self._lock:
+            churn = self._churn.get(where)
+        found: list[Diagnostic] = []
+        with state.lock:
+            if producer.closed:
+                return
+            found += _doctor.producer_findings(
+                self._fact(state, producer),
+                [] if churn is None or churn.channel != state.name else [churn],
+            )
+            group = state.sites.get(where, {})
+            if producer.kind == "producer" and len(group) >= 2:
+                members = [p for p in group if p.kind == "producer"]
+                if len(members) >= 2:
+                    first = [p.id for p in members[: _doctor.SHOWN_IDS]]
+                    targets = [producer]
+                    if registered and len(members) == 2:
+                        targets = members  # the group just formed: both are duplicates now
+                    found += [
+                        _doctor.duplicate_source(state.name, where, p.id, first, len(members))
+                        for p in targets
+                    ]
+        new: list[Diagnostic] = []
+        with self._diag_lock:
+            known = self._known_diagnostics.setdefault(state.name, {})
+            for finding in found:
+                keys = known.setdefault(finding.producer_id, set())
+                if finding.key not in keys:
+                    keys.add(finding.key)
+                    new.append(finding)
+        self._emit_findings(new)
+
+    def _forget_diagnostics(self, producer: ProducerState) -> None:
+        """Drop a closed producer's known findings (and its lone site-mate's duplicate one)."""
+        state = producer.channel
+        with state.lock:
+            group = [p for p in state.sites.get(producer.registered_at, {}) if p.kind == "producer"]
+        with self._diag_lock:
+            known = self._known_diagnostics.get(state.name)
+            if not known:
+                return
+            known.pop(producer.id, None)
+            if len(group) == 1:
+                keys = known.get(group[0].id)
+                if keys is not None:
+                    keys.discard(("duplicate-source", state.name, group[0].id))
+
+    def _emit_findings(self, findings: Iterable[Diagnostic]) -> None:
+        for finding in findings:
             self._emit(
                 "diagnostic",
                 finding.channel,
@@ -779,7 +909,6 @@ class MapObjectStore:
                 message=finding.message,
                 diagnostic=finding,
             )
-        return found
 
     def dry_run(self, channel: str | Enum, payload: Any) -> dict[str, Any]:
         """Check a payload against a channel without publishing it.
