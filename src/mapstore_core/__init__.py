@@ -19,6 +19,7 @@ from mapstore_core._errors import (
     DebugProtocolError,
     DebugRequestError,
     JobStateError,
+    LinkError,
     MapStoreError,
     ProducerAlreadyRegistered,
     ProducerClosed,
@@ -45,7 +46,7 @@ from mapstore_core._schemas import MetricData, ParagraphContent, TableData, Widg
 from mapstore_core._store import MapObjectStore
 from mapstore_core._wake import Drained, WakeOnceBuffer
 from mapstore_core._widgets import create_widget_consumer, create_widget_publisher, define_channel
-from mapstore_core.remote import DebugClient, DebugServer
+from mapstore_core.remote import DebugClient, DebugServer, LinkStatus, StoreLink
 
 __version__ = "0.1.0"
 
@@ -71,6 +72,8 @@ __all__ = [
     "JobStatus",
     "JobUpdate",
     "JobWidgetBridge",
+    "LinkError",
+    "LinkStatus",
     "MapObjectStore",
     "MapStoreError",
     "MetricData",
@@ -84,6 +87,7 @@ __all__ = [
     "Rule",
     "Severity",
     "StoreEvent",
+    "StoreLink",
     "StoreReader",
     "TableData",
     "UnknownJob",

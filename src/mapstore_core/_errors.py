@@ -15,7 +15,8 @@ registered, so the message alone says what to fix::
     ├── DebugProtocolError (ValueError)    a debug-endpoint message that breaks the protocol
     ├── DebugConnectionError (ConnectionError)  a debug endpoint that cannot be reached
     ├── DebugAuthError (PermissionError)   an endpoint that refused the handshake
-    └── DebugRequestError (RuntimeError)   an endpoint that answered a request with an error
+    ├── DebugRequestError (RuntimeError)   an endpoint that answered a request with an error
+    └── LinkError (RuntimeError)       store.link() refused: no redis extra, bad URL or name
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ __all__ = [
     "DebugProtocolError",
     "DebugRequestError",
     "JobStateError",
+    "LinkError",
     "MapStoreError",
     "ProducerAlreadyRegistered",
     "ProducerClosed",
@@ -179,3 +181,11 @@ class DebugAuthError(MapStoreError, PermissionError):
 
 class DebugRequestError(MapStoreError, RuntimeError):
     """The endpoint answered a request with an error."""
+
+
+class LinkError(MapStoreError, RuntimeError):
+    """``store.link()`` cannot link this store (the extra, the URL, the names, a second link).
+
+    Raised at once by ``link()`` only; once a link exists, Redis being away is never an
+    error for the app: the link's ``status`` says ``disconnected`` and it retries.
+    """

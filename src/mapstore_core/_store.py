@@ -28,6 +28,7 @@ from mapstore_core._errors import (
     ChannelNotDefined,
     ChannelSchemaConflict,
     ConsumerClosed,
+    LinkError,
     ProducerAlreadyRegistered,
     ProducerClosed,
     PublishValidationError,
@@ -682,7 +683,9 @@ class MapObjectStore:
         for state in self._selected(channel):
             with state.lock:
                 if (state.producers or state.remote) and state.first_producer_order is not None:
-                    producers = [(p.id, p.kind) for p in state.producers.values()]
+                    producers: list[tuple[str, str]] = [
+                        (p.id, p.kind) for p in state.producers.values()
+                    ]
                     producers += [(p.id, f"{p.kind} @ {p.process}") for p in state.remote.values()]
                     blocks.append((state.first_producer_order, state.name, producers))
         blocks.sort(key=lambda block: block[0])
@@ -784,7 +787,7 @@ class MapObjectStore:
 
     @staticmethod
     def _fact(state: ChannelState, p: ProducerState) -> _doctor.ProducerFacts:
-        return _new_tuple(  # type: ignore[no-any-return]
+        return _new_tuple(
             _doctor.ProducerFacts,
             (
                 state.name,
@@ -959,6 +962,213 @@ class MapObjectStore:
         if announce:
             print(f"mapstore: attach with `mapstore-tui attach {server.address}`", file=sys.stderr)
         return server
+
+    # -- linked processes (store.link) ---------------------------------------------------
+
+    def link(
+        self,
+        url: str,
+        *,
+        namespace: str = "mapstore",
+        name: str | None = None,
+        heartbeat: float = 1.0,
+        max_queue: int = 10_000,
+    ) -> StoreLink:
+        """Share this store with every other store linked to ``namespace`` on one Redis.
+
+        Local first: nothing here waits on Redis. The link connects (and reconnects) in a
+        background thread; ``publish()`` only queues for it, and under pressure the queue
+        coalesces to each producer's newest value (counted in ``stats()``). Producers of the
+        other processes appear here with ``process`` set; see the README's "Many processes,
+        many machines" for what crosses and what is guaranteed. Needs ``mapstore[redis]``.
+
+        Args:
+            url: ``redis://[user:password@]host:port/db``, ``rediss://`` for TLS, or
+                ``unix:///path/to/redis.sock``.
+            namespace: Stores meet only within one namespace.
+            name: How other processes name this one; ``"<host>:<pid>"`` by default.
+            heartbeat: Seconds between heartbeats; 3 missed ones mean this process is gone.
+            max_queue: Updates held for Redis before coalescing to the newest per producer.
+
+        Raises:
+            LinkError: the redis extra is missing, an argument is invalid, or the store is
+                already linked.
+        """
+        from mapstore_core.remote._link import StoreLink
+
+        return StoreLink(
+            self,
+            url,
+            namespace=namespace,
+            name=name,
+            heartbeat=heartbeat,
+            max_queue=max_queue,
+        )
+
+    def _attach_link(self, link: StoreLink, sink: LinkSink) -> list[tuple[ProducerState, Any]]:
+        """Start handing local changes to ``sink``; return every open local producer and value.
+
+        The sink is set first, so nothing published meanwhile is missed (the link numbers
+        each producer's updates, which makes the overlap harmless).
+        """
+        with self._lock:
+            if self._link is not None:
+                raise LinkError(f"this store is already linked ({self._link!r}); close it first")
+            self._link = link
+            self._link_sink = sink
+        current: list[tuple[ProducerState, Any]] = []
+        for state in self._existing_channels():
+            with state.lock:
+                current += [(p, p.value) for p in state.producers.values()]
+        return current
+
+    def _detach_link(self, link: StoreLink, reason: str) -> None:
+        """Stop handing changes to ``link`` and close every remote producer (``reason``)."""
+        with self._lock:
+            if self._link is not link:
+                return
+            self._link = None
+            self._link_sink = None
+        self._close_remote(None, reason)
+
+    def _close_remote(self, process: str | None, reason: str) -> int:
+        """Close the remote producers of ``process`` (every process's if None); count them."""
+        closed = 0
+        for state in self._existing_channels():
+            with state.lock:
+                doomed = [p for p in state.remote.values() if process in (None, p.process)]
+            for producer in doomed:
+                self._close_producer(producer, reason)
+                closed += 1
+        return closed
+
+    def _remote_processes(self) -> set[str]:
+        """Names of the processes that have producers in this store."""
+        found: set[str] = set()
+        for state in self._existing_channels():
+            with state.lock:
+                found.update(p.process for p in state.remote.values() if p.process)
+        return found
+
+    def _remote_update(
+        self,
+        process: str,
+        channel: str,
+        producer_id: str,
+        meta: tuple[ProducerKind, str, bool],
+        op: str,
+        n: int,
+        payload: Any,
+    ) -> tuple[str, int]:
+        """Apply one change of a remote producer; return (outcome, updates skipped before it).
+
+        Outcomes: ``applied``, ``duplicate`` (``n`` already seen: a re-send), ``rejected``
+        (the payload failed this store's model: a ``validation_failed`` event names the
+        producer and its process, and its previous value stays). A jump in ``n`` means the
+        sender skipped updates under pressure: a ``gap`` marker goes into the history and a
+        ``link_dropped`` event says how many.
+        """
+        state = self._channel(channel)
+        key = f"{producer_id}@{process}"
+        kind, where, validated = meta
+        with state.lock:
+            producer = state.remote.get(key)
+            created = producer is None
+            if producer is None:
+                if op == "close":
+                    return ("duplicate", 0)
+                producer = ProducerState(
+                    state, producer_id, kind, where, validated=False, widget=None, process=process
+                )
+                producer.validated = validated
+                producer.remote_n = n - 1
+                state.remote[key] = producer
+                if state.first_producer_order is None:
+                    state.first_producer_order = next(self._producer_order)
+            if n <= producer.remote_n:
+                return ("duplicate", 0)
+            skipped = n - producer.remote_n - 1
+            producer.remote_n = n
+            if created:
+                self._emit("registered", channel, producer_id, where=where, process=process)
+            if skipped > 0:
+                self._remote_gap(producer, skipped)
+            if op == "pub":
+                if state.model is not None:
+                    try:
+                        payload = state.model.__pydantic_validator__.validate_python(payload)
+                    except ValidationError as exc:
+                        self._remote_rejected(producer, exc)
+                        return ("rejected", skipped)
+                self._apply_remote_publish(producer, payload)
+            elif op == "clr":
+                self._clear_locked(producer)
+        if op == "close":
+            self._close_producer(producer, payload if isinstance(payload, str) else None)
+        return ("applied", skipped)
+
+    def _apply_remote_publish(self, producer: ProducerState, payload: Any) -> None:
+        channel = producer.channel  # lock held by the caller
+        seq = self._last_seq = next(self._seq)
+        now = self._clock()
+        update = ChannelUpdate(
+            channel.name, producer.id, "published", payload, seq, now, producer.process
+        )
+        producer.value = payload
+        producer.value_seq = seq
+        if producer.has_value:
+            del channel.holders[producer]
+        channel.holders[producer] = None
+        producer.has_value = True
+        producer.publish_count += 1
+        producer.last_publish = now
+        channel.publish_count += 1
+        channel.last_update = now
+        channel.history.append(update)
+        self._deliver_all(channel, update)
+
+    def _remote_gap(self, producer: ProducerState, skipped: int) -> None:
+        channel = producer.channel  # lock held by the caller
+        seq = self._last_seq = next(self._seq)
+        now = self._clock()
+        channel.history.append(
+            ChannelUpdate(
+                channel.name, producer.id, "gap", {"skipped": skipped}, seq, now, producer.process
+            )
+        )
+        self._emit(
+            "link_dropped",
+            channel.name,
+            producer.id,
+            where=producer.registered_at,
+            message=f"{skipped} update(s) of {producer.id!r} in process {producer.process!r} "
+            "were skipped on the way (the link coalesced under pressure); the newest follows",
+            process=producer.process,
+        )
+
+    def _remote_rejected(self, producer: ProducerState, exc: ValidationError) -> None:
+        model = producer.channel.model
+        assert model is not None
+        error = PublishValidationError(
+            producer.channel.name,
+            f"{producer.id}@{producer.process}",
+            producer.registered_at,
+            model,
+            exc.errors(include_url=False),
+        )
+        self._emit(
+            "validation_failed",
+            producer.channel.name,
+            producer.id,
+            where=producer.registered_at,
+            message=f"from process {producer.process!r}: {error}",
+            problems=error.problems,
+            process=producer.process,
+        )
+
+    def _link_event(self, kind: EventKind, message: str, *, process: str | None = None) -> None:
+        """Emit a link's own event (``link_status``, ``link_dropped``) on this store."""
+        self._emit(kind, None, None, message=message, process=process)
 
     def __repr__(self) -> str:
         return f"<MapObjectStore channels={len(self._channels)} seq={self._last_seq}>"
