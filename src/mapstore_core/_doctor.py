@@ -97,6 +97,9 @@ def _rule_ids(producers: Iterable[ProducerFacts]) -> Iterable[Diagnostic]:
             )
 
 
+_DUP_HINT = "keep one producer per data source and publish every update through it"
+
+
 def duplicate_source(
     channel: str, where: str, producer_id: str, first_ids: Sequence[str], count: int
 ) -> Diagnostic:
@@ -114,7 +117,7 @@ def duplicate_source(
         producer_id,
         f"{count} open producers on {channel!r} come from one source ({ids})",
         where,
-        "keep one producer per data source and publish every update through it",
+        _DUP_HINT,
     )
 
 
@@ -127,8 +130,11 @@ def _rule_duplicate_source(producers: Sequence[ProducerFacts]) -> Iterable[Diagn
         if len(group) < 2:
             continue
         first = [p.producer_id for p in group[:SHOWN_IDS]]
+        message = duplicate_source(channel, where, "", first, len(group)).message
         for p in group:
-            yield duplicate_source(channel, where, p.producer_id, first, len(group))
+            yield Diagnostic(
+                "duplicate-source", "warning", channel, p.producer_id, message, where, _DUP_HINT
+            )
 
 
 def _rule_widget(producers: Iterable[ProducerFacts]) -> Iterable[Diagnostic]:

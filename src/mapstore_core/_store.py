@@ -125,6 +125,10 @@ class MapObjectStore:
         self._known_diagnostics: dict[str, dict[str, set[tuple[str, str, str]]]] = {}
         self._leaks_pending = False
         self._link_sink: LinkSink | None = None
+        # Bumped whenever a fact the doctor reads changes; diagnostics() reuses its last
+        # result while it stays the same (the panel asks often, the store rarely changes).
+        self._diag_generation = 0
+        self._diag_cache: tuple[int, list[Diagnostic]] | None = None
         self._link: StoreLink | None = None
 
         for channel, model in WIDGET_MODELS.items():
@@ -165,6 +169,7 @@ class MapObjectStore:
             if state.model is not None:
                 raise ChannelSchemaConflict(name, state.model.__name__, model.__name__)
             state.model = model
+            self._diag_generation += 1
         self._emit("channel_defined", name, None, message=f"schema {model.__name__}")
         self._refresh_diagnostics(state)
         return name
@@ -217,7 +222,9 @@ class MapObjectStore:
             if first is not None:
                 raise ProducerAlreadyRegistered(name, producer_id, first.registered_at)
             state.producers[producer_id] = producer
-            state.sites.setdefault(where, {})[producer] = None
+            if kind == "producer":  # each bridge is its own job: bridges never duplicate
+                state.sites.setdefault(where, {})[producer] = None
+            self._diag_generation += 1
             if state.first_producer_order is None:
                 state.first_producer_order = next(self._producer_order)
             sink = self._link_sink
@@ -238,6 +245,7 @@ class MapObjectStore:
             if not producer.closed:
                 producer.leaked = True
                 self._leaks_pending = True
+                self._diag_generation += 1
 
         return dropped
 
@@ -293,6 +301,7 @@ class MapObjectStore:
         finally:
             lock.release()
         if producer.publish_count == 1 and not producer.validated and channel.model is not None:
+            self._diag_generation += 1
             self._diagnose_producer(producer)  # a raw producer's first publish on a schema channel
         return update
 
@@ -421,6 +430,7 @@ class MapObjectStore:
             self._clear_locked(producer)
             producer.closed = True
             producer.handle_ref = None
+            self._diag_generation += 1
             if producer.process is not None:
                 if channel.remote.get(producer.key) is producer:
                     del channel.remote[producer.key]
@@ -448,6 +458,7 @@ class MapObjectStore:
 
     def _mark_job_failed(self, producer: ProducerState, error: str) -> None:
         producer.job_error = error
+        self._diag_generation += 1
         self._diagnose_producer(producer)
 
     # -- consumers -------------------------------------------------------------------------
@@ -783,7 +794,13 @@ class MapObjectStore:
         event (evaluations happen on registration, close, schema definition, a raw publish on
         a schema channel, a job failure, and every call of this method).
         """
-        return self._refresh_diagnostics()
+        cached = self._diag_cache
+        if cached is not None and cached[0] == self._diag_generation and not self._leaks_pending:
+            return list(cached[1])
+        generation = self._diag_generation
+        found = self._refresh_diagnostics()
+        self._diag_cache = (generation, found)
+        return list(found)
 
     @staticmethod
     def _fact(state: ChannelState, p: ProducerState) -> _doctor.ProducerFacts:
@@ -867,16 +884,14 @@ class MapObjectStore:
             )
             group = state.sites.get(where, {})
             if producer.kind == "producer" and len(group) >= 2:
-                members = [p for p in group if p.kind == "producer"]
-                if len(members) >= 2:
-                    first = [p.id for p in members[: _doctor.SHOWN_IDS]]
-                    targets = [producer]
-                    if registered and len(members) == 2:
-                        targets = members  # the group just formed: both are duplicates now
-                    found += [
-                        _doctor.duplicate_source(state.name, where, p.id, first, len(members))
-                        for p in targets
-                    ]
+                first = [p.id for p in itertools.islice(group, _doctor.SHOWN_IDS)]
+                targets = [producer]
+                if registered and len(group) == 2:
+                    targets = list(group)  # the group just formed: both are duplicates now
+                found += [
+                    _doctor.duplicate_source(state.name, where, p.id, first, len(group))
+                    for p in targets
+                ]
         new: list[Diagnostic] = []
         with self._diag_lock:
             known = self._known_diagnostics.setdefault(state.name, {})
@@ -891,7 +906,8 @@ class MapObjectStore:
         """Drop a closed producer's known findings (and its lone site-mate's duplicate one)."""
         state = producer.channel
         with state.lock:
-            group = [p for p in state.sites.get(producer.registered_at, {}) if p.kind == "producer"]
+            site = state.sites.get(producer.registered_at, {})
+            group = list(site) if len(site) == 1 else []
         with self._diag_lock:
             known = self._known_diagnostics.get(state.name)
             if not known:
