@@ -912,7 +912,13 @@ class MapObjectStore:
             known = self._known_diagnostics.get(state.name)
             if not known:
                 return
-            known.pop(producer.id, None)
+            keys = known.get(producer.id)
+            if keys:  # a burst's churn finding outlives the producer, as its fact does
+                kept = {key for key in keys if key[0] == "registration-churn"}
+                if kept:
+                    known[producer.id] = kept
+                else:
+                    del known[producer.id]
             if len(group) == 1:
                 keys = known.get(group[0].id)
                 if keys is not None:
