@@ -56,7 +56,7 @@ _Item = tuple[ProducerState, str, int, float, Any]
 
 _MISSED_BEATS = 3
 _BATCH = 5_000
-_STREAM_LEN = 10_000
+_STREAM_LEN = 100_000  # entries (each a batch); a reader this far behind sees a gap
 _READ_COUNT = 2_000
 
 
