@@ -33,8 +33,9 @@ PUBLISHER = f"""
 import sys, time
 from mapstore_core import MapObjectStore
 url, name, count, producers = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+queue = int(sys.argv[5]) if len(sys.argv) > 5 else 10_000
 store = MapObjectStore()
-link = store.link(url, namespace="bench", name=name, heartbeat={HB})
+link = store.link(url, namespace="bench", name=name, heartbeat={HB}, max_queue=queue)
 while link.status != "connected":
     time.sleep(0.01)
 print("ready", flush=True)
@@ -117,7 +118,9 @@ def end_to_end(server: RedisServer, count: int) -> float:
 
     store.register_consumer("ticks", "bench-consumer", callback=on_update)
     proc = subprocess.Popen(
-        [sys.executable, "-c", PUBLISHER, server.url, "e2e-publisher", str(count), "1"],
+        # a queue that holds the whole burst: the publisher outruns any link, and the
+        # figure is how fast every update gets across, in order
+        [sys.executable, "-c", PUBLISHER, server.url, "e2e-publisher", str(count), "1", str(count)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

@@ -25,6 +25,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
 
@@ -51,8 +52,10 @@ logger = logging.getLogger("mapstore_core.link")
 
 LinkStatus = Literal["connecting", "connected", "disconnected", "closed"]
 
-# (producer state, op, n, timestamp, payload)
-_Item = tuple[ProducerState, str, int, float, Any]
+# What the sink queues: (channel, the update as it travels (op, id, n, timestamp, payload),
+# its producer). Built once in the publishing thread, so the writer only groups and encodes.
+_Wire = tuple[str, str, int, float, Any]
+_Item = tuple[str, _Wire, ProducerState]
 
 _MISSED_BEATS = 3
 _BATCH = 5_000
@@ -130,7 +133,8 @@ class StoreLink:
         self._wake = threading.Event()
         self._buffer: WakeOnceBuffer[_Item] = WakeOnceBuffer(self._wake.set, maxlen=max_queue)
         self._newest: dict[ProducerState, _Item] = {}  # every open local producer's last change
-        self._acked: dict[ProducerState, int] = {}  # the last n of each that reached Redis
+        self._hashed: dict[ProducerState, int] = {}  # the n of each one's `latest` hash field
+        self._next_hash = 0.0
         self._resync = True  # send every producer's newest whose n is past what was acked
         self._announced_channels: set[str] = set()
         self._counts = {"sent": 0, "received": 0, "coalesced": 0, "dropped": 0, "rejected": 0}
@@ -142,12 +146,13 @@ class StoreLink:
         self._last_ids: dict[bytes, bytes] = {}  # stream key -> last entry id read
         self._stream_channels: dict[bytes, str] = {}
         self._reader_resync = False
+        self._linked_ms: int | None = None  # Redis's clock when the reader first got through
         self._close_lock = threading.Lock()
         self._started = time.time()
         for producer, value in store._attach_link(self, self._sink):
             op = "pub" if producer.has_value else "reg"
-            item = (producer, op, producer.link_n, time.time(), value)
-            self._newest[producer] = item
+            wire = (op, producer.id, producer.link_n, time.time(), value)
+            self._newest[producer] = (producer.channel.name, wire, producer)
         self._writer = threading.Thread(
             target=self._run_writer, name=f"mapstore-link-writer:{self.name}", daemon=True
         )
@@ -217,8 +222,8 @@ class StoreLink:
     # -- the publishing side (any thread, channel lock held) -----------------------------
 
     def _sink(self, producer: ProducerState, op: str, payload: Any, timestamp: float) -> None:
-        producer.link_n += 1
-        item = (producer, op, producer.link_n, timestamp, payload)
+        n = producer.link_n = producer.link_n + 1
+        item = (producer.channel.name, (op, producer.id, n, timestamp, payload), producer)
         self._newest[producer] = item
         self._buffer.push(item)
 
@@ -240,13 +245,18 @@ class StoreLink:
                     self._connect()
                     backoff = 0.05
                     next_beat = 0.0
-                self._flush()
+                # A flush yields at the next heartbeat, so a flood never starves the beat
+                # (and never makes this process look dead to the others).
+                more = self._flush(until=next_beat) and not stopping
                 if time.monotonic() >= next_beat:
                     self._beat()
                     next_beat = time.monotonic() + self.heartbeat
                 if stopping:
+                    self._flush(until=time.monotonic() + self.heartbeat)
                     self._goodbye()
                     return
+                if more:
+                    continue
             except self._errors as exc:
                 if stopping:
                     return
@@ -335,7 +345,7 @@ class StoreLink:
             self._announced_channels.clear()
             self._resync = True
             self._reader_resync = True
-            self._flush()
+            self._flush(until=time.monotonic() + self.heartbeat)
         for member, score in procs:
             name = member.decode() if isinstance(member, bytes) else str(member)
             self._deadlines[name] = max(self._deadlines.get(name, 0), int(score))
@@ -369,20 +379,19 @@ class StoreLink:
         if closed:
             logger.info("link %r: %s; closed %d producer(s)", self.name, reason, closed)
 
-    def _flush(self) -> None:
-        """Ship everything queued, in batches; after a loss or a failure, resync first."""
+    def _flush(self, until: float) -> bool:
+        """Ship what is queued, in batches, until ``until``; say whether some is left.
+
+        After a loss (the buffer overflowed) or a failure, every producer's newest update is
+        sent first (receivers drop the ones they already have: each carries its number).
+        """
         while True:
             drained = self._buffer.drain(limit=_BATCH)
             items = drained.items
             if drained.lost or self._resync:
                 self._counts["coalesced"] += drained.lost
-                covered = {item[0] for item in items}
-                extra = [
-                    item
-                    for producer, item in list(self._newest.items())
-                    if producer not in covered and item[2] > self._acked.get(producer, -1)
-                ]
-                items = extra + items
+                covered = {item[2] for item in items}  # their newest is in this batch
+                items = [i for p, i in list(self._newest.items()) if p not in covered] + items
                 self._resync = False
             if items:
                 try:
@@ -392,85 +401,105 @@ class StoreLink:
                     self._counts["coalesced"] += len(items)
                     raise
             if drained.remaining == 0:
-                return
+                if time.monotonic() >= self._next_hash:
+                    self._write_latest()
+                return False
+            if time.monotonic() >= until:
+                return True
 
     def _ship(self, items: list[_Item]) -> None:
-        by_channel: dict[str, list[_Item]] = {}
-        for item in items:
-            by_channel.setdefault(item[0].channel.name, []).append(item)
+        """One pipeline: an entry per channel (split to stay under the size limit)."""
+        groups: dict[str, tuple[list[_Wire], dict[str, ProducerState]]] = {}
+        for channel, wire, producer in items:
+            group = groups.get(channel)
+            if group is None:
+                group = groups[channel] = ([], {})
+            group[0].append(wire)
+            group[1][wire[1]] = producer
         pipe = self._redis.pipeline(transaction=False)
         keys = self._keys
-        sent = 0
-        for channel, chunk in by_channel.items():
-            entries, newest = self._encode(channel, chunk)
+        for channel, (wires, producers) in groups.items():
+            meta = {pid: (p.kind, p.registered_at, p.validated) for pid, p in producers.items()}
             stream = keys.stream(channel)
-            for entry in entries:
+            for entry in self._encode(channel, meta, wires):
                 pipe.xadd(stream, {"m": entry}, maxlen=_STREAM_LEN, approximate=True)
-            latest = keys.latest(channel)
-            gone = [keys.field(self.name, p.id) for p, item in newest.items() if item[1] == "close"]
-            kept: dict[str, bytes] = {}
-            for producer, item in newest.items():
-                if item[1] != "close":
-                    encoded = self._encode(channel, [item])[0] if len(chunk) > 1 else entries
-                    if encoded:
-                        kept[keys.field(self.name, producer.id)] = encoded[0]
-            if gone:
-                pipe.hdel(latest, *gone)
-            if kept:
-                pipe.hset(latest, mapping=kept)
             if channel not in self._announced_channels:
                 pipe.sadd(keys.channels, channel)
-            sent += len(chunk)
+        self._execute(pipe)
+        self._announced_channels.update(groups)
+        self._counts["sent"] += len(items)
+
+    def _execute(self, pipe: Any) -> None:
         for result in pipe.execute(raise_on_error=False):
             if isinstance(result, Exception):  # e.g. WRONGTYPE: someone clobbered our key
                 self._counts["dropped"] += 1
                 logger.warning("link %r: Redis refused a write: %s", self.name, result)
-        self._announced_channels.update(by_channel)
-        for producer, _op, n, _ts, _payload in items:
-            if _op == "close":
-                self._acked.pop(producer, None)
-                if self._newest.get(producer, (None, None, -1))[2] == n:
-                    self._newest.pop(producer, None)
+
+    def _write_latest(self) -> None:
+        """Bring each producer's ``latest`` hash field up to date (at most every 0.1 s)."""
+        self._next_hash = time.monotonic() + min(0.1, self.heartbeat)
+        keys = self._keys
+        pipe = self._redis.pipeline(transaction=False)
+        done: list[tuple[ProducerState, _Item]] = []
+        for producer, item in list(self._newest.items()):
+            channel, wire, _ = item
+            if self._hashed.get(producer) == wire[2]:
+                continue
+            field = keys.field(self.name, producer.id)
+            if wire[0] == "close":
+                pipe.hdel(keys.latest(channel), field)
             else:
-                self._acked[producer] = n
-        self._counts["sent"] += sent
+                meta = {producer.id: (producer.kind, producer.registered_at, producer.validated)}
+                encoded = self._encode(channel, meta, [wire])
+                if not encoded:
+                    continue
+                pipe.hset(keys.latest(channel), field, encoded[0])
+            done.append((producer, item))
+        if not done:
+            return
+        self._execute(pipe)
+        for producer, item in done:
+            if item[1][0] == "close":
+                self._hashed.pop(producer, None)
+                if self._newest.get(producer) is item:
+                    del self._newest[producer]
+            else:
+                self._hashed[producer] = item[1][2]
 
     def _encode(
-        self, channel: str, chunk: list[_Item]
-    ) -> tuple[list[bytes], dict[ProducerState, _Item]]:
-        """Entries (each under the size limit) for a channel's updates, and each one's newest."""
-        newest: dict[ProducerState, _Item] = {}
-        for item in chunk:
-            newest[item[0]] = item
-        meta = {p.id: (p.kind, p.registered_at, p.validated) for p in newest}
-        ops = [(op, p.id, n, ts, payload) for p, op, n, ts, payload in chunk]
-        entry = encode_entry(self.name, self.incarnation, channel, meta, ops)  # type: ignore[arg-type]
+        self, channel: str, meta: Mapping[str, tuple[str, str, bool]], wires: list[_Wire]
+    ) -> list[bytes]:
+        """Entries for a channel's updates, each under the size limit (split in halves)."""
+        entry = encode_entry(self.name, self.incarnation, channel, meta, wires)
         if len(entry) <= MAX_ENTRY_BYTES:
-            return [entry], newest
-        if len(chunk) == 1:
+            return [entry]
+        if len(wires) == 1:
             self._counts["dropped"] += 1
-            producer = chunk[0][0]
+            _op, pid, n, _ts, _payload = wires[0]
             self._store._link_event(
                 "link_dropped",
-                f"update {chunk[0][2]} of {producer.id!r} on {channel!r} is {len(entry)} bytes "
-                f"as JSON, over the link's {MAX_ENTRY_BYTES}-byte limit: not sent",
+                f"update {n} of {pid!r} on {channel!r} is {len(entry)} bytes as JSON, over "
+                f"the link's {MAX_ENTRY_BYTES}-byte limit: not sent",
             )
-            return [], newest
-        half = len(chunk) // 2
-        first, _ = self._encode(channel, chunk[:half])
-        second, _ = self._encode(channel, chunk[half:])
-        return first + second, newest
+            return []
+        half = len(wires) // 2
+        return self._encode(channel, meta, wires[:half]) + self._encode(channel, meta, wires[half:])
 
     def _goodbye(self) -> None:
         """Tell the others this process's producers are gone, and leave the registry."""
         now = time.time()
         reason = f"process {self.name!r} closed its link"
         items: list[_Item] = []
-        for producer in list(self._newest):
+        for producer, (channel, wire, _) in list(self._newest.items()):
+            if wire[0] == "close":
+                continue
             producer.link_n += 1
-            items.append((producer, "close", producer.link_n, now, reason))
+            item = (channel, ("close", producer.id, producer.link_n, now, reason), producer)
+            self._newest[producer] = item
+            items.append(item)
         if items:
             self._ship(items)
+        self._write_latest()
         pipe = self._redis.pipeline(transaction=False)
         pipe.zrem(self._keys.procs, self.name)
         pipe.delete(self._keys.proc(self.name))
@@ -487,6 +516,9 @@ class StoreLink:
                     self._reader_resync = False
                     for stream, channel in list(self._stream_channels.items()):
                         self._read_latest(channel, stream)
+                if self._linked_ms is None:
+                    seconds, micros = self._redis.time()
+                    self._linked_ms = seconds * 1000 + micros // 1000
                 if time.monotonic() >= next_scan:
                     self._scan_channels()
                     next_scan = time.monotonic() + min(0.25, self.heartbeat)
@@ -549,10 +581,16 @@ class StoreLink:
         """Catch up on a channel: its recent history in order, then every producer's newest."""
         history = self._store._history_size
         recent = self._redis.xrevrange(stream, count=max(1, history))
+        # A channel that appeared after this link started: everything on it is news, not
+        # history, so read it all (a joiner that came later only gets the recent part).
+        since = self._redis.xrange(stream, min=f"{self._linked_ms}-0", max="+")
+        entries = {entry_id: fields for entry_id, fields in (recent if history else [])}
+        entries.update(since)
         last_id = recent[0][0] if recent else b"0-0"
         live = self._live_processes()
-        for entry_id, fields in reversed(recent if history else []):
-            self._apply(fields.get(b"m"), channel, entry_id, live=live)
+        for entry_id in sorted(entries, key=_id_key):
+            self._apply(entries[entry_id].get(b"m"), channel, entry_id, live=live)
+            last_id = max(last_id, entry_id, key=_id_key)
         self._stream_channels[stream] = channel
         self._last_ids[stream] = last_id
         self._read_latest(channel, stream, live=live)
@@ -621,6 +659,12 @@ class StoreLink:
         elif known != entry.incarnation:
             self._forget(entry.process, f"process {entry.process!r} restarted")
             self._incarnations[entry.process] = entry.incarnation
+
+
+def _id_key(entry_id: bytes) -> tuple[int, int]:
+    """A stream entry id (``b"1795770000123-4"``) as numbers, for ordering."""
+    ms, _, seq = entry_id.partition(b"-")
+    return (int(ms), int(seq or 0))
 
 
 def default_name() -> str:

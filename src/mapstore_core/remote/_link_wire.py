@@ -30,7 +30,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel
@@ -131,7 +131,7 @@ def encode_entry(
     process: str,
     incarnation: str,
     channel: str,
-    meta: dict[str, tuple[str, str, bool]],
+    meta: Mapping[str, tuple[str, str, bool]],
     ops: Sequence[tuple[str, str, int, float, Any]],  # (op, producer id, n, timestamp, payload)
 ) -> bytes:
     """One entry as JSON bytes (pydantic models and unknown objects are serialised)."""
