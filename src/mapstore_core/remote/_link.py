@@ -40,6 +40,7 @@ from mapstore_core.remote._link_wire import (
     check_namespace,
     decode_entry,
     encode_entry,
+    entry_prefix,
     schema_fingerprint,
 )
 
@@ -149,6 +150,7 @@ class StoreLink:
         self._linked_ms: int | None = None  # Redis's clock when the reader first got through
         self._close_lock = threading.Lock()
         self._started = time.time()
+        self._own_prefix = entry_prefix(self.name, self.incarnation)
         for producer, value in store._attach_link(self, self._sink):
             op = "pub" if producer.has_value else "reg"
             wire = (op, producer.id, producer.link_n, time.time(), value)
@@ -616,6 +618,8 @@ class StoreLink:
         self, raw: Any, channel: str, entry_id: bytes | None, *, live: set[str] | None = None
     ) -> None:
         """Apply one entry read from Redis; a bad one is counted and dropped, never raised."""
+        if isinstance(raw, bytes) and raw.startswith(self._own_prefix):
+            return  # our own batch: not even decoded
         try:
             entry = decode_entry(raw, channel=channel)
         except (ValueError, TypeError) as exc:

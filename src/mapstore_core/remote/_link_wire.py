@@ -49,6 +49,7 @@ __all__ = [
     "check_namespace",
     "decode_entry",
     "encode_entry",
+    "entry_prefix",
     "schema_fingerprint",
 ]
 
@@ -140,6 +141,13 @@ def encode_entry(
         fallback=_fallback,
         inf_nan_mode="null",
     )
+
+
+def entry_prefix(process: str, incarnation: str) -> bytes:
+    """How every entry written by ``encode_entry`` for this process starts (to skip our own
+    entries without decoding them).
+    """
+    return to_json({"v": WIRE_VERSION, "p": process, "i": incarnation})[:-1] + b","
 
 
 def _str(value: Any, what: str) -> str:
