@@ -416,3 +416,61 @@ def test_link_arguments_and_lifecycle(redis_server: RedisServer) -> None:
     link.close()  # idempotent
     assert link.status == "closed"
     store.link(redis_server.url, namespace="test", heartbeat=HB).close()  # a new link is fine
+
+
+def test_each_process_announces_itself_and_heartbeats_on_redis_clock(
+    redis_server: RedisServer, links: list[StoreLink]
+) -> None:
+    store, link = linked(redis_server, links, "web-1")
+    store.register_consumer("paragraph-content", "paragraph-widget")
+    store.register_producer("ticks", "tick-service")
+    client = redis_server.client()
+    try:
+
+        def record() -> dict[str, Any] | None:
+            raw = client.get("mapstore:test:proc:web-1")
+            data: dict[str, Any] | None = None if raw is None else json.loads(raw)
+            return data if data and data["producers"] else None
+
+        announced = wait_for(record, what="an announcement listing the producer")
+        assert announced["name"] == "web-1"
+        assert announced["pid"] > 0 and announced["host"] and announced["program"]
+        assert announced["started"] > 0 and announced["version"]
+        assert announced["heartbeat"] == HB
+        assert announced["schemas"]["paragraph-content"].startswith("ParagraphContent:")
+        ((channel, producer_id, kind, where),) = announced["producers"]
+        assert (channel, producer_id, kind) == ("ticks", "tick-service", "producer")
+        assert where.startswith("tests/link/test_link.py:")
+        assert ["paragraph-content", "paragraph-widget"] in announced["consumers"]
+        seconds, _ = client.time()
+        deadline = client.zscore("mapstore:test:procs", "web-1")
+        assert deadline is not None and deadline > seconds * 1000  # Redis's clock, ahead
+    finally:
+        client.close()
+    link.close()
+    client = redis_server.client()
+    try:
+        assert client.zscore("mapstore:test:procs", "web-1") is None  # a clean goodbye
+        assert client.get("mapstore:test:proc:web-1") is None
+    finally:
+        client.close()
+
+
+def test_an_acl_user_through_the_url(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path, tcp=True).start()
+    client = server.client()
+    store = MapObjectStore()
+    try:
+        client.execute_command(
+            "ACL", "SETUSER", "linker", "on", ">linker-pass", "~mapstore:*", "+@all"
+        )
+        url = server.url.replace("redis://", "redis://linker:linker-pass@")
+        with store.link(url, namespace="test", name="acl", heartbeat=HB) as link:
+            producer = store.register_producer("ticks", "tick-service")
+            producer.publish({"n": 1})
+            wait_for(lambda: link.stats()["sent"] >= 2, what="updates written as the ACL user")
+            assert "linker-pass" not in repr(link)
+        assert client.exists("mapstore:test:{ticks}:stream") == 1
+    finally:
+        client.close()
+        server.stop()

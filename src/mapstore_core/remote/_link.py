@@ -136,6 +136,7 @@ class StoreLink:
         self._newest: dict[ProducerState, _Item] = {}  # every open local producer's last change
         self._hashed: dict[ProducerState, int] = {}  # the n of each one's `latest` hash field
         self._next_hash = 0.0
+        self._announced_as: tuple[int, int] | None = None  # the store's shape when announced
         self._resync = True  # send every producer's newest whose n is past what was acked
         self._announced_channels: set[str] = set()
         self._counts = {"sent": 0, "received": 0, "coalesced": 0, "dropped": 0, "rejected": 0}
@@ -294,6 +295,7 @@ class StoreLink:
     def _announce(self) -> None:
         """Write this process's announcement and heartbeat (also after Redis lost its data)."""
         store = self._store
+        self._announced_as = (store._diag_generation, len(store.consumers()))
         producers, schemas = [], {}
         for info in store.producers():
             if info.process is None:
@@ -341,6 +343,12 @@ class StoreLink:
         pipe.pexpire(self._keys.proc(self.name), self._record_ttl_ms())
         pipe.zrange(self._keys.procs, 0, -1, withscores=True)
         _, still_there, procs = pipe.execute()
+        store = self._store
+        if still_there and self._announced_as != (
+            store._diag_generation,
+            len(store.consumers()),
+        ):
+            self._announce()  # producers or consumers changed: keep the announcement true
         if not still_there:  # Redis restarted empty: announce again, resend every value
             logger.warning("link %r: Redis lost the namespace; announcing again", self.name)
             self._announce()
