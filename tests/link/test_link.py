@@ -223,6 +223,7 @@ def test_a_stall_coalesces_to_the_newest_value_and_says_what_was_skipped(
     links.append(link)
     receiver, _ = linked(redis_server, links, "receiver")
     events = events_of(receiver)
+    sender_events = events_of(sender)
     producer = sender.register_producer("ticks", "tick-service")
     producer.publish({"n": 0})
     wait_for(lambda: receiver.get("ticks") == {"n": 0}, what="the first update")
@@ -237,6 +238,8 @@ def test_a_stall_coalesces_to_the_newest_value_and_says_what_was_skipped(
     wait_for(lambda: receiver.get("ticks") == {"n": 5000}, what="the newest value")
     stats = link.stats()
     assert stats["coalesced"] >= 5000 - 50
+    skipped = [e for e in sender_events if e.kind == "link_dropped"]
+    assert skipped and "skipped" in (skipped[0].message or "")
     gaps = [u for u in receiver.history("ticks") if u.kind == "gap"]
     assert gaps and gaps[0].process == "sender" and gaps[0].value["skipped"] > 0
     dropped = [e for e in events if e.kind == "link_dropped"]

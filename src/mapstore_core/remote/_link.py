@@ -133,6 +133,7 @@ class StoreLink:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._buffer: WakeOnceBuffer[_Item] = WakeOnceBuffer(self._wake.set, maxlen=max_queue)
+        self._buffer_size = max_queue
         self._newest: dict[ProducerState, _Item] = {}  # every open local producer's last change
         self._hashed: dict[ProducerState, int] = {}  # the n of each one's `latest` hash field
         self._next_hash = 0.0
@@ -400,6 +401,12 @@ class StoreLink:
             items = drained.items
             if drained.lost or self._resync:
                 self._counts["coalesced"] += drained.lost
+                if drained.lost:
+                    self._store._link_event(
+                        "link_dropped",
+                        f"link {self.name!r} skipped {drained.lost} queued update(s) (its queue "
+                        f"of {self._buffer_size} was full); each producer's newest goes out",
+                    )
                 covered = {item[2] for item in items}  # their newest is in this batch
                 items = [i for p, i in list(self._newest.items()) if p not in covered] + items
                 self._resync = False

@@ -144,8 +144,9 @@ def encode_entry(
 
 
 def entry_prefix(process: str, incarnation: str) -> bytes:
-    """How every entry written by ``encode_entry`` for this process starts (to skip our own
-    entries without decoding them).
+    """How every entry ``encode_entry`` writes for this process starts.
+
+    A reader skips its own entries by this prefix without decoding them.
     """
     return to_json({"v": WIRE_VERSION, "p": process, "i": incarnation})[:-1] + b","
 
