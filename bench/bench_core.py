@@ -265,6 +265,13 @@ def fleet_scale(count: int) -> dict[str, float]:
     registering them all, seconds per diagnostics() call, and seconds per get() and
     consumer.value (raw and widget consumer) with that many producers holding values.
     """
+
+    def per_call(fn: Callable[[], object], n: int) -> float:
+        begin = time.perf_counter()
+        for _ in range(n):
+            fn()
+        return (time.perf_counter() - begin) / n
+
     store = MapObjectStore()
     events: list[object] = []
     store.subscribe_events(events.append)
@@ -273,6 +280,12 @@ def fleet_scale(count: int) -> dict[str, float]:
     register = time.perf_counter() - started
     for i, producer in enumerate(producers):
         producer.publish({"n": i})
+    # the doctor over exactly `count` producers (all from one line: all duplicate-source)
+    diag = min(per_call(store.diagnostics, 1) for _ in range(5))
+    fresh = []
+    for i in range(3):  # after a change the doctor evaluates everything again
+        store.register_producer("fleet", f"late-source-{i}").close()
+        fresh.append(per_call(store.diagnostics, 1))
     metric = create_widget_publisher("metric-data", "metric-service", store=store)
     others = [store.register_producer("metric-data", f"metric-source-{i}") for i in range(count)]
     for i, producer in enumerate(others):
@@ -281,17 +294,6 @@ def fleet_scale(count: int) -> dict[str, float]:
     consumer = store.register_consumer("fleet", "fleet-widget")
     widget = create_widget_consumer("metric-data", "metric-widget", store=store)
 
-    def per_call(fn: Callable[[], object], n: int) -> float:
-        begin = time.perf_counter()
-        for _ in range(n):
-            fn()
-        return (time.perf_counter() - begin) / n
-
-    diag = min(per_call(store.diagnostics, 1) for _ in range(5))
-    fresh = []
-    for i in range(3):  # after a change the doctor evaluates everything again
-        store.register_producer("fleet", f"late-source-{i}").close()
-        fresh.append(per_call(store.diagnostics, 1))
     get = min(per_call(lambda: store.get("fleet"), 10_000) for _ in range(5))
     value = min(per_call(lambda: consumer.value, 10_000) for _ in range(5))
     widget_value = min(per_call(lambda: widget.value, 10_000) for _ in range(5))

@@ -850,10 +850,14 @@ class MapObjectStore:
         with self._diag_lock:
             known = self._known_diagnostics
             for finding in found:
-                key = finding.key
-                mine = by_channel[key[1]].setdefault(key[2], set())
+                channel, producer_id = finding.channel, finding.producer_id
+                key = (finding.rule, channel, producer_id)
+                mine = by_channel[channel].get(producer_id)
+                if mine is None:
+                    mine = by_channel[channel][producer_id] = set()
                 mine.add(key)
-                if key not in known.get(key[1], {}).get(key[2], ()):
+                before = known.get(channel)
+                if before is None or key not in before.get(producer_id, ()):
                     new.append(finding)
             known.update(by_channel)
         self._emit_findings(new)
