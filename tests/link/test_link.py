@@ -477,3 +477,23 @@ def test_an_acl_user_through_the_url(tmp_path: Path) -> None:
     finally:
         client.close()
         server.stop()
+
+
+def test_a_joiner_does_not_replay_an_earlier_run_of_a_process_name(
+    redis_server: RedisServer, links: list[StoreLink]
+) -> None:
+    first = MapObjectStore()
+    with first.link(redis_server.url, namespace="test", name="svc", heartbeat=HB) as link:
+        producer = first.register_producer("ticks", "tick-service")
+        producer.publish({"run": 1})
+        wait_for(lambda: link.stats()["sent"] >= 2, what="the first run's updates")
+    second, _ = linked(redis_server, links, "svc")  # the same name, a new run
+    second.register_producer("ticks", "tick-service").publish({"run": 2})
+    wait_for(lambda: links[0].stats()["sent"] >= 2, what="the second run's updates")
+
+    joiner = MapObjectStore()
+    seen: list[ChannelUpdate] = []
+    joiner.register_consumer("ticks", "tick-widget", callback=seen.append)
+    linked(redis_server, links, "joiner", joiner)
+    wait_for(lambda: joiner.values("ticks") == {"tick-service@svc": {"run": 2}}, what="run 2")
+    assert [u.value for u in seen if u.kind == "published"] == [{"run": 2}]

@@ -612,17 +612,34 @@ class StoreLink:
         self._last_ids[stream] = last_id
         self._read_latest(channel, stream, live=live)
 
-    def _live_processes(self) -> set[str]:
+    def _live_processes(self) -> dict[str, str | None]:
+        """Processes whose heartbeat is current, with the incarnation they announced."""
+        import json
+
         seconds, micros = self._redis.time()
         now_ms = seconds * 1000 + micros // 1000
         procs = self._redis.zrange(self._keys.procs, 0, -1, withscores=True)
-        live = set()
-        for member, score in procs:
-            if score >= now_ms:
-                live.add(member.decode() if isinstance(member, bytes) else str(member))
+        names = [
+            member.decode(errors="replace") if isinstance(member, bytes) else str(member)
+            for member, score in procs
+            if score >= now_ms
+        ]
+        records = self._redis.mget([self._keys.proc(name) for name in names]) if names else []
+        live: dict[str, str | None] = {}
+        for name, raw in zip(names, records, strict=True):
+            incarnation = None
+            try:
+                record = json.loads(raw) if raw is not None else None
+                if isinstance(record, dict) and isinstance(record.get("incarnation"), str):
+                    incarnation = record["incarnation"]
+            except (ValueError, UnicodeDecodeError):
+                self._counts["dropped"] += 1
+            live[name] = incarnation
         return live
 
-    def _read_latest(self, channel: str, stream: bytes, live: set[str] | None = None) -> None:
+    def _read_latest(
+        self, channel: str, stream: bytes, live: dict[str, str | None] | None = None
+    ) -> None:
         latest = self._redis.hgetall(self._keys.latest(channel))
         if live is None:
             live = self._live_processes()
@@ -630,7 +647,12 @@ class StoreLink:
             self._apply(raw, channel, None, live=live)
 
     def _apply(
-        self, raw: Any, channel: str, entry_id: bytes | None, *, live: set[str] | None = None
+        self,
+        raw: Any,
+        channel: str,
+        entry_id: bytes | None,
+        *,
+        live: dict[str, str | None] | None = None,
     ) -> None:
         """Apply one entry read from Redis; a bad one is counted and dropped, never raised."""
         if isinstance(raw, bytes) and raw.startswith(self._own_prefix):
@@ -646,8 +668,12 @@ class StoreLink:
             return
         if entry.process == self.name:
             return  # our own updates (or an earlier run of this name): never re-applied
-        if live is not None and entry.process not in live:
-            return  # a process that is gone: its history is not resurrected
+        if live is not None:  # catching up: only what live processes sent in this life
+            if entry.process not in live:
+                return  # a process that is gone: its history is not resurrected
+            incarnation = live[entry.process]
+            if incarnation is not None and incarnation != entry.incarnation:
+                return  # an earlier run under the same name
         self._check_incarnation(entry)
         if entry_id is not None and live is None:  # a live read, not a catch-up
             try:
