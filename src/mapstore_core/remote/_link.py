@@ -53,11 +53,16 @@ logger = logging.getLogger("mapstore_core.link")
 
 LinkStatus = Literal["connecting", "connected", "disconnected", "closed"]
 
-# What the sink queues: (channel, the update as it travels (op, id, n, timestamp, payload),
-# its producer). Built once in the publishing thread, so the writer only groups and encodes.
+# What the sink queues: (channel, op, producer id, n, timestamp, payload). Flat and made of
+# strings and numbers (and the payload): such tuples are not tracked by the garbage collector,
+# so a full queue (Redis away) does not make every collection slower for the publishers.
+_Item = tuple[str, str, str, int, float, Any]
+# The update as it travels: (op, producer id, n, timestamp, payload).
 _Wire = tuple[str, str, int, float, Any]
-_Item = tuple[str, _Wire, ProducerState]
+# A producer's description: (kind, registered_at, validated).
+_Meta = tuple[str, str, bool]
 
+_UNKNOWN: _Meta = ("producer", "", False)  # never used in practice: every id is remembered
 _MISSED_BEATS = 3
 _BATCH = 5_000
 _STREAM_LEN = 100_000  # entries (each a batch); a reader this far behind sees a gap
@@ -136,6 +141,8 @@ class StoreLink:
         self._buffer_size = max_queue
         self._newest: dict[ProducerState, _Item] = {}  # every open local producer's last change
         self._hashed: dict[ProducerState, int] = {}  # the n of each one's `latest` hash field
+        self._meta: dict[tuple[str, str], _Meta] = {}  # (channel, id) -> its description
+        self._producer_meta: dict[ProducerState, _Meta] = {}
         self._next_hash = 0.0
         self._announced_as: tuple[int, int] | None = None  # the store's shape when announced
         self._resync = True  # send every producer's newest whose n is past what was acked
@@ -153,10 +160,16 @@ class StoreLink:
         self._close_lock = threading.Lock()
         self._started = time.time()
         self._own_prefix = entry_prefix(self.name, self.incarnation)
-        for producer, value in store._attach_link(self, self._sink):
+        try:
+            current = store._attach_link(self, self._sink)
+        except LinkError:
+            self._redis.close()
+            raise
+        for producer, value in current:
             op = "pub" if producer.has_value else "reg"
-            wire = (op, producer.id, producer.link_n, time.time(), value)
-            self._newest[producer] = (producer.channel.name, wire, producer)
+            channel = producer.channel.name
+            self._remember(producer, channel)
+            self._newest[producer] = (channel, op, producer.id, producer.link_n, time.time(), value)
         self._writer = threading.Thread(
             target=self._run_writer, name=f"mapstore-link-writer:{self.name}", daemon=True
         )
@@ -227,9 +240,17 @@ class StoreLink:
 
     def _sink(self, producer: ProducerState, op: str, payload: Any, timestamp: float) -> None:
         n = producer.link_n = producer.link_n + 1
-        item = (producer.channel.name, (op, producer.id, n, timestamp, payload), producer)
+        channel = producer.channel.name
+        if op == "reg":
+            self._remember(producer, channel)
+        item = (channel, op, producer.id, n, timestamp, payload)
         self._newest[producer] = item
         self._buffer.push(item)
+
+    def _remember(self, producer: ProducerState, channel: str) -> None:
+        meta = (producer.kind, producer.registered_at, producer.validated)
+        self._meta[(channel, producer.id)] = meta
+        self._producer_meta[producer] = meta
 
     # -- the writer thread ---------------------------------------------------------------
 
@@ -407,8 +428,10 @@ class StoreLink:
                         f"link {self.name!r} skipped {drained.lost} queued update(s) (its queue "
                         f"of {self._buffer_size} was full); each producer's newest goes out",
                     )
-                covered = {item[2] for item in items}  # their newest is in this batch
-                items = [i for p, i in list(self._newest.items()) if p not in covered] + items
+                covered = {(item[0], item[2]) for item in items}  # their newest is in this batch
+                items = [
+                    i for i in list(self._newest.values()) if (i[0], i[2]) not in covered
+                ] + items
                 self._resync = False
             if items:
                 try:
@@ -426,17 +449,19 @@ class StoreLink:
 
     def _ship(self, items: list[_Item]) -> None:
         """One pipeline: an entry per channel (split to stay under the size limit)."""
-        groups: dict[str, tuple[list[_Wire], dict[str, ProducerState]]] = {}
-        for channel, wire, producer in items:
+        groups: dict[str, tuple[list[_Wire], dict[str, None]]] = {}
+        for item in items:
+            channel = item[0]
             group = groups.get(channel)
             if group is None:
                 group = groups[channel] = ([], {})
-            group[0].append(wire)
-            group[1][wire[1]] = producer
+            group[0].append(item[1:])
+            group[1][item[2]] = None
         pipe = self._redis.pipeline(transaction=False)
         keys = self._keys
-        for channel, (wires, producers) in groups.items():
-            meta = {pid: (p.kind, p.registered_at, p.validated) for pid, p in producers.items()}
+        known = self._meta
+        for channel, (wires, producer_ids) in groups.items():
+            meta = {pid: known.get((channel, pid), _UNKNOWN) for pid in producer_ids}
             stream = keys.stream(channel)
             for entry in self._encode(channel, meta, wires):
                 pipe.xadd(stream, {"m": entry}, maxlen=_STREAM_LEN, approximate=True)
@@ -459,15 +484,15 @@ class StoreLink:
         pipe = self._redis.pipeline(transaction=False)
         done: list[tuple[ProducerState, _Item]] = []
         for producer, item in list(self._newest.items()):
-            channel, wire, _ = item
-            if self._hashed.get(producer) == wire[2]:
+            channel, op, pid, n = item[0], item[1], item[2], item[3]
+            if self._hashed.get(producer) == n:
                 continue
-            field = keys.field(self.name, producer.id)
-            if wire[0] == "close":
+            field = keys.field(self.name, pid)
+            if op == "close":
                 pipe.hdel(keys.latest(channel), field)
             else:
-                meta = {producer.id: (producer.kind, producer.registered_at, producer.validated)}
-                encoded = self._encode(channel, meta, [wire])
+                one = {pid: self._meta.get((channel, pid), _UNKNOWN)}
+                encoded = self._encode(channel, one, [item[1:]])
                 if not encoded:
                     continue
                 pipe.hset(keys.latest(channel), field, encoded[0])
@@ -476,12 +501,16 @@ class StoreLink:
             return
         self._execute(pipe)
         for producer, item in done:
-            if item[1][0] == "close":
+            if item[1] == "close":
                 self._hashed.pop(producer, None)
                 if self._newest.get(producer) is item:
                     del self._newest[producer]
+                described = self._producer_meta.pop(producer, None)
+                key = (item[0], item[2])
+                if described is not None and self._meta.get(key) is described:
+                    del self._meta[key]  # unless the id was registered again meanwhile
             else:
-                self._hashed[producer] = item[1][2]
+                self._hashed[producer] = item[3]
 
     def _encode(
         self, channel: str, meta: Mapping[str, tuple[str, str, bool]], wires: list[_Wire]
@@ -507,11 +536,11 @@ class StoreLink:
         now = time.time()
         reason = f"process {self.name!r} closed its link"
         items: list[_Item] = []
-        for producer, (channel, wire, _) in list(self._newest.items()):
-            if wire[0] == "close":
+        for producer, newest in list(self._newest.items()):
+            if newest[1] == "close":
                 continue
             producer.link_n += 1
-            item = (channel, ("close", producer.id, producer.link_n, now, reason), producer)
+            item = (newest[0], "close", producer.id, producer.link_n, now, reason)
             self._newest[producer] = item
             items.append(item)
         if items:
