@@ -497,3 +497,20 @@ def test_a_joiner_does_not_replay_an_earlier_run_of_a_process_name(
     linked(redis_server, links, "joiner", joiner)
     wait_for(lambda: joiner.values("ticks") == {"tick-service@svc": {"run": 2}}, what="run 2")
     assert [u.value for u in seen if u.kind == "published"] == [{"run": 2}]
+
+
+def test_a_late_joiner_takes_recent_history_by_updates_not_by_entries(
+    redis_server: RedisServer, links: list[StoreLink]
+) -> None:
+    busy, link = linked(redis_server, links, "busy")
+    producer = busy.register_producer("ticks", "tick-service")
+    for i in range(3000):  # a few big entries: each carries many updates
+        producer.publish({"n": i})
+    wait_for(lambda: link.stats()["sent"] >= 3001, what="every update written")
+    joiner = MapObjectStore(history_size=10)
+    seen: list[ChannelUpdate] = []
+    joiner.register_consumer("ticks", "tick-widget", callback=seen.append)
+    linked(redis_server, links, "joiner", joiner)
+    wait_for(lambda: joiner.get("ticks") == {"n": 2999}, what="the current value")
+    assert [u.value["n"] for u in joiner.history("ticks")] == list(range(2990, 3000))
+    assert [u.value["n"] for u in seen] == list(range(2990, 3000))

@@ -18,6 +18,7 @@ marked in their history, a ``link_dropped`` event) and then the latest value.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -340,8 +341,6 @@ class StoreLink:
             "producers": producers,
             "consumers": [[c.channel, c.id] for c in store.consumers()],
         }
-        import json
-
         seconds, micros = self._redis.time()
         now_ms = seconds * 1000 + micros // 1000
         self._offset_ms = now_ms - time.time() * 1000
@@ -624,18 +623,36 @@ class StoreLink:
                 )
 
     def _join(self, channel: str, stream: bytes) -> None:
-        """Catch up on a channel: its recent history in order, then every producer's newest."""
+        """Catch up on a channel: recent history in order, news, then every producer's newest.
+
+        History is bounded by updates, not entries (an entry can carry thousands): the
+        newest entries are decoded until ``history_size`` updates are found. Entries written
+        since this link started are news and are all applied.
+        """
         history = self._store._history_size
-        recent = self._redis.xrevrange(stream, count=max(1, history))
-        # A channel that appeared after this link started: everything on it is news, not
-        # history, so read it all (a joiner that came later only gets the recent part).
-        since = self._redis.xrange(stream, min=f"{self._linked_ms}-0", max="+")
-        entries = {entry_id: fields for entry_id, fields in (recent if history else [])}
-        entries.update(since)
-        last_id = recent[0][0] if recent else b"0-0"
         live = self._live_processes()
-        for entry_id in sorted(entries, key=_id_key):
-            self._apply(entries[entry_id].get(b"m"), channel, entry_id, live=live)
+        recent = self._redis.xrevrange(stream, count=max(1, history))  # newest first
+        since = self._redis.xrange(stream, min=f"{self._linked_ms}-0", max="+")
+        news = {entry_id for entry_id, _ in since}
+        backlog: list[Entry] = []
+        budget = history
+        for entry_id, fields in recent:
+            if budget <= 0:
+                break
+            if entry_id in news:
+                continue
+            entry = self._decode(fields.get(b"m"), channel, live)
+            if entry is not None:
+                keep = min(budget, len(entry.ops))
+                backlog.append(entry._replace(ops=entry.ops[-keep:]))
+                budget -= keep
+        last_id = recent[0][0] if recent else b"0-0"
+        for entry in reversed(backlog):
+            self._apply_entry(entry, None)
+        for entry_id, fields in since:
+            entry = self._decode(fields.get(b"m"), channel, live)
+            if entry is not None:
+                self._apply_entry(entry, None)
             last_id = max(last_id, entry_id, key=_id_key)
         self._stream_channels[stream] = channel
         self._last_ids[stream] = last_id
@@ -643,8 +660,6 @@ class StoreLink:
 
     def _live_processes(self) -> dict[str, str | None]:
         """Processes whose heartbeat is current, with the incarnation they announced."""
-        import json
-
         seconds, micros = self._redis.time()
         now_ms = seconds * 1000 + micros // 1000
         procs = self._redis.zrange(self._keys.procs, 0, -1, withscores=True)
@@ -673,38 +688,49 @@ class StoreLink:
         if live is None:
             live = self._live_processes()
         for raw in latest.values():
-            self._apply(raw, channel, None, live=live)
+            entry = self._decode(raw, channel, live)
+            if entry is not None:
+                self._apply_entry(entry, None)
 
-    def _apply(
-        self,
-        raw: Any,
-        channel: str,
-        entry_id: bytes | None,
-        *,
-        live: dict[str, str | None] | None = None,
-    ) -> None:
-        """Apply one entry read from Redis; a bad one is counted and dropped, never raised."""
+    def _apply(self, raw: Any, channel: str, entry_id: bytes | None) -> None:
+        """Apply one entry read live from a stream."""
+        entry = self._decode(raw, channel, None)
+        if entry is not None:
+            self._apply_entry(entry, entry_id)
+
+    def _decode(self, raw: Any, channel: str, live: dict[str, str | None] | None) -> Entry | None:
+        """Decode one entry, or None to skip it; a bad one is counted and dropped, never raised.
+
+        With ``live`` (catching up), only what live processes sent in their current run is
+        kept: a gone process's history is not resurrected, nor an earlier run's.
+        """
         if isinstance(raw, bytes) and raw.startswith(self._own_prefix):
-            return  # our own batch: not even decoded
+            return None  # our own batch: not even decoded
+
+        def wanted(process: str, incarnation: str) -> bool:
+            if process == self.name:
+                return False  # our own updates (or an earlier run of this name)
+            if live is None:
+                return True
+            if process not in live:
+                return False
+            current = live[process]
+            return current is None or current == incarnation
+
         try:
-            entry = decode_entry(raw, channel=channel)
+            return decode_entry(raw, channel=channel, accept=wanted)
         except (ValueError, TypeError) as exc:
             self._counts["dropped"] += 1
             logger.warning("link %r: dropped an entry on %r: %s", self.name, channel, exc)
             self._store._link_event(
                 "link_dropped", f"dropped a malformed entry on channel {channel!r}: {exc}"
             )
-            return
-        if entry.process == self.name:
-            return  # our own updates (or an earlier run of this name): never re-applied
-        if live is not None:  # catching up: only what live processes sent in this life
-            if entry.process not in live:
-                return  # a process that is gone: its history is not resurrected
-            incarnation = live[entry.process]
-            if incarnation is not None and incarnation != entry.incarnation:
-                return  # an earlier run under the same name
+            return None
+
+    def _apply_entry(self, entry: Entry, entry_id: bytes | None) -> None:
+        """Apply a decoded entry's updates through the store's validation and delivery."""
         self._check_incarnation(entry)
-        if entry_id is not None and live is None:  # a live read, not a catch-up
+        if entry_id is not None:  # a live read: how long it waited in Redis
             try:
                 entry_ms = int(entry_id.split(b"-", 1)[0])
                 self._lag_ms = max(0.0, time.time() * 1000 + self._offset_ms - entry_ms)

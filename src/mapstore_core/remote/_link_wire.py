@@ -30,7 +30,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel
@@ -157,12 +157,19 @@ def _str(value: Any, what: str) -> str:
     return value
 
 
-def decode_entry(raw: Any, *, channel: str | None = None) -> Entry:
+def decode_entry(
+    raw: Any,
+    *,
+    channel: str | None = None,
+    accept: Callable[[str, str], bool] | None = None,
+) -> Entry | None:
     """Decode and check one entry; raise ValueError on anything that is not a v1 entry.
 
     Args:
         raw: the bytes read from Redis.
         channel: the channel whose key it was read from; an entry naming another is refused.
+        accept: called with (process, incarnation) once the header is checked; False skips
+            the entry (None is returned) before its updates are checked.
     """
     if not isinstance(raw, bytes | str):
         raise ValueError("an entry must be bytes")
@@ -181,6 +188,8 @@ def decode_entry(raw: Any, *, channel: str | None = None) -> Entry:
     entry_channel = _str(data.get("c"), "channel")
     if channel is not None and entry_channel != channel:
         raise ValueError(f"entry for {entry_channel!r} found under {channel!r}")
+    if accept is not None and not accept(process, incarnation):
+        return None
     raw_meta, raw_ops = data.get("P"), data.get("u")
     if not isinstance(raw_meta, dict) or not isinstance(raw_ops, list):
         raise ValueError("an entry needs 'P' (an object) and 'u' (a list)")
