@@ -67,7 +67,7 @@ _UNKNOWN: _Meta = ("producer", "", False)  # never used in practice: every id is
 _MISSED_BEATS = 3
 _BATCH = 5_000
 _STREAM_LEN = 100_000  # entries (each a batch); a reader this far behind sees a gap
-_READ_COUNT = 2_000
+_READ_COUNT = 100  # entries per XREAD (each up to _BATCH updates)
 
 
 def _version() -> str:
@@ -119,7 +119,7 @@ class StoreLink:
         self.incarnation = secrets.token_hex(6)
         self._store = store
         self._keys = Keys(self.namespace)
-        timeout = max(2.0, 2 * self.heartbeat)
+        timeout = max(5.0, 3 * self.heartbeat)  # a reply of big entries on a loaded machine
         try:
             # Any: redis-py types every reply as a union over its decode modes; this client
             # reads bytes, and every reply is checked where it is used.
@@ -156,7 +156,6 @@ class StoreLink:
         self._incarnations: dict[str, str] = {}
         self._last_ids: dict[bytes, bytes] = {}  # stream key -> last entry id read
         self._stream_channels: dict[bytes, str] = {}
-        self._reader_resync = False
         self._linked_ms: int | None = None  # Redis's clock when the reader first got through
         self._close_lock = threading.Lock()
         self._started = time.time()
@@ -304,7 +303,6 @@ class StoreLink:
             logger.warning("link %r: Redis unreachable (%s); retrying", self.name, exc)
         self._connected_since = None
         self._resync = True
-        self._reader_resync = True
         self._announced_channels.clear()
         self._set_status("disconnected")
 
@@ -375,7 +373,6 @@ class StoreLink:
             self._announce()
             self._announced_channels.clear()
             self._resync = True
-            self._reader_resync = True
             self._flush(until=time.monotonic() + self.heartbeat)
         for member, score in procs:
             name = member.decode() if isinstance(member, bytes) else str(member)
@@ -557,10 +554,6 @@ class StoreLink:
         next_scan = 0.0
         while not self._stop.is_set():
             try:
-                if self._reader_resync:
-                    self._reader_resync = False
-                    for stream, channel in list(self._stream_channels.items()):
-                        self._read_latest(channel, stream)
                 if self._linked_ms is None:
                     seconds, micros = self._redis.time()
                     self._linked_ms = seconds * 1000 + micros // 1000
@@ -593,7 +586,8 @@ class StoreLink:
             except self._errors:
                 if self._stop.is_set():
                     return
-                self._reader_resync = True
+                # Nothing to re-read: XREAD goes on from the last entry read, and after a
+                # restart that lost the data every sender re-sends its newest values.
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, self.heartbeat / 2)
             except Exception:  # a bug must not kill the link silently: log, then go on
