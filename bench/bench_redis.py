@@ -117,6 +117,8 @@ def end_to_end(server: RedisServer, count: int) -> float:
             finished.set()
 
     store.register_consumer("ticks", "bench-consumer", callback=on_update)
+    events: list[Any] = []
+    store.subscribe_events(events.append, kinds=["closed", "link_dropped", "link_status"])
     proc = subprocess.Popen(
         # a queue that holds the whole burst: the publisher outruns any link, and the
         # figure is how fast every update gets across, in order
@@ -137,9 +139,14 @@ def end_to_end(server: RedisServer, count: int) -> float:
     proc.wait(timeout=30)
     proc.stdin.close()
     proc.stdout.close()
+    link_stats = link.stats()
     link.close()
     if not (finished.is_set() and ordered[0] and seen[0] == count):
-        print(f"  end-to-end: {seen[0]:,} of {count:,} seen, in order: {ordered[0]}")
+        print(
+            f"  end-to-end: {seen[0]:,} of {count:,} seen, in order: {ordered[0]}; "
+            f"link: {link_stats}; gaps: {[u.value for u in store.history('ticks')]}; "
+            f"events: {[(e.kind, e.message) for e in events if e.kind != 'published']}"
+        )
         return 0.0
     return count / elapsed
 

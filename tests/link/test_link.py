@@ -503,14 +503,21 @@ def test_a_late_joiner_takes_recent_history_by_updates_not_by_entries(
     redis_server: RedisServer, links: list[StoreLink]
 ) -> None:
     busy, link = linked(redis_server, links, "busy")
+    busy.register_producer("ticks", "quiet-service").publish({"quiet": True})
     producer = busy.register_producer("ticks", "tick-service")
     for i in range(3000):  # a few big entries: each carries many updates
         producer.publish({"n": i})
-    wait_for(lambda: link.stats()["sent"] >= 3001, what="every update written")
+    wait_for(lambda: link.stats()["sent"] >= 3003, what="every update written")
     joiner = MapObjectStore(history_size=10)
     seen: list[ChannelUpdate] = []
     joiner.register_consumer("ticks", "tick-widget", callback=seen.append)
     linked(redis_server, links, "joiner", joiner)
-    wait_for(lambda: joiner.get("ticks") == {"n": 2999}, what="the current value")
-    assert [u.value["n"] for u in joiner.history("ticks")] == list(range(2990, 3000))
-    assert [u.value["n"] for u in seen] == list(range(2990, 3000))
+    wait_for(lambda: len(joiner.values("ticks")) == 2, what="both producers' values")
+    assert joiner.values("ticks") == {
+        "quiet-service@busy": {"quiet": True},  # from the latest hash: out of the window
+        "tick-service@busy": {"n": 2999},
+    }
+    assert joiner.get("ticks") == {"n": 2999}  # the newest is still the newest
+    window = [{"n": n} for n in range(2990, 3000)]
+    assert [u.value for u in joiner.history("ticks")] == window  # history_size updates
+    assert [u.value for u in seen] == [{"quiet": True}, *window]

@@ -617,14 +617,18 @@ class StoreLink:
                 )
 
     def _join(self, channel: str, stream: bytes) -> None:
-        """Catch up on a channel: recent history in order, news, then every producer's newest.
+        """Catch up on a channel: every producer's newest value, then the recent history.
 
-        History is bounded by updates, not entries (an entry can carry thousands): the
-        newest entries are decoded until ``history_size`` updates are found. Entries written
-        since this link started are news and are all applied.
+        Order matters for ``get()`` (the newest applied wins): first the newest values of
+        producers that are quiet (not in the window read), then the window in stream order:
+        the last ``history_size`` updates before this link started (bounded by updates, not
+        entries: one entry can carry thousands) and every entry written since.
         """
         history = self._store._history_size
         live = self._live_processes()
+        # Read before the stream: a writer updates the hash only after the stream, so every
+        # value in it is also in the stream unless its producer has been quiet for long.
+        latest = self._redis.hgetall(self._keys.latest(channel))
         recent = self._redis.xrevrange(stream, count=max(1, history))  # newest first
         since = self._redis.xrange(stream, min=f"{self._linked_ms}-0", max="+")
         news = {entry_id for entry_id, _ in since}
@@ -640,17 +644,24 @@ class StoreLink:
                 keep = min(budget, len(entry.ops))
                 backlog.append(entry._replace(ops=entry.ops[-keep:]))
                 budget -= keep
+        window = [*reversed(backlog)]
         last_id = recent[0][0] if recent else b"0-0"
-        for entry in reversed(backlog):
-            self._apply_entry(entry, None)
         for entry_id, fields in since:
             entry = self._decode(fields.get(b"m"), channel, live)
             if entry is not None:
-                self._apply_entry(entry, None)
+                window.append(entry)
             last_id = max(last_id, entry_id, key=_id_key)
+        seen = {(entry.process, op.producer_id) for entry in window for op in entry.ops}
+        for raw in latest.values():
+            entry = self._decode(raw, channel, live)
+            if entry is not None:
+                quiet = [op for op in entry.ops if (entry.process, op.producer_id) not in seen]
+                if quiet:
+                    self._apply_entry(entry._replace(ops=quiet), None)
+        for entry in window:
+            self._apply_entry(entry, None)
         self._stream_channels[stream] = channel
         self._last_ids[stream] = last_id
-        self._read_latest(channel, stream, live=live)
 
     def _live_processes(self) -> dict[str, str | None]:
         """Processes whose heartbeat is current, with the incarnation they announced."""
@@ -674,17 +685,6 @@ class StoreLink:
                 self._counts["dropped"] += 1
             live[name] = incarnation
         return live
-
-    def _read_latest(
-        self, channel: str, stream: bytes, live: dict[str, str | None] | None = None
-    ) -> None:
-        latest = self._redis.hgetall(self._keys.latest(channel))
-        if live is None:
-            live = self._live_processes()
-        for raw in latest.values():
-            entry = self._decode(raw, channel, live)
-            if entry is not None:
-                self._apply_entry(entry, None)
 
     def _apply(self, raw: Any, channel: str, entry_id: bytes | None) -> None:
         """Apply one entry read live from a stream."""
