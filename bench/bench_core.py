@@ -19,7 +19,12 @@ import threading
 import time
 from collections.abc import Callable
 
-from mapstore_core import MapObjectStore, MetricData, create_widget_publisher
+from mapstore_core import (
+    MapObjectStore,
+    MetricData,
+    create_widget_consumer,
+    create_widget_publisher,
+)
 
 Case = Callable[[int], None]
 PAYLOAD = {"label": "CPU", "value": 0.42, "change": 0.01, "change_type": "increase"}
@@ -253,6 +258,59 @@ def memory_growth(publishes: int, channels: int) -> tuple[float, int]:
     return growth, held
 
 
+def fleet_scale(count: int) -> dict[str, float]:
+    """One channel holding ``count`` producers, as a linked fleet's store does (issue #9).
+
+    An event listener is subscribed for every kind, as the panel is. Returns seconds for
+    registering them all, seconds per diagnostics() call, and seconds per get() and
+    consumer.value (raw and widget consumer) with that many producers holding values.
+    """
+
+    def per_call(fn: Callable[[], object], n: int) -> float:
+        begin = time.perf_counter()
+        for _ in range(n):
+            fn()
+        return (time.perf_counter() - begin) / n
+
+    store = MapObjectStore()
+    events: list[object] = []
+    store.subscribe_events(events.append)
+    started = time.perf_counter()
+    producers = [store.register_producer("fleet", f"source-{i}") for i in range(count)]
+    register = time.perf_counter() - started
+    for i, producer in enumerate(producers):
+        producer.publish({"n": i})
+    # the doctor over exactly `count` producers (all from one line: all duplicate-source)
+    diag = min(per_call(store.diagnostics, 1) for _ in range(5))
+    fresh = []
+    for i in range(3):  # after a change the doctor evaluates everything again
+        store.register_producer("fleet", f"late-source-{i}").close()
+        fresh.append(per_call(store.diagnostics, 1))
+    metric = create_widget_publisher("metric-data", "metric-service", store=store)
+    others = [store.register_producer("metric-data", f"metric-source-{i}") for i in range(count)]
+    for i, producer in enumerate(others):
+        producer.publish({"label": "x", "value": i})
+    metric.publish(MetricData(label="CPU", value=1))
+    consumer = store.register_consumer("fleet", "fleet-widget")
+    widget = create_widget_consumer("metric-data", "metric-widget", store=store)
+
+    get = min(per_call(lambda: store.get("fleet"), 10_000) for _ in range(5))
+    value = min(per_call(lambda: consumer.value, 10_000) for _ in range(5))
+    widget_value = min(per_call(lambda: widget.value, 10_000) for _ in range(5))
+    assert store.get("fleet") == {"n": count - 1} and widget.value == MetricData(
+        label="CPU", value=1
+    )
+    _keep.append((producers, others, metric))
+    return {
+        "register": register,
+        "diagnostics": diag,
+        "diagnostics_fresh": min(fresh),
+        "get": get,
+        "value": value,
+        "widget_value": widget_value,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
@@ -297,12 +355,21 @@ def main(argv: list[str] | None = None) -> int:
     four = statistics.median(p[1] for p in pairs)
     threads_ratio = statistics.median(p[1] / p[0] for p in pairs)  # paired: noise cancels
     growth, held = memory_growth(publishes, 100)
+    fleet_count = 1_000 if args.quick else 10_000
+    fleet = fleet_scale(fleet_count)
 
     print(f"\nthroughput, 1 thread:  {one:,.0f} publishes/s (median of {len(pairs)} runs)")
     print(f"throughput, 4 threads: {four:,.0f} publishes/s")
     print(f"4 threads vs 1, median of paired runs: {threads_ratio:.2f}x")
     print(f"RSS growth after {publishes:,} publishes over 100 channels: {growth:.1f} MB")
     print(f"  (history holds {held:,} updates: bounded at 100 per channel)")
+    print(f"\none channel with {fleet_count:,} producers, an event listener subscribed:")
+    print(f"  registering all of them:  {fleet['register'] * 1000:8.1f} ms")
+    print(f"  diagnostics(), unchanged: {fleet['diagnostics'] * 1000:8.2f} ms")
+    print(f"  diagnostics() after a change: {fleet['diagnostics_fresh'] * 1000:4.1f} ms")
+    print(f"  get():                    {fleet['get'] * 1e6:8.2f} µs")
+    print(f"  consumer.value:           {fleet['value'] * 1e6:8.2f} µs")
+    print(f"  widget consumer.value:    {fleet['widget_value'] * 1e6:8.2f} µs")
 
     checks = [
         ("raw publish vs blinker send", raw / blinker_send, "<= 1.0", raw <= blinker_send),
@@ -316,6 +383,26 @@ def main(argv: list[str] | None = None) -> int:
         ),
         ("4 threads vs 1", threads_ratio, ">= 0.8", threads_ratio >= 0.8),
         ("RSS growth, MB", growth, "< 20", growth < 20),
+        (
+            f"register {fleet_count:,} on 1 channel, s",
+            fleet["register"],
+            "< 1.0",
+            fleet["register"] < 1.0,
+        ),
+        (
+            "diagnostics() at fleet size, ms",
+            fleet["diagnostics"] * 1000,
+            "< 50",
+            fleet["diagnostics"] < 0.05,
+        ),
+        ("get() at fleet size, µs", fleet["get"] * 1e6, "< 2", fleet["get"] < 2e-6),
+        ("consumer.value at fleet size, µs", fleet["value"] * 1e6, "< 2", fleet["value"] < 2e-6),
+        (
+            "widget consumer.value at fleet size, µs",
+            fleet["widget_value"] * 1e6,
+            "< 2",
+            fleet["widget_value"] < 2e-6,
+        ),
     ]
     print("\ntargets:")
     for label, value, target, ok in checks:

@@ -21,6 +21,7 @@ from mapstore_core._errors import (
     DebugProtocolError,
     DebugRequestError,
     JobStateError,
+    LinkError,
     MapStoreError,
     ProducerAlreadyRegistered,
     ProducerClosed,
@@ -47,7 +48,14 @@ from mapstore_core._schemas import MetricData, ParagraphContent, TableData, Widg
 from mapstore_core._store import MapObjectStore
 from mapstore_core._wake import Drained, WakeOnceBuffer
 from mapstore_core._widgets import create_widget_consumer, create_widget_publisher, define_channel
-from mapstore_core.remote import DebugClient, DebugEndpoint, DebugServer, list_debug_endpoints
+from mapstore_core.remote import (
+    DebugClient,
+    DebugEndpoint,
+    DebugServer,
+    LinkStatus,
+    StoreLink,
+    list_debug_endpoints,
+)
 
 __version__ = "0.1.0"
 
@@ -76,6 +84,8 @@ __all__ = [
     "JobStatus",
     "JobUpdate",
     "JobWidgetBridge",
+    "LinkError",
+    "LinkStatus",
     "MapObjectStore",
     "MapStoreError",
     "MetricData",
@@ -89,6 +99,7 @@ __all__ = [
     "Rule",
     "Severity",
     "StoreEvent",
+    "StoreLink",
     "StoreReader",
     "TableData",
     "UnknownJob",

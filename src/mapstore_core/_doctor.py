@@ -11,10 +11,22 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from mapstore_core._records import Diagnostic
 
-__all__ = ["ChurnFact", "ProducerFacts", "diagnose", "is_non_descriptive"]
+__all__ = [
+    "ChurnFact",
+    "ProducerFacts",
+    "diagnose",
+    "duplicate_source",
+    "is_non_descriptive",
+    "producer_findings",
+]
+
+# A duplicate-source message names at most this many ids of its group (a channel fed from
+# one loop can hold thousands; the message stays short and costs O(1) to build).
+SHOWN_IDS = 5
 
 _GENERIC = re.compile(
     r"(?:producer|temp|tmp|test|foo|bar|id|p|x)[-_ .:]?\d*",
@@ -27,7 +39,7 @@ _UUID = re.compile(
 _HEX = re.compile(r"(?:0x)?[0-9a-f]+", re.IGNORECASE)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=16384)
 def is_non_descriptive(producer_id: str) -> bool:
     """Say whether an id is one the guide calls generic (``producer1``, ``temp``, a bare UUID).
 
@@ -45,9 +57,8 @@ def is_non_descriptive(producer_id: str) -> bool:
     return False
 
 
-@dataclass(frozen=True, slots=True)
-class ProducerFacts:
-    """What the doctor needs to know about one open producer."""
+class ProducerFacts(NamedTuple):
+    """What the doctor needs to know about one open producer (a tuple: cheap to build)."""
 
     channel: str
     producer_id: str
@@ -86,6 +97,30 @@ def _rule_ids(producers: Iterable[ProducerFacts]) -> Iterable[Diagnostic]:
             )
 
 
+_DUP_HINT = "keep one producer per data source and publish every update through it"
+
+
+def duplicate_source(
+    channel: str, where: str, producer_id: str, first_ids: Sequence[str], count: int
+) -> Diagnostic:
+    """The ``duplicate-source`` finding of one producer in a group of ``count`` from ``where``.
+
+    ``first_ids`` are the group's first ids (only ``SHOWN_IDS`` of them are named).
+    """
+    ids = ", ".join(repr(i) for i in first_ids[:SHOWN_IDS])
+    if count > SHOWN_IDS:
+        ids += f", … and {count - SHOWN_IDS} more"
+    return Diagnostic(
+        "duplicate-source",
+        "warning",
+        channel,
+        producer_id,
+        f"{count} open producers on {channel!r} come from one source ({ids})",
+        where,
+        _DUP_HINT,
+    )
+
+
 def _rule_duplicate_source(producers: Sequence[ProducerFacts]) -> Iterable[Diagnostic]:
     by_site: dict[tuple[str, str], list[ProducerFacts]] = defaultdict(list)
     for p in producers:
@@ -94,16 +129,11 @@ def _rule_duplicate_source(producers: Sequence[ProducerFacts]) -> Iterable[Diagn
     for (channel, where), group in by_site.items():
         if len(group) < 2:
             continue
-        ids = ", ".join(repr(p.producer_id) for p in group)
+        first = [p.producer_id for p in group[:SHOWN_IDS]]
+        message = duplicate_source(channel, where, "", first, len(group)).message
         for p in group:
             yield Diagnostic(
-                "duplicate-source",
-                "warning",
-                channel,
-                p.producer_id,
-                f"{len(group)} open producers on {channel!r} come from one source ({ids})",
-                where,
-                "keep one producer per data source and publish every update through it",
+                "duplicate-source", "warning", channel, p.producer_id, message, where, _DUP_HINT
             )
 
 
@@ -177,6 +207,23 @@ def _rule_churn(churn: Iterable[ChurnFact]) -> Iterable[Diagnostic]:
             c.where,
             "register once, early, close to the data source, and keep the producer",
         )
+
+
+def producer_findings(p: ProducerFacts, churn: Sequence[ChurnFact]) -> list[Diagnostic]:
+    """The findings about one producer alone (every rule but ``duplicate-source``).
+
+    The store uses it when one producer changes, so a registration costs O(1), not a
+    re-evaluation of the whole channel.
+    """
+    one = (p,)
+    return [
+        *_rule_ids(one),
+        *_rule_widget(one),
+        *_rule_leaked(one),
+        *_rule_churn(churn),
+        *_rule_unvalidated(one),
+        *_rule_job_failed(one),
+    ]
 
 
 def diagnose(producers: Sequence[ProducerFacts], churn: Sequence[ChurnFact]) -> list[Diagnostic]:

@@ -17,7 +17,8 @@ registered, so the message alone says what to fix::
     ├── DebugAuthError (PermissionError)   an endpoint that refused the handshake, or not yours
     ├── DebugRequestError (RuntimeError)   an endpoint that answered a request with an error
     ├── DebugAddressError (ValueError)     an address or endpoint name that names nothing usable
-    └── DebugEndpointError (OSError)       an endpoint that cannot be served at that place
+    ├── DebugEndpointError (OSError)       an endpoint that cannot be served at that place
+    └── LinkError (RuntimeError)       store.link() refused: no redis extra, bad URL or name
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ __all__ = [
     "DebugProtocolError",
     "DebugRequestError",
     "JobStateError",
+    "LinkError",
     "MapStoreError",
     "ProducerAlreadyRegistered",
     "ProducerClosed",
@@ -199,4 +201,12 @@ class DebugEndpointError(MapStoreError, OSError):
     Its directory is not a private directory of this user, the path is taken by a live
     endpoint (the message names its process) or by something that is not a socket, or the
     name is not a plain file name. Nothing is deleted or replaced to make room.
+    """
+
+
+class LinkError(MapStoreError, RuntimeError):
+    """``store.link()`` cannot link this store (the extra, the URL, the names, a second link).
+
+    Raised at once by ``link()`` only; once a link exists, Redis being away is never an
+    error for the app: the link's ``status`` says ``disconnected`` and it retries.
     """

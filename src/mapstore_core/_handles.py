@@ -229,11 +229,7 @@ class WidgetConsumer(Consumer, Generic[M]):
     @property
     def value(self) -> M | None:
         """The newest value that is (or validates as) the model, or None."""
-        for payload in reversed(self._store._values_newest_last(self.channel)):
-            converted = self._store._try_convert(self.model, payload)
-            if converted is not None:
-                return converted
-        return None
+        return self._store._newest_converted(self.channel, self.model)
 
     @property
     def values(self) -> dict[str, M]:

@@ -23,7 +23,7 @@ __all__ = [
     "UpdateKind",
 ]
 
-UpdateKind = Literal["published", "cleared"]
+UpdateKind = Literal["published", "cleared", "gap"]
 ProducerKind = Literal["producer", "bridge"]
 EventKind = Literal[
     "registered",
@@ -36,6 +36,8 @@ EventKind = Literal[
     "consumer_registered",
     "consumer_closed",
     "channel_defined",
+    "link_status",
+    "link_dropped",
 ]
 Rule = Literal[
     "non-descriptive-id",
@@ -57,13 +59,16 @@ class ChannelUpdate(NamedTuple):
     producer_id: str
     """The producer whose value changed."""
     kind: UpdateKind
-    """``"published"`` or ``"cleared"``."""
+    """``"published"`` or ``"cleared"``; ``"gap"`` only in ``history()``: a linked process
+    skipped updates of this producer under pressure (``value`` is ``{"skipped": n}``)."""
     value: Any
     """The payload (a model instance on validated channels), or None when cleared."""
     seq: int
     """Store-wide sequence number; later updates have larger numbers."""
     timestamp: float
     """Seconds since the epoch, from the store's clock."""
+    process: str | None = None
+    """The linked process the producer lives in (``store.link``), or None for a local one."""
 
 
 class StoreEvent(NamedTuple):
@@ -91,6 +96,8 @@ class StoreEvent(NamedTuple):
     """The new finding, for ``diagnostic`` events."""
     problems: dict[str, str] | None = None
     """``{field path: message}`` of a ``validation_failed`` event (as the error's ``problems``)."""
+    process: str | None = None
+    """The linked process of a remote producer concerned (``store.link``), else None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +176,8 @@ class ProducerInfo:
     value_seq: int | None = None
     """``seq`` of the update that set its current value (None when it holds none); the
     producer with the highest one holds the channel's current value."""
+    process: str | None = None
+    """The linked process it lives in (``store.link``), or None for a local producer."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the description as JSON-ready data."""

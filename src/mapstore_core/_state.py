@@ -32,12 +32,15 @@ class ChannelState:
         "consumers",
         "first_producer_order",
         "history",
+        "holders",
         "last_update",
         "lock",
         "model",
         "name",
         "producers",
         "publish_count",
+        "remote",
+        "sites",
         "targets",
     )
 
@@ -46,6 +49,14 @@ class ChannelState:
         self.model: type[BaseModel] | None = None
         self.lock = threading.RLock()
         self.producers: dict[str, ProducerState] = {}
+        # Producers of linked processes, keyed "<id>@<process>", in the order first seen.
+        self.remote: dict[str, ProducerState] = {}
+        # Producers holding a value, oldest value first: the newest is the last key, so
+        # get() is O(1) whatever the count (a publish moves its producer to the end).
+        self.holders: dict[ProducerState, None] = {}
+        # registered_at -> open local producers registered there (the doctor's
+        # duplicate-source groups, kept up to date so a registration costs O(1)).
+        self.sites: dict[str, dict[ProducerState, None]] = {}
         self.consumers: list[ConsumerState] = []
         # Consumers that have at least one callback; rebuilt on (un)subscribe so that the
         # publish path reads one tuple and copies nothing.
@@ -61,11 +72,12 @@ class ChannelState:
 
     def latest_value(self) -> Any:
         """Return the newest value among producers that hold one; call with ``lock`` held."""
-        best: ProducerState | None = None
-        for p in self.producers.values():
-            if p.has_value and (best is None or p.value_seq > best.value_seq):
-                best = p
-        return None if best is None else best.value
+        holders = self.holders
+        return next(reversed(holders)).value if holders else None
+
+    def all_producers(self) -> list[ProducerState]:
+        """Local producers in registration order, then remote ones; call with ``lock`` held."""
+        return [*self.producers.values(), *self.remote.values()]
 
 
 class ProducerState:
@@ -78,11 +90,15 @@ class ProducerState:
         "has_value",
         "id",
         "job_error",
+        "key",
         "kind",
         "last_publish",
         "leaked",
+        "link_n",
+        "process",
         "publish_count",
         "registered_at",
+        "remote_n",
         "validate",
         "validated",
         "value",
@@ -99,9 +115,17 @@ class ProducerState:
         *,
         validated: bool,
         widget: str | None,
+        process: str | None = None,
     ) -> None:
         self.channel = channel
         self.id = producer_id
+        # None for a local producer; the linked process's name for a remote one.
+        self.process = process
+        self.key = producer_id if process is None else f"{producer_id}@{process}"
+        # Link bookkeeping: updates this (local) producer handed to links so far, and the
+        # last sender number applied for a remote one (to drop duplicates and see gaps).
+        self.link_n = 0
+        self.remote_n = 0
         self.kind: ProducerKind = kind
         self.registered_at = registered_at
         self.validated = validated

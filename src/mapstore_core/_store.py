@@ -28,6 +28,7 @@ from mapstore_core._errors import (
     ChannelNotDefined,
     ChannelSchemaConflict,
     ConsumerClosed,
+    LinkError,
     ProducerAlreadyRegistered,
     ProducerClosed,
     PublishValidationError,
@@ -51,7 +52,12 @@ from mapstore_core._schemas import WIDGET_MODELS
 from mapstore_core._state import Callback, ChannelState, ConsumerState, ProducerState
 
 if TYPE_CHECKING:
-    from mapstore_core.remote import DebugServer
+    from mapstore_core.remote import DebugServer, StoreLink
+
+# What a store hands its link for every change of a local producer: (producer, operation
+# "reg" | "pub" | "clr" | "close", payload, timestamp). Called under the channel's lock, so
+# the link sees each producer's changes in order; it must only queue, never block.
+LinkSink = Callable[[ProducerState, str, Any, float], None]
 
 __all__ = ["MapObjectStore"]
 
@@ -115,9 +121,15 @@ class MapObjectStore:
         self._site_registrations: dict[str, deque[float]] = {}
         self._churn: dict[str, _doctor.ChurnFact] = {}
         self._diag_lock = threading.RLock()
-        # channel -> keys of the findings last reported for it (to emit only new ones)
-        self._known_diagnostics: dict[str, set[tuple[str, str, str]]] = {}
+        # channel -> producer id -> keys of the findings last reported (to emit only new ones)
+        self._known_diagnostics: dict[str, dict[str, set[tuple[str, str, str]]]] = {}
         self._leaks_pending = False
+        self._link_sink: LinkSink | None = None
+        # Bumped whenever a fact the doctor reads changes; diagnostics() reuses its last
+        # result while it stays the same (the panel asks often, the store rarely changes).
+        self._diag_generation = 0
+        self._diag_cache: tuple[int, list[Diagnostic]] | None = None
+        self._link: StoreLink | None = None
 
         for channel, model in WIDGET_MODELS.items():
             self.define_channel(channel, model)
@@ -157,6 +169,7 @@ class MapObjectStore:
             if state.model is not None:
                 raise ChannelSchemaConflict(name, state.model.__name__, model.__name__)
             state.model = model
+            self._diag_generation += 1
         self._emit("channel_defined", name, None, message=f"schema {model.__name__}")
         self._refresh_diagnostics(state)
         return name
@@ -209,13 +222,19 @@ class MapObjectStore:
             if first is not None:
                 raise ProducerAlreadyRegistered(name, producer_id, first.registered_at)
             state.producers[producer_id] = producer
+            if kind == "producer":  # each bridge is its own job: bridges never duplicate
+                state.sites.setdefault(where, {})[producer] = None
+            self._diag_generation += 1
             if state.first_producer_order is None:
                 state.first_producer_order = next(self._producer_order)
+            sink = self._link_sink
+            if sink is not None:
+                sink(producer, "reg", None, self._clock())
         handle = cls(self, producer)
         producer.handle_ref = weakref.ref(handle, self._weak_callback(producer))
         self._note_registration(where, name, producer_id)
         self._emit("registered", name, producer_id, where=where)
-        self._refresh_diagnostics(state)
+        self._diagnose_producer(producer, registered=True)
         return handle
 
     def _weak_callback(self, producer: ProducerState) -> Callable[[Any], None]:
@@ -226,6 +245,7 @@ class MapObjectStore:
             if not producer.closed:
                 producer.leaked = True
                 self._leaks_pending = True
+                self._diag_generation += 1
 
         return dropped
 
@@ -260,10 +280,14 @@ class MapObjectStore:
             seq = self._last_seq = next(self._seq)
             now = self._clock()
             update: ChannelUpdate = _new_tuple(
-                ChannelUpdate, (channel.name, producer.id, "published", payload, seq, now)
+                ChannelUpdate, (channel.name, producer.id, "published", payload, seq, now, None)
             )
             producer.value = payload
             producer.value_seq = seq
+            holders = channel.holders
+            if producer.has_value:
+                del holders[producer]
+            holders[producer] = None
             producer.has_value = True
             producer.publish_count += 1
             producer.last_publish = now
@@ -271,10 +295,14 @@ class MapObjectStore:
             channel.last_update = now
             channel.history.append(update)
             self._deliver_all(channel, update)
+            sink = self._link_sink
+            if sink is not None:
+                sink(producer, "pub", payload, now)
         finally:
             lock.release()
         if producer.publish_count == 1 and not producer.validated and channel.model is not None:
-            self._refresh_diagnostics(channel)  # a raw producer's first publish on a schema channel
+            self._diag_generation += 1
+            self._diagnose_producer(producer)  # a raw producer's first publish on a schema channel
         return update
 
     def _clear(self, producer: ProducerState) -> ChannelUpdate | None:
@@ -290,13 +318,19 @@ class MapObjectStore:
         channel = producer.channel
         seq = self._last_seq = next(self._seq)
         now = self._clock()
-        update = ChannelUpdate(channel.name, producer.id, "cleared", None, seq, now)
+        update = ChannelUpdate(
+            channel.name, producer.id, "cleared", None, seq, now, producer.process
+        )
         producer.value = None
         producer.value_seq = seq
         producer.has_value = False
+        del channel.holders[producer]
         channel.last_update = now
         channel.history.append(update)
         self._deliver_all(channel, update)
+        sink = self._link_sink
+        if sink is not None and producer.process is None:
+            sink(producer, "clr", None, now)
         return update
 
     def _deliver_all(self, channel: ChannelState, update: ChannelUpdate) -> None:
@@ -333,6 +367,7 @@ class MapObjectStore:
                     None,
                     None,
                     None,
+                    update.process,
                 ),
             )
             for listener in listeners:
@@ -387,7 +422,7 @@ class MapObjectStore:
             update=update,
         )
 
-    def _close_producer(self, producer: ProducerState) -> None:
+    def _close_producer(self, producer: ProducerState, reason: str | None = None) -> None:
         channel = producer.channel
         with channel.lock:
             if producer.closed:
@@ -395,14 +430,36 @@ class MapObjectStore:
             self._clear_locked(producer)
             producer.closed = True
             producer.handle_ref = None
-            if channel.producers.get(producer.id) is producer:
-                del channel.producers[producer.id]
-        self._emit("closed", channel.name, producer.id, where=producer.registered_at)
-        self._refresh_diagnostics(channel)
+            self._diag_generation += 1
+            if producer.process is not None:
+                if channel.remote.get(producer.key) is producer:
+                    del channel.remote[producer.key]
+            else:
+                if channel.producers.get(producer.id) is producer:
+                    del channel.producers[producer.id]
+                site = channel.sites.get(producer.registered_at)
+                if site is not None:
+                    site.pop(producer, None)
+                    if not site:
+                        del channel.sites[producer.registered_at]
+                sink = self._link_sink
+                if sink is not None:
+                    sink(producer, "close", None, self._clock())
+        self._emit(
+            "closed",
+            channel.name,
+            producer.id,
+            where=producer.registered_at,
+            message=reason,
+            process=producer.process,
+        )
+        if producer.process is None:
+            self._forget_diagnostics(producer)
 
     def _mark_job_failed(self, producer: ProducerState, error: str) -> None:
         producer.job_error = error
-        self._refresh_diagnostics(producer.channel)
+        self._diag_generation += 1
+        self._diagnose_producer(producer)
 
     # -- consumers -------------------------------------------------------------------------
 
@@ -532,22 +589,31 @@ class MapObjectStore:
             return state.latest_value()
 
     def values(self, channel: str | Enum) -> dict[str, Any]:
-        """``{producer_id: payload}`` of producers holding a value, in registration order."""
+        """``{producer_id: payload}`` of producers holding a value, in registration order.
+
+        Local producers come first; those of linked processes follow, keyed
+        ``"<id>@<process>"``.
+        """
         state = self._channels.get(channel_name(channel))
         if state is None:
             return {}
         with state.lock:
-            return {p.id: p.value for p in state.producers.values() if p.has_value}
+            out = {p.id: p.value for p in state.producers.values() if p.has_value}
+            if state.remote:
+                out.update((p.key, p.value) for p in state.remote.values() if p.has_value)
+            return out
 
-    def _values_newest_last(self, channel: str) -> list[Any]:
+    def _newest_converted(self, channel: str, model: type[M]) -> M | None:
+        """The newest value that is (or validates as) ``model``: O(1) when the newest fits."""
         state = self._channels.get(channel)
         if state is None:
-            return []
+            return None
         with state.lock:
-            held = sorted(
-                (p for p in state.producers.values() if p.has_value), key=lambda p: p.value_seq
-            )
-            return [p.value for p in held]
+            for producer in reversed(state.holders):
+                converted = self._try_convert(model, producer.value)
+                if converted is not None:
+                    return converted
+        return None
 
     def history(self, channel: str | Enum) -> list[ChannelUpdate]:
         """Past updates of the channel (publishes and clears), oldest first, bounded."""
@@ -566,7 +632,7 @@ class MapObjectStore:
                     ChannelInfo(
                         state.name,
                         None if state.model is None else state.model.__name__,
-                        len(state.producers),
+                        len(state.producers) + len(state.remote),
                         len(state.consumers),
                         state.publish_count,
                         state.last_update,
@@ -591,8 +657,9 @@ class MapObjectStore:
                         p.leaked,
                         p.validated,
                         p.value_seq if p.has_value else None,
+                        p.process,
                     )
-                    for p in state.producers.values()
+                    for p in state.all_producers()
                 )
         return out
 
@@ -626,8 +693,11 @@ class MapObjectStore:
         blocks = []
         for state in self._selected(channel):
             with state.lock:
-                if state.producers and state.first_producer_order is not None:
-                    producers = [(p.id, p.kind) for p in state.producers.values()]
+                if (state.producers or state.remote) and state.first_producer_order is not None:
+                    producers: list[tuple[str, str]] = [
+                        (p.id, p.kind) for p in state.producers.values()
+                    ]
+                    producers += [(p.id, f"{p.kind} @ {p.process}") for p in state.remote.values()]
                     blocks.append((state.first_producer_order, state.name, producers))
         blocks.sort(key=lambda block: block[0])
         return format_log_producers([(name, producers) for _, name, producers in blocks])
@@ -641,8 +711,7 @@ class MapObjectStore:
         """
         values: dict[str, dict[str, Any]] = {}
         for state in self._existing_channels():
-            with state.lock:
-                held = {p.id: p.value for p in state.producers.values() if p.has_value}
+            held = self.values(state.name)
             if held:
                 values[state.name] = jsonable(held)
         return {
@@ -725,27 +794,38 @@ class MapObjectStore:
         event (evaluations happen on registration, close, schema definition, a raw publish on
         a schema channel, a job failure, and every call of this method).
         """
-        return self._refresh_diagnostics()
+        cached = self._diag_cache
+        if cached is not None and cached[0] == self._diag_generation and not self._leaks_pending:
+            return list(cached[1])
+        generation = self._diag_generation
+        found = self._refresh_diagnostics()
+        self._diag_cache = (generation, found)
+        return list(found)
+
+    @staticmethod
+    def _fact(state: ChannelState, p: ProducerState) -> _doctor.ProducerFacts:
+        return _new_tuple(
+            _doctor.ProducerFacts,
+            (
+                state.name,
+                p.id,
+                p.kind,
+                p.registered_at,
+                p.validated,
+                state.model is not None,
+                p.publish_count,
+                p.leaked,
+                p.widget,
+                p.job_error,
+            ),
+        )
 
     def _facts(self, channels: Iterable[ChannelState]) -> list[_doctor.ProducerFacts]:
         facts: list[_doctor.ProducerFacts] = []
+        fact = self._fact
         for state in channels:
-            with state.lock:
-                facts.extend(
-                    _doctor.ProducerFacts(
-                        state.name,
-                        p.id,
-                        p.kind,
-                        p.registered_at,
-                        p.validated,
-                        state.model is not None,
-                        p.publish_count,
-                        p.leaked,
-                        p.widget,
-                        p.job_error,
-                    )
-                    for p in state.producers.values()
-                )
+            with state.lock:  # local producers only: each process's doctor covers its own
+                facts.extend(fact(state, p) for p in state.producers.values())
         return facts
 
     def _quiet_diagnostics(self) -> list[Diagnostic]:
@@ -763,8 +843,9 @@ class MapObjectStore:
     def _refresh_diagnostics(self, scope: ChannelState | None = None) -> list[Diagnostic]:
         """Evaluate the doctor over one channel (or all) and emit the new findings.
 
-        Registration and close evaluate only their channel, so registering N producers costs
-        O(N), not O(N^2); a pending leak widens the evaluation to every channel.
+        Used when a whole channel's facts change (a schema defined) and by ``diagnostics()``;
+        a registration, close or publish goes through ``_diagnose_producer`` (O(1)). A
+        pending leak widens the evaluation to every channel.
         """
         if scope is not None and not self._by_kind["diagnostic"]:
             return []  # nobody to tell; diagnostics() evaluates everything when asked
@@ -776,13 +857,91 @@ class MapObjectStore:
         with self._lock:
             churn = [c for c in self._churn.values() if c.channel in names]
         found = _doctor.diagnose(self._facts(channels), churn)
-        by_channel: dict[str, set[tuple[str, str, str]]] = {name: set() for name in names}
-        for finding in found:
-            by_channel[finding.channel].add(finding.key)
+        by_channel: dict[str, dict[str, set[tuple[str, str, str]]]] = {n: {} for n in names}
+        new: list[Diagnostic] = []
         with self._diag_lock:
-            new = [d for d in found if d.key not in self._known_diagnostics.get(d.channel, set())]
-            self._known_diagnostics.update(by_channel)
-        for finding in new:
+            known = self._known_diagnostics
+            for finding in found:
+                channel, producer_id = finding.channel, finding.producer_id
+                key = (finding.rule, channel, producer_id)
+                mine = by_channel[channel].get(producer_id)
+                if mine is None:
+                    mine = by_channel[channel][producer_id] = set()
+                mine.add(key)
+                before = known.get(channel)
+                if before is None or key not in before.get(producer_id, ()):
+                    new.append(finding)
+            known.update(by_channel)
+        self._emit_findings(new)
+        return found
+
+    def _diagnose_producer(self, producer: ProducerState, *, registered: bool = False) -> None:
+        """Evaluate the doctor for one local producer that changed, and emit new findings.
+
+        O(1) whatever the channel holds: the rules that look at one producer, its site's
+        duplicate-source group (kept by the channel) and its site's churn.
+        """
+        if not self._by_kind["diagnostic"] or producer.process is not None:
+            return
+        if self._leaks_pending:
+            self._refresh_diagnostics()
+            return
+        state = producer.channel
+        where = producer.registered_at
+        with self._lock:
+            churn = self._churn.get(where)
+        found: list[Diagnostic] = []
+        with state.lock:
+            if producer.closed:
+                return
+            found += _doctor.producer_findings(
+                self._fact(state, producer),
+                [] if churn is None or churn.channel != state.name else [churn],
+            )
+            group = state.sites.get(where, {})
+            if producer.kind == "producer" and len(group) >= 2:
+                first = [p.id for p in itertools.islice(group, _doctor.SHOWN_IDS)]
+                targets = [producer]
+                if registered and len(group) == 2:
+                    targets = list(group)  # the group just formed: both are duplicates now
+                found += [
+                    _doctor.duplicate_source(state.name, where, p.id, first, len(group))
+                    for p in targets
+                ]
+        new: list[Diagnostic] = []
+        with self._diag_lock:
+            known = self._known_diagnostics.setdefault(state.name, {})
+            for finding in found:
+                keys = known.setdefault(finding.producer_id, set())
+                if finding.key not in keys:
+                    keys.add(finding.key)
+                    new.append(finding)
+        self._emit_findings(new)
+
+    def _forget_diagnostics(self, producer: ProducerState) -> None:
+        """Drop a closed producer's known findings (and its lone site-mate's duplicate one)."""
+        state = producer.channel
+        with state.lock:
+            site = state.sites.get(producer.registered_at, {})
+            group = list(site) if len(site) == 1 else []
+        with self._diag_lock:
+            known = self._known_diagnostics.get(state.name)
+            if not known:
+                return
+            keys = known.get(producer.id)
+            if keys:  # a burst's churn finding outlives the producer, as its fact does
+                kept = {key for key in keys if key[0] == "registration-churn"}
+                if kept:
+                    known[producer.id] = kept
+                else:
+                    del known[producer.id]
+            if len(group) == 1:
+                keys = known.get(group[0].id)
+                if keys is not None:
+                    keys.discard(("duplicate-source", state.name, group[0].id))
+
+    def _emit_findings(self, findings: Iterable[Diagnostic]) -> None:
+        for finding in findings:
             self._emit(
                 "diagnostic",
                 finding.channel,
@@ -791,7 +950,6 @@ class MapObjectStore:
                 message=finding.message,
                 diagnostic=finding,
             )
-        return found
 
     def dry_run(self, channel: str | Enum, payload: Any) -> dict[str, Any]:
         """Check a payload against a channel without publishing it.
@@ -876,6 +1034,213 @@ class MapObjectStore:
             target = server.name if not server.tcp else server.address
             print(f"mapstore: attach with `mapstore-tui attach {target}`", file=sys.stderr)
         return server
+
+    # -- linked processes (store.link) ---------------------------------------------------
+
+    def link(
+        self,
+        url: str,
+        *,
+        namespace: str = "mapstore",
+        name: str | None = None,
+        heartbeat: float = 1.0,
+        max_queue: int = 10_000,
+    ) -> StoreLink:
+        """Share this store with every other store linked to ``namespace`` on one Redis.
+
+        Local first: nothing here waits on Redis. The link connects (and reconnects) in a
+        background thread; ``publish()`` only queues for it, and under pressure the queue
+        coalesces to each producer's newest value (counted in ``stats()``). Producers of the
+        other processes appear here with ``process`` set; see the README's "Many processes,
+        many machines" for what crosses and what is guaranteed. Needs ``mapstore[redis]``.
+
+        Args:
+            url: ``redis://[user:password@]host:port/db``, ``rediss://`` for TLS, or
+                ``unix:///path/to/redis.sock``.
+            namespace: Stores meet only within one namespace.
+            name: How other processes name this one; ``"<host>:<pid>"`` by default.
+            heartbeat: Seconds between heartbeats; 3 missed ones mean this process is gone.
+            max_queue: Updates held for Redis before coalescing to the newest per producer.
+
+        Raises:
+            LinkError: the redis extra is missing, an argument is invalid, or the store is
+                already linked.
+        """
+        from mapstore_core.remote._link import StoreLink
+
+        return StoreLink(
+            self,
+            url,
+            namespace=namespace,
+            name=name,
+            heartbeat=heartbeat,
+            max_queue=max_queue,
+        )
+
+    def _attach_link(self, link: StoreLink, sink: LinkSink) -> list[tuple[ProducerState, Any]]:
+        """Start handing local changes to ``sink``; return every open local producer and value.
+
+        The sink is set first, so nothing published meanwhile is missed (the link numbers
+        each producer's updates, which makes the overlap harmless).
+        """
+        with self._lock:
+            if self._link is not None:
+                raise LinkError(f"this store is already linked ({self._link!r}); close it first")
+            self._link = link
+            self._link_sink = sink
+        current: list[tuple[ProducerState, Any]] = []
+        for state in self._existing_channels():
+            with state.lock:
+                current += [(p, p.value) for p in state.producers.values()]
+        return current
+
+    def _detach_link(self, link: StoreLink, reason: str) -> None:
+        """Stop handing changes to ``link`` and close every remote producer (``reason``)."""
+        with self._lock:
+            if self._link is not link:
+                return
+            self._link = None
+            self._link_sink = None
+        self._close_remote(None, reason)
+
+    def _close_remote(self, process: str | None, reason: str) -> int:
+        """Close the remote producers of ``process`` (every process's if None); count them."""
+        closed = 0
+        for state in self._existing_channels():
+            with state.lock:
+                doomed = [p for p in state.remote.values() if process in (None, p.process)]
+            for producer in doomed:
+                self._close_producer(producer, reason)
+                closed += 1
+        return closed
+
+    def _remote_processes(self) -> set[str]:
+        """Names of the processes that have producers in this store."""
+        found: set[str] = set()
+        for state in self._existing_channels():
+            with state.lock:
+                found.update(p.process for p in state.remote.values() if p.process)
+        return found
+
+    def _remote_update(
+        self,
+        process: str,
+        channel: str,
+        producer_id: str,
+        meta: tuple[ProducerKind, str, bool],
+        op: str,
+        n: int,
+        payload: Any,
+    ) -> tuple[str, int]:
+        """Apply one change of a remote producer; return (outcome, updates skipped before it).
+
+        Outcomes: ``applied``, ``duplicate`` (``n`` already seen: a re-send), ``rejected``
+        (the payload failed this store's model: a ``validation_failed`` event names the
+        producer and its process, and its previous value stays). A jump in ``n`` means the
+        sender skipped updates under pressure: a ``gap`` marker goes into the history and a
+        ``link_dropped`` event says how many.
+        """
+        state = self._channel(channel)
+        key = f"{producer_id}@{process}"
+        kind, where, validated = meta
+        with state.lock:
+            producer = state.remote.get(key)
+            created = producer is None
+            if producer is None:
+                if op == "close":
+                    return ("duplicate", 0)
+                producer = ProducerState(
+                    state, producer_id, kind, where, validated=False, widget=None, process=process
+                )
+                producer.validated = validated
+                producer.remote_n = n - 1
+                state.remote[key] = producer
+                if state.first_producer_order is None:
+                    state.first_producer_order = next(self._producer_order)
+            if n <= producer.remote_n:
+                return ("duplicate", 0)
+            skipped = n - producer.remote_n - 1
+            producer.remote_n = n
+            if created:
+                self._emit("registered", channel, producer_id, where=where, process=process)
+            if skipped > 0:
+                self._remote_gap(producer, skipped)
+            if op == "pub":
+                if state.model is not None:
+                    try:
+                        payload = state.model.__pydantic_validator__.validate_python(payload)
+                    except ValidationError as exc:
+                        self._remote_rejected(producer, exc)
+                        return ("rejected", skipped)
+                self._apply_remote_publish(producer, payload)
+            elif op == "clr":
+                self._clear_locked(producer)
+        if op == "close":
+            self._close_producer(producer, payload if isinstance(payload, str) else None)
+        return ("applied", skipped)
+
+    def _apply_remote_publish(self, producer: ProducerState, payload: Any) -> None:
+        channel = producer.channel  # lock held by the caller
+        seq = self._last_seq = next(self._seq)
+        now = self._clock()
+        update = ChannelUpdate(
+            channel.name, producer.id, "published", payload, seq, now, producer.process
+        )
+        producer.value = payload
+        producer.value_seq = seq
+        if producer.has_value:
+            del channel.holders[producer]
+        channel.holders[producer] = None
+        producer.has_value = True
+        producer.publish_count += 1
+        producer.last_publish = now
+        channel.publish_count += 1
+        channel.last_update = now
+        channel.history.append(update)
+        self._deliver_all(channel, update)
+
+    def _remote_gap(self, producer: ProducerState, skipped: int) -> None:
+        channel = producer.channel  # lock held by the caller
+        seq = self._last_seq = next(self._seq)
+        now = self._clock()
+        channel.history.append(
+            ChannelUpdate(
+                channel.name, producer.id, "gap", {"skipped": skipped}, seq, now, producer.process
+            )
+        )
+        self._emit(
+            "link_dropped",
+            channel.name,
+            producer.id,
+            where=producer.registered_at,
+            message=f"{skipped} update(s) of {producer.id!r} in process {producer.process!r} "
+            "were skipped on the way (the link coalesced under pressure); the newest follows",
+            process=producer.process,
+        )
+
+    def _remote_rejected(self, producer: ProducerState, exc: ValidationError) -> None:
+        model = producer.channel.model
+        assert model is not None
+        error = PublishValidationError(
+            producer.channel.name,
+            f"{producer.id}@{producer.process}",
+            producer.registered_at,
+            model,
+            exc.errors(include_url=False),
+        )
+        self._emit(
+            "validation_failed",
+            producer.channel.name,
+            producer.id,
+            where=producer.registered_at,
+            message=f"from process {producer.process!r}: {error}",
+            problems=error.problems,
+            process=producer.process,
+        )
+
+    def _link_event(self, kind: EventKind, message: str, *, process: str | None = None) -> None:
+        """Emit a link's own event (``link_status``, ``link_dropped``) on this store."""
+        self._emit(kind, None, None, message=message, process=process)
 
     def __repr__(self) -> str:
         return f"<MapObjectStore channels={len(self._channels)} seq={self._last_seq}>"

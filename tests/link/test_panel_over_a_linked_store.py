@@ -1,0 +1,44 @@
+"""The panel over a linked store keeps working (the fleet views themselves are issue #10)."""
+
+from __future__ import annotations
+
+from textual.widgets import TabbedContent, TextArea
+
+from mapstore_core import MapObjectStore, create_widget_publisher
+from mapstore_tui import MapStoreApp
+from mapstore_tui.widgets.tables import ProducersTable
+from tests.link.helpers import RedisServer, wait_for
+
+
+async def test_remote_producers_show_in_the_panel_without_breaking_it(
+    redis_server: RedisServer,
+) -> None:
+    there, here = MapObjectStore(), MapObjectStore()
+    with (
+        there.link(redis_server.url, namespace="test", name="worker-1", heartbeat=0.2),
+        here.link(redis_server.url, namespace="test", name="web-1", heartbeat=0.2),
+    ):
+        remote = create_widget_publisher("metric-data", "realtime-service", store=there)
+        local = create_widget_publisher("metric-data", "realtime-service", store=here)
+        local.publish({"label": "CPU here", "value": 1})
+        remote.publish({"label": "CPU there", "value": 2})
+        there.register_producer("metric-data", "raw-feed").publish({"label": "x", "value": "?"})
+        wait_for(lambda: len(here.values("metric-data")) == 3, what="the remote values")
+        app = MapStoreApp(store=here)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.pause()
+            app.monitor.query_one("ChannelList").select("metric-data")
+            app.query_one("#detail", TabbedContent).active = "producers"
+            await pilot.pause()
+            await pilot.pause(0.3)
+            table = app.query_one(ProducersTable)
+            ids = [str(table.get_row_at(row)[0]) for row in range(table.row_count)]
+            assert ids.count("realtime-service") == 2 and "raw-feed" in ids
+            for key in ("1", "4", "5", "l", "o", "d"):
+                await pilot.press(key)
+                await pilot.pause()
+            app.query_one("#global", TabbedContent).active = "log"
+            await pilot.pause(0.3)
+            text = app.query_one("LogProducersPanel").query_one(TextArea).text
+            assert "2. realtime-service (producer @ worker-1)" in text
+            assert "3. raw-feed (producer @ worker-1)" in text
