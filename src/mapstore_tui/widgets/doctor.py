@@ -4,39 +4,55 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual.reactive import reactive
-from textual.widgets import DataTable
+
+from mapstore_tui.widgets.fitted import Column, FittedTable
 
 __all__ = ["DoctorTable"]
 
-_SEVERITY = {"error": "[b red]error[/]", "warning": "[yellow]warning[/]", "info": "info"}
+_SEVERITY = {
+    "error": Text("error", "bold red"),
+    "warning": Text("warning", "yellow"),
+    "info": Text("info"),
+}
 
 
-class DoctorTable(DataTable[str]):
+class DoctorTable(FittedTable):
     """One row per finding; an empty doctor says so."""
 
+    COLUMNS = (
+        Column("Severity", floor=7, give=3),
+        Column("Rule", floor=12, give=2),
+        Column("Producer", floor=12, give=2),
+        Column("Channel", floor=10, give=2),
+        Column("Fix", floor=24, give=1),
+        Column("Where", "path", floor=20, give=0),
+    )
     findings: reactive[list[dict[str, Any]]] = reactive(list, always_update=True)
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, id=id)
-
     def on_mount(self) -> None:
-        self.add_columns("Severity", "Rule", "Producer", "Channel", "Fix", "Where")
         self.watch_findings(self.findings)
 
     def watch_findings(self, findings: list[dict[str, Any]]) -> None:
-        if not self.columns:
+        if not self.is_mounted:
             return
-        self.clear()
         if not findings:
-            self.add_row("[green]ok[/]", "no findings", "", "", "the guide is followed", "")
+            self.show([(None, (Text("ok", "green"), "no findings", "", "", "the guide is followed", ""))])
             return
-        for finding in findings:
-            self.add_row(
-                _SEVERITY.get(finding["severity"], finding["severity"]),
-                finding["rule"],
-                finding["producer_id"],
-                finding["channel"],
-                finding["hint"] or finding["message"],
-                finding["where"],
-            )
+        self.show(
+            [
+                (
+                    None,
+                    (
+                        _SEVERITY.get(finding["severity"], Text(finding["severity"])),
+                        finding["rule"],
+                        finding["producer_id"],
+                        finding["channel"],
+                        finding["hint"] or finding["message"],
+                        finding["where"],
+                    ),
+                )
+                for finding in findings
+            ]
+        )

@@ -13,7 +13,7 @@ from textual.timer import Timer
 from textual.widgets import RichLog
 
 from mapstore_core import StoreEvent
-from mapstore_tui._format import short_json
+from mapstore_tui._format import clip, problems_text, short_json
 
 __all__ = ["EventLine", "EventLog", "describe_event"]
 
@@ -29,6 +29,11 @@ _STYLES = {
     "consumer_closed": "cyan",
     "channel_defined": "blue",
 }
+
+
+_CHANNEL = 18
+_WHO = 26
+"""Widths of the channel and producer columns: the payload always starts at one column."""
 
 
 @dataclass(frozen=True)
@@ -47,11 +52,10 @@ def describe_event(event: StoreEvent) -> EventLine:
         who = f"{who} → {event.consumer_id}" if who else event.consumer_id
     if event.kind == "published" and event.update is not None:
         detail = short_json(_plain(event.update.value), 70)
+    elif event.kind == "validation_failed":
+        detail = problems_text(event.problems, (event.message or "").split("\n")[0])
     elif event.message:
         detail = event.message.splitlines()[0]
-        if event.kind == "validation_failed":
-            fields = [line.strip()[2:] for line in event.message.splitlines()[1:]]
-            detail = "; ".join(fields) or detail
     else:
         detail = event.where or ""
     line = Text.assemble(
@@ -59,10 +63,10 @@ def describe_event(event: StoreEvent) -> EventLine:
         " ",
         (f"{event.kind:<19}", _STYLES.get(event.kind, "")),
         " ",
-        (f"{event.channel or '':<18}", "bold"),
+        (f"{clip(event.channel or '', _CHANNEL):<{_CHANNEL}}", "bold"),
         " ",
-        (who, "cyan"),
-        "  ",
+        (f"{clip(who, _WHO):<{_WHO}}", "cyan"),
+        " ",
         detail,
     )
     search = " ".join(str(part or "") for part in (event.kind, event.channel, who, detail)).lower()

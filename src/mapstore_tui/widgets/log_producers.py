@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import TextArea
+
+from mapstore_tui._format import plural
 
 __all__ = ["LogProducersPanel"]
 
 
 class LogProducersPanel(Vertical):
-    """Shows ``text``; ``c`` copies it to the clipboard (select part of it with the mouse)."""
+    """Shows ``text``; the app's ``c`` copies it (or the part selected with the mouse)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("c", "copy", "Copy text")]
     DEFAULT_CSS = """
     LogProducersPanel > TextArea { height: 1fr; border: none; }
     """
@@ -44,4 +42,6 @@ class LogProducersPanel(Vertical):
         area = self.query_one(TextArea)
         chosen = area.selected_text or self.text
         self.app.copy_to_clipboard(chosen)
-        self.notify(f"Copied {len(chosen.splitlines())} lines of Log Producers text.")
+        what = "the selected" if area.selected_text else "the"
+        lines = plural(len(chosen.splitlines()), "line")
+        self.notify(f"Copied {what} Log Producers text ({lines}) to the clipboard.", title="Copied")
