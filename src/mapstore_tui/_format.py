@@ -86,7 +86,8 @@ def clip(text: str, width: int) -> str:
 def clip_left(text: str, width: int) -> str:
     """``text`` in at most ``width`` cells, cut from the left: ``…/demo/static_page.py:31``.
 
-    For paths, whose end (file and line) says more than their start.
+    For paths, whose end (file and line) says more than their start; the cut falls on a
+    ``/`` when there is one to fall on, so no folder is shown half.
     """
     if cell_len(text) <= width:
         return text
@@ -97,6 +98,9 @@ def clip_left(text: str, width: int) -> str:
         if cell_len(tail) + cell_len(char) + 1 > width:
             break
         tail = char + tail
+    slash = tail.find("/")
+    if slash > 0:
+        tail = tail[slash:]
     return ELLIPSIS + tail
 
 

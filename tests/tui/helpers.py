@@ -6,7 +6,8 @@ from mapstore_tui.demo_app import DemoApp
 
 from ..conftest import FakeClock
 
-SIZE = (120, 36)
+SIZE = (140, 45)
+SMALL = (80, 24)
 
 
 def make_demo(
