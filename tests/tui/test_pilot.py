@@ -27,7 +27,14 @@ from mapstore_tui.widgets.jobs import JobsTable
 from mapstore_tui.widgets.previews import MetricWidget, ParagraphWidget, TableWidget
 from mapstore_tui.widgets.tables import ConsumersTable, ProducersTable
 
-from .helpers import SIZE, Toasts, make_demo
+from .helpers import SIZE, Toasts, make_demo, wait_for
+
+
+def _palette_hits(app) -> bool:
+    from textual.command import CommandList
+
+    lists = app.screen.query(CommandList)
+    return bool(lists) and lists.first().option_count > 0
 
 
 def column(table: DataTable, index: int) -> list[str]:
@@ -352,7 +359,7 @@ async def test_command_palette_runs_the_same_actions() -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"Doctor")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: _palette_hits(app), "the palette's search")
         await pilot.press("enter")
         await pilot.pause()
         assert global_tab(app) == "doctor"
@@ -394,7 +401,7 @@ async def test_embedding_over_a_users_store_and_other_threads() -> None:
         thread = threading.Thread(target=lambda: publisher.publish({"label": "CPU", "value": 0.5}))
         thread.start()
         thread.join()
-        await pilot.pause(0.05)
+        await wait_for(pilot, lambda: app.monitor.totals.messages == 2, "the publish to show")
         await pilot.press("down", "down")
         await pilot.pause()
         metric = app.query_one(ChannelPreview).query_one(MetricWidget)
@@ -447,7 +454,6 @@ async def test_flood_from_a_thread_keeps_keys_working_and_shows_the_last_value()
         finally:
             stop.set()
             thread.join()
-        await pilot.pause(0.2)
         app.monitor.apply()
         await pilot.pause()
         assert sent[0] > 1_000
@@ -498,7 +504,7 @@ async def test_monitor_is_not_touched_from_other_threads() -> None:
         thread = threading.Thread(target=lambda: [publisher.publish(n) for n in range(100)])
         thread.start()
         thread.join()
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: monitor.totals.messages == 100, "the publishes to show")
         assert applied_in and set(applied_in) == {ui_thread}
         assert len(applied_in) < 100  # coalesced
 

@@ -68,8 +68,8 @@ def header_text(
     forms = totals.forms() if totals is not None else [""]
     room = width - cell_len(_ICON) - tail.cell_len
     chosen = forms[-1]
-    # the longest totals that leave the whole title, else that leave a readable part of it
-    for least in (cell_len(title), min(_MIN_TITLE, cell_len(title))):
+    # the longest totals that leave the whole title, else most of it, else a readable part
+    for least in (cell_len(title), min(32, cell_len(title)), min(_MIN_TITLE, cell_len(title))):
         fitting = [f for f in forms if room - cell_len(_RULE) - cell_len(f) >= least]
         if fitting:
             chosen = fitting[0]
