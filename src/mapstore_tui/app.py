@@ -26,6 +26,7 @@ from mapstore_tui.widgets.footer import PanelFooter
 from mapstore_tui.widgets.log_producers import LogProducersPanel
 
 _HELD_TOASTS = 3
+_OVER_OVERVIEW = frozenset({"help", "quit", "overview", "command_palette"})
 
 __all__ = ["DETAIL_TABS", "MapStoreApp"]
 
@@ -147,7 +148,13 @@ class MapStoreApp(App[None]):
     # -- actions (each one also in the command palette) ------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Pause or Resume (whichever applies); Copy only while Log Producers is shown."""
+        """Pause or Resume (whichever applies); Copy only while Log Producers is shown.
+
+        Over the producers overview only help, quit and the overview's own keys apply: the
+        panel's keys would change panes nobody can see.
+        """
+        if isinstance(self.screen, ProducersOverview) and action not in _OVER_OVERVIEW:
+            return False
         if action in ("pause", "resume", "copy_log", "show", "detail", "dry_run", "filter"):
             try:
                 monitor = self.monitor
@@ -257,8 +264,8 @@ class MapStoreApp(App[None]):
                 keys[key] += f" / {binding.description}"
             else:
                 keys[key] = binding.description
-        keys["tab"] = "move between the channel list, the tabs and the panes"
-        keys["ctrl+p"] = "command palette: every action by name"
+        keys["tab"] = "focus: list, tabs, panes"
+        keys["ctrl+p"] = "every action by name"
         return list(keys.items())
 
     def _all_bindings(self) -> list[Binding]:

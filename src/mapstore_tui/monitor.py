@@ -221,7 +221,8 @@ class Monitor(Vertical):
                     producers=info["producer_count"],
                     consumers=info["consumer_count"],
                     publishes=compact(info["publish_count"]),
-                    rate=rate(per_second),
+                    # no time has passed yet: no rate is known ("0/s" beside "now" would lie)
+                    rate=rate(per_second) if self.rates.measured(name, now) else "—",
                     trend=sparkline(self.rates.rates.get(name, ()), 8),
                     age=age(None if last is None else max(0.0, now - last)),
                 )

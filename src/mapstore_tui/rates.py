@@ -73,6 +73,11 @@ class RateTracker:
             return 0.0
         return max(0, count - base) / elapsed
 
+    def measured(self, name: str, now: float) -> bool:
+        """Whether any time has passed since the first reading (else no rate is known yet)."""
+        seen = self._seen.get(name)
+        return bool(seen) and now > seen[0][0]
+
     def total(self) -> float:
         """The store's total rate over the window (the sum of the channels' ``current``)."""
         return sum(self.current(name) for name in self._seen)

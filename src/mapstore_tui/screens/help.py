@@ -51,10 +51,14 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         keys = Table(title="Keys", title_justify="left", show_header=False, box=None, expand=True)
-        keys.add_column(style="bold cyan", width=10)
-        keys.add_column()
-        for key, description in self._keys:
-            keys.add_row(key, description)
+        for _ in range(2):  # two keys a line: the whole list fits a small terminal
+            keys.add_column(style="bold cyan", no_wrap=True)
+            keys.add_column(ratio=1)
+        half = (len(self._keys) + 1) // 2
+        left, right = self._keys[:half], self._keys[half:]
+        for index, (key, description) in enumerate(left):
+            other = right[index] if index < len(right) else ("", "")
+            keys.add_row(key, description, *other)
         panels = Table(
             title="Panels", title_justify="left", show_header=False, box=None, expand=True
         )

@@ -144,11 +144,13 @@ class ChannelList(Vertical):
         rows = self._visible()
         names = [row.name for row in rows]
         columns = tuple(c for c in _COLUMNS if c[2] or not self.narrow)
-        all_cells = [row.cells() for row in self.rows]
         widths = {
-            key: max([len(label), *(len(cells[key]) for cells in all_cells)])
+            key: max(len(label), max((len(getattr(r, key)) for r in self.rows), default=0))
             for label, key, _ in _COLUMNS
+            if key not in ("producers", "consumers")
         }
+        widths["producers"] = max(1, max((len(str(r.producers)) for r in self.rows), default=0))
+        widths["consumers"] = max(1, max((len(str(r.consumers)) for r in self.rows), default=0))
         widths["name"] = min(NAME_MAX, widths["name"])
         if names != self._shown or widths != self._widths or columns != self._columns:
             keep = self.selected
