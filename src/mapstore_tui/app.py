@@ -32,7 +32,7 @@ __all__ = ["DETAIL_TABS", "MapStoreApp"]
 
 
 DETAIL_TABS = ("preview", "producers", "consumers", "history", "schema")
-"""The detail tabs, in the order of their keys ``1``–``5``."""
+"""The detail tabs, in the order of their keys ``1`` to ``5``."""
 
 
 class MapStoreApp(App[None]):
@@ -114,7 +114,7 @@ class MapStoreApp(App[None]):
 
     # -- toasts wait while a dialog is open ------------------------------------------------
 
-    def notify(  # type: ignore[override]
+    def notify(
         self,
         message: str,
         *,

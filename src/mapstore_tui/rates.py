@@ -76,7 +76,7 @@ class RateTracker:
     def measured(self, name: str, now: float) -> bool:
         """Whether any time has passed since the first reading (else no rate is known yet)."""
         seen = self._seen.get(name)
-        return bool(seen) and now > seen[0][0]
+        return seen is not None and now > seen[0][0]
 
     def total(self) -> float:
         """The store's total rate over the window (the sum of the channels' ``current``)."""

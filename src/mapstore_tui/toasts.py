@@ -1,8 +1,9 @@
 """``ToastPolicy``: which store events become a toast, worded for a person, never a flood.
 
 Rejected payloads and failed jobs deserve a toast; everything is in the event log anyway.
-At most ``per_batch`` toasts per redraw, and one per (kind, channel, producer, consumer)
-every ``every`` seconds of the injected clock. No Textual here: tested on its own.
+At most ``per_batch`` toasts per redraw, and one per (kind, channel, producer) every
+``every`` seconds of the injected clock: three consumers rejecting one producer's payload are
+one problem, one toast. No Textual here: tested on its own.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class ToastPolicy:
         for event in events:
             if len(toasts) == self.per_batch:
                 break
-            key = (event.kind, event.channel, event.producer_id, event.consumer_id)
+            key = (event.kind, event.channel, event.producer_id)
             if now - self._shown.get(key, float("-inf")) < self.every:
                 continue
             if event.kind == "validation_failed":

@@ -1,4 +1,4 @@
-"""The panel as a person first meets it: everything fits at 140×45 and 80×24, every pane
+"""The panel as a person first meets it: everything fits at 140x45 and 80x24, every pane
 has a key, the producers overview, one card per producer, and the small things that were off."""
 
 from __future__ import annotations
@@ -87,7 +87,9 @@ async def test_at_80x24_header_footer_tabs_and_dialogs_fit() -> None:
         footer = app.query_one(PanelFooter)
         assert {"help", "quit"} <= set(footer.shown_actions)
         assert sum(key.outer_size.width for key in footer.children) <= 80
-        for key, tab in zip("12345", ["preview", "producers", "consumers", "history", "schema"]):
+        for key, tab in zip(
+            "12345", ["preview", "producers", "consumers", "history", "schema"], strict=True
+        ):
             await pilot.press(key)
             assert detail_tab(app) == tab
         tabs = app.query_one("#detail", TabbedContent)
@@ -266,7 +268,9 @@ async def test_rate_is_not_zero_while_the_age_is_now() -> None:
         clock.advance(0.5)
         publisher.publish({"label": "Latency", "value": 99})  # just after a sample
         await pilot.pause()
-        row = [str(cell).strip() for cell in app.query_one(ChannelList).table.get_row("metric-data")]
+        row = [
+            str(cell).strip() for cell in app.query_one(ChannelList).table.get_row("metric-data")
+        ]
         assert row[6] == "now"
         assert row[4] != "0/s"
 

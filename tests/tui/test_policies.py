@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mapstore_core import ChannelUpdate, Diagnostic, StoreEvent
+from mapstore_core import Diagnostic, StoreEvent
 from mapstore_tui._format import clip, clip_left, compact, plural, problems_text, rate
 from mapstore_tui.rates import RateTracker
 from mapstore_tui.sampling import sample_publishes
@@ -44,9 +44,9 @@ def test_plurals() -> None:
 
 
 def test_problems_are_formatted_in_one_place() -> None:
-    assert problems_text({"value": "Input should be a valid number", "label": "Field required"}) == (
-        "value: Input should be a valid number; label: Field required"
-    )
+    assert problems_text(
+        {"value": "Input should be a valid number", "label": "Field required"}
+    ) == ("value: Input should be a valid number; label: Field required")
     assert problems_text(None, "fallback") == "fallback"
 
 

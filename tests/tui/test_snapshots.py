@@ -30,7 +30,7 @@ async def _live_for_a_while(pilot: Pilot[None], seconds: int = 6) -> None:
 
 
 def test_monitor(snap_compare) -> None:
-    """The main view at 140×45: the channel list only as wide as its content (counts, rates,
+    """The main view at 140x45: the channel list only as wide as its content (counts, rates,
     trends, ages); the Welcome paragraph in the preview; registrations and publishes in the
     event log, the payload column straight; every key in the footer."""
 
@@ -41,7 +41,7 @@ def test_monitor(snap_compare) -> None:
 
 
 def test_monitor_small(snap_compare) -> None:
-    """The main view at 80×24: the header still says `MapStore · demo` and the totals, the
+    """The main view at 80x24: the header still says `MapStore · demo` and the totals, the
     channel list keeps name, messages, rate and age, all five detail tabs are on screen
     (short labels), and the footer shows the keys that fit, `? Help` and `q Quit` included."""
 

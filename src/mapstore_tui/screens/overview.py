@@ -32,10 +32,10 @@ class OverviewTable(FittedTable):
     """One row per producer; the row key is ``channel`` so enter knows where to go."""
 
     COLUMNS = (
-        Column("Channel", floor=12, give=2),
-        Column("Producer", floor=12, give=2),
-        Column("Kind", floor=6, give=3),
-        Column("Registered at", "path", floor=20, give=0),
+        Column("Channel", floor=11, give=3),
+        Column("Producer", floor=11, give=3),
+        Column("Kind", floor=4, give=2),
+        Column("Registered at", "path", floor=15, give=0),
         Column("Msgs", "number"),
         Column("Rate", "number"),
         Column("Last", "number"),
@@ -56,7 +56,9 @@ class ProducersOverview(Screen[str | None]):
         Binding("q", "app.quit", "Quit"),
     ]
     DEFAULT_CSS = """
-    ProducersOverview > #overview-caption { height: 1; width: 100%; padding: 0 1; background: $panel; }
+    ProducersOverview > #overview-caption {
+        height: 1; width: 100%; padding: 0 1; background: $panel;
+    }
     ProducersOverview > Input { display: none; }
     ProducersOverview.-filtering > Input { display: block; }
     ProducersOverview > OverviewTable { height: 1fr; }
@@ -90,8 +92,14 @@ class ProducersOverview(Screen[str | None]):
             rules = flags.get((record["channel"], record["id"]), [])
             state = producer_state(record)
             searchable = " ".join(
-                [record["channel"], record["id"], record["kind"], record["registered_at"],
-                 state.plain, *rules]
+                [
+                    record["channel"],
+                    record["id"],
+                    record["kind"],
+                    record["registered_at"],
+                    state.plain,
+                    *rules,
+                ]
             ).lower()
             if needle and needle not in searchable:
                 continue

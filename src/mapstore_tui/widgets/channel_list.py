@@ -2,7 +2,8 @@
 
 The list is as wide as its content: every column is as wide as its widest cell (names up to
 ``NAME_MAX``, then ``…``); numbers are compact (``1.8M``, ``567k/s``), so a column grows
-rarely, and when it does the table is rebuilt rather than a cell cut. Under ``NARROW`` terminal columns the P, C and Trend columns go
+rarely, and when it does the table is rebuilt rather than a cell cut. Under ``NARROW``
+terminal columns the P, C and Trend columns go
 (the detail tabs show producers and consumers). Live figures are redrawn only for the rows
 on screen; rows scrolled into view catch up then (a store of 1,000 channels stays smooth).
 """

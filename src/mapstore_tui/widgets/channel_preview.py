@@ -81,9 +81,7 @@ class ChannelPreview(Vertical):
         count = len(state.values)
         holding = plural(count, "producer")
         if state.schema_name == "MetricData" and count > 1:
-            caption.update(
-                f"MetricData · {holding} with a value: one card each", layout=False
-            )
+            caption.update(f"MetricData · {holding} with a value: one card each", layout=False)
         else:
             source = f"from [b]{state.newest}[/b]" if state.newest else "no value"
             caption.update(
@@ -117,7 +115,7 @@ class ChannelPreview(Vertical):
     def _show_metrics(self, state: PreviewState) -> None:
         """One card per producer, in ``state.order``; cards are reused while the set holds."""
         box = self.query_one("#preview-metric", VerticalScroll)
-        order = [p for p in state.order if p in state.values] or [None]
+        order: list[str | None] = [p for p in state.order if p in state.values] or [None]
         cards = list(box.query(MetricWidget))
         if len(cards) != len(order):
             box.remove_children()

@@ -38,7 +38,9 @@ class DoctorTable(FittedTable):
         if not self.is_mounted:
             return
         if not findings:
-            self.show([(None, (Text("ok", "green"), "no findings", "", "", "the guide is followed", ""))])
+            self.show(
+                [(None, (Text("ok", "green"), "no findings", "", "", "the guide is followed", ""))]
+            )
             return
         self.show(
             [

@@ -67,9 +67,9 @@ class ProducersTable(RecordTable):
     """
 
     COLUMNS = (
-        Column("Producer", floor=12, give=2),
-        Column("Kind", floor=6, give=3),
-        Column("Registered at", "path", floor=20, give=0),
+        Column("Producer", floor=12, give=3),
+        Column("Kind", floor=6, give=2),
+        Column("Registered at", "path", floor=16, give=0),
         Column("Msgs", "number"),
         Column("Rate", "number"),
         Column("Last", "number"),
@@ -104,8 +104,8 @@ class ConsumersTable(RecordTable):
     """Consumers of the channel, with deliveries and errors."""
 
     COLUMNS = (
-        Column("Consumer", floor=12, give=2),
-        Column("Registered at", "path", floor=20, give=0),
+        Column("Consumer", floor=12, give=3),
+        Column("Registered at", "path", floor=16, give=0),
         Column("Delivered", "number"),
         Column("Errors", "number"),
         Column("Callbacks", "number"),
