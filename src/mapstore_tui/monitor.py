@@ -18,7 +18,7 @@ from textual.timer import Timer
 from textual.widgets import Input, TabbedContent, TabPane
 
 from mapstore_core import StoreEvent
-from mapstore_tui._format import age, compact, rate, sparkline
+from mapstore_tui._format import age, rate, sparkline
 from mapstore_tui.feed import Batch, PanelFeed
 from mapstore_tui.messages import ChannelSelected, ConnectionChanged, StoreChanged
 from mapstore_tui.rates import RateTracker
@@ -220,7 +220,7 @@ class Monitor(Vertical):
                     schema=info["schema"] or "",
                     producers=info["producer_count"],
                     consumers=info["consumer_count"],
-                    publishes=compact(info["publish_count"]),
+                    publishes=info["publish_count"],
                     # no time has passed yet: no rate is known ("0/s" beside "now" would lie)
                     rate=rate(per_second) if self.rates.measured(name, now) else "—",
                     trend=sparkline(self.rates.rates.get(name, ()), 8),
@@ -233,7 +233,7 @@ class Monitor(Vertical):
             len(rows),
             sum(r.producers for r in rows),
             sum(r.consumers for r in rows),
-            sum(c["publish_count"] for c in self._channels),
+            sum(r.publishes for r in rows),
             total_rate,
         )
         self.query_one(PanelHeader).totals = self.totals

@@ -19,7 +19,7 @@ from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import DataTable, Input
 
-from mapstore_tui._format import clip
+from mapstore_tui._format import clip, compact
 from mapstore_tui.messages import ChannelSelected
 
 __all__ = ["NAME_MAX", "NARROW", "ChannelList", "ChannelRow"]
@@ -38,7 +38,7 @@ class ChannelRow:
     schema: str
     producers: int
     consumers: int
-    publishes: str
+    publishes: int
     rate: str
     trend: str
     age: str
@@ -49,7 +49,7 @@ class ChannelRow:
             "name": self.name,
             "producers": str(self.producers),
             "consumers": str(self.consumers),
-            "publishes": self.publishes,
+            "publishes": compact(self.publishes),
             "rate": self.rate,
             "trend": self.trend,
             "age": self.age,
@@ -145,14 +145,18 @@ class ChannelList(Vertical):
         rows = self._visible()
         names = [row.name for row in rows]
         columns = tuple(c for c in _COLUMNS if c[2] or not self.narrow)
+        # the widest cell of each column, measured without formatting every row
+        rows_ = self.rows
         widths = {
-            key: max(len(label), max((len(getattr(r, key)) for r in self.rows), default=0))
-            for label, key, _ in _COLUMNS
-            if key not in ("producers", "consumers")
+            "name": min(NAME_MAX, max((len(r.name) for r in rows_), default=0)),
+            "producers": len(str(max((r.producers for r in rows_), default=0))),
+            "consumers": len(str(max((r.consumers for r in rows_), default=0))),
+            "publishes": len(compact(max((r.publishes for r in rows_), default=0))),
+            "rate": max((len(r.rate) for r in rows_), default=0),
+            "trend": max((len(r.trend) for r in rows_), default=0),
+            "age": max((len(r.age) for r in rows_), default=0),
         }
-        widths["producers"] = max(1, max((len(str(r.producers)) for r in self.rows), default=0))
-        widths["consumers"] = max(1, max((len(str(r.consumers)) for r in self.rows), default=0))
-        widths["name"] = min(NAME_MAX, widths["name"])
+        widths = {key: max(widths[key], len(label)) for label, key, _ in _COLUMNS}
         if names != self._shown or widths != self._widths or columns != self._columns:
             keep = self.selected
             self._widths, self._columns = widths, columns

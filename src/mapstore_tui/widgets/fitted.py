@@ -41,14 +41,20 @@ class Column:
 
 
 def fit_widths(
-    columns: Sequence[Column], natural: Sequence[int], available: int, padding: int = 1
+    columns: Sequence[Column],
+    natural: Sequence[int],
+    available: int,
+    padding: int = 1,
+    floors: Sequence[int] | None = None,
 ) -> list[int]:
     """Widths that fit ``available`` cells: natural ones if they fit, else text shrinks.
 
     Columns give way in ``give`` order (paths first: their file and line are what matter);
     within one order the widest loses one cell at a time. Returns the floors when even those
-    do not fit (the table then scrolls sideways, with a scrollbar).
+    do not fit (the table then scrolls sideways, with a scrollbar). ``floors`` overrides the
+    columns' own (a path column's floor keeps its file name and line whole).
     """
+    least = list(floors) if floors is not None else [c.floor for c in columns]
     widths = list(natural)
     excess = sum(widths) + padding * len(widths) - available
     for give in sorted({c.give for c in columns if c.kind != "number"}):
@@ -58,7 +64,7 @@ def fit_widths(
                 for i, column in enumerate(columns)
                 if column.kind != "number"
                 and column.give == give
-                and widths[i] > min(column.floor, natural[i])
+                and widths[i] > min(least[i], natural[i])
             ]
             if not shrinkable:
                 break
@@ -66,6 +72,14 @@ def fit_widths(
             widths[widest] -= 1
             excess -= 1
     return widths
+
+
+_PATH_FLOOR_MAX = 30
+
+
+def _file_and_line(cell: Cell) -> str:
+    plain = cell.plain if isinstance(cell, Text) else cell
+    return "…/" + plain.rsplit("/", 1)[-1]
 
 
 def _width(cell: Cell) -> int:
@@ -129,7 +143,12 @@ class FittedTable(DataTable[Text]):
         for _, cells in self._rows:
             for i, cell in enumerate(cells):
                 natural[i] = max(natural[i], _width(cell))
-        widths = fit_widths(spec, natural, self._available(), 1)
+        floors = [column.floor for column in spec]
+        for i, column in enumerate(spec):
+            if column.kind == "path":  # never less than "…/file.py:31"
+                names = [_file_and_line(cells[i]) for _, cells in self._rows]
+                floors[i] = min(_PATH_FLOOR_MAX, max([column.floor, *map(len, names)]))
+        widths = fit_widths(spec, natural, self._available(), 1, floors)
         row = self.cursor_row
         if widths != self._widths or len(self.columns) != len(spec):
             self.clear(columns=True)
