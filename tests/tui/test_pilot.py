@@ -94,10 +94,9 @@ async def test_producers_tab_shows_where_each_was_registered() -> None:
         assert column(table, 0) == ["realtime-service", "polling-service"]
         line = table.records[0]["registered_at"].rsplit(":", 1)[1]
         assert table.records[0]["registered_at"] == f"src/mapstore_tui/demo/realtime.py:{line}"
-        assert column(table, 2)[0] in (
-            f"src/mapstore_tui/demo/realtime.py:{line}",
-            f"…/demo/realtime.py:{line}",
-        )
+        shown = column(table, 2)[0]  # whole, or cut from the left on a folder boundary
+        full = f"src/mapstore_tui/demo/realtime.py:{line}"
+        assert shown == full or (shown.startswith("…/") and full.endswith(shown[1:]))
         assert column(table, 7) == ["ok", "ok"]
 
 
