@@ -28,7 +28,7 @@ from mapstore_tui.toasts import ToastPolicy
 from mapstore_tui.view import StoreView
 from mapstore_tui.widgets.channel_list import ChannelList, ChannelRow
 from mapstore_tui.widgets.channel_preview import ChannelPreview, PreviewState
-from mapstore_tui.widgets.doctor import DoctorTable
+from mapstore_tui.widgets.doctor import DoctorPanel, DoctorTable
 from mapstore_tui.widgets.events import EventLog
 from mapstore_tui.widgets.flow import FlowTree
 from mapstore_tui.widgets.header import PanelHeader, Totals
@@ -112,7 +112,7 @@ class Monitor(Vertical):
             with TabPane("Events", id="events"):
                 yield EventLog(id="event-log")
             with TabPane("Doctor", id="doctor"):
-                yield DoctorTable(id="doctor-table")
+                yield DoctorPanel(id="doctor-panel")
             with TabPane("Log Producers", id="log"):
                 yield LogProducersPanel(id="log-producers")
             with TabPane("Data flow", id="flow"):
@@ -132,6 +132,7 @@ class Monitor(Vertical):
     def on_resize(self) -> None:
         narrow = self.size.width < NARROW
         self.query_one(ChannelList).narrow = narrow
+        self.query_one(EventLog).narrow = narrow
         detail = self.query_one("#detail", TabbedContent)
         for pane, labels in _TAB_LABELS.items():
             detail.get_tab(pane).label = labels[narrow]

@@ -13,7 +13,8 @@ from mapstore_tui.screens.help import HelpScreen
 from mapstore_tui.screens.overview import OverviewTable, ProducersOverview
 from mapstore_tui.widgets.channel_list import ChannelList
 from mapstore_tui.widgets.channel_preview import ChannelPreview
-from mapstore_tui.widgets.events import describe_event
+from mapstore_tui.widgets.doctor import DoctorTable
+from mapstore_tui.widgets.events import EventLog, describe_event
 from mapstore_tui.widgets.flow import FlowTree
 from mapstore_tui.widgets.footer import PanelFooter
 from mapstore_tui.widgets.header import PanelHeader
@@ -316,3 +317,34 @@ async def test_long_sub_title_fits_the_header() -> None:
         await pilot.pause()
         text = app.query_one(PanelHeader).text
         assert text.startswith("📤 MapStore · orders-api") and "…" in text and "msgs" in text
+
+
+async def test_doctor_writes_the_highlighted_finding_out_in_full() -> None:
+    app = make_demo(antipatterns=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("d")
+        await pilot.pause()
+        doctor = app.query_one(DoctorTable)
+        doctor.focus()
+        await pilot.press("down")
+        await pilot.pause()
+        finding = doctor.findings[1]
+        detail = str(app.query_one("#doctor-detail", Static).content)
+        assert finding["rule"] in detail and finding["where"] in detail
+        assert f"Fix: {finding['hint']}" in detail  # the whole fix, not cut
+
+
+async def test_event_log_gets_shorter_columns_on_a_small_terminal() -> None:
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        log = app.query_one(EventLog)
+        wide = [line.text.plain for line in log.lines_kept if line.event is not None]
+        await pilot.resize_terminal(*SMALL)
+        await pilot.pause()
+        assert log.narrow
+        narrow = [line.text.plain for line in log.lines_kept if line.event is not None]
+        assert len(narrow) == len(wide)
+        assert "src/mapstore_tui/demo/static_page.py:" in wide[0]
+        assert "/static_page.py:" in narrow[0] and len(narrow[0]) <= 80  # all on screen

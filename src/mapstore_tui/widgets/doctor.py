@@ -1,15 +1,23 @@
-"""The doctor panel: live findings with where they come from and a one-line fix."""
+"""The doctor panel: live findings with where they come from and a one-line fix.
+
+The table fits its width (a long fix ends in ``…``); the highlighted finding is written out
+in full below it: what is wrong, the fix, and where.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.reactive import reactive
+from textual.widgets import DataTable, Static
 
 from mapstore_tui.widgets.fitted import Column, FittedTable
 
-__all__ = ["DoctorTable"]
+__all__ = ["DoctorPanel", "DoctorTable", "describe_finding"]
 
 _SEVERITY = {
     "error": Text("error", "bold red"),
@@ -58,3 +66,45 @@ class DoctorTable(FittedTable):
                 for finding in findings
             ]
         )
+
+
+def describe_finding(finding: dict[str, Any]) -> Text:
+    """A finding in full: rule, who, what is wrong, the fix, where."""
+    text = Text.assemble(
+        (finding["rule"], "bold"),
+        " — ",
+        (finding["producer_id"], "cyan"),
+        " on ",
+        (finding["channel"], "bold"),
+        f" ({finding['where']})" if finding["where"] else "",
+        "\n",
+        finding["message"],
+    )
+    if finding["hint"]:
+        text.append("\nFix: ", "bold green")
+        text.append(finding["hint"])
+    return text
+
+
+class DoctorPanel(Vertical):
+    """The findings table, and the highlighted finding written out in full."""
+
+    DEFAULT_CSS = """
+    DoctorPanel > DoctorTable { height: 1fr; }
+    DoctorPanel > #doctor-detail {
+        height: auto; max-height: 5; padding: 0 1; border-top: solid $primary-muted;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield DoctorTable(id="doctor-table")
+        yield Static("", id="doctor-detail")
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        findings = self.query_one(DoctorTable).findings
+        detail = self.query_one("#doctor-detail", Static)
+        if 0 <= event.cursor_row < len(findings):
+            detail.update(describe_finding(findings[event.cursor_row]))
+        else:
+            detail.update("")
