@@ -56,7 +56,7 @@ class MapStoreApp(App[None]):
         Binding("f", "show('flow')", "Flow"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("v", "dry_run", "Dry run"),
-        Binding("c", "copy_log", "Copy"),
+        Binding("c", "copy_log", "Copy", show=False),  # the Log Producers pane says so
         Binding("p", "pause", "Pause"),
         Binding("p", "resume", "Resume"),
         Binding("question_mark", "help", "Help", key_display="?"),

@@ -284,7 +284,7 @@ class Monitor(Vertical):
         ]
         trends: dict[str, list[float]] = {}
         if schema_name == "MetricData":
-            for update in self.view.history(channel, limit=120):
+            for update in self.view.history(channel, limit=60):
                 value = update["value"]
                 if isinstance(value, dict) and isinstance(value.get("value"), int | float):
                     trends.setdefault(update["producer_id"], []).append(float(value["value"]))
@@ -373,7 +373,6 @@ class Monitor(Vertical):
     @on(TabbedContent.TabActivated, "#global")
     def _global_tab(self) -> None:
         self.refresh_global()
-        self.app.refresh_bindings()  # `c Copy` shows with the Log Producers pane
 
     @on(Input.Changed, "#channel-filter")
     def _filter(self, event: Input.Changed) -> None:

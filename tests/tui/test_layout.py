@@ -123,6 +123,9 @@ async def test_every_pane_has_a_key_and_one_palette_entry() -> None:
         for title in ("Dashboard", "Jobs", "Preview", "Schema", "Overview", "Doctor", "Pause"):
             assert title in titles
         assert "Resume" not in titles and "Copy" not in titles  # not now
+        await pilot.press("l")
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert "Copy" in titles
         help_keys = dict(app.key_help())
         assert help_keys["1"] == "Preview" and help_keys["5"] == "Schema"
         assert help_keys["b"] == "Dashboard" and help_keys["J"] == "Jobs"
@@ -348,3 +351,36 @@ async def test_event_log_gets_shorter_columns_on_a_small_terminal() -> None:
         assert len(narrow) == len(wide)
         assert "src/mapstore_tui/demo/static_page.py:" in wide[0]
         assert "/static_page.py:" in narrow[0] and len(narrow[0]) <= 80  # all on screen
+
+
+async def test_table_preview_never_cuts_a_number() -> None:
+    from textual.app import App, ComposeResult
+
+    from mapstore_core import TableData
+    from mapstore_tui.widgets.previews import TableWidget
+
+    value = TableData(
+        title="Market data",
+        headers=["Symbol", "Company", "Price", "Change"],
+        rows=[
+            ["GLOBX", "Global Exchange Holdings International", 386.13, -1.25],
+            ["INITECH", "Initech", 12.5, 0.5],
+        ],
+    )
+
+    class Narrow(App[None]):
+        CSS = "TableWidget { width: 40; }"
+
+        def compose(self) -> ComposeResult:
+            yield TableWidget(value)
+
+    app = Narrow()
+    async with app.run_test(size=(60, 12)) as pilot:
+        await pilot.pause()
+        table = app.query_one(TableWidget).query_one(DataTable)
+        rows = [[cell.plain.strip() for cell in table.get_row_at(i)] for i in range(2)]
+        assert [row[0] for row in rows] == ["GLOBX", "INITECH"]
+        assert [row[2] for row in rows] == ["386.13", "12.5"]  # numbers whole
+        assert [row[3] for row in rows] == ["-1.25", "0.5"]
+        assert rows[0][1].endswith("…")  # text that did not fit says so
+        assert drawn_width(table) <= table.scrollable_content_region.width

@@ -35,7 +35,7 @@ class OverviewTable(FittedTable):
         Column("Channel", floor=11, give=3),
         Column("Producer", floor=11, give=3),
         Column("Kind", floor=4, give=2),
-        Column("Registered at", "path", floor=15, give=0),
+        Column("Registered at", "path", floor=12, give=0),
         Column("Msgs", "number"),
         Column("Rate", "number"),
         Column("Last", "number"),

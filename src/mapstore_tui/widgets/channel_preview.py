@@ -130,8 +130,10 @@ class ChannelPreview(Vertical):
     def _fill(self, card: MetricWidget, state: PreviewState, producer: str | None) -> None:
         card.producer = producer
         if producer is None:
-            card.border_title = "no producer holds a value"
+            title = "no producer holds a value"
         else:
-            card.border_title = producer + (" · newest" if producer == state.newest else "")
+            title = producer + (" · newest" if producer == state.newest else "")
+        if card.border_title != title:  # a title that changes costs a repaint of the border
+            card.border_title = title
         card.trend = state.trends.get(producer or "", [])
         card.value = self._parse(MetricData, state, producer)

@@ -71,6 +71,17 @@ def fit_widths(
             widest = max(shrinkable, key=lambda i: widths[i])
             widths[widest] -= 1
             excess -= 1
+    # last resort: a path below its file name, down to the column's own floor
+    while excess > 0:
+        paths = [
+            i
+            for i, column in enumerate(columns)
+            if column.kind == "path" and widths[i] > min(column.floor, natural[i])
+        ]
+        if not paths:
+            break
+        widths[max(paths, key=lambda i: widths[i])] -= 1
+        excess -= 1
     return widths
 
 

@@ -13,6 +13,7 @@ from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
@@ -32,16 +33,38 @@ class PanelFooter(Footer):
     def __init__(self) -> None:
         super().__init__(compact=True, show_command_palette=False)
         self._laid_out_for = -1
+        self._drawn: tuple[object, ...] = ()
         self.shown_actions: list[str] = []
         """The actions in the footer as last drawn (for tests and help)."""
 
-    def compose(self) -> ComposeResult:
-        if not self._bindings_ready:
-            return
+    def _shown_bindings(self) -> dict[str, tuple[Binding, bool, str]]:
         by_action: dict[str, tuple[Binding, bool, str]] = {}
         for _, binding, enabled, tooltip in self.screen.active_bindings.values():
             if binding.show and binding.action not in by_action:
                 by_action[binding.action] = (binding, enabled, tooltip)
+        return by_action
+
+    def _signature(self) -> tuple[object, ...]:
+        shown = self._shown_bindings()
+        return (self.app.size.width, *((a, b.description, e) for a, (b, e, _) in shown.items()))
+
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        """Recompose only when what the footer shows changes.
+
+        Textual signals a bindings update on every focus change and ``refresh_bindings``;
+        rebuilding a dozen keys each time costs the UI thread for nothing.
+        """
+        self._bindings_ready = True
+        if not screen.app.app_focus or not self.is_attached or screen is not self.screen:
+            return
+        if self._signature() != self._drawn:
+            self.call_after_refresh(self.recompose)
+
+    def compose(self) -> ComposeResult:
+        if not self._bindings_ready:
+            return
+        self._drawn = self._signature()
+        by_action = self._shown_bindings()
         width = self.app.size.width
         rank = defaultdict(lambda: len(IMPORTANT), {a: i for i, a in enumerate(IMPORTANT)})
         chosen: set[str] = set()
@@ -69,4 +92,5 @@ class PanelFooter(Footer):
     def on_resize(self, event: events.Resize) -> None:
         if event.size.width != self._laid_out_for:
             self._laid_out_for = event.size.width
-            self.refresh(recompose=True)
+            if self._signature() != self._drawn:
+                self.refresh(recompose=True)

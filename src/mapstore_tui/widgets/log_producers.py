@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.reactive import reactive
-from textual.widgets import TextArea
+from textual.widgets import Label, TextArea
 
 from mapstore_tui._format import plural
 
@@ -17,6 +17,7 @@ class LogProducersPanel(Vertical):
 
     DEFAULT_CSS = """
     LogProducersPanel > TextArea { height: 1fr; border: none; }
+    LogProducersPanel > .hint { height: 1; color: $text-muted; padding: 0 1; }
     """
 
     text: reactive[str] = reactive("")
@@ -26,6 +27,9 @@ class LogProducersPanel(Vertical):
             "", read_only=True, show_line_numbers=False, soft_wrap=False, id="log-producers-text"
         )
         area.cursor_blink = False  # read-only text: a blinking cursor only distracts
+        yield Label(
+            "[b]c[/b] copies this text (or the part selected with the mouse)", classes="hint"
+        )
         yield area
 
     def watch_text(self, text: str) -> None:
