@@ -202,7 +202,8 @@ class MapStoreApp(App[None]):
         if channel is None:
             return
         channel_list = self.query_one(ChannelList)
-        channel_list.close_filter() if channel_list.has_class("-filtering") else None
+        if channel_list.has_class("-filtering"):
+            channel_list.close_filter()  # a filter could hide the channel asked for
         channel_list.select(channel)
         self.monitor.selected = channel
         self.action_detail("producers")
