@@ -242,13 +242,19 @@ class Monitor(Vertical):
             self.selected = channel_list.selected or rows[0].name
 
     def producers_with_rates(self, channel: str | None = None) -> list[dict[str, Any]]:
-        """The view's producers, each with a ``rate`` (publishes/s over the last seconds)."""
+        """The view's producers, each with a ``rate`` (publishes/s over the last seconds).
+
+        The rate is None until a second reading: no rate is known from one count.
+        """
         now = self._clock()
         producers = []
         for producer in self.view.producers(channel):
             key = f"{producer['channel']}\x00{producer['id']}"
             self.producer_rates.observe(key, producer["publish_count"], now)
-            producers.append({**producer, "rate": self.producer_rates.current(key)})
+            known = self.producer_rates.measured(key, now)  # else None: shown as "—"
+            producers.append(
+                {**producer, "rate": self.producer_rates.current(key) if known else None}
+            )
         return producers
 
     def refresh_detail(self) -> None:
@@ -265,7 +271,7 @@ class Monitor(Vertical):
         elif active == "producers":
             table = self.query_one(ProducersTable)
             producers = self.producers_with_rates(channel)
-            table.rates = {p["id"]: p["rate"] for p in producers}
+            table.rates = {p["id"]: p["rate"] for p in producers if p["rate"] is not None}
             table.flags = self._flags()
             table.records = producers
         elif active == "consumers":

@@ -384,3 +384,23 @@ async def test_table_preview_never_cuts_a_number() -> None:
         assert [row[3] for row in rows] == ["-1.25", "0.5"]
         assert rows[0][1].endswith("…")  # text that did not fit says so
         assert drawn_width(table) <= table.scrollable_content_region.width
+
+
+async def test_producer_rates_are_unknown_then_counted_never_a_false_zero() -> None:
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("o")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ProducersOverview)
+        table = screen.query_one(OverviewTable)
+        rates = dict(zip(cells(table, 1), cells(table, 5), strict=True))
+        assert rates["realtime-service"] == "—"  # one reading: no rate yet
+        for _ in range(4):
+            app.sources.tick_realtime()
+        app.clock.advance(1.0)
+        screen.refresh_rows()
+        rates = dict(zip(cells(table, 1), cells(table, 5), strict=True))
+        assert rates["realtime-service"] == "4.0/s"
+        assert rates["static-page-content"] == "0/s"

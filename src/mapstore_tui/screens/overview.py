@@ -113,7 +113,7 @@ class ProducersOverview(Screen[str | None]):
                         record["kind"],
                         record["registered_at"],
                         compact(record["publish_count"]),
-                        rate(record.get("rate", 0.0)),
+                        "—" if record.get("rate") is None else rate(record["rate"]),
                         age(None if last is None else max(0.0, now - last)),
                         state,
                         doctor_cell(rules),

@@ -93,7 +93,7 @@ class ProducersTable(RecordTable):
             record["kind"],
             record["registered_at"],
             compact(record["publish_count"]),
-            rate(self.rates.get(record["id"], 0.0)),
+            rate(self.rates[record["id"]]) if record["id"] in self.rates else "—",
             age(None if last is None else max(0.0, self._now() - last)),
             producer_state(record),
             doctor_cell(self.flags.get(record["id"], [])),
