@@ -34,10 +34,10 @@ class _HistoryTable(FittedTable):
     COLUMNS = (
         Column("", floor=1),
         Column("Seq", "number"),
-        Column("Time", floor=8),
-        Column("Producer", floor=10),
-        Column("Kind", floor=6),
-        Column("Value", floor=12),
+        Column("Time", floor=8, give=3),
+        Column("Producer", floor=8, give=2),
+        Column("Kind", floor=4, give=1),
+        Column("Value", floor=8, give=0),
     )
 
 
