@@ -404,3 +404,27 @@ async def test_producer_rates_are_unknown_then_counted_never_a_false_zero() -> N
         rates = dict(zip(cells(table, 1), cells(table, 5), strict=True))
         assert rates["realtime-service"] == "4.0/s"
         assert rates["static-page-content"] == "0/s"
+
+
+async def test_overview_of_a_big_store_draws_a_page_and_says_so() -> None:
+    from mapstore_tui.screens.overview import MAX_ROWS
+
+    store = MapObjectStore()
+    keep = [
+        store.register_producer(f"channel-{c:03d}", f"sensor-{p}-service")
+        for c in range(MAX_ROWS // 4 + 10)
+        for p in range(4)
+    ]
+    app = MapStoreApp(store=store, refresh_interval=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("o")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ProducersOverview)
+        assert screen.query_one(OverviewTable).row_count == MAX_ROWS
+        caption = str(screen.query_one("#overview-caption").content)
+        assert f"{len(keep)} producers" in caption and f"showing the first {MAX_ROWS}" in caption
+        await pilot.press("slash", *"channel-007")
+        await pilot.pause()
+        assert cells(screen.query_one(OverviewTable), 0) == ["channel-007"] * 4

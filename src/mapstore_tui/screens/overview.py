@@ -3,6 +3,9 @@
 The guide's debugging step — "look for your producer ID, verify its channel" — as a screen:
 channel, id, kind, where it was registered, publishes, rate, last publish, state and the
 doctor's flags. ``/`` filters (by any of those), ``enter`` opens the producer's channel.
+
+A table of ten thousand rows costs seconds to build, every second: the overview shows the
+first ``MAX_ROWS`` (flagged producers first) and says how many more the filter would reach.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ from mapstore_tui.widgets.fitted import Column, FittedTable
 from mapstore_tui.widgets.footer import PanelFooter
 from mapstore_tui.widgets.tables import doctor_cell, producer_state
 
-__all__ = ["OverviewTable", "ProducersOverview"]
+__all__ = ["MAX_ROWS", "OverviewTable", "ProducersOverview"]
+
+MAX_ROWS = 300
+"""The most rows the overview draws at once (``/`` narrows the rest down)."""
 
 Producers = Callable[[], tuple[list[dict[str, Any]], dict[tuple[str, str], list[str]]]]
 """Returns (producers with a ``rate``, doctor flags by (channel, producer id))."""
@@ -78,31 +84,40 @@ class ProducersOverview(Screen[str | None]):
         yield PanelFooter()
 
     def on_mount(self) -> None:
-        self.refresh_rows()
-        self.set_interval(1.0, self.refresh_rows, name="overview")
+        self._tick()
         self.query_one(OverviewTable).focus()
 
-    def refresh_rows(self) -> None:
-        """Read the producers again and redraw (filtered)."""
+    def _tick(self) -> None:
+        """Refresh, then again in a second, or less often on a big store.
+
+        Reading ten thousand producers costs a tenth of a second: every second would take a
+        third of the UI thread, so the pause grows with the store (a second per thousand).
+        """
+        count = self.refresh_rows()
+        self.set_timer(max(1.0, count / 1_000), self._tick, name="overview")
+
+    def refresh_rows(self) -> int:
+        """Read the producers again and redraw (filtered); returns how many there are."""
         producers, flags = self._producers()
         needle = self.filter_text.strip().lower()
         now = self._now()
-        rows = []
-        for record in sorted(producers, key=lambda p: (p["channel"], p["id"])):
+
+        # flagged producers first: they are what a person opens the overview for
+        def order(record: dict[str, Any]) -> tuple[bool, str, str]:
+            flagged = bool(flags.get((record["channel"], record["id"])))
+            return (not flagged, record["channel"], record["id"])
+
+        matches = []
+        for record in sorted(producers, key=order):
             rules = flags.get((record["channel"], record["id"]), [])
-            state = producer_state(record)
-            searchable = " ".join(
-                [
-                    record["channel"],
-                    record["id"],
-                    record["kind"],
-                    record["registered_at"],
-                    state.plain,
-                    *rules,
-                ]
-            ).lower()
-            if needle and needle not in searchable:
-                continue
+            if needle:
+                state = producer_state(record).plain
+                fields = [record["channel"], record["id"], record["kind"], record["registered_at"]]
+                if needle not in " ".join([*fields, state, *rules]).lower():
+                    continue
+            matches.append((record, rules))
+        rows = []
+        for record, rules in matches[:MAX_ROWS]:  # cells only for the rows drawn
             last = record["last_publish"]
             rows.append(
                 (
@@ -115,18 +130,22 @@ class ProducersOverview(Screen[str | None]):
                         compact(record["publish_count"]),
                         "—" if record.get("rate") is None else rate(record["rate"]),
                         age(None if last is None else max(0.0, now - last)),
-                        state,
+                        producer_state(record),
                         doctor_cell(rules),
                     ],
                 )
             )
+        matching = len(matches)
         self.rows = rows
         flagged = sum(1 for rules in flags.values() if rules)
         caption = Text.assemble(
             ("Producers overview", "bold"),
             f" · {plural(len(producers), 'producer')}",
             (f" · {flagged} flagged by the doctor", "red") if flagged else ("", ""),
-            (f" · {len(rows)} match “{self.filter_text}”", "cyan") if needle else ("", ""),
+            (f" · {matching} match “{self.filter_text}”", "cyan") if needle else ("", ""),
+            (f" · showing the first {MAX_ROWS}: / narrows", "yellow")
+            if matching > MAX_ROWS
+            else ("", ""),
             (" · enter opens the channel, / filters, escape goes back", "dim"),
         )
         caption.truncate(max(1, self.size.width - 2), overflow="ellipsis")
@@ -134,6 +153,7 @@ class ProducersOverview(Screen[str | None]):
         table = self.query_one(OverviewTable)
         # the row key is the channel; several producers share one, so keys are made unique
         table.show([(f"{i}\x00{channel}", cells) for i, (channel, cells) in enumerate(rows)])
+        return len(producers)
 
     def action_filter(self) -> None:
         """Show the filter and focus it."""

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
 
@@ -94,7 +95,7 @@ def _file_and_line(cell: Cell) -> str:
 
 
 def _width(cell: Cell) -> int:
-    return cell.cell_len if isinstance(cell, Text) else Text(cell).cell_len
+    return cell.cell_len if isinstance(cell, Text) else cell_len(cell)
 
 
 def _fit(cell: Cell, width: int, column: Column) -> Text:
