@@ -8,6 +8,7 @@ from textual.widgets import Checkbox, DataTable, Static, TabbedContent
 
 from mapstore_core import MapObjectStore, StoreEvent, create_widget_publisher
 from mapstore_tui import MapStoreApp
+from mapstore_tui.screens.dry_run import DryRunScreen
 from mapstore_tui.screens.form import FormScreen
 from mapstore_tui.screens.help import HelpScreen
 from mapstore_tui.screens.overview import OverviewTable, ProducersOverview
@@ -107,6 +108,13 @@ async def test_at_80x24_header_footer_tabs_and_dialogs_fit() -> None:
         assert isinstance(app.screen, FormScreen)
         form = app.screen.query_one("Vertical").region
         assert form.right <= 80 and form.bottom <= 24
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("v")
+        await pilot.pause()
+        assert isinstance(app.screen, DryRunScreen)
+        dialog = app.screen.query_one("Vertical").region
+        assert dialog.right <= 80 and dialog.bottom <= 24
 
 
 async def test_every_pane_has_a_key_and_one_palette_entry() -> None:

@@ -40,7 +40,7 @@ class FormScreen(ModalScreen[ParagraphContent | None]):
     FormScreen Horizontal { height: auto; align-horizontal: right; margin-top: 1; }
     FormScreen Button { margin-left: 2; }
     FormScreen Checkbox.-on { color: $success; text-style: bold; }
-    FormScreen > Vertical { max-width: 100%; max-height: 100%; }
+    FormScreen > Vertical { max-width: 100%; max-height: 100%; overflow-y: auto; }
     """
 
     def __init__(self, form: UserInputForm) -> None:
