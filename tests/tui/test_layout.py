@@ -436,3 +436,19 @@ async def test_overview_of_a_big_store_draws_a_page_and_says_so() -> None:
         await pilot.press("slash", *"channel-007")
         await pilot.pause()
         assert cells(screen.query_one(OverviewTable), 0) == ["channel-007"] * 4
+
+
+async def test_help_names_the_key_of_every_pane_there_is() -> None:
+    from textual.widgets import Static as _Static
+
+    for app, has_demo in ((make_demo(), True), (MapStoreApp(store=MapObjectStore()), False)):
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            tables = [w.content for w in app.screen.query(_Static) if hasattr(w.content, "rows")]
+            _, panels_table = tables
+            panel_keys = list(panels_table.columns[1].cells)
+            assert panel_keys[:7] == ["↑↓", "1", "2", "3", "4", "5", "o"]
+            assert ("b, J" in panel_keys) is has_demo

@@ -65,8 +65,10 @@ class HelpScreen(ModalScreen[None]):
         panels.add_column(style="bold", width=15)
         panels.add_column(style="bold cyan", width=4)
         panels.add_column()
+        bound = {key for key, _ in self._keys} | {"↑↓"}
         for name, key, description in PANELS:
-            panels.add_row(name, key, description)
+            if all(part.strip() in bound for part in key.split(",")):  # the demo's panes
+                panels.add_row(name, key, description)
         with VerticalScroll():
             yield Static("[b]MapStore debug panel[/b] — who publishes what, from where, live.\n")
             yield Static(keys)
