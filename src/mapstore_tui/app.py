@@ -211,7 +211,7 @@ class MapStoreApp(App[None]):
 
     def action_copy_log(self) -> None:
         """Copy the Log Producers text (or the part selected with the mouse)."""
-        self.query_one(LogProducersPanel).action_copy()
+        self.query_one(LogProducersPanel).copy(self.view.log_producers())
 
     def action_dry_run(self) -> None:
         """Check a payload against the selected channel, without delivering it."""

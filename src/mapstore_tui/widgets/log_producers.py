@@ -41,11 +41,18 @@ class LogProducersPanel(Vertical):
     def on_mount(self) -> None:
         self.watch_text(self.text)
 
-    def action_copy(self) -> None:
-        """Copy the whole text (or the selection) to the clipboard."""
+    def copy(self, current: str) -> None:
+        """Copy the selection if there is one, else ``current`` (the text as the store says now).
+
+        The pane may not have drawn the latest text yet (``l`` then ``c`` at once): the
+        whole text is taken fresh, and shown too.
+        """
         area = self.query_one(TextArea)
-        chosen = area.selected_text or self.text
+        selected = area.selected_text
+        if not selected:
+            self.text = current
+        chosen = selected or current
         self.app.copy_to_clipboard(chosen)
-        what = "the selected" if area.selected_text else "the"
+        what = "the selected" if selected else "the"
         lines = plural(len(chosen.splitlines()), "line")
         self.notify(f"Copied {what} Log Producers text ({lines}) to the clipboard.", title="Copied")
