@@ -17,6 +17,8 @@ SCREENSHOTS = ROOT / "screenshots"
 
 NAMES = {
     "test_monitor.svg": "monitor.svg",
+    "test_monitor_small.svg": "monitor-80x24.svg",
+    "test_producers_overview.svg": "producers-overview.svg",
     "test_metric_preview.svg": "metric-preview.svg",
     "test_log_producers.svg": "log-producers.svg",
     "test_doctor_with_antipatterns.svg": "doctor-antipatterns.svg",

@@ -1,14 +1,34 @@
-"""Small text formatters shared by the panels."""
+"""Small text formatters shared by the panels.
+
+Every cell the panel draws goes through these, so the rules live in one place: numbers are
+compact but never cut (``1.8M``, ``567k/s``), text that does not fit ends in ``…`` (paths
+lose their left side: ``…/demo/static_page.py:31``), and counts agree with their nouns.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["age", "json_text", "rate", "short_json", "sparkline"]
+from rich.cells import cell_len
+from rich.text import Text
+
+__all__ = [
+    "age",
+    "clip",
+    "clip_left",
+    "compact",
+    "json_text",
+    "plural",
+    "problems_text",
+    "rate",
+    "short_json",
+    "sparkline",
+]
 
 _BARS = "▁▂▃▄▅▆▇█"
+ELLIPSIS = "…"
 
 
 def age(seconds: float | None) -> str:
@@ -23,15 +43,75 @@ def age(seconds: float | None) -> str:
     return f"{int(seconds)}s"
 
 
+def compact(count: float) -> str:
+    """A count in at most five characters: ``9,999``, ``18.4k``, ``567k``, ``1.8M``, ``2.1G``."""
+    if count < 10_000:
+        return f"{count:,.0f}" if count == int(count) else f"{count:.1f}"
+    for size, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if count >= size:
+            scaled = count / size
+            return f"{scaled:.0f}{unit}" if scaled >= 99.95 else f"{scaled:.1f}{unit}"
+    return f"{count:.0f}"  # pragma: no cover - unreachable: count >= 10,000 here
+
+
 def rate(per_second: float) -> str:
-    """Publishes per second, short."""
+    """Publishes per second, at most seven characters: ``0/s``, ``0.3/s``, ``14/s``, ``567k/s``."""
     if per_second <= 0:
-        return "0"
-    if per_second >= 1_000:
-        return f"{per_second / 1000:.1f}k"
-    if per_second >= 10:
-        return f"{per_second:.0f}"
-    return f"{per_second:.1f}"
+        return "0/s"
+    if per_second < 0.05:
+        return "<0.1/s"
+    if per_second < 10:
+        return f"{per_second:.1f}/s"
+    if per_second < 10_000:
+        return f"{per_second:.0f}/s"
+    return compact(per_second) + "/s"
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 producer``, ``2 producers``, ``0 producers`` (``nouns`` for irregular plurals)."""
+    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"
+
+
+def clip(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells; a cut one ends in ``…``."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 0:
+        return ""
+    kept = Text(text)
+    kept.truncate(width, overflow="ellipsis")
+    return kept.plain
+
+
+def clip_left(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells, cut from the left: ``…/demo/static_page.py:31``.
+
+    For paths, whose end (file and line) says more than their start; the cut falls on a
+    ``/`` when there is one to fall on, so no folder is shown half.
+    """
+    if cell_len(text) <= width:
+        return text
+    if width <= 0:
+        return ""
+    tail = ""
+    for char in reversed(text):
+        if cell_len(tail) + cell_len(char) + 1 > width:
+            break
+        tail = char + tail
+    slash = tail.find("/")
+    if slash > 0:
+        tail = tail[slash:]
+    return ELLIPSIS + tail
+
+
+def problems_text(problems: Mapping[str, str] | None, fallback: str = "") -> str:
+    """The failing fields of a rejected payload on one line: ``value: …; label: …``.
+
+    The one formatter of ``StoreEvent.problems`` (toasts and the event log use it).
+    """
+    if not problems:
+        return fallback
+    return "; ".join(f"{field}: {message}" for field, message in problems.items())
 
 
 def sparkline(values: Sequence[float], width: int = 8) -> str:
@@ -52,4 +132,4 @@ def json_text(value: Any) -> str:
 def short_json(value: Any, limit: int = 60) -> str:
     """One-line JSON, cut to ``limit`` characters."""
     text = json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(text, limit)

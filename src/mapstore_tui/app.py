@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.css.query import NoMatches
+from textual.notifications import SeverityLevel
+from textual.screen import ModalScreen, Screen
+from textual.widgets import TabbedContent, TabPane
 
 from mapstore_core import MapObjectStore, map_store
 from mapstore_tui.messages import ConnectionChanged
@@ -17,10 +19,20 @@ from mapstore_tui.monitor import Monitor
 from mapstore_tui.remote_view import ConnectionAware
 from mapstore_tui.screens.dry_run import DryRunScreen
 from mapstore_tui.screens.help import HelpScreen
+from mapstore_tui.screens.overview import ProducersOverview
 from mapstore_tui.view import DryRunCapable, LocalStoreView, StoreView
 from mapstore_tui.widgets.channel_list import ChannelList
+from mapstore_tui.widgets.footer import PanelFooter
+from mapstore_tui.widgets.log_producers import LogProducersPanel
 
-__all__ = ["MapStoreApp"]
+_HELD_TOASTS = 3
+_OVER_OVERVIEW = frozenset({"help", "quit", "overview", "command_palette"})
+
+__all__ = ["DETAIL_TABS", "MapStoreApp"]
+
+
+DETAIL_TABS = ("preview", "producers", "consumers", "history", "schema")
+"""The detail tabs, in the order of their keys ``1`` to ``5``."""
 
 
 class MapStoreApp(App[None]):
@@ -37,16 +49,24 @@ class MapStoreApp(App[None]):
     TITLE = "MapStore"
     AUTO_FOCUS = "#channels"
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("o", "overview", "Overview"),
         Binding("l", "show('log')", "Log Producers"),
         Binding("d", "show('doctor')", "Doctor"),
         Binding("e", "show('events')", "Events"),
         Binding("f", "show('flow')", "Flow"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("v", "dry_run", "Dry run"),
-        Binding("p", "toggle_pause", "Pause"),
+        Binding("c", "copy_log", "Copy", show=False),  # the Log Producers pane says so
+        Binding("p", "pause", "Pause"),
+        Binding("p", "resume", "Resume"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
-        Binding("escape", "close_filter", "Close filter", show=False),
+        Binding("1", "detail('preview')", "Preview", show=False),
+        Binding("2", "detail('producers')", "Producers", show=False),
+        Binding("3", "detail('consumers')", "Consumers", show=False),
+        Binding("4", "detail('history')", "History", show=False),
+        Binding("5", "detail('schema')", "Schema", show=False),
+        Binding("escape", "close_filter", "Close the filter", show=False),
     ]
 
     def __init__(
@@ -61,6 +81,7 @@ class MapStoreApp(App[None]):
         self.view: StoreView = view or LocalStoreView(map_store if store is None else store)
         self.clock = clock
         self.refresh_interval = refresh_interval
+        self._held: list[tuple[str, dict[str, Any]]] = []
 
     def compose(self) -> ComposeResult:
         yield Monitor(
@@ -68,12 +89,12 @@ class MapStoreApp(App[None]):
             clock=self.clock,
             refresh_interval=self.refresh_interval,
             extra_panes=self.extra_panes,
-            title=self.title + (f" · {self.sub_title}" if self.sub_title else ""),
             id="monitor",
         )
-        yield Footer(compact=True, show_command_palette=False)  # ctrl+p: see ? help
+        yield PanelFooter()
 
     def on_mount(self) -> None:
+        self.screen_change_signal.subscribe(self, self._screen_changed)
         if isinstance(self.view, ConnectionAware):
             monitor = self.monitor
             self._unwatch = self.view.on_status(
@@ -91,11 +112,69 @@ class MapStoreApp(App[None]):
         """The panel's body."""
         return self.query_one(Monitor)
 
+    # -- toasts wait while a dialog is open ------------------------------------------------
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Show a toast; while a dialog (help, form, dry run) is open it waits until it closes.
+
+        A toast drawn over a dialog hides what the person opened it to read.
+        """
+        options: dict[str, Any] = {
+            "title": title,
+            "severity": severity,
+            "timeout": timeout,
+            "markup": markup,
+        }
+        if isinstance(self.screen, ModalScreen):
+            self._held.append((message, options))
+            del self._held[:-_HELD_TOASTS]
+            return
+        super().notify(message, **options)
+
+    def _screen_changed(self, screen: Screen[Any]) -> None:
+        if not isinstance(screen, ModalScreen) and self._held:
+            held, self._held = self._held, []
+            for message, options in held:
+                super().notify(message, **options)
+
     # -- actions (each one also in the command palette) ------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Pause or Resume (whichever applies); Copy only while Log Producers is shown.
+
+        Over the producers overview only help, quit and the overview's own keys apply: the
+        panel's keys would change panes nobody can see.
+        """
+        if isinstance(self.screen, ProducersOverview) and action not in _OVER_OVERVIEW:
+            return False
+        if action in ("pause", "resume", "copy_log", "show", "detail", "dry_run", "filter"):
+            try:
+                monitor = self.monitor
+            except NoMatches:
+                return True
+            if action == "pause":
+                return not monitor.paused
+            if action == "resume":
+                return monitor.paused
+            if action == "copy_log":
+                return self.query_one("#global", TabbedContent).active == "log"
+        return True
 
     def action_show(self, pane: str) -> None:
         """Bring a bottom pane to the front."""
         self.query_one("#global", TabbedContent).active = pane
+
+    def action_detail(self, tab: str) -> None:
+        """Bring a detail tab of the selected channel to the front."""
+        self.query_one("#detail", TabbedContent).active = tab
 
     def action_filter(self) -> None:
         """Filter channels and events."""
@@ -106,6 +185,33 @@ class MapStoreApp(App[None]):
         channel_list = self.query_one(ChannelList)
         if channel_list.has_class("-filtering"):
             channel_list.close_filter()
+
+    def action_overview(self) -> None:
+        """Every producer of the store in one table; enter opens its channel."""
+        if isinstance(self.screen, ProducersOverview):
+            self.screen.dismiss(None)
+            return
+        monitor = self.monitor
+
+        def producers() -> tuple[list[dict[str, Any]], dict[tuple[str, str], list[str]]]:
+            return monitor.producers_with_rates(), monitor.doctor_flags()
+
+        self.push_screen(ProducersOverview(producers, now=self.clock), self._open_channel)
+
+    def _open_channel(self, channel: str | None) -> None:
+        if channel is None:
+            return
+        channel_list = self.query_one(ChannelList)
+        if channel_list.has_class("-filtering"):
+            channel_list.close_filter()  # a filter could hide the channel asked for
+        channel_list.select(channel)
+        self.monitor.selected = channel
+        self.action_detail("producers")
+        channel_list.table.focus()
+
+    def action_copy_log(self) -> None:
+        """Copy the Log Producers text (or the part selected with the mouse)."""
+        self.query_one(LogProducersPanel).copy(self.view.log_producers())
 
     def action_dry_run(self) -> None:
         """Check a payload against the selected channel, without delivering it."""
@@ -123,10 +229,21 @@ class MapStoreApp(App[None]):
         example = next(reversed(values.values())) if values else {}
         self.push_screen(DryRunScreen(self.view, channel, example))
 
+    def action_pause(self) -> None:
+        """Freeze the panel; the store keeps running."""
+        if not self.monitor.paused:
+            self.action_toggle_pause()
+
+    def action_resume(self) -> None:
+        """Catch up with the store and follow it live again."""
+        if self.monitor.paused:
+            self.action_toggle_pause()
+
     def action_toggle_pause(self) -> None:
         """Freeze the panel (the store keeps running) or catch up."""
         monitor = self.monitor
         monitor.paused = not monitor.paused
+        self.refresh_bindings()
         self.notify(
             "Live updates paused: the store keeps running; press p to catch up."
             if monitor.paused
@@ -135,29 +252,51 @@ class MapStoreApp(App[None]):
         )
 
     def action_help(self) -> None:
-        """Show the keys and panels."""
+        """Show every key, how to reach each pane, and what each pane shows."""
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.key_help()))
 
     def key_help(self) -> list[tuple[str, str]]:
-        """(key, description) of every shown binding."""
-        keys = []
-        for binding in self.BINDINGS:
-            if isinstance(binding, Binding) and binding.show:
-                keys.append((binding.key_display or binding.key, binding.description))
-        keys.append(("ctrl+p", "command palette: every action by name"))
-        return keys
+        """(key, description) of every binding, each key once (Pause/Resume share ``p``)."""
+        keys: dict[str, str] = {}
+        for binding in self._all_bindings():
+            key = binding.key_display or binding.key
+            if key in keys:
+                keys[key] += f" / {binding.description}"
+            else:
+                keys[key] = binding.description
+        keys["tab"] = "focus: list, tabs, panes"
+        keys["ctrl+p"] = "every action by name"
+        return list(keys.items())
 
-    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        for binding in self.BINDINGS:
-            if not isinstance(binding, Binding) or not binding.show or binding.action == "quit":
+    def _all_bindings(self) -> list[Binding]:
+        return [b for b in self.BINDINGS if isinstance(b, Binding)]
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        titles = set()
+        for command in super().get_system_commands(screen):
+            titles.add(command.title)
+            yield command
+        for binding in self._all_bindings():
+            if binding.action in ("quit", "close_filter") or binding.description in titles:
                 continue
+            if self.check_action(binding.action.split("(")[0], ()) is False:
+                continue  # Pause while paused, Copy while the log is hidden
+            titles.add(binding.description)
             yield SystemCommand(
                 binding.description,
-                f"{binding.description} (key: {binding.key_display or binding.key})",
+                f"{self._explain(binding.action)} · key {binding.key_display or binding.key}",
                 self._runner(binding.action),
             )
+
+    def _explain(self, action: str) -> str:
+        name, _, argument = action.partition("(")
+        if name in ("show", "detail"):
+            pane = argument.strip("')")
+            return f"show the {pane} pane" if name == "show" else f"show the {pane} tab"
+        method = getattr(self, f"action_{name}", None)
+        doc = (method.__doc__ or "").strip().splitlines() if method else []
+        return doc[0].rstrip(".") if doc else name
 
     def _runner(self, action: str) -> Callable[[], object]:
         return lambda: self.run_action(action)

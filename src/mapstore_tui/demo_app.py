@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from textual import on
 from textual.binding import Binding, BindingType
-from textual.containers import Container
+from textual.containers import Container, Vertical
 from textual.widgets import TabPane
 
 from mapstore_core import JobManager, MapObjectStore, ParagraphContent
@@ -36,6 +36,8 @@ class DemoApp(MapStoreApp):
         Binding("i", "open_form", "Form"),
         Binding("r", "refresh_market", "Refresh"),
         *MapStoreApp.BINDINGS,
+        Binding("b", "show('dashboard-pane')", "Dashboard", show=False),
+        Binding("J", "show('jobs')", "Jobs", key_display="J", show=False),
     ]
 
     def __init__(
@@ -60,7 +62,17 @@ class DemoApp(MapStoreApp):
             Container(
                 ParagraphWidget(store=self.store, consumer_id="paragraph-widget"),
                 TableWidget(store=self.store, consumer_id="table-widget"),
-                MetricWidget(store=self.store, consumer_id="metric-widget"),
+                Vertical(
+                    MetricWidget(
+                        store=self.store, consumer_id="metric-widget", producer="realtime-service"
+                    ),
+                    MetricWidget(
+                        store=self.store,
+                        consumer_id="latency-widget",
+                        producer="polling-service",
+                    ),
+                    id="dashboard-metrics",
+                ),
                 id="dashboard",
             ),
             id="dashboard-pane",

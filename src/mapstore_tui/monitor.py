@@ -7,9 +7,7 @@ Children report up with messages (``ChannelSelected``); none of them touches the
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from textual import on
@@ -19,18 +17,21 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import Input, TabbedContent, TabPane
 
-from mapstore_core import ChannelUpdate, StoreEvent
+from mapstore_core import StoreEvent
 from mapstore_tui._format import age, rate, sparkline
 from mapstore_tui.feed import Batch, PanelFeed
 from mapstore_tui.messages import ChannelSelected, ConnectionChanged, StoreChanged
 from mapstore_tui.rates import RateTracker
+from mapstore_tui.sampling import sample_publishes
+from mapstore_tui.throttle import RedrawThrottle
+from mapstore_tui.toasts import ToastPolicy
 from mapstore_tui.view import StoreView
 from mapstore_tui.widgets.channel_list import ChannelList, ChannelRow
 from mapstore_tui.widgets.channel_preview import ChannelPreview, PreviewState
-from mapstore_tui.widgets.doctor import DoctorTable
+from mapstore_tui.widgets.doctor import DoctorPanel, DoctorTable
 from mapstore_tui.widgets.events import EventLog
 from mapstore_tui.widgets.flow import FlowTree
-from mapstore_tui.widgets.header import PanelHeader
+from mapstore_tui.widgets.header import PanelHeader, Totals
 from mapstore_tui.widgets.history import HistoryPanel
 from mapstore_tui.widgets.log_producers import LogProducersPanel
 from mapstore_tui.widgets.schema import SchemaPanel
@@ -48,28 +49,17 @@ _STRUCTURE = frozenset(
         "channel_defined",
     }
 )
-_MAX_TOASTS = 3
 _LOG_PER_CHANNEL = 5
 _LOG_PER_BATCH = 20
-TOAST_EVERY = 10.0
-CPU_BUDGET = 0.15
-
-
-@dataclass(frozen=True)
-class Totals:
-    """The header's figures."""
-
-    channels: int
-    producers: int
-    consumers: int
-    messages: int
-    per_second: float
-
-    def __str__(self) -> str:
-        return (
-            f"{self.channels} channels · {self.producers} producers · "
-            f"{self.consumers} consumers · {self.messages:,} msgs · {rate(self.per_second)}/s"
-        )
+NARROW = 100
+"""Below this many columns the channel list and the tab labels get shorter."""
+_TAB_LABELS = {
+    "preview": ("Preview", "Preview"),
+    "producers": ("Producers", "Prod"),
+    "consumers": ("Consumers", "Cons"),
+    "history": ("History", "Hist"),
+    "schema": ("Schema", "Schema"),
+}
 
 
 class Monitor(Vertical):
@@ -85,29 +75,26 @@ class Monitor(Vertical):
         clock: Callable[[], float],
         refresh_interval: float,
         extra_panes: Callable[[], Iterable[TabPane]] | None = None,
-        title: str = "MapStore",
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
-        self._title = title
         self.view = view
         self._clock = clock
-        self._interval = refresh_interval
         self._extra_panes = extra_panes
         self.feed = PanelFeed(view, lambda: self.post_message(StoreChanged()))
         self.rates = RateTracker()
-        self._last_apply = float("-inf")
-        self._gap = refresh_interval
-        self._probe: tuple[float, float] | None = None
-        self._toasted: dict[tuple[str | None, ...], float] = {}
+        self.producer_rates = RateTracker()
+        self.throttle = RedrawThrottle(refresh_interval, clock=clock)
+        self.toasts = ToastPolicy(clock)
         self._deferred: Timer | None = None
         self.totals = Totals(0, 0, 0, 0, 0.0)
         self._channels: list[dict[str, Any]] = []
         self._counts: dict[str, int] = {}
         self._findings: list[dict[str, Any]] | None = None
+        self._card_order: tuple[str | None, list[str]] = (None, [])
 
     def compose(self) -> ComposeResult:
-        yield PanelHeader(self._title, id="panel-header")
+        yield PanelHeader(id="panel-header")
         with Horizontal(id="top"):
             yield ChannelList(id="channel-list")
             with TabbedContent(id="detail", initial="preview"):
@@ -125,7 +112,7 @@ class Monitor(Vertical):
             with TabPane("Events", id="events"):
                 yield EventLog(id="event-log")
             with TabPane("Doctor", id="doctor"):
-                yield DoctorTable(id="doctor-table")
+                yield DoctorPanel(id="doctor-panel")
             with TabPane("Log Producers", id="log"):
                 yield LogProducersPanel(id="log-producers")
             with TabPane("Data flow", id="flow"):
@@ -142,13 +129,21 @@ class Monitor(Vertical):
     def on_unmount(self) -> None:
         self.feed.stop()
 
+    def on_resize(self) -> None:
+        narrow = self.size.width < NARROW
+        self.query_one(ChannelList).narrow = narrow
+        self.query_one(EventLog).narrow = narrow
+        detail = self.query_one("#detail", TabbedContent)
+        for pane, labels in _TAB_LABELS.items():
+            detail.get_tab(pane).label = labels[narrow]
+
     # -- applying store changes ------------------------------------------------------------
 
     @on(StoreChanged)
     def _store_changed(self) -> None:
         if self.paused:
             return
-        wait = self._last_apply + self._gap - time.monotonic()
+        wait = self.throttle.wait()
         if wait > 0:
             if self._deferred is None:
                 self._deferred = self.set_timer(wait, self._apply_deferred)
@@ -160,33 +155,9 @@ class Monitor(Vertical):
         if not self.paused:
             self.apply()
 
-    def _adapt(self, now: float) -> None:
-        """Keep the panel's share of the CPU near ``CPU_BUDGET``.
-
-        Publishers and this UI share one interpreter lock: every millisecond spent
-        redrawing is one a publisher waits. Under a flood the redraw interval grows (up to
-        a second); when things calm down it shrinks back to ``refresh_interval``.
-        """
-        if self._interval <= 0:
-            return  # tests ask for every change at once
-        cpu = time.thread_time()
-        if self._probe is None:
-            self._probe = (now, cpu)
-            return
-        wall_then, cpu_then = self._probe
-        if now - wall_then < 0.5:
-            return
-        share = (cpu - cpu_then) / (now - wall_then)
-        if share > CPU_BUDGET:
-            self._gap = min(1.0, self._gap * 1.5)
-        elif share < CPU_BUDGET / 2:
-            self._gap = max(self._interval, self._gap / 1.5)
-        self._probe = (now, cpu)
-
     def apply(self) -> None:
         """Drain the feed, read what changed from the view, redraw what it touched."""
-        self._last_apply = time.monotonic()
-        self._adapt(self._last_apply)
+        self.throttle.redrawn()
         batch = self.feed.drain()
         previous = self._counts
         self.refresh_channels()
@@ -196,7 +167,12 @@ class Monitor(Vertical):
             for name, count in self._counts.items()
             if count != previous.get(name, 0)
         }
-        published, unshown = self._sample_publishes(deltas)
+        published, unshown = sample_publishes(
+            deltas,
+            lambda name, limit: self.view.history(name, limit=limit),
+            per_channel=_LOG_PER_CHANNEL,
+            per_batch=_LOG_PER_BATCH,
+        )
         if batch.notable or published or batch.dropped or unshown:
             self._log(batch, published, unshown)
         structural = any(e.kind in _STRUCTURE for e in batch.notable)
@@ -207,29 +183,8 @@ class Monitor(Vertical):
             self.refresh_detail()
         if structural:
             self.refresh_global()
-        self._toast(batch.notable)
-
-    def _sample_publishes(self, deltas: dict[str, int]) -> tuple[list[StoreEvent], int]:
-        """The latest few publishes of the channels that moved, for the event log."""
-        events: list[StoreEvent] = []
-        for name, delta in deltas.items():
-            want = min(delta, _LOG_PER_CHANNEL)
-            tail = [u for u in self.view.history(name, limit=want + 2) if u["kind"] == "published"][
-                -want:
-            ]
-            events.extend(
-                StoreEvent(
-                    "published",
-                    name,
-                    u["producer_id"],
-                    u["timestamp"],
-                    update=ChannelUpdate(**u),
-                )
-                for u in tail
-            )
-        events.sort(key=lambda e: e.update.seq if e.update else 0)
-        events = events[-_LOG_PER_BATCH:]
-        return events, sum(deltas.values()) - len(events)
+        for toast in self.toasts.admit(batch.notable):
+            self.notify(toast.message, title=toast.title, severity=toast.severity)
 
     def _log(self, batch: Batch, published: list[StoreEvent], unshown: int) -> None:
         events = sorted([*batch.notable, *published], key=lambda e: e.timestamp)
@@ -237,40 +192,8 @@ class Monitor(Vertical):
             events,
             dropped=batch.dropped,
             unshown_publishes=unshown,
-            flush_in=8 * self._gap,  # a log that grows relayouts the screen: not too often
+            flush_in=8 * self.throttle.gap,  # a log that grows relayouts the screen: not too often
         )
-
-    def _toast(self, events: list[StoreEvent]) -> None:
-        """Tell the person about rejected payloads and failed jobs, without flooding them.
-
-        One toast per source and channel every ``TOAST_EVERY`` seconds, a few per batch.
-        """
-        shown = 0
-        now = time.monotonic()
-        for event in events:
-            if shown == _MAX_TOASTS:
-                break
-            key = (event.kind, event.channel, event.producer_id, event.consumer_id)
-            if now - self._toasted.get(key, float("-inf")) < TOAST_EVERY:
-                continue
-            if event.kind == "validation_failed" and event.message:
-                fields = "; ".join(line.strip(" -") for line in event.message.splitlines()[1:])
-                if event.consumer_id:
-                    text = (
-                        f"{event.consumer_id} skipped a value from {event.producer_id} on "
-                        f"{event.channel} that does not fit its model: {fields}"
-                    )
-                else:
-                    text = (
-                        f"{event.producer_id} sent an invalid payload to {event.channel}: {fields}"
-                    )
-                self.notify(text, title="Invalid payload rejected", severity="error")
-            elif event.diagnostic is not None and event.diagnostic.rule == "job-failed":
-                self.notify(event.diagnostic.message, title="Job failed", severity="warning")
-            else:
-                continue
-            self._toasted[key] = now
-            shown += 1
 
     # -- pulling from the view -------------------------------------------------------------
 
@@ -286,9 +209,12 @@ class Monitor(Vertical):
         self._channels = self.view.channels() if channels is None else channels
         now = self._clock()
         rows = []
+        total_rate = 0.0
         for info in self._channels:
             name = info["name"]
             last = info["last_update"]
+            per_second = self.rates.current(name, info["publish_count"], now)
+            total_rate += per_second
             rows.append(
                 ChannelRow(
                     name=name,
@@ -296,7 +222,8 @@ class Monitor(Vertical):
                     producers=info["producer_count"],
                     consumers=info["consumer_count"],
                     publishes=info["publish_count"],
-                    rate=rate(self.rates.current(name)),
+                    # no time has passed yet: no rate is known ("0/s" beside "now" would lie)
+                    rate=rate(per_second) if self.rates.measured(name, now) else "—",
                     trend=sparkline(self.rates.rates.get(name, ()), 8),
                     age=age(None if last is None else max(0.0, now - last)),
                 )
@@ -308,11 +235,27 @@ class Monitor(Vertical):
             sum(r.producers for r in rows),
             sum(r.consumers for r in rows),
             sum(r.publishes for r in rows),
-            self.rates.total(),
+            total_rate,
         )
-        self.query_one(PanelHeader).totals = str(self.totals)
+        self.query_one(PanelHeader).totals = self.totals
         if self.selected is None and rows:
             self.selected = channel_list.selected or rows[0].name
+
+    def producers_with_rates(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """The view's producers, each with a ``rate`` (publishes/s over the last seconds).
+
+        The rate is None until a second reading: no rate is known from one count.
+        """
+        now = self._clock()
+        producers = []
+        for producer in self.view.producers(channel):
+            key = f"{producer['channel']}\x00{producer['id']}"
+            self.producer_rates.observe(key, producer["publish_count"], now)
+            known = self.producer_rates.measured(key, now)  # else None: shown as "—"
+            producers.append(
+                {**producer, "rate": self.producer_rates.current(key) if known else None}
+            )
+        return producers
 
     def refresh_detail(self) -> None:
         """The selected channel's tabs (only the one showing, plus the preview)."""
@@ -327,12 +270,14 @@ class Monitor(Vertical):
             self._refresh_preview(channel, schema_name, self.view.producers(channel))
         elif active == "producers":
             table = self.query_one(ProducersTable)
+            producers = self.producers_with_rates(channel)
+            table.rates = {p["id"]: p["rate"] for p in producers if p["rate"] is not None}
             table.flags = self._flags()
-            table.records = self.view.producers(channel)
+            table.records = producers
         elif active == "consumers":
             self.query_one(ConsumersTable).records = self.view.consumers(channel)
         elif active == "history":
-            self.query_one(HistoryPanel).updates = self.view.history(channel)
+            self.query_one(HistoryPanel).show(channel, self.view.history(channel))
         elif active == "schema":
             self.query_one(SchemaPanel).schema = self.view.schema(channel)
 
@@ -340,19 +285,28 @@ class Monitor(Vertical):
         self, channel: str, schema_name: str | None, producers: list[dict[str, Any]]
     ) -> None:
         holding = [p for p in producers if p["has_value"]]
-        newest = max(holding, key=lambda p: p["value_seq"] or 0)["id"] if holding else None
-        trend: list[float] = []
+        newest_first = [
+            p["id"] for p in sorted(holding, key=lambda p: p["value_seq"] or 0, reverse=True)
+        ]
+        trends: dict[str, list[float]] = {}
         if schema_name == "MetricData":
             for update in self.view.history(channel, limit=60):
                 value = update["value"]
                 if isinstance(value, dict) and isinstance(value.get("value"), int | float):
-                    trend.append(float(value["value"]))
+                    trends.setdefault(update["producer_id"], []).append(float(value["value"]))
+        # Cards come newest first when the channel is shown (or a producer comes or goes),
+        # then keep their places: cards that swap on every publish cannot be read.
+        known_channel, order = self._card_order
+        if known_channel != channel or set(order) != set(newest_first):
+            order = newest_first
+            self._card_order = (channel, order)
         self.query_one(ChannelPreview).state = PreviewState(
             channel=channel,
             schema_name=schema_name,
             values=self.view.values(channel),
-            newest=newest,
-            trend=trend,
+            newest=newest_first[0] if newest_first else None,
+            order=order,
+            trends=trends,
         )
 
     def _diagnostics(self) -> list[dict[str, Any]]:
@@ -362,10 +316,19 @@ class Monitor(Vertical):
         return self._findings
 
     def _flags(self) -> dict[str, list[str]]:
-        flags: dict[str, list[str]] = {}
+        return {
+            producer: rules
+            for (channel, producer), rules in self.doctor_flags().items()
+            if channel == self.selected
+        }
+
+    def doctor_flags(self) -> dict[tuple[str, str], list[str]]:
+        """The doctor's rules firing for each (channel, producer id)."""
+        flags: dict[tuple[str, str], list[str]] = {}
         for finding in self._diagnostics():
-            if finding["channel"] == self.selected:
-                flags.setdefault(finding["producer_id"], []).append(finding["rule"])
+            key = (finding["channel"], finding["producer_id"])
+            if finding["rule"] not in flags.setdefault(key, []):
+                flags[key].append(finding["rule"])
         return flags
 
     def refresh_global(self) -> None:
@@ -384,6 +347,8 @@ class Monitor(Vertical):
         counts = {c["name"]: c["publish_count"] for c in channels}
         if self.rates.sample(counts, self._clock()) and not self.paused:
             self.refresh_channels(channels)
+            if self.query_one("#detail", TabbedContent).active == "producers":
+                self.refresh_detail()  # rates and ages move even on a quiet channel
 
     # -- reacting to the person ------------------------------------------------------------
 
@@ -423,6 +388,7 @@ class Monitor(Vertical):
         if not self.is_mounted:
             return
         self.query_one(PanelHeader).paused = paused
+        self.app.refresh_bindings()  # the footer says Resume while paused
         if not paused:
             self.apply()
             self.refresh_all()

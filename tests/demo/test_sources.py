@@ -131,10 +131,11 @@ def test_threads_drive_the_sources() -> None:
     sources.REALTIME_INTERVAL = 0.01
     sources.start()
     sources.run_threads()
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        if sources.store.producers("metric-data")[0].publish_count >= 5:
-            break
+    deadline = time.monotonic() + 10  # a bounded poll: fails below if the threads do nothing
+    reached = 0
+    while time.monotonic() < deadline and reached < 5:
+        reached = sources.store.producers("metric-data")[0].publish_count
         time.sleep(0.01)
     sources.stop()
+    assert reached >= 5, "the realtime thread did not publish"
     assert sources.store.producers() == []

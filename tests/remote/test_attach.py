@@ -66,9 +66,9 @@ async def test_panel_shows_the_other_processs_store(demo: DemoProcess) -> None:
             channel_list.select("table-data")
             app.query_one("#detail", TabbedContent).active = "producers"
             await until(pilot, lambda: app.query_one(ProducersTable).row_count == 1, "producers")
-            row = app.query_one(ProducersTable).get_row_at(0)
-            assert row[0] == "market-data-service"
-            assert str(row[2]).startswith("src/mapstore_tui/demo/market_data.py:")
+            [record] = app.query_one(ProducersTable).records
+            assert record["id"] == "market-data-service"
+            assert record["registered_at"].startswith("src/mapstore_tui/demo/market_data.py:")
             app.query_one("#detail", TabbedContent).active = "preview"
             preview = app.query_one(ChannelPreview).query_one(TableWidget)
             await until(pilot, lambda: preview.value is not None, "the table preview")

@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, TabbedContent, TextArea
 
 from ..conftest import FakeClock
-from .helpers import SIZE, make_demo
+from .helpers import SIZE, SMALL, make_demo
 
 
 async def _live_for_a_while(pilot: Pilot[None], seconds: int = 6) -> None:
@@ -30,8 +30,9 @@ async def _live_for_a_while(pilot: Pilot[None], seconds: int = 6) -> None:
 
 
 def test_monitor(snap_compare) -> None:
-    """The main view: channels with counts, rates and trends; the Welcome paragraph in the
-    preview; registrations and publishes in the event log; every key in the footer."""
+    """The main view at 140x45: the channel list only as wide as its content (counts, rates,
+    trends, ages); the Welcome paragraph in the preview; registrations and publishes in the
+    event log, the payload column straight; every key in the footer."""
 
     async def run_before(pilot: Pilot[None]) -> None:
         await _live_for_a_while(pilot)
@@ -39,9 +40,33 @@ def test_monitor(snap_compare) -> None:
     assert snap_compare(make_demo(), terminal_size=SIZE, run_before=run_before)
 
 
+def test_monitor_small(snap_compare) -> None:
+    """The main view at 80x24: the header still says `MapStore · demo` and the totals, the
+    channel list keeps name, messages, rate and age, all five detail tabs are on screen
+    (short labels), and the footer shows the keys that fit, `? Help` and `q Quit` included."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await _live_for_a_while(pilot, 3)
+
+    assert snap_compare(make_demo(), terminal_size=SMALL, run_before=run_before)
+
+
+def test_producers_overview(snap_compare) -> None:
+    """`o` in antipattern mode: every producer of the store in one full-width table —
+    channel, id, kind, where registered (`…/demo/antipatterns.py:50`), messages, rate, last
+    publish, state and the doctor's flags, all columns on screen."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.press("o")
+        await pilot.pause()
+        pilot.app.clear_notifications()  # the antipatterns' rejections: not what this shows
+
+    assert snap_compare(make_demo(antipatterns=True), terminal_size=SIZE, run_before=run_before)
+
+
 def test_metric_preview(snap_compare) -> None:
-    """metric-data selected: the newest metric in big digits, a coloured change arrow and a
-    sparkline of its recent values."""
+    """metric-data selected: one card per producer — live users and polled latency, each
+    with its big value, coloured change arrow and a sparkline of its own values only."""
 
     async def run_before(pilot: Pilot[None]) -> None:
         await pilot.press("down", "down")
@@ -56,18 +81,26 @@ def test_log_producers(snap_compare) -> None:
 
 
 def test_doctor_with_antipatterns(snap_compare) -> None:
-    """`d` in antipattern mode: one finding per broken rule, with severity, producer, fix and
-    the line that registered it."""
-    assert snap_compare(make_demo(antipatterns=True), press=["d"], terminal_size=SIZE)
+    """`d` in antipattern mode: one finding per broken rule, every column on screen —
+    severity, rule, producer, channel, the fix (ending in `…` when long) and where."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.press("d")
+        await pilot.pause()
+        pilot.app.clear_notifications()
+
+    assert snap_compare(make_demo(antipatterns=True), terminal_size=SIZE, run_before=run_before)
 
 
 def test_producers_with_doctor_flags(snap_compare) -> None:
-    """price-ticks' producers: both registered on one line, both flagged duplicate-source."""
+    """`2` on price-ticks: every column of the Producers tab on screen; both producers
+    registered on one line (`…/demo/antipatterns.py:50`), both flagged duplicate-source."""
 
     async def run_before(pilot: Pilot[None]) -> None:
-        pilot.app.query_one("#detail", TabbedContent).active = "producers"
+        await pilot.press("2")
         pilot.app.monitor.query_one("ChannelList").select("price-ticks")
         await pilot.pause()
+        pilot.app.clear_notifications()
 
     assert snap_compare(make_demo(antipatterns=True), terminal_size=SIZE, run_before=run_before)
 

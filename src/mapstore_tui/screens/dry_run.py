@@ -46,7 +46,8 @@ class DryRunScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     DryRunScreen { align: center middle; }
     DryRunScreen > Vertical {
-        width: 80; height: auto; border: thick $primary; background: $surface; padding: 1 2;
+        width: 80; max-width: 100%; height: auto; max-height: 100%; overflow-y: auto;
+        border: thick $primary; background: $surface; padding: 1 2;
     }
     DryRunScreen TextArea { height: 10; }
     DryRunScreen #dry-run-result { height: auto; margin-top: 1; }

@@ -17,6 +17,11 @@ from mapstore_tui.demo.user_form import FormRejected, UserInputForm
 __all__ = ["FormScreen"]
 
 
+def _markdown_label(on: bool) -> str:
+    """The Markdown box says its state in words: the box alone looks alike on and off."""
+    return "Render as Markdown: [b]on[/b]" if on else "Render as Markdown: off"
+
+
 class FormScreen(ModalScreen[ParagraphContent | None]):
     """Title, text and a Markdown switch; problems are shown under their field."""
 
@@ -34,6 +39,8 @@ class FormScreen(ModalScreen[ParagraphContent | None]):
     FormScreen TextArea { height: 6; }
     FormScreen Horizontal { height: auto; align-horizontal: right; margin-top: 1; }
     FormScreen Button { margin-left: 2; }
+    FormScreen Checkbox.-on { color: $success; text-style: bold; }
+    FormScreen > Vertical { max-width: 100%; max-height: 100%; overflow-y: auto; }
     """
 
     def __init__(self, form: UserInputForm) -> None:
@@ -49,7 +56,7 @@ class FormScreen(ModalScreen[ParagraphContent | None]):
             yield Label("Text")
             yield TextArea("", id="form-content")
             yield Label("", id="problem-content", classes="problem -hidden")
-            yield Checkbox("Render as Markdown", id="form-markdown")
+            yield Checkbox(_markdown_label(False), id="form-markdown")
             with Horizontal():
                 yield Button("Cancel", id="form-cancel")
                 yield Button("Publish", variant="primary", id="form-submit")
@@ -62,6 +69,10 @@ class FormScreen(ModalScreen[ParagraphContent | None]):
             label = self.query_one(f"#problem-{field}", Label)
             label.update(f"⚠ {problems[field]}" if field in problems else "")
             label.set_class(field not in problems, "-hidden")
+
+    @on(Checkbox.Changed, "#form-markdown")
+    def _markdown_switched(self, event: Checkbox.Changed) -> None:
+        event.checkbox.label = _markdown_label(event.value)
 
     @on(Input.Changed, "#form-title")
     @on(TextArea.Changed, "#form-content")

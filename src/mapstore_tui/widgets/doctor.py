@@ -1,42 +1,110 @@
-"""The doctor panel: live findings with where they come from and a one-line fix."""
+"""The doctor panel: live findings with where they come from and a one-line fix.
+
+The table fits its width (a long fix ends in ``…``); the highlighted finding is written out
+in full below it: what is wrong, the fix, and where.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.reactive import reactive
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
-__all__ = ["DoctorTable"]
+from mapstore_tui.widgets.fitted import Column, FittedTable
 
-_SEVERITY = {"error": "[b red]error[/]", "warning": "[yellow]warning[/]", "info": "info"}
+__all__ = ["DoctorPanel", "DoctorTable", "describe_finding"]
+
+_SEVERITY = {
+    "error": Text("error", "bold red"),
+    "warning": Text("warning", "yellow"),
+    "info": Text("info"),
+}
 
 
-class DoctorTable(DataTable[str]):
+class DoctorTable(FittedTable):
     """One row per finding; an empty doctor says so."""
 
+    COLUMNS = (
+        Column("Severity", floor=7, give=3),
+        Column("Rule", floor=12, give=2),
+        Column("Producer", floor=12, give=2),
+        Column("Channel", floor=10, give=2),
+        Column("Fix", floor=24, give=1),
+        Column("Where", "path", floor=20, give=0),
+    )
     findings: reactive[list[dict[str, Any]]] = reactive(list, always_update=True)
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, id=id)
-
     def on_mount(self) -> None:
-        self.add_columns("Severity", "Rule", "Producer", "Channel", "Fix", "Where")
         self.watch_findings(self.findings)
 
     def watch_findings(self, findings: list[dict[str, Any]]) -> None:
-        if not self.columns:
+        if not self.is_mounted:
             return
-        self.clear()
         if not findings:
-            self.add_row("[green]ok[/]", "no findings", "", "", "the guide is followed", "")
-            return
-        for finding in findings:
-            self.add_row(
-                _SEVERITY.get(finding["severity"], finding["severity"]),
-                finding["rule"],
-                finding["producer_id"],
-                finding["channel"],
-                finding["hint"] or finding["message"],
-                finding["where"],
+            self.show(
+                [(None, (Text("ok", "green"), "no findings", "", "", "the guide is followed", ""))]
             )
+            return
+        self.show(
+            [
+                (
+                    None,
+                    (
+                        _SEVERITY.get(finding["severity"], Text(finding["severity"])),
+                        finding["rule"],
+                        finding["producer_id"],
+                        finding["channel"],
+                        finding["hint"] or finding["message"],
+                        finding["where"],
+                    ),
+                )
+                for finding in findings
+            ]
+        )
+
+
+def describe_finding(finding: dict[str, Any]) -> Text:
+    """A finding in full: rule, who, what is wrong, the fix, where."""
+    text = Text.assemble(
+        (finding["rule"], "bold"),
+        " — ",
+        (finding["producer_id"], "cyan"),
+        " on ",
+        (finding["channel"], "bold"),
+        f" ({finding['where']})" if finding["where"] else "",
+        "\n",
+        finding["message"],
+    )
+    if finding["hint"]:
+        text.append("\nFix: ", "bold green")
+        text.append(finding["hint"])
+    return text
+
+
+class DoctorPanel(Vertical):
+    """The findings table, and the highlighted finding written out in full."""
+
+    DEFAULT_CSS = """
+    DoctorPanel > DoctorTable { height: 1fr; }
+    DoctorPanel > #doctor-detail {
+        height: auto; max-height: 5; padding: 0 1; border-top: solid $primary-muted;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield DoctorTable(id="doctor-table")
+        yield Static("", id="doctor-detail")
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        findings = self.query_one(DoctorTable).findings
+        detail = self.query_one("#doctor-detail", Static)
+        if 0 <= event.cursor_row < len(findings):
+            detail.update(describe_finding(findings[event.cursor_row]))
+        else:
+            detail.update("")

@@ -13,7 +13,7 @@ from textual.timer import Timer
 from textual.widgets import RichLog
 
 from mapstore_core import StoreEvent
-from mapstore_tui._format import short_json
+from mapstore_tui._format import clip, clip_left, problems_text, short_json
 
 __all__ = ["EventLine", "EventLog", "describe_event"]
 
@@ -31,42 +31,64 @@ _STYLES = {
 }
 
 
+_CHANNEL = 18
+_WHO = 26
+"""Widths of the channel and producer columns: the payload always starts at one column."""
+
+
 @dataclass(frozen=True)
 class EventLine:
     """An event, formatted once, kept for re-filtering."""
 
     text: Text
     search: str
+    event: StoreEvent | None = None
+    """The event, to format it again for another width (None: a note)."""
 
 
-def describe_event(event: StoreEvent) -> EventLine:
-    """Format one store event as a log line."""
+_SHORT_KINDS = {
+    "validation_failed": "invalid",
+    "consumer_error": "cons error",
+    "diagnostic": "doctor",
+    "consumer_registered": "+consumer",
+    "consumer_closed": "-consumer",
+    "channel_defined": "+channel",
+}
+_NARROW_COLUMNS = (10, 14, 16)
+_WIDE_COLUMNS = (19, _CHANNEL, _WHO)
+
+
+def describe_event(event: StoreEvent, *, narrow: bool = False) -> EventLine:
+    """Format one store event as a log line (``narrow``: shorter columns, for 80 columns)."""
     when = datetime.fromtimestamp(event.timestamp, tz=UTC).strftime("%H:%M:%S")
     who = event.producer_id or ""
     if event.consumer_id:
         who = f"{who} → {event.consumer_id}" if who else event.consumer_id
     if event.kind == "published" and event.update is not None:
         detail = short_json(_plain(event.update.value), 70)
+    elif event.kind == "validation_failed":
+        detail = problems_text(event.problems, (event.message or "").split("\n")[0])
     elif event.message:
         detail = event.message.splitlines()[0]
-        if event.kind == "validation_failed":
-            fields = [line.strip()[2:] for line in event.message.splitlines()[1:]]
-            detail = "; ".join(fields) or detail
     else:
         detail = event.where or ""
+        if narrow:  # the file and line, on screen
+            detail = clip_left(detail, 80 - 9 - sum(w + 1 for w in _NARROW_COLUMNS) - 1)
+    kind_width, channel_width, who_width = _NARROW_COLUMNS if narrow else _WIDE_COLUMNS
+    kind = _SHORT_KINDS.get(event.kind, event.kind) if narrow else event.kind
     line = Text.assemble(
         (when, "dim"),
         " ",
-        (f"{event.kind:<19}", _STYLES.get(event.kind, "")),
+        (f"{kind:<{kind_width}}", _STYLES.get(event.kind, "")),
         " ",
-        (f"{event.channel or '':<18}", "bold"),
+        (f"{clip(event.channel or '', channel_width):<{channel_width}}", "bold"),
         " ",
-        (who, "cyan"),
-        "  ",
+        (f"{clip(who, who_width):<{who_width}}", "cyan"),
+        " ",
         detail,
     )
     search = " ".join(str(part or "") for part in (event.kind, event.channel, who, detail)).lower()
-    return EventLine(line, search)
+    return EventLine(line, search, event)
 
 
 def _plain(value: object) -> object:
@@ -82,6 +104,8 @@ class EventLog(RichLog):
     """
 
     filter_text: reactive[str] = reactive("")
+    narrow: reactive[bool] = reactive(False)
+    """Shorter columns (a small terminal); the kept lines are formatted again."""
 
     def __init__(self, *, limit: int = 1_000, id: str | None = None) -> None:
         super().__init__(max_lines=limit, wrap=False, markup=False, highlight=False, id=id)
@@ -107,7 +131,7 @@ class EventLog(RichLog):
         if unshown_publishes:
             note = f"… {unshown_publishes:,} more publishes (the latest are shown)"
             fresh.append(EventLine(Text(note, "dim italic"), "published"))
-        fresh.extend(describe_event(event) for event in events)
+        fresh.extend(describe_event(event, narrow=self.narrow) for event in events)
         self.lines_kept.extend(fresh)
         self._unwritten.extend(fresh)
         if flush_in <= 0:
@@ -128,6 +152,15 @@ class EventLog(RichLog):
     def max_lines_or_all(self) -> int:
         """How many waiting lines are worth writing."""
         return self.max_lines or len(self._unwritten)
+
+    def watch_narrow(self, narrow: bool) -> None:
+        kept = [
+            line if line.event is None else describe_event(line.event, narrow=narrow)
+            for line in self.lines_kept
+        ]
+        self.lines_kept.clear()
+        self.lines_kept.extend(kept)
+        self.watch_filter_text()
 
     def watch_filter_text(self) -> None:
         self._unwritten.clear()

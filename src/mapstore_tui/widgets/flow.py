@@ -30,23 +30,22 @@ class FlowTree(Tree[str]):
         for consumer in consumers:
             readers[consumer["channel"]].append(consumer)
         self.clear()
-        by_source: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+        # one source per id, kind and registration line: the line belongs to the producer
+        by_source: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
         for producer in producers:
-            by_source[(producer["id"], producer["kind"])].append(producer)
-        for (source, kind), feeds in by_source.items():
+            key = (producer["id"], producer["kind"], producer["registered_at"])
+            by_source[key].append(producer)
+        for (source, kind, where), feeds in by_source.items():
             node = self.root.add(
-                Text.assemble(("⬆ ", "green"), (source, "bold"), (f"  {kind}", "dim")),
+                Text.assemble(
+                    ("⬆ ", "green"), (source, "bold"), (f"  {kind}", "dim"), (f"  {where}", "dim")
+                ),
                 expand=True,
             )
             for producer in feeds:
                 channel = producer["channel"]
                 channel_node = node.add(
-                    Text.assemble(
-                        ("▶ ", "blue"),
-                        (channel, "bold blue"),
-                        (f"  {producer['registered_at']}", "dim"),
-                    ),
-                    expand=True,
+                    Text.assemble(("▶ ", "blue"), (channel, "bold blue")), expand=True
                 )
                 for consumer in readers.get(channel, []):
                     channel_node.add_leaf(

@@ -13,6 +13,7 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
 from mapstore_tui._format import json_text, short_json
+from mapstore_tui.widgets.fitted import Column, FittedTable
 
 __all__ = ["HistoryPanel", "diff_text"]
 
@@ -29,6 +30,17 @@ def diff_text(older: dict[str, Any], newer: dict[str, Any]) -> str:
     return "\n".join(lines) or "(no difference)"
 
 
+class _HistoryTable(FittedTable):
+    COLUMNS = (
+        Column("", floor=1),
+        Column("Seq", "number"),
+        Column("Time", floor=8, give=3),
+        Column("Producer", floor=8, give=2),
+        Column("Kind", floor=4, give=1),
+        Column("Value", floor=8, give=0),
+    )
+
+
 class HistoryPanel(Vertical):
     """Recent updates, newest first. Enter (or a click) marks an update; two marks: a diff."""
 
@@ -43,11 +55,17 @@ class HistoryPanel(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.marked: list[int] = []
+        self.channel: str | None = None
+
+    def show(self, channel: str, updates: list[dict[str, Any]]) -> None:
+        """Show ``channel``'s updates; marks and the diff belong to one channel only."""
+        if channel != self.channel:
+            self.channel = channel
+            self.marked = []
+        self.updates = updates
 
     def compose(self) -> ComposeResult:
-        table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True)
-        table.add_columns("", "Seq", "Time", "Producer", "Kind", "Value")
-        yield table
+        yield _HistoryTable()
         with VerticalScroll():
             yield Static(
                 "Press enter on two updates to compare them.", classes="hint", id="history-diff"
@@ -56,24 +74,24 @@ class HistoryPanel(Vertical):
     def watch_updates(self, updates: list[dict[str, Any]]) -> None:
         if not self.is_mounted:
             return
-        table: DataTable[str] = self.query_one(DataTable)
-        row = table.cursor_row
-        table.clear()
         seqs = {u["seq"] for u in updates}
-        self.marked = [seq for seq in self.marked if seq in seqs]
+        kept = [seq for seq in self.marked if seq in seqs]
+        if kept != self.marked or len(kept) < 2:
+            self.marked = kept
+            self._show_diff()  # a mark that left the history takes its diff with it
+        rows = []
         for update in reversed(updates):
             when = datetime.fromtimestamp(update["timestamp"], tz=UTC).strftime("%H:%M:%S")
-            table.add_row(
+            cells = (
                 "●" if update["seq"] in self.marked else "",
                 str(update["seq"]),
                 when,
                 update["producer_id"],
                 update["kind"],
-                short_json(update["value"]),
-                key=str(update["seq"]),
+                short_json(update["value"], 400),
             )
-        if updates:
-            table.move_cursor(row=min(row, len(updates) - 1), animate=False)
+            rows.append((str(update["seq"]), cells))
+        self.query_one(_HistoryTable).show(rows)
 
     @on(DataTable.RowSelected)
     def _mark(self, event: DataTable.RowSelected) -> None:

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.reactive import reactive
-from textual.widgets import TextArea
+from textual.widgets import Label, TextArea
+
+from mapstore_tui._format import plural
 
 __all__ = ["LogProducersPanel"]
 
 
 class LogProducersPanel(Vertical):
-    """Shows ``text``; ``c`` copies it to the clipboard (select part of it with the mouse)."""
+    """Shows ``text``; the app's ``c`` copies it (or the part selected with the mouse)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("c", "copy", "Copy text")]
     DEFAULT_CSS = """
     LogProducersPanel > TextArea { height: 1fr; border: none; }
+    LogProducersPanel > .hint { height: 1; color: $text-muted; padding: 0 1; }
     """
 
     text: reactive[str] = reactive("")
@@ -28,6 +27,9 @@ class LogProducersPanel(Vertical):
             "", read_only=True, show_line_numbers=False, soft_wrap=False, id="log-producers-text"
         )
         area.cursor_blink = False  # read-only text: a blinking cursor only distracts
+        yield Label(
+            "[b]c[/b] copies this text (or the part selected with the mouse)", classes="hint"
+        )
         yield area
 
     def watch_text(self, text: str) -> None:
@@ -39,9 +41,18 @@ class LogProducersPanel(Vertical):
     def on_mount(self) -> None:
         self.watch_text(self.text)
 
-    def action_copy(self) -> None:
-        """Copy the whole text (or the selection) to the clipboard."""
+    def copy(self, current: str) -> None:
+        """Copy the selection if there is one, else ``current`` (the text as the store says now).
+
+        The pane may not have drawn the latest text yet (``l`` then ``c`` at once): the
+        whole text is taken fresh, and shown too.
+        """
         area = self.query_one(TextArea)
-        chosen = area.selected_text or self.text
+        selected = area.selected_text
+        if not selected:
+            self.text = current
+        chosen = selected or current
         self.app.copy_to_clipboard(chosen)
-        self.notify(f"Copied {len(chosen.splitlines())} lines of Log Producers text.")
+        what = "the selected" if selected else "the"
+        lines = plural(len(chosen.splitlines()), "line")
+        self.notify(f"Copied {what} Log Producers text ({lines}) to the clipboard.", title="Copied")

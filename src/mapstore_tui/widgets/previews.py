@@ -5,6 +5,10 @@ Each widget shows a ``value`` reactive (a model instance, or None). A parent can
 store itself: ``MetricWidget(store=my_store)`` registers a widget consumer when mounted and
 closes it when unmounted. Store callbacks run on publishing threads, so the widget only keeps
 the latest value and posts one message per batch; the value is applied on the UI thread.
+
+A channel may have several producers (``metric-data`` has a live user count and a polled
+latency): ``producer=`` makes a bound widget follow one of them only, so its value and its
+sparkline never mix two series.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from textual.app import ComposeResult
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import DataTable, Digits, Label, Sparkline, Static
+from textual.widgets import Digits, Label, Sparkline, Static
 
 from mapstore_core import (
     ChannelUpdate,
@@ -35,6 +39,7 @@ from mapstore_core import (
     consumer_only,
     create_widget_consumer,
 )
+from mapstore_tui.widgets.fitted import Column, FittedTable
 
 __all__ = ["MetricWidget", "ParagraphWidget", "PreviewWidget", "TableWidget"]
 
@@ -56,13 +61,15 @@ class _Latest:
     thread into ``updates``, which no other thread touches.
     """
 
-    def __init__(self, wake: Callable[[], object]) -> None:
+    def __init__(self, wake: Callable[[], object], producer: str | None = None) -> None:
         self._buffer: WakeOnceBuffer[ChannelUpdate] = WakeOnceBuffer(wake, maxlen=60)
+        self._producer = producer
         self.updates: deque[ChannelUpdate] = deque(maxlen=60)
         """The most recent updates, oldest first (UI thread only)."""
 
     def __call__(self, update: ChannelUpdate) -> None:
-        self._buffer.push(update)
+        if self._producer is None or update.producer_id == self._producer:
+            self._buffer.push(update)
 
     def take(self) -> ChannelUpdate | None:
         """The newest update since the last call, or None (UI thread)."""
@@ -85,6 +92,7 @@ class PreviewWidget(Widget, Generic[M]):
         store: MapObjectStore | None = None,
         channel: str | None = None,
         consumer_id: str | None = None,
+        producer: str | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -93,9 +101,13 @@ class PreviewWidget(Widget, Generic[M]):
         self._store = store
         self._channel = channel or str(self.CHANNEL)
         self._consumer_id = consumer_id
+        self.producer = producer
+        """The one producer this widget follows (None: the channel's newest value)."""
         self._consumer: WidgetConsumer[Any] | None = None
-        self._latest = _Latest(lambda: self.post_message(_Received()))
+        self._latest = _Latest(lambda: self.post_message(_Received()), producer)
         self.set_reactive(PreviewWidget.value, value)
+        if producer is not None:
+            self.border_title = producer
 
     @property
     def consumer(self) -> WidgetConsumer[Any] | None:
@@ -110,7 +122,10 @@ class PreviewWidget(Widget, Generic[M]):
                 store=self._store,
                 callback=self._latest,
             )
-            self.value = self._consumer.value
+            if self.producer is None:
+                self.value = self._consumer.value
+            else:
+                self.value = self._consumer.values.get(self.producer)
         self.show(self.value)
 
     def on_unmount(self) -> None:
@@ -142,7 +157,9 @@ class ParagraphWidget(PreviewWidget[ParagraphContent]):
     CHANNEL = WidgetChannels.PARAGRAPH_CONTENT
     DEFAULT_CSS = """
     ParagraphWidget { height: auto; padding: 0 1; }
-    ParagraphWidget > .title { text-style: bold; color: $accent; width: 100%; }
+    ParagraphWidget > .title {
+        text-style: bold; color: $accent; width: 100%; text-wrap: nowrap; text-overflow: ellipsis;
+    }
     ParagraphWidget > .body { height: auto; margin-top: 1; }
     """
 
@@ -161,30 +178,55 @@ class ParagraphWidget(PreviewWidget[ParagraphContent]):
         body.update(RichMarkdown(value.content) if value.markdown else Text(value.content))
 
 
+class _Table(FittedTable):
+    """The table preview's grid: columns of numbers never shrink, text ends in ``…``."""
+
+    def __init__(self) -> None:
+        super().__init__(cursor=False)
+        self.spec: tuple[Column, ...] = ()
+
+    @property
+    def columns_spec(self) -> tuple[Column, ...]:
+        return self.spec
+
+
 class TableWidget(PreviewWidget[TableData]):
-    """A table with its title."""
+    """A table with its title. Numbers are right-aligned and never cut."""
 
     CHANNEL = WidgetChannels.TABLE_DATA
     DEFAULT_CSS = """
     TableWidget { height: auto; max-height: 100%; padding: 0 1; }
-    TableWidget > .title { text-style: bold; color: $accent; }
+    TableWidget > .title {
+        text-style: bold; color: $accent; width: 100%; text-wrap: nowrap; text-overflow: ellipsis;
+    }
     TableWidget > DataTable { height: auto; max-height: 20; }
     """
 
     def compose(self) -> ComposeResult:
         yield Label("", classes="title")
-        yield DataTable(cursor_type="none", zebra_stripes=True, show_cursor=False)
+        yield _Table()
 
     def show(self, value: TableData | None) -> None:
         title = self.query_one(".title", Label)
-        table: DataTable[Any] = self.query_one(DataTable)
-        table.clear(columns=True)
+        table = self.query_one(_Table)
         if value is None:
             title.update("(no table)")
+            table.spec = ()
+            table.show([])
             return
         title.update(value.title)
-        table.add_columns(*value.headers)
-        table.add_rows(["" if cell is None else str(cell) for cell in row] for row in value.rows)
+        numeric = [
+            all(isinstance(row[i], int | float) for row in value.rows if row[i] is not None)
+            and any(row[i] is not None for row in value.rows)
+            for i in range(len(value.headers))
+        ]
+        table.spec = tuple(
+            Column(str(header), "number" if number else "text", floor=6)
+            for header, number in zip(value.headers, numeric, strict=True)
+        )
+        table.show(
+            [(None, ["" if cell is None else str(cell) for cell in row]) for row in value.rows]
+        )
 
 
 _ARROWS = {"increase": ("▲", "green"), "decrease": ("▼", "red"), "neutral": ("▶", "$text-muted")}
@@ -198,8 +240,11 @@ class MetricWidget(PreviewWidget[MetricData]):
     MetricWidget { height: auto; padding: 0 1; }
     MetricWidget > .label { text-style: bold; color: $accent; }
     MetricWidget > Digits { width: 100%; }
-    MetricWidget > .change, MetricWidget > .label { width: 100%; height: 1; }
-    MetricWidget > Sparkline { height: 2; width: 40; }
+    MetricWidget > .change, MetricWidget > .label {
+        width: 100%; height: 1; text-wrap: nowrap; text-overflow: ellipsis;
+    }
+    MetricWidget > Sparkline { height: 2; width: 100%; max-width: 48; }
+    MetricWidget.-card { border: round $primary-muted; border-title-color: $accent; }
     """
 
     trend: reactive[list[float]] = reactive(list, always_update=True)

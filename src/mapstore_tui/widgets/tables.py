@@ -5,39 +5,56 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from rich.text import Text
 from textual.reactive import reactive
-from textual.widgets import DataTable
 
-from mapstore_tui._format import age
+from mapstore_tui._format import age, compact, rate
+from mapstore_tui.widgets.fitted import Cell, Column, FittedTable
 
-__all__ = ["ConsumersTable", "ProducersTable", "RecordTable"]
+__all__ = [
+    "ConsumersTable",
+    "ProducersTable",
+    "RecordTable",
+    "doctor_cell",
+    "producer_state",
+]
 
 
-class RecordTable(DataTable[str]):
+def producer_state(record: dict[str, Any]) -> Text:
+    """``value`` / ``empty`` / ``leaked``, and ``raw`` for an unvalidated producer."""
+    if record["leaked"]:
+        state = Text("leaked", "red")
+    elif record["has_value"]:
+        state = Text("value")
+    else:
+        state = Text("empty", "dim")
+    if not record["validated"]:
+        state.append(" raw", "yellow")
+    return state
+
+
+def doctor_cell(flags: list[str]) -> Text:
+    """The doctor's rules that fire for a producer, or a green ``ok``."""
+    return Text(", ".join(flags), "red") if flags else Text("ok", "green")
+
+
+class RecordTable(FittedTable):
     """A table redrawn from a ``records`` reactive (a list of dicts) by ``cells``."""
 
-    COLUMNS: tuple[str, ...] = ()
     records: reactive[list[dict[str, Any]]] = reactive(list, always_update=True)
 
     def __init__(self, *, now: Callable[[], float], id: str | None = None) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, id=id)
+        super().__init__(id=id)
         self._now = now
 
     def on_mount(self) -> None:
-        self.add_columns(*self.COLUMNS)
         self.watch_records(self.records)
 
     def watch_records(self, records: list[dict[str, Any]]) -> None:
-        if not self.columns:
-            return
-        row = self.cursor_row
-        self.clear()
-        for record in records:
-            self.add_row(*self.cells(record))
-        if records:
-            self.move_cursor(row=min(row, len(records) - 1), animate=False)
+        if self.is_mounted:
+            self.show([(None, self.cells(record)) for record in records])
 
-    def cells(self, record: dict[str, Any]) -> tuple[str, ...]:
+    def cells(self, record: dict[str, Any]) -> tuple[Cell, ...]:
         """One row's cells."""
         raise NotImplementedError
 
@@ -45,49 +62,63 @@ class RecordTable(DataTable[str]):
 class ProducersTable(RecordTable):
     """Producers of the channel: who they are, where they were registered, how they do.
 
-    ``flags`` maps producer ids to the doctor's rules that currently fire for them.
+    ``flags`` maps producer ids to the doctor's rules that currently fire for them;
+    ``rates`` maps them to their publish rate.
     """
 
-    COLUMNS = ("Producer", "Kind", "Registered at", "Publishes", "Last", "State", "Doctor")
+    COLUMNS = (
+        Column("Producer", floor=12, give=3),
+        Column("Kind", floor=6, give=2),
+        Column("Registered at", "path", floor=16, give=0),
+        Column("Msgs", "number"),
+        Column("Rate", "number"),
+        Column("Last", "number"),
+        Column("State", floor=5, give=2),
+        Column("Doctor", floor=12, give=1),
+    )
     flags: reactive[dict[str, list[str]]] = reactive(dict, always_update=True)
+    rates: dict[str, float]
+
+    def __init__(self, *, now: Callable[[], float], id: str | None = None) -> None:
+        super().__init__(now=now, id=id)
+        self.rates = {}
 
     def watch_flags(self) -> None:
         self.watch_records(self.records)
 
-    def cells(self, record: dict[str, Any]) -> tuple[str, ...]:
+    def cells(self, record: dict[str, Any]) -> tuple[Cell, ...]:
         last = record["last_publish"]
-        if record["leaked"]:
-            state = "[red]leaked[/]"
-        elif record["has_value"]:
-            state = "holds value"
-        else:
-            state = "[dim]empty[/]"
-        if not record["validated"]:
-            state += " [yellow](raw)[/]"
-        flags = self.flags.get(record["id"], [])
         return (
             record["id"],
             record["kind"],
             record["registered_at"],
-            f"{record['publish_count']:,}",
-            age(None if last is None else self._now() - last),
-            state,
-            "[red]" + ", ".join(flags) + "[/]" if flags else "[green]ok[/]",
+            compact(record["publish_count"]),
+            rate(self.rates[record["id"]]) if record["id"] in self.rates else "—",
+            age(None if last is None else max(0.0, self._now() - last)),
+            producer_state(record),
+            doctor_cell(self.flags.get(record["id"], [])),
         )
 
 
 class ConsumersTable(RecordTable):
     """Consumers of the channel, with deliveries and errors."""
 
-    COLUMNS = ("Consumer", "Registered at", "Delivered", "Errors", "Callbacks", "Model")
+    COLUMNS = (
+        Column("Consumer", floor=12, give=3),
+        Column("Registered at", "path", floor=16, give=0),
+        Column("Delivered", "number"),
+        Column("Errors", "number"),
+        Column("Callbacks", "number"),
+        Column("Model", floor=8),
+    )
 
-    def cells(self, record: dict[str, Any]) -> tuple[str, ...]:
+    def cells(self, record: dict[str, Any]) -> tuple[Cell, ...]:
         errors = record["errors"]
         return (
             record["id"],
             record["registered_at"],
-            f"{record['delivered']:,}",
-            f"[red]{errors}[/]" if errors else "0",
+            compact(record["delivered"]),
+            Text(compact(errors), "red") if errors else "0",
             str(record["subscribers"]),
-            record["model"] or "[dim]raw[/]",
+            record["model"] or Text("raw", "dim"),
         )

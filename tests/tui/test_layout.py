@@ -1,0 +1,458 @@
+"""The panel as a person first meets it: everything fits at 140x45 and 80x24, every pane
+has a key, the producers overview, one card per producer, and the small things that were off."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import events
+from textual.widgets import Checkbox, DataTable, Static, TabbedContent
+
+from mapstore_core import MapObjectStore, StoreEvent, create_widget_publisher
+from mapstore_tui import MapStoreApp
+from mapstore_tui.screens.dry_run import DryRunScreen
+from mapstore_tui.screens.form import FormScreen
+from mapstore_tui.screens.help import HelpScreen
+from mapstore_tui.screens.overview import OverviewTable, ProducersOverview
+from mapstore_tui.widgets.channel_list import ChannelList
+from mapstore_tui.widgets.channel_preview import ChannelPreview
+from mapstore_tui.widgets.doctor import DoctorTable
+from mapstore_tui.widgets.events import EventLog, describe_event
+from mapstore_tui.widgets.flow import FlowTree
+from mapstore_tui.widgets.footer import PanelFooter
+from mapstore_tui.widgets.header import PanelHeader
+from mapstore_tui.widgets.history import HistoryPanel
+from mapstore_tui.widgets.previews import MetricWidget
+from mapstore_tui.widgets.tables import ProducersTable
+
+from ..conftest import FakeClock
+from .helpers import SIZE, SMALL, Toasts, make_demo
+
+
+def cells(table: DataTable, index: int) -> list[str]:
+    return [
+        cell.plain.strip() if isinstance(cell, Text) else str(cell)
+        for cell in (table.get_row_at(row)[index] for row in range(table.row_count))
+    ]
+
+
+def drawn_width(table: DataTable) -> int:
+    return sum(column.get_render_width(table) for column in table.columns.values())
+
+
+def detail_tab(app) -> str:
+    return app.query_one("#detail", TabbedContent).active
+
+
+async def test_every_producers_column_is_on_screen_at_140x45() -> None:
+    app = make_demo(antipatterns=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("2")
+        app.query_one(ChannelList).select("metric-data")
+        await pilot.pause()
+        table = app.query_one(ProducersTable)
+        labels = [str(c.label).strip() for c in table.columns.values()]
+        assert labels == [
+            "Producer", "Kind", "Registered at", "Msgs", "Rate", "Last", "State", "Doctor"
+        ]  # fmt: skip
+        assert drawn_width(table) <= table.scrollable_content_region.width
+        where = cells(table, 2)
+        assert all(w.startswith(("src/", "…/")) and w.rsplit(":", 1)[1].isdigit() for w in where)
+        ids = [record["id"] for record in table.records]
+        doctor = dict(zip(ids, cells(table, 7), strict=True))
+        assert doctor["realtime-service"] == "ok"
+        assert doctor["legacy-metrics-adapter"].startswith("unvalidated")
+        # the channel list is only as wide as its content
+        channel_list = app.query_one(ChannelList)
+        assert channel_list.outer_size.width == channel_list.content_width < 70
+
+
+async def test_big_counts_are_compact_and_never_cut() -> None:
+    store = MapObjectStore()
+    raw = store.register_producer("busy-channel", "flood-service")
+    for n in range(12_345):
+        raw.publish(n)
+    app = MapStoreApp(store=store, refresh_interval=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = app.query_one(ChannelList).table
+        assert str(table.get_row("busy-channel")[3]).strip() == "12.3k"
+        assert "12.3k msgs" in app.query_one(PanelHeader).text
+
+
+async def test_at_80x24_header_footer_tabs_and_dialogs_fit() -> None:
+    app = make_demo()
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        header = app.query_one(PanelHeader)
+        assert header.text.startswith("📤 MapStore · demo") and "msgs" in header.text
+        assert len(header.text) + 1 <= header.content_region.width  # the icon is 2 cells
+        footer = app.query_one(PanelFooter)
+        assert {"help", "quit"} <= set(footer.shown_actions)
+        assert sum(key.outer_size.width for key in footer.children) <= 80
+        for key, tab in zip(
+            "12345", ["preview", "producers", "consumers", "history", "schema"], strict=True
+        ):
+            await pilot.press(key)
+            assert detail_tab(app) == tab
+        tabs = app.query_one("#detail", TabbedContent)
+        right = tabs.get_tab("schema").region.right
+        assert right <= tabs.region.right  # every tab label on screen
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        box = app.screen.query_one("VerticalScroll").region
+        assert box.right <= 80 and box.bottom <= 24
+        await pilot.press("escape")
+        await pilot.press("i")
+        await pilot.pause()
+        assert isinstance(app.screen, FormScreen)
+        form = app.screen.query_one("Vertical").region
+        assert form.right <= 80 and form.bottom <= 24
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("v")
+        await pilot.pause()
+        assert isinstance(app.screen, DryRunScreen)
+        dialog = app.screen.query_one("Vertical").region
+        assert dialog.right <= 80 and dialog.bottom <= 24
+
+
+async def test_every_pane_has_a_key_and_one_palette_entry() -> None:
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        panes = {"b": "dashboard-pane", "J": "jobs", "l": "log", "d": "doctor", "f": "flow"}
+        for key, pane in panes.items():
+            await pilot.press(key)
+            assert app.query_one("#global", TabbedContent).active == pane
+        await pilot.press("e")
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert len(titles) == len(set(titles))
+        for title in ("Dashboard", "Jobs", "Preview", "Schema", "Overview", "Doctor", "Pause"):
+            assert title in titles
+        assert "Resume" not in titles and "Copy" not in titles  # not now
+        await pilot.press("l")
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert "Copy" in titles
+        help_keys = dict(app.key_help())
+        assert help_keys["1"] == "Preview" and help_keys["5"] == "Schema"
+        assert help_keys["b"] == "Dashboard" and help_keys["J"] == "Jobs"
+        assert help_keys["p"] == "Pause / Resume"
+
+
+async def test_c_copies_right_after_l_and_says_so() -> None:
+    app = make_demo()
+    toasts = Toasts()
+    app.notify = toasts  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("c")  # the log is not shown: nothing happens
+        assert app.clipboard == ""
+        app.post_message(events.Key("l", "l"))  # l then c at once, as fast typing sends them
+        app.post_message(events.Key("c", "c"))
+        await pilot.pause()
+        assert app.clipboard == app.store.log_producers() != ""
+        assert toasts.titles() == ["Copied"]
+        lines = len(app.store.log_producers().splitlines())
+        assert f"Log Producers text ({lines} lines)" in toasts.calls[0]["message"]
+
+
+async def test_footer_says_resume_while_paused() -> None:
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        footer = app.query_one(PanelFooter)
+        assert "pause" in footer.shown_actions and "resume" not in footer.shown_actions
+        await pilot.press("p")
+        await pilot.pause()
+        assert "resume" in footer.shown_actions and "pause" not in footer.shown_actions
+        await pilot.press("p")
+        await pilot.pause()
+        assert not app.monitor.paused
+
+
+async def test_toasts_wait_while_help_is_open() -> None:
+    app = make_demo()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        app.notify("a payload was rejected", title="Invalid payload rejected")
+        await pilot.pause()
+        assert len(app._notifications) == 0  # nothing drawn over the help
+        await pilot.press("escape")
+        await pilot.pause()
+        assert [n.title for n in app._notifications] == ["Invalid payload rejected"]
+
+
+async def test_overview_lists_every_producer_filters_and_opens_its_channel() -> None:
+    app = make_demo(antipatterns=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("o")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ProducersOverview)
+        table = screen.query_one(OverviewTable)
+        assert table.row_count == len(app.store.producers())
+        assert drawn_width(table) <= table.scrollable_content_region.width
+        flagged = dict(zip(cells(table, 1), cells(table, 8), strict=True))
+        assert flagged["price-ticker-a"].startswith("duplicate-source")
+        await pilot.press("slash", *"polling")
+        await pilot.pause()
+        assert cells(table, 1) == ["polling-service"]
+        await pilot.press("enter")  # the filter is done: back to the table
+        await pilot.press("enter")  # open the producer's channel
+        await pilot.pause()
+        assert not isinstance(app.screen, ProducersOverview)
+        assert app.monitor.selected == "metric-data"
+        assert detail_tab(app) == "producers"
+        assert app.query_one(ChannelList).selected == "metric-data"
+
+
+async def test_a_metric_channel_shows_one_card_per_producer() -> None:
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.query_one(ChannelList).select("metric-data")
+        for _ in range(3):
+            app.sources.tick_realtime()
+        app.sources.tick_polling()
+        app.sources.tick_realtime()
+        await pilot.pause()
+        cards = list(app.query_one(ChannelPreview).query(MetricWidget))
+        assert [card.producer for card in cards] == ["realtime-service", "polling-service"]
+        users, latency = cards
+        assert users.value.label == "Active users (live)"
+        assert latency.value.label == "API latency (ms, polled)"
+        assert len(users.trend) == 5 and len(latency.trend) == 2  # never mixed
+        assert all(v > 500 for v in users.trend) and all(v < 500 for v in latency.trend)
+        app.sources.tick_polling()  # the polled one is now the newest: the cards stay put
+        await pilot.pause()
+        cards = list(app.query_one(ChannelPreview).query(MetricWidget))
+        assert [card.producer for card in cards] == ["realtime-service", "polling-service"]
+        assert "newest" in str(cards[1].border_title)
+
+
+async def test_dashboard_cards_follow_their_own_producer() -> None:
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("b")
+        app.sources.tick_polling()
+        app.sources.tick_realtime()
+        app.sources.tick_polling()
+        await pilot.pause()
+        board = {w.producer: w for w in app.query_one("#dashboard").query(MetricWidget)}
+        assert board["realtime-service"].value.label == "Active users (live)"
+        assert board["polling-service"].value.label == "API latency (ms, polled)"
+        assert all(v > 500 for v in board["realtime-service"].trend)
+
+
+async def test_history_diff_does_not_outlive_its_channel() -> None:
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.query_one(ChannelList).select("metric-data")
+        app.sources.tick_realtime()
+        await pilot.press("4")
+        await pilot.pause()
+        history = app.query_one(HistoryPanel)
+        history.query_one(DataTable).focus()
+        await pilot.press("enter", "down", "enter")
+        await pilot.pause()
+        assert str(history.query_one("#history-diff", Static).content.code).startswith("---")
+        app.query_one(ChannelList).select("table-data")
+        await pilot.pause()
+        assert history.marked == []
+        assert "Press enter on two updates" in str(history.query_one("#history-diff").content)
+
+
+async def test_rate_is_not_zero_while_the_age_is_now() -> None:
+    clock = FakeClock()
+    store = MapObjectStore(clock=clock)
+    publisher = create_widget_publisher("metric-data", "polling-service", store=store)
+    app = MapStoreApp(store=store, clock=clock, refresh_interval=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for second in range(7):  # a publish every 3 s, sampled every second
+            if second % 3 == 0:
+                publisher.publish({"label": "Latency", "value": second})
+            clock.advance(1.0)
+            app.monitor.sample_rates()
+        clock.advance(0.5)
+        publisher.publish({"label": "Latency", "value": 99})  # just after a sample
+        await pilot.pause()
+        row = [
+            str(cell).strip() for cell in app.query_one(ChannelList).table.get_row("metric-data")
+        ]
+        assert row[6] == "now"
+        assert row[4] != "0/s"
+
+
+def test_event_log_payload_starts_at_one_column() -> None:
+    lines = [
+        describe_event(StoreEvent("registered", "metric-data", producer, 0.0, where="x.py:1"))
+        for producer in ("realtime-service", "polling-service", "a-very-long-producer-id-indeed")
+    ]
+    assert len({line.text.plain.index("x.py:1") for line in lines}) == 1
+
+
+async def test_markdown_box_says_on_or_off() -> None:
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("i")
+        await pilot.pause()
+        box = app.screen.query_one(Checkbox)
+        assert str(box.label).endswith("off")
+        box.value = True
+        await pilot.pause()
+        assert str(box.label).endswith("on")
+
+
+async def test_flow_tree_puts_where_on_the_producer() -> None:
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("f")
+        await pilot.pause()
+        tree = app.query_one(FlowTree)
+        market = next(n for n in tree.root.children if "market-data-service" in str(n.label))
+        assert "market_data.py:" in str(market.label)
+        assert ".py:" not in str(market.children[0].label)
+
+
+async def test_long_sub_title_fits_the_header() -> None:
+    app = make_demo()
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        app.sub_title = "orders-api (unix:/run/user/1000/mapstore/orders-api-12345.sock)"
+        await pilot.pause()
+        text = app.query_one(PanelHeader).text
+        assert text.startswith("📤 MapStore · orders-api") and "…" in text and "msgs" in text
+
+
+async def test_doctor_writes_the_highlighted_finding_out_in_full() -> None:
+    app = make_demo(antipatterns=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("d")
+        await pilot.pause()
+        doctor = app.query_one(DoctorTable)
+        doctor.focus()
+        await pilot.press("down")
+        await pilot.pause()
+        finding = doctor.findings[1]
+        detail = str(app.query_one("#doctor-detail", Static).content)
+        assert finding["rule"] in detail and finding["where"] in detail
+        assert f"Fix: {finding['hint']}" in detail  # the whole fix, not cut
+
+
+async def test_event_log_gets_shorter_columns_on_a_small_terminal() -> None:
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        log = app.query_one(EventLog)
+        wide = [line.text.plain for line in log.lines_kept if line.event is not None]
+        await pilot.resize_terminal(*SMALL)
+        await pilot.pause()
+        assert log.narrow
+        narrow = [line.text.plain for line in log.lines_kept if line.event is not None]
+        assert len(narrow) == len(wide)
+        assert "src/mapstore_tui/demo/static_page.py:" in wide[0]
+        assert "/static_page.py:" in narrow[0] and len(narrow[0]) <= 80  # all on screen
+
+
+async def test_table_preview_never_cuts_a_number() -> None:
+    from textual.app import App, ComposeResult
+
+    from mapstore_core import TableData
+    from mapstore_tui.widgets.previews import TableWidget
+
+    value = TableData(
+        title="Market data",
+        headers=["Symbol", "Company", "Price", "Change"],
+        rows=[
+            ["GLOBX", "Global Exchange Holdings International", 386.13, -1.25],
+            ["INITECH", "Initech", 12.5, 0.5],
+        ],
+    )
+
+    class Narrow(App[None]):
+        CSS = "TableWidget { width: 40; }"
+
+        def compose(self) -> ComposeResult:
+            yield TableWidget(value)
+
+    app = Narrow()
+    async with app.run_test(size=(60, 12)) as pilot:
+        await pilot.pause()
+        table = app.query_one(TableWidget).query_one(DataTable)
+        rows = [[cell.plain.strip() for cell in table.get_row_at(i)] for i in range(2)]
+        assert [row[0] for row in rows] == ["GLOBX", "INITECH"]
+        assert [row[2] for row in rows] == ["386.13", "12.5"]  # numbers whole
+        assert [row[3] for row in rows] == ["-1.25", "0.5"]
+        assert rows[0][1].endswith("…")  # text that did not fit says so
+        assert drawn_width(table) <= table.scrollable_content_region.width
+
+
+async def test_producer_rates_are_unknown_then_counted_never_a_false_zero() -> None:
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("o")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ProducersOverview)
+        table = screen.query_one(OverviewTable)
+        rates = dict(zip(cells(table, 1), cells(table, 5), strict=True))
+        assert rates["realtime-service"] == "—"  # one reading: no rate yet
+        for _ in range(4):
+            app.sources.tick_realtime()
+        app.clock.advance(1.0)
+        screen.refresh_rows()
+        rates = dict(zip(cells(table, 1), cells(table, 5), strict=True))
+        assert rates["realtime-service"] == "4.0/s"
+        assert rates["static-page-content"] == "0/s"
+
+
+async def test_overview_of_a_big_store_draws_a_page_and_says_so() -> None:
+    from mapstore_tui.screens.overview import MAX_ROWS
+
+    store = MapObjectStore()
+    keep = [
+        store.register_producer(f"channel-{c:03d}", f"sensor-{p}-service")
+        for c in range(MAX_ROWS // 4 + 10)
+        for p in range(4)
+    ]
+    app = MapStoreApp(store=store, refresh_interval=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("o")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ProducersOverview)
+        assert screen.query_one(OverviewTable).row_count == MAX_ROWS
+        caption = str(screen.query_one("#overview-caption").content)
+        assert f"{len(keep)} producers" in caption and f"showing the first {MAX_ROWS}" in caption
+        await pilot.press("slash", *"channel-007")
+        await pilot.pause()
+        assert cells(screen.query_one(OverviewTable), 0) == ["channel-007"] * 4
+
+
+async def test_help_names_the_key_of_every_pane_there_is() -> None:
+    from textual.widgets import Static as _Static
+
+    for app, has_demo in ((make_demo(), True), (MapStoreApp(store=MapObjectStore()), False)):
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            tables = [w.content for w in app.screen.query(_Static) if hasattr(w.content, "rows")]
+            _, panels_table = tables
+            panel_keys = list(panels_table.columns[1].cells)
+            assert panel_keys[:7] == ["↑↓", "1", "2", "3", "4", "5", "o"]
+            assert ("b, J" in panel_keys) is has_demo
