@@ -52,6 +52,10 @@ class ParagraphContent(BaseModel):
 Cell = str | int | float | None
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 class TableData(BaseModel):
     """A titled table: one header per column, rows of the same length."""
 
@@ -73,7 +77,8 @@ class TableData(BaseModel):
         for index, row in enumerate(rows):
             if len(row) != len(headers):
                 raise ValueError(
-                    f"row {index} has {len(row)} cells but there are {len(headers)} headers"
+                    f"row {index} has {_count(len(row), 'cell')} "
+                    f"but the table has {_count(len(headers), 'header')}"
                 )
         return rows
 

@@ -82,7 +82,7 @@ def test_invalid_payload_is_rejected_and_nothing_changes(store: MapObjectStore) 
 
 
 def test_table_rows_must_match_headers() -> None:
-    with pytest.raises(ValueError, match="row 1 has 1 cells but there are 2 headers"):
+    with pytest.raises(ValueError, match="row 1 has 1 cell but the table has 2 headers"):
         TableData(title="t", headers=["a", "b"], rows=[["x", 1], ["y"]])
 
 
@@ -193,3 +193,8 @@ def test_dry_run_validates_without_delivering(store: MapObjectStore) -> None:
     store.register_producer("raw-channel", "legacy-adapter")
     assert store.dry_run("raw-channel", object())["valid"] is True  # raw: anything goes
     assert seen == [] and store.history("metric-data") == []
+
+
+def test_table_row_error_counts_read_naturally() -> None:
+    with pytest.raises(ValueError, match="row 0 has 2 cells but the table has 1 header "):
+        TableData(title="t", headers=["a"], rows=[["x", 1]])
