@@ -1,0 +1,74 @@
+"""Found by a hostile second look at the real thing: junk on disk, abusive clients, the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+from pathlib import Path
+
+import pytest
+
+from mapstore_core import DebugEndpointError, DebugServer, MapObjectStore
+from mapstore_core.remote import list_debug_endpoints
+from mapstore_tui.cli import main
+
+from .helpers import AppProcess, private_dir
+
+
+def stale_socket(path: Path, description: object) -> None:
+    """A socket nobody listens on, with a description file of our own (mode 0600)."""
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(path))
+    json_path = path.with_name(path.name + ".json")
+    json_path.write_text(json.dumps(description))
+    json_path.chmod(0o600)
+
+
+def test_ls_survives_junk_in_the_endpoint_directory(
+    tmp_path: Path, runtime: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = AppProcess(private_dir(tmp_path / "app"), runtime)
+    try:
+        directory = runtime / "mapstore"
+        (directory / "dir.sock").mkdir()
+        (directory / "dir2.sock.json").mkdir()  # an "orphan description" that is a directory
+        (directory / "dir3.sock.token").mkdir()
+        (directory / "link.sock").symlink_to("/etc/passwd")
+        os.mkfifo(directory / "fifo.sock")
+        stale_socket(directory / "huge.sock", {"pid": 10**30})  # os.kill: OverflowError
+        stale_socket(directory / "nostart.sock", {"pid": 2**31 - 2})  # no process_start
+        stale_socket(directory / "bool.sock", {"pid": True, "process_start": None})
+        assert main(["ls"]) == 0
+        captured = capsys.readouterr()
+        assert captured.err == ""
+        [header, row] = captured.out.splitlines()
+        assert row.startswith("app ") and row.endswith(app.address)
+        left = sorted(os.listdir(directory))
+        # stale sockets are cleaned; what is not ours to judge (directories, links, fifos) stays
+        assert left == [
+            "app.sock",
+            "app.sock.json",
+            "app.sock.token",
+            "dir.sock",
+            "dir2.sock.json",
+            "dir3.sock.token",
+            "fifo.sock",
+            "link.sock",
+        ]
+        assert [e.name for e in list_debug_endpoints()] == ["app"]
+    finally:
+        app.finish(signal.SIGKILL)
+    assert "Traceback" not in app.stderr
+
+
+def test_a_directory_where_the_token_goes_is_a_clear_refusal(socket_path: Path) -> None:
+    stale_socket(socket_path, {"pid": 10**30})
+    token_dir = socket_path.with_name(socket_path.name + ".token")
+    token_dir.mkdir()
+    with pytest.raises(DebugEndpointError, match="cannot serve at"):
+        DebugServer(MapObjectStore(), path=socket_path).start()
+    assert token_dir.is_dir()  # not removed
+    # and nothing half-written is left beside it
+    assert sorted(os.listdir(socket_path.parent)) == ["app.sock.token"]
