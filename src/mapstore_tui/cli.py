@@ -216,7 +216,7 @@ def _run(args: argparse.Namespace) -> int:
         else:
             print("no live debug endpoints", file=sys.stderr)
         return 0
-    if args.command == "attach" or args.attach:
+    if args.command == "attach" or args.attach is not None:
         view = _remote(args.address if args.command == "attach" else args.attach, args)
         try:
             if args.command == "attach":
@@ -276,7 +276,9 @@ def _serve_demo(args: argparse.Namespace) -> int:
         sources.start()
         sources.run_threads()
         print(f"mapstore debug endpoint: {server.address}", flush=True)
-        target = server.address if server.tcp else server.name
+        # By name only where `attach NAME` finds it; a --socket of one's own, by its path.
+        named = not server.tcp and args.socket is None
+        target = server.name if named else server.address
         print(f"attach with: mapstore-tui attach {target}", flush=True)
         if server.token_path is None:
             print(f"token: {server.token}", flush=True)

@@ -14,7 +14,8 @@ from mapstore_core import DebugEndpointError, DebugServer, MapObjectStore
 from mapstore_core.remote import list_debug_endpoints
 from mapstore_tui.cli import main
 
-from .helpers import AppProcess, private_dir
+from .helpers import AppProcess, DemoProcess, private_dir
+from .test_endpoints import user_error
 
 
 def stale_socket(path: Path, description: object) -> None:
@@ -72,3 +73,36 @@ def test_a_directory_where_the_token_goes_is_a_clear_refusal(socket_path: Path) 
     assert token_dir.is_dir()  # not removed
     # and nothing half-written is left beside it
     assert sorted(os.listdir(socket_path.parent)) == ["app.sock.token"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["snapshot", "--attach", ""], "an address is empty"),
+        (["log-producers", "--attach", "  "], "an address is empty"),
+        (["serve-demo", "--socket", ""], "path= is empty"),
+    ],
+    ids=["empty-attach", "blank-attach", "empty-socket"],
+)
+def test_empty_addresses_are_user_errors(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # an empty --attach once printed the demo's snapshot as if it were the app's
+    assert says in user_error(argv, capsys)
+    assert capsys.readouterr().out == ""
+
+
+def test_serve_demo_with_a_socket_of_its_own_says_to_attach_by_path(
+    tmp_path: Path, runtime: Path
+) -> None:
+    other = AppProcess(private_dir(tmp_path / "app"), runtime)  # a live endpoint named "app"
+    socket_path = private_dir(tmp_path / "run") / "mine.sock"
+    demo = DemoProcess(socket_path, "--name", "app")
+    try:
+        assert demo.process.stdout is not None
+        hint = demo.process.stdout.readline()
+        # `attach app` would open the other app's store
+        assert hint == f"attach with: mapstore-tui attach unix:{socket_path}\n"
+    finally:
+        demo.stop()
+        other.finish(signal.SIGKILL)

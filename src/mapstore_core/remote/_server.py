@@ -444,6 +444,8 @@ class DebugServer:
         self.tcp = host is not None or port is not None
         self.host = host or "127.0.0.1"
         self.port = port or 0
+        if path is not None and not os.fspath(path):
+            raise DebugEndpointError("path= is empty; give a socket path or leave it out")
         self._explicit_path = path is not None and not self.tcp
         self.path: Path | None = None if self.tcp else Path(path) if path else None
         self.name = _endpoints.check_name(name) if name else _endpoints.program_name()
