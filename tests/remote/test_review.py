@@ -10,11 +10,26 @@ from pathlib import Path
 
 import pytest
 
-from mapstore_core import DebugEndpointError, DebugServer, MapObjectStore
-from mapstore_core.remote import list_debug_endpoints
+from mapstore_core import (
+    DebugClient,
+    DebugEndpointError,
+    DebugRequestError,
+    DebugServer,
+    MapObjectStore,
+)
+from mapstore_core.remote import _server, list_debug_endpoints
 from mapstore_tui.cli import main
 
-from .helpers import AppProcess, DemoProcess, private_dir
+from .helpers import (
+    AppProcess,
+    DemoProcess,
+    eventually,
+    hello,
+    private_dir,
+    raw_connect,
+    read_until,
+    send,
+)
 from .test_endpoints import user_error
 
 
@@ -44,7 +59,7 @@ def test_ls_survives_junk_in_the_endpoint_directory(
         assert main(["ls"]) == 0
         captured = capsys.readouterr()
         assert captured.err == ""
-        [header, row] = captured.out.splitlines()
+        [_header, row] = captured.out.splitlines()
         assert row.startswith("app ") and row.endswith(app.address)
         left = sorted(os.listdir(directory))
         # stale sockets are cleaned; what is not ours to judge (directories, links, fifos) stays
@@ -106,3 +121,31 @@ def test_serve_demo_with_a_socket_of_its_own_says_to_attach_by_path(
     finally:
         demo.stop()
         other.finish(signal.SIGKILL)
+
+
+def test_clients_that_never_read_large_answers_cannot_swell_the_app(
+    socket_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each stuck answer in parts was held whole: 16 such clients took an app to 650 MiB."""
+    monkeypatch.setattr(_server, "ANSWERS_IN_FLIGHT", 3_000_000)
+    store = MapObjectStore()
+    producer = store.register_producer("blobs", "blob-service")
+    for letter in "abcd":
+        producer.publish(letter * 600_000)  # history: 2.4 MB, sent in parts
+    request = {"type": "request", "id": 1, "method": "history", "params": {"channel": "blobs"}}
+    with DebugServer(store, path=socket_path) as server:
+        stuck = raw_connect(server.address)
+        send(stuck, hello(server.token))
+        assert read_until(stuck, {"welcome"}) is not None
+        send(stuck, request)
+        first = read_until(stuck, {"response"})
+        assert first is not None and first["part"] == 0  # ...and it reads no more
+        with DebugClient(server.address) as client:
+            with pytest.raises(DebugRequestError, match=r"already sending .* ask again later"):
+                client.request("history", channel="blobs")
+            assert client.request("channels")  # the connection stays
+            assert server.answering <= _server.ANSWERS_IN_FLIGHT
+            stuck.close()  # what it held is released
+            eventually(lambda: server.answering == 0, "the stuck answer released")
+            history = client.request("history", channel="blobs")
+            assert [h["value"][0] for h in history] == list("abcd")

@@ -11,8 +11,9 @@
   capped (``max_pending``, ``max_clients``); one over the cap is told ``busy``.
 - JSON lines only (``_wire``); a malformed, oversized or unexpected message closes that
   connection with an error; a request the server can answer but not satisfy (unknown method,
-  bad params, an answer over ``MAX_ANSWER_BYTES``) gets an error response and the connection
-  stays. No input ever raises out of a session: the app never prints a traceback for a client.
+  bad params, an answer over ``MAX_ANSWER_BYTES``, or one in parts while the clients are
+  already being sent ``ANSWERS_IN_FLIGHT`` characters of such) gets an error response and the
+  connection stays. No input ever raises out of a session: the app never prints a traceback for a client.
 - Read-only: requests read the store and change nothing in it (not even the doctor's record
   of what it reported). ``dry_run`` (validate a payload, name who would receive it, deliver
   nothing) works only when the app opted in with ``allow_dry_run=True``.
@@ -49,7 +50,9 @@ from mapstore_core._records import EventKind, StoreEvent
 from mapstore_core._wake import WakeOnceBuffer
 from mapstore_core.remote import _endpoints
 from mapstore_core.remote._wire import (
+    MAX_ANSWER_BYTES,
     MAX_MESSAGE_BYTES,
+    PART_CHARS,
     PROTOCOL,
     VERSION,
     answer_parts,
@@ -78,6 +81,8 @@ ACCEPT_BATCH = 32
 """Connections accepted per loop turn, so refusals close sockets before more are taken."""
 READ_CHUNK = 65_536
 MAX_ERROR_CHARS = 2_000
+ANSWERS_IN_FLIGHT = MAX_ANSWER_BYTES
+"""Characters of answers in parts that all clients together may be sent at once."""
 READ_METHODS = frozenset(
     (
         "channels",
@@ -362,19 +367,35 @@ class _Session:
             raise DebugProtocolError("a request needs an integer 'id'")
         method = message.get("method")
         params = message.get("params", {})
+        server = self.server
         try:
             if not isinstance(method, str):
                 raise TypeError("a request needs a string 'method'")
             if not isinstance(params, dict):
                 raise TypeError(f"'params' must be an object, not {type(params).__name__}")
-            result = self.server.call(method, params)
-            parts = list(answer_parts(request_id, result))
+            result = server.call(method, params)
+            parts = answer_parts(request_id, result)
+            del result
+            first = next(parts)
+            # An answer in parts is held until its client has read it all: what all clients
+            # hold at once is capped, so clients that never read cannot swell the app.
+            held = first.get("parts", 0) * PART_CHARS
+            if held and server.answering + held > ANSWERS_IN_FLIGHT:
+                raise RuntimeError(
+                    f"the endpoint is already sending {server.answering:,} bytes of large "
+                    "answers; ask again later, or ask for less (a channel, a history limit)"
+                )
         except Exception as exc:  # any failure to answer is that request's error, not ours
             error = (str(exc) or type(exc).__name__)[:MAX_ERROR_CHARS]
             await self.send({"type": "response", "id": request_id, "error": error})
             return
-        for part in parts:
-            await self.send(part)
+        server.answering += held
+        try:
+            await self.send(first)
+            for part in parts:
+                await self.send(part)
+        finally:
+            server.answering -= held
 
 
 def _remove_files(
@@ -461,6 +482,7 @@ class DebugServer:
         self.pending = 0
         self.clients = 0
         self.lingering = 0
+        self.answering = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()

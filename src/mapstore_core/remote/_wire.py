@@ -24,6 +24,7 @@ from mapstore_core._records import ChannelUpdate, StoreEvent
 __all__ = [
     "MAX_ANSWER_BYTES",
     "MAX_MESSAGE_BYTES",
+    "PART_CHARS",
     "PROTOCOL",
     "VERSION",
     "answer_parts",
@@ -203,7 +204,9 @@ def answer_parts(request_id: int, result: Any) -> Iterator[dict[str, Any]]:
     if len(text) < MAX_MESSAGE_BYTES // 4 or len(text.encode("utf-8")) < MAX_MESSAGE_BYTES:
         yield whole
         return
+    del whole, text  # while the parts are sent, only their text is held
     body = dumps(result)
+    del result
     size = len(body.encode("utf-8"))
     if size > MAX_ANSWER_BYTES:
         raise DebugProtocolError(
