@@ -13,13 +13,16 @@
   connection with an error; a request the server can answer but not satisfy (unknown method,
   bad params, an answer over ``MAX_ANSWER_BYTES``, or one in parts while the clients are
   already being sent ``ANSWERS_IN_FLIGHT`` characters of such) gets an error response and the
-  connection stays. No input ever raises out of a session: the app never prints a traceback for a client.
+  connection stays. No input ever raises out of a session: the app never prints a traceback
+  for a client.
 - Read-only: requests read the store and change nothing in it (not even the doctor's record
   of what it reported). ``dry_run`` (validate a payload, name who would receive it, deliver
   nothing) works only when the app opted in with ``allow_dry_run=True``.
 - Publishers never wait for a client: each client has a bounded queue of events filled by a
   store listener that only appends; when it overflows the client is told how many events it
-  lost (``dropped``) and should resynchronise. Publishes are coalesced: a client gets the
+  lost (``dropped``) and should resynchronise; past ``VALUES_QUEUED`` queued events, an
+  event's value is left out (the event names the seq to read), so a client that is behind
+  keeps no values of the app alive. Publishes are coalesced: a client gets the
   first ``published`` event after each batch it was sent, and reads counts and histories
   for the rest — so an attached panel costs a flooding app next to nothing. An event that
   cannot be sent whole is sent as a stub naming its size; a failure of the event pump is a
@@ -77,6 +80,10 @@ LINGER_SECONDS = 1.0
 LINGER_BYTES = 8 * MAX_MESSAGE_BYTES
 BACKLOG = 512
 """Connections the kernel queues before the server accepts them (200 at once must fit)."""
+VALUES_QUEUED = 64
+"""Queued events per client that keep their update's value; later ones leave it out."""
+WRITE_BYTES = 262_144
+"""Bytes of event lines written to a client before waiting for it to take them."""
 ACCEPT_BATCH = 32
 """Connections accepted per loop turn, so refusals close sockets before more are taken."""
 READ_CHUNK = 65_536
@@ -151,7 +158,16 @@ class _Session:
 
     def on_event(self, event: StoreEvent) -> None:
         # Runs in the publishing thread: push (bounded; lost ones counted) and wake the
-        # loop once per batch.
+        # loop once per batch. A client that is behind does not keep the app's values
+        # alive: past VALUES_QUEUED events, a queued event's value (a failing consumer's
+        # update) is left out and the event says where to read it.
+        update = event.update
+        if update is not None and len(self.events) >= VALUES_QUEUED:
+            note = f"(value left out: this client is behind; see the history, seq {update.seq})"
+            event = event._replace(
+                update=update._replace(value=None),
+                message=f"{event.message} {note}" if event.message else note,
+            )
         self.events.push(event)
 
     def _wake_loop(self) -> None:
@@ -334,14 +350,26 @@ class _Session:
         while True:
             await self.wake.wait()
             self.wake.clear()
-            batch: list[StoreEvent] = []
+            unsent = 0
             try:
                 batch, lost, remaining = self.events.drain(EVENTS_PER_WRITE)
+                unsent = len(batch)
                 if lost:
                     await self.send({"type": "dropped", "count": lost})
-                if batch:
-                    self.writer.write(b"".join(self.event_line(event) for event in batch))
-                    await self.writer.drain()
+                # Written a few lines at a time, each event let go once it is a line: a
+                # client that reads slowly holds a write's worth of bytes, not a batch.
+                batch.reverse()
+                lines: list[bytes] = []
+                size = 0
+                while batch:
+                    lines.append(self.event_line(batch.pop()))
+                    size += len(lines[-1])
+                    if size >= WRITE_BYTES or not batch:
+                        self.writer.write(b"".join(lines))
+                        unsent -= len(lines)
+                        lines.clear()
+                        size = 0
+                        await self.writer.drain()
                 if remaining:
                     self.wake.set()
             except OSError:
@@ -352,7 +380,7 @@ class _Session:
                     await self.send(
                         {
                             "type": "dropped",
-                            "count": len(batch),
+                            "count": unsent,
                             "reason": f"the event stream failed: {exc}",
                         }
                     )
