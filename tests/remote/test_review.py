@@ -203,3 +203,24 @@ def test_a_client_that_falls_behind_does_not_keep_the_apps_values_alive(
                 assert f"seq {event['update']['seq']}" in event["message"]
                 notes.append(event)
         stuck.close()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_killed_app_not_yet_reaped_does_not_hold_its_name(tmp_path: Path, runtime: Path) -> None:
+    """A zombie keeps its /proc entry and start time: its socket was taken as busy."""
+    killed = AppProcess(private_dir(tmp_path / "first"), runtime)
+    restarted: AppProcess | None = None
+    try:
+        killed.process.send_signal(signal.SIGKILL)  # not reaped: a zombie until wait()
+
+        def zombie() -> bool:
+            stat_text = Path(f"/proc/{killed.pid}/stat").read_text()
+            return stat_text.rsplit(")", 1)[1].split()[0] == "Z"
+
+        eventually(zombie, "the killed app is a zombie")
+        restarted = AppProcess(private_dir(tmp_path / "second"), runtime)
+        assert restarted.name == "app" and restarted.address == killed.address
+    finally:
+        killed.finish()
+        if restarted is not None:
+            restarted.finish(signal.SIGKILL)

@@ -249,6 +249,8 @@ def process_start(pid: int) -> str | None:
     try:
         with open(f"/proc/{pid}/stat", "rb") as stream:
             fields = stream.read().rsplit(b")", 1)[1].split()
+        if fields[0] in (b"Z", b"X"):  # killed, not yet reaped: it serves nothing any more
+            return None
         return fields[19].decode()
     except (OSError, IndexError):
         pass
