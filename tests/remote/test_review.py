@@ -19,6 +19,7 @@ from mapstore_core import (
     DebugRequestError,
     DebugServer,
     MapObjectStore,
+    StoreEvent,
 )
 from mapstore_core.remote import _server, list_debug_endpoints
 from mapstore_tui.cli import main
@@ -224,3 +225,46 @@ def test_a_killed_app_not_yet_reaped_does_not_hold_its_name(tmp_path: Path, runt
         killed.finish()
         if restarted is not None:
             restarted.finish(signal.SIGKILL)
+
+
+def test_an_event_that_cannot_be_encoded_reaches_the_client_as_a_stub(socket_path: Path) -> None:
+    """The stub once carried its update as a list: the client dropped the connection."""
+    store = MapObjectStore()
+    producer = store.register_producer("numbers", "counter")
+    seen: list[StoreEvent] = []
+    statuses: list[str] = []
+    with (
+        DebugServer(store, path=socket_path) as server,
+        DebugClient(server.address, on_event=seen.append, on_status=statuses.append) as client,
+    ):
+        producer.publish(10**5000)  # JSON text cannot hold it (Python's 4,300-digit limit)
+        eventually(lambda: any(e.kind == "published" for e in seen), "the published event")
+        [event] = [e for e in seen if e.kind == "published"]
+        assert event.message is not None and "could not be encoded" in event.message
+        assert event.update is not None and event.update.value is None
+        assert event.update.producer_id == "counter"
+        assert client.request("channels") and statuses == ["connected"]
+
+
+def test_one_odd_value_never_breaks_an_answer_or_a_snapshot(socket_path: Path) -> None:
+    store = MapObjectStore()
+    cycle: list[object] = []
+    cycle.append(cycle)
+    deep: object = 1
+    for _ in range(5_000):
+        deep = [deep]
+    odd = {"cycle": cycle, "bytes": b"\xff\x00", "key": {"\ud800": 1}, "deep": deep}
+    for name, value in odd.items():
+        store.register_producer("odd", name).publish(value)
+    store.register_producer("odd", "fine").publish({"price": 1.5})
+    with DebugServer(store, path=socket_path) as server, DebugClient(server.address) as client:
+        values = client.request("values", channel="odd")
+        assert values["fine"] == {"price": 1.5}  # the good value is whole
+        assert values["key"] == {"\\ud800": 1}  # a key made visible, as on the wire
+        for name in ("cycle", "bytes", "deep"):
+            assert "that JSON cannot carry" in str(values[name]), (name, values[name])
+        history = client.request("history", channel="odd")
+        assert len(history) == 5
+        snapshot = client.request("snapshot")
+        assert snapshot["channels"]
+    assert store.snapshot()["channels"]  # and in the app itself

@@ -333,7 +333,10 @@ class _Session:
             message = {"type": "event", "event": event_to_dict(event)}
             line = dumps(message).encode("utf-8") + b"\n"
         except Exception as exc:  # a value the wire cannot carry at all
-            stub = event_stub({"type": "event", "event": event._asdict()}, 0)
+            fields = event._asdict()
+            if event.update is not None:  # as on the wire: an object (its value left out)
+                fields["update"] = event.update._asdict()
+            stub = event_stub({"type": "event", "event": fields}, 0)
             stub["event"]["message"] = f"event could not be encoded: {exc}"
             return encode(stub)
         if len(line) > MAX_MESSAGE_BYTES:
