@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 import weakref
 from pathlib import Path
 
@@ -268,3 +269,81 @@ def test_one_odd_value_never_breaks_an_answer_or_a_snapshot(socket_path: Path) -
         snapshot = client.request("snapshot")
         assert snapshot["channels"]
     assert store.snapshot()["channels"]  # and in the app itself
+
+
+class FakeServer:
+    """A server that sends the welcome and ``events`` in one write, then answers one request."""
+
+    def __init__(self, socket_path: Path, events: list[object]) -> None:
+        self.events = events
+        self.listener = socket.socket(socket.AF_UNIX)
+        self.listener.bind(str(socket_path))
+        self.listener.listen(1)
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        connection, _ = self.listener.accept()
+        with connection, connection.makefile("rb") as stream:
+            stream.readline()  # the hello
+            lines = [{"type": "welcome", "protocol": "mapstore-debug", "version": 1}]
+            lines += [{"type": "event", "event": event} for event in self.events]
+            connection.sendall(b"".join(json.dumps(line).encode() + b"\n" for line in lines))
+            line = stream.readline()
+            if line:
+                answer = {"type": "response", "id": json.loads(line)["id"], "result": ["a"]}
+                connection.sendall(json.dumps(answer).encode() + b"\n")
+                stream.readline()  # until the client closes
+
+    def close(self) -> None:
+        self.listener.close()
+        self.thread.join(timeout=10)
+
+
+GOOD = {"kind": "registered", "channel": "a", "producer_id": "p", "timestamp": 1.0}
+
+
+def test_events_that_arrive_with_the_welcome_are_not_lost(socket_path: Path) -> None:
+    """The handshake read through its own buffer, and dropped what came after the welcome."""
+    server = FakeServer(socket_path, [GOOD])
+    seen: list[StoreEvent] = []
+    try:
+        with DebugClient(
+            f"unix:{socket_path}", token="t", on_event=seen.append, retry=None
+        ) as client:
+            assert client.request("channels") == ["a"]  # answered after the event
+            assert [event.producer_id for event in seen] == ["p"]
+    finally:
+        server.close()
+
+
+def test_events_of_another_shape_never_reach_the_callback(socket_path: Path) -> None:
+    """What a server sends is hostile input too: wrong types reached the panel's handlers."""
+    good = GOOD
+    bad = [
+        [1, 2],
+        {**good, "channel": 123},
+        {**good, "kind": "bogus"},
+        {**good, "timestamp": "soon"},
+        {**good, "producer_id": True},
+        {**good, "update": [1]},
+        {**good, "update": {"channel": "a", "producer_id": 5, "kind": "published",
+                            "value": 1, "seq": 1, "timestamp": 1.0}},
+        {**good, "diagnostic": {"rule": ["x"]}},
+    ]  # fmt: skip
+    server = FakeServer(socket_path, [*bad, good])
+    seen: list[StoreEvent] = []
+    statuses: list[str] = []
+    try:
+        with DebugClient(
+            f"unix:{socket_path}",
+            token="t",
+            on_event=seen.append,
+            on_status=statuses.append,
+            retry=None,
+        ) as client:
+            assert client.request("channels") == ["a"]  # the connection stayed
+            assert [event.producer_id for event in seen] == ["p"]
+            assert statuses.count("resync") == len(bad) and "disconnected" not in statuses
+    finally:
+        server.close()
