@@ -187,7 +187,7 @@ def _safe_stdout() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (2 for a user error, said in one line)."""
+    """Run the command line; returns the exit code (2: a user error, said in one line)."""
     args = _parser().parse_args(argv)
     _safe_stdout()
     try:
@@ -195,6 +195,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageError as exc:
         print(f"mapstore-tui: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl+C at a prompt or while connecting: no traceback
+        print(file=sys.stderr)
+        return 130
 
 
 def _run(args: argparse.Namespace) -> int:

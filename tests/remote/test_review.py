@@ -6,8 +6,12 @@ import gc
 import json
 import logging
 import os
+import pty
+import select
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import weakref
 from pathlib import Path
@@ -347,3 +351,35 @@ def test_events_of_another_shape_never_reach_the_callback(socket_path: Path) -> 
             assert statuses.count("resync") == len(bad) and "disconnected" not in statuses
     finally:
         server.close()
+
+
+def test_ctrl_c_at_the_attach_prompt_is_no_traceback(tmp_path: Path, runtime: Path) -> None:
+    apps = [AppProcess(private_dir(tmp_path / f"app{n}"), runtime) for n in range(2)]
+    controller, terminal = pty.openpty()
+    try:
+        # Ctrl+C as in a terminal (a shell may start the tests with SIGINT ignored)
+        run = (
+            "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from mapstore_tui.cli import main; sys.exit(main(['attach']))"
+        )
+        process = subprocess.Popen(
+            [sys.executable, "-c", run],
+            stdin=terminal,
+            stdout=terminal,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        seen = b""
+        while b"app-2.sock" not in seen:  # the choice is offered on the terminal
+            assert select.select([controller], [], [], 30)[0], seen
+            chunk = os.read(controller, 4096)
+            assert chunk, seen
+            seen += chunk
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=15)
+        assert "Traceback" not in err and process.returncode == 130, err
+    finally:
+        os.close(controller)
+        os.close(terminal)
+        for app in apps:
+            app.finish(signal.SIGKILL)
