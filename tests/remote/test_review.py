@@ -383,3 +383,20 @@ def test_ctrl_c_at_the_attach_prompt_is_no_traceback(tmp_path: Path, runtime: Pa
         os.close(terminal)
         for app in apps:
             app.finish(signal.SIGKILL)
+
+
+def test_a_relative_socket_path_is_announced_absolute(tmp_path: Path) -> None:
+    """``attach unix:run/app.sock`` works only in the app's directory."""
+    private_dir(tmp_path / "run")
+    previous = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        server = DebugServer(MapObjectStore(), path="run/app.sock").start()
+    finally:
+        os.chdir(previous)
+    try:
+        assert server.address == f"unix:{tmp_path / 'run' / 'app.sock'}"
+        with DebugClient(server.address) as client:  # from another directory
+            assert client.welcome["type"] == "welcome"
+    finally:
+        server.stop()

@@ -499,7 +499,7 @@ class DebugServer:
         if path is not None and not os.fspath(path):
             raise DebugEndpointError("path= is empty; give a socket path or leave it out")
         self._explicit_path = path is not None and not self.tcp
-        self.path: Path | None = None if self.tcp else Path(path) if path else None
+        self.path: Path | None = None if self.tcp else Path(path).absolute() if path else None
         self.name = _endpoints.check_name(name) if name else _endpoints.program_name()
         if self._explicit_path and name is None:
             self.name = self.path.name.removesuffix(".sock") if self.path else self.name
