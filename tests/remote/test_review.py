@@ -400,3 +400,15 @@ def test_a_relative_socket_path_is_announced_absolute(tmp_path: Path) -> None:
             assert client.welcome["type"] == "welcome"
     finally:
         server.stop()
+
+
+def test_one_answer_in_parts_is_always_let_through(
+    socket_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_server, "ANSWERS_IN_FLIGHT", 100_000)  # less than the answer
+    store = MapObjectStore()
+    producer = store.register_producer("blobs", "blob-service")
+    for letter in "ab":
+        producer.publish(letter * 600_000)
+    with DebugServer(store, path=socket_path) as server, DebugClient(server.address) as client:
+        assert [h["value"][0] for h in client.request("history", channel="blobs")] == ["a", "b"]

@@ -409,9 +409,10 @@ class _Session:
             del result
             first = next(parts)
             # An answer in parts is held until its client has read it all: what all clients
-            # hold at once is capped, so clients that never read cannot swell the app.
+            # hold at once is capped (one is always let through), so clients that never read
+            # cannot swell the app.
             held = first.get("parts", 0) * PART_CHARS
-            if held and server.answering + held > ANSWERS_IN_FLIGHT:
+            if held and server.answering and server.answering + held > ANSWERS_IN_FLIGHT:
                 raise RuntimeError(
                     f"the endpoint is already sending {server.answering:,} bytes of large "
                     "answers; ask again later, or ask for less (a channel, a history limit)"
