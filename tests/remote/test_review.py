@@ -412,3 +412,14 @@ def test_one_answer_in_parts_is_always_let_through(
         producer.publish(letter * 600_000)
     with DebugServer(store, path=socket_path) as server, DebugClient(server.address) as client:
         assert [h["value"][0] for h in client.request("history", channel="blobs")] == ["a", "b"]
+
+
+def test_a_fifo_as_token_file_is_refused_not_waited_on(
+    tmp_path: Path, socket_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = tmp_path / "token"
+    os.mkfifo(fifo, 0o600)
+    with DebugServer(MapObjectStore(), path=socket_path) as server:
+        argv = ["snapshot", "--attach", server.address, "--token-file", str(fifo)]
+        err = user_error(argv, capsys)
+        assert "is not a regular file" in err

@@ -175,7 +175,9 @@ def read_private(path: Path) -> str | None:
         DebugAuthError: a symlink, not a regular file, someone else's, or readable by others.
     """
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        # O_NONBLOCK: a FIFO put there must not hang the open (it is refused just below)
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        descriptor = os.open(path, flags)
     except FileNotFoundError:
         return None
     except OSError as exc:
