@@ -156,9 +156,12 @@ def _pick_endpoint() -> DebugEndpoint:
 
 
 def _print_endpoints(endpoints: list[DebugEndpoint], *, numbered: bool = False) -> None:
-    rows = [("NAME", "PID", "PROGRAM", "STARTED", "ADDRESS")]
+    rows: list[tuple[str, ...]] = [("NAME", "PID", "PROGRAM", "STARTED", "ADDRESS")]
     rows += [
-        (e.name, str(e.pid or "?"), _shorten(e.program, 40), e.started, e.address)
+        tuple(
+            _printable(cell)
+            for cell in (e.name, str(e.pid or "?"), _shorten(e.program, 40), e.started, e.address)
+        )
         for e in endpoints
     ]
     widths = [max(len(row[column]) for row in rows) for column in range(4)]
@@ -166,6 +169,11 @@ def _print_endpoints(endpoints: list[DebugEndpoint], *, numbered: bool = False) 
         prefix = ("    " if index == 0 else f"{index:>2}. ") if numbered else ""
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         print(prefix + "  ".join([*cells, row[4]]))
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped: a command line never drives the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _shorten(text: str, width: int) -> str:

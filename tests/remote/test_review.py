@@ -423,3 +423,16 @@ def test_a_fifo_as_token_file_is_refused_not_waited_on(
         argv = ["snapshot", "--attach", server.address, "--token-file", str(fifo)]
         err = user_error(argv, capsys)
         assert "is not a regular file" in err
+
+
+def test_ls_never_prints_control_characters(
+    tmp_path: Path, runtime: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The program column is a command line: an escape sequence in it reached the terminal."""
+    app = AppProcess(private_dir(tmp_path / "app"), runtime, script="x\x1b[2Jy.py")
+    try:
+        assert main(["ls"]) == 0
+        out = capsys.readouterr().out
+        assert "\x1b" not in out and "x\\x1b[2Jy.py" in out
+    finally:
+        app.finish(signal.SIGKILL)
