@@ -200,8 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _safe_stdout()
     try:
         return _run(args)
-    except _UsageError as exc:
-        print(f"mapstore-tui: {exc}", file=sys.stderr)
+    except _UsageError as exc:  # may quote an endpoint's words: shown as one plain line
+        print(f"mapstore-tui: {_printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # Ctrl+C at a prompt or while connecting: no traceback
         print(file=sys.stderr)

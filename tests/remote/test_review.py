@@ -436,3 +436,27 @@ def test_ls_never_prints_control_characters(
         assert "\x1b" not in out and "x\\x1b[2Jy.py" in out
     finally:
         app.finish(signal.SIGKILL)
+
+
+def test_a_refusal_is_one_plain_line_whatever_the_endpoint_says(
+    socket_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(socket_path))
+    listener.listen(1)
+
+    def refuse() -> None:
+        connection, _ = listener.accept()
+        with connection, connection.makefile("rb") as stream:
+            stream.readline()
+            refusal = {"type": "error", "code": "auth", "message": "no\nway\x1b[2J"}
+            connection.sendall(json.dumps(refusal).encode() + b"\n")
+
+    thread = threading.Thread(target=refuse, daemon=True)
+    thread.start()
+    try:
+        err = user_error(["snapshot", "--attach", f"unix:{socket_path}", "--token", "t"], capsys)
+        assert "no\\nway\\x1b[2J" in err and "\x1b" not in err
+    finally:
+        listener.close()
+        thread.join(timeout=10)
