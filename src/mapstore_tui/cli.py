@@ -156,9 +156,12 @@ def _pick_endpoint() -> DebugEndpoint:
 
 
 def _print_endpoints(endpoints: list[DebugEndpoint], *, numbered: bool = False) -> None:
-    rows = [("NAME", "PID", "PROGRAM", "STARTED", "ADDRESS")]
+    rows: list[tuple[str, ...]] = [("NAME", "PID", "PROGRAM", "STARTED", "ADDRESS")]
     rows += [
-        (e.name, str(e.pid or "?"), _shorten(e.program, 40), e.started, e.address)
+        tuple(
+            _printable(cell)
+            for cell in (e.name, str(e.pid or "?"), _shorten(e.program, 40), e.started, e.address)
+        )
         for e in endpoints
     ]
     widths = [max(len(row[column]) for row in rows) for column in range(4)]
@@ -166,6 +169,11 @@ def _print_endpoints(endpoints: list[DebugEndpoint], *, numbered: bool = False) 
         prefix = ("    " if index == 0 else f"{index:>2}. ") if numbered else ""
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
         print(prefix + "  ".join([*cells, row[4]]))
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped: a command line never drives the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _shorten(text: str, width: int) -> str:
@@ -187,14 +195,17 @@ def _safe_stdout() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (2 for a user error, said in one line)."""
+    """Run the command line; returns the exit code (2: a user error, said in one line)."""
     args = _parser().parse_args(argv)
     _safe_stdout()
     try:
         return _run(args)
-    except _UsageError as exc:
-        print(f"mapstore-tui: {exc}", file=sys.stderr)
+    except _UsageError as exc:  # may quote an endpoint's words: shown as one plain line
+        print(f"mapstore-tui: {_printable(str(exc))}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl+C at a prompt or while connecting: no traceback
+        print(file=sys.stderr)
+        return 130
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -216,7 +227,7 @@ def _run(args: argparse.Namespace) -> int:
         else:
             print("no live debug endpoints", file=sys.stderr)
         return 0
-    if args.command == "attach" or args.attach:
+    if args.command == "attach" or args.attach is not None:
         view = _remote(args.address if args.command == "attach" else args.attach, args)
         try:
             if args.command == "attach":
@@ -276,7 +287,9 @@ def _serve_demo(args: argparse.Namespace) -> int:
         sources.start()
         sources.run_threads()
         print(f"mapstore debug endpoint: {server.address}", flush=True)
-        target = server.address if server.tcp else server.name
+        # By name only where `attach NAME` finds it; a --socket of one's own, by its path.
+        named = not server.tcp and args.socket is None
+        target = server.name if named else server.address
         print(f"attach with: mapstore-tui attach {target}", flush=True)
         if server.token_path is None:
             print(f"token: {server.token}", flush=True)

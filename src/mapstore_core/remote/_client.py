@@ -19,7 +19,7 @@ import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from mapstore_core._errors import (
     DebugAuthError,
@@ -150,6 +150,8 @@ class DebugClient:
         self.retry = retry
         self.welcome: dict[str, Any] = {}
         self._sock: socket.socket | None = None
+        self._stream: BinaryIO | None = None
+        """The connection's one buffered reader: what came with the welcome is read from it."""
         self._ids = itertools.count(1)
         self._pending: dict[int, tuple[threading.Event, list[dict[str, Any]]]] = {}
         self._parts: dict[int, list[str]] = {}
@@ -188,20 +190,24 @@ class DebugClient:
     def _handshake(self) -> None:
         token = self._token()
         sock = _connect(self.address, self.timeout)
+        stream = sock.makefile("rb")  # its fd stays open until both are closed
         try:
             sock.sendall(
                 encode({"type": "hello", "protocol": PROTOCOL, "version": VERSION, "token": token})
             )
-            reply = decode(self._readline(sock.makefile("rb")))
-        except (OSError, DebugProtocolError) as exc:
+            reply = decode(self._readline(stream))
+        except (OSError, DebugProtocolError, DebugConnectionError) as exc:
+            stream.close()
             sock.close()
             raise DebugConnectionError(f"handshake with {self.address} failed: {exc}") from exc
         if reply.get("type") != "welcome":
+            stream.close()
             sock.close()
             code, message = reply.get("code"), reply.get("message")
             raise DebugAuthError(f"{self.address} refused the connection ({code}): {message}")
         sock.settimeout(None)
         self.welcome = reply
+        self._stream = stream
         self._sock = sock
 
     @staticmethod
@@ -218,7 +224,7 @@ class DebugClient:
             sock = self._sock
             if sock is not None:
                 self._status("connected")
-                self._pump(sock)
+                self._pump(self._stream)
                 self._drop_connection()
                 self._status("disconnected")
             if self.retry is None or self._closed.wait(self.retry):
@@ -226,8 +232,9 @@ class DebugClient:
             with contextlib.suppress(DebugConnectionError, DebugAuthError):
                 self._handshake()
 
-    def _pump(self, sock: socket.socket) -> None:
-        stream = sock.makefile("rb")
+    def _pump(self, stream: BinaryIO | None) -> None:
+        if stream is None:
+            return
         with contextlib.suppress(OSError, DebugConnectionError, DebugProtocolError):
             while True:
                 message = decode(self._readline(stream))
@@ -235,7 +242,12 @@ class DebugClient:
                 if kind == "response":
                     self._answered(message)
                 elif kind == "event" and self.on_event is not None:
-                    self.on_event(event_from_dict(message.get("event") or {}))
+                    try:
+                        event = event_from_dict(message.get("event"))
+                    except DebugProtocolError:  # skipped; the view reads the store afresh
+                        self._status("resync")
+                        continue
+                    self.on_event(event)
                 elif kind == "dropped":
                     self._status("resync")
                 elif kind == "error":
@@ -276,6 +288,10 @@ class DebugClient:
 
     def _drop_connection(self) -> None:
         sock, self._sock = self._sock, None
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.close()

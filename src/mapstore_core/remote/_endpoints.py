@@ -158,13 +158,13 @@ def write_private(path: Path, text: str) -> tuple[int, int]:
         with os.fdopen(descriptor, "w", encoding="utf-8", closefd=False) as stream:
             stream.write(text)
         info = os.fstat(descriptor)
+        os.replace(temporary, path)  # fails on a directory there: nothing is left behind
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
     finally:
         os.close(descriptor)
-    os.replace(temporary, path)
     return info.st_dev, info.st_ino
 
 
@@ -175,7 +175,9 @@ def read_private(path: Path) -> str | None:
         DebugAuthError: a symlink, not a regular file, someone else's, or readable by others.
     """
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        # O_NONBLOCK: a FIFO put there must not hang the open (it is refused just below)
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        descriptor = os.open(path, flags)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -203,10 +205,15 @@ def read_private(path: Path) -> str | None:
 
 
 def remove_if_same(path: Path, identity: tuple[int, int] | None) -> None:
-    """Remove ``path`` if it is still the file we made (``(st_dev, st_ino)``), or any if None."""
+    """Remove ``path`` if it is still the file we made (``(st_dev, st_ino)``), or any if None.
+
+    A directory is never removed (someone's, named like our files): it is left as it is.
+    """
     try:
         info = os.lstat(path)
     except FileNotFoundError:
+        return
+    if stat.S_ISDIR(info.st_mode):
         return
     if identity is None or (info.st_dev, info.st_ino) == identity:
         with contextlib.suppress(FileNotFoundError):
@@ -235,10 +242,17 @@ def peer_credentials(sock: socket.socket) -> tuple[int | None, int | None]:
 
 
 def process_start(pid: int) -> str | None:
-    """An identity of process ``pid``'s start (Linux: its start time in ticks), None if gone."""
+    """An identity of process ``pid``'s start (Linux: its start time in ticks), None if gone.
+
+    ``pid`` may come from a description file: anything but a plausible pid is no process.
+    """
+    if type(pid) is not int or not 0 < pid < 2**31:
+        return None
     try:
         with open(f"/proc/{pid}/stat", "rb") as stream:
             fields = stream.read().rsplit(b")", 1)[1].split()
+        if fields[0] in (b"Z", b"X"):  # killed, not yet reaped: it serves nothing any more
+            return None
         return fields[19].decode()
     except (OSError, IndexError):
         pass
@@ -307,7 +321,12 @@ def probe(path: Path) -> Probe:
         except ConnectionRefusedError:
             description = read_description(path)
             pid, started = description.get("pid"), description.get("process_start")
-            if isinstance(pid, int) and pid != os.getpid() and process_start(pid) == started:
+            if (
+                started is not None
+                and isinstance(pid, int)
+                and pid != os.getpid()
+                and process_start(pid) == started
+            ):
                 return Probe("busy", pid)  # its process still runs: not ours to remove
             return Probe("stale")
         except (BlockingIOError, TimeoutError):

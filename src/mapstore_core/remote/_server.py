@@ -11,14 +11,18 @@
   capped (``max_pending``, ``max_clients``); one over the cap is told ``busy``.
 - JSON lines only (``_wire``); a malformed, oversized or unexpected message closes that
   connection with an error; a request the server can answer but not satisfy (unknown method,
-  bad params, an answer over ``MAX_ANSWER_BYTES``) gets an error response and the connection
-  stays. No input ever raises out of a session: the app never prints a traceback for a client.
+  bad params, an answer over ``MAX_ANSWER_BYTES``, or one in parts while the clients are
+  already being sent ``ANSWERS_IN_FLIGHT`` characters of such) gets an error response and the
+  connection stays. No input ever raises out of a session: the app never prints a traceback
+  for a client.
 - Read-only: requests read the store and change nothing in it (not even the doctor's record
   of what it reported). ``dry_run`` (validate a payload, name who would receive it, deliver
   nothing) works only when the app opted in with ``allow_dry_run=True``.
 - Publishers never wait for a client: each client has a bounded queue of events filled by a
   store listener that only appends; when it overflows the client is told how many events it
-  lost (``dropped``) and should resynchronise. Publishes are coalesced: a client gets the
+  lost (``dropped``) and should resynchronise; past ``VALUES_QUEUED`` queued events, an
+  event's value is left out (the event names the seq to read), so a client that is behind
+  keeps no values of the app alive. Publishes are coalesced: a client gets the
   first ``published`` event after each batch it was sent, and reads counts and histories
   for the rest — so an attached panel costs a flooding app next to nothing. An event that
   cannot be sent whole is sent as a stub naming its size; a failure of the event pump is a
@@ -49,7 +53,9 @@ from mapstore_core._records import EventKind, StoreEvent
 from mapstore_core._wake import WakeOnceBuffer
 from mapstore_core.remote import _endpoints
 from mapstore_core.remote._wire import (
+    MAX_ANSWER_BYTES,
     MAX_MESSAGE_BYTES,
+    PART_CHARS,
     PROTOCOL,
     VERSION,
     answer_parts,
@@ -74,10 +80,16 @@ LINGER_SECONDS = 1.0
 LINGER_BYTES = 8 * MAX_MESSAGE_BYTES
 BACKLOG = 512
 """Connections the kernel queues before the server accepts them (200 at once must fit)."""
+VALUES_QUEUED = 64
+"""Queued events per client that keep their update's value; later ones leave it out."""
+WRITE_BYTES = 262_144
+"""Bytes of event lines written to a client before waiting for it to take them."""
 ACCEPT_BATCH = 32
 """Connections accepted per loop turn, so refusals close sockets before more are taken."""
 READ_CHUNK = 65_536
 MAX_ERROR_CHARS = 2_000
+ANSWERS_IN_FLIGHT = MAX_ANSWER_BYTES
+"""Characters of answers in parts that all clients together may be sent at once."""
 READ_METHODS = frozenset(
     (
         "channels",
@@ -146,7 +158,16 @@ class _Session:
 
     def on_event(self, event: StoreEvent) -> None:
         # Runs in the publishing thread: push (bounded; lost ones counted) and wake the
-        # loop once per batch.
+        # loop once per batch. A client that is behind does not keep the app's values
+        # alive: past VALUES_QUEUED events, a queued event's value (a failing consumer's
+        # update) is left out and the event says where to read it.
+        update = event.update
+        if update is not None and len(self.events) >= VALUES_QUEUED:
+            note = f"(value left out: this client is behind; see the history, seq {update.seq})"
+            event = event._replace(
+                update=update._replace(value=None),
+                message=f"{event.message} {note}" if event.message else note,
+            )
         self.events.push(event)
 
     def _wake_loop(self) -> None:
@@ -312,7 +333,10 @@ class _Session:
             message = {"type": "event", "event": event_to_dict(event)}
             line = dumps(message).encode("utf-8") + b"\n"
         except Exception as exc:  # a value the wire cannot carry at all
-            stub = event_stub({"type": "event", "event": event._asdict()}, 0)
+            fields = event._asdict()
+            if event.update is not None:  # as on the wire: an object (its value left out)
+                fields["update"] = event.update._asdict()
+            stub = event_stub({"type": "event", "event": fields}, 0)
             stub["event"]["message"] = f"event could not be encoded: {exc}"
             return encode(stub)
         if len(line) > MAX_MESSAGE_BYTES:
@@ -329,14 +353,26 @@ class _Session:
         while True:
             await self.wake.wait()
             self.wake.clear()
-            batch: list[StoreEvent] = []
+            unsent = 0
             try:
                 batch, lost, remaining = self.events.drain(EVENTS_PER_WRITE)
+                unsent = len(batch)
                 if lost:
                     await self.send({"type": "dropped", "count": lost})
-                if batch:
-                    self.writer.write(b"".join(self.event_line(event) for event in batch))
-                    await self.writer.drain()
+                # Written a few lines at a time, each event let go once it is a line: a
+                # client that reads slowly holds a write's worth of bytes, not a batch.
+                batch.reverse()
+                lines: list[bytes] = []
+                size = 0
+                while batch:
+                    lines.append(self.event_line(batch.pop()))
+                    size += len(lines[-1])
+                    if size >= WRITE_BYTES or not batch:
+                        self.writer.write(b"".join(lines))
+                        unsent -= len(lines)
+                        lines.clear()
+                        size = 0
+                        await self.writer.drain()
                 if remaining:
                     self.wake.set()
             except OSError:
@@ -347,7 +383,7 @@ class _Session:
                     await self.send(
                         {
                             "type": "dropped",
-                            "count": len(batch),
+                            "count": unsent,
                             "reason": f"the event stream failed: {exc}",
                         }
                     )
@@ -362,19 +398,36 @@ class _Session:
             raise DebugProtocolError("a request needs an integer 'id'")
         method = message.get("method")
         params = message.get("params", {})
+        server = self.server
         try:
             if not isinstance(method, str):
                 raise TypeError("a request needs a string 'method'")
             if not isinstance(params, dict):
                 raise TypeError(f"'params' must be an object, not {type(params).__name__}")
-            result = self.server.call(method, params)
-            parts = list(answer_parts(request_id, result))
+            result = server.call(method, params)
+            parts = answer_parts(request_id, result)
+            del result
+            first = next(parts)
+            # An answer in parts is held until its client has read it all: what all clients
+            # hold at once is capped (one is always let through), so clients that never read
+            # cannot swell the app.
+            held = first.get("parts", 0) * PART_CHARS
+            if held and server.answering and server.answering + held > ANSWERS_IN_FLIGHT:
+                raise RuntimeError(
+                    f"the endpoint is already sending {server.answering:,} bytes of large "
+                    "answers; ask again later, or ask for less (a channel, a history limit)"
+                )
         except Exception as exc:  # any failure to answer is that request's error, not ours
             error = (str(exc) or type(exc).__name__)[:MAX_ERROR_CHARS]
             await self.send({"type": "response", "id": request_id, "error": error})
             return
-        for part in parts:
-            await self.send(part)
+        server.answering += held
+        try:
+            await self.send(first)
+            for part in parts:
+                await self.send(part)
+        finally:
+            server.answering -= held
 
 
 def _remove_files(
@@ -444,8 +497,10 @@ class DebugServer:
         self.tcp = host is not None or port is not None
         self.host = host or "127.0.0.1"
         self.port = port or 0
+        if path is not None and not os.fspath(path):
+            raise DebugEndpointError("path= is empty; give a socket path or leave it out")
         self._explicit_path = path is not None and not self.tcp
-        self.path: Path | None = None if self.tcp else Path(path) if path else None
+        self.path: Path | None = None if self.tcp else Path(path).absolute() if path else None
         self.name = _endpoints.check_name(name) if name else _endpoints.program_name()
         if self._explicit_path and name is None:
             self.name = self.path.name.removesuffix(".sock") if self.path else self.name
@@ -459,6 +514,7 @@ class DebugServer:
         self.pending = 0
         self.clients = 0
         self.lingering = 0
+        self.answering = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()

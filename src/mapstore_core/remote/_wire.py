@@ -15,15 +15,16 @@ import json
 import math
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, get_args
 
 from mapstore_core._errors import DebugProtocolError
 from mapstore_core._jsonable import jsonable
-from mapstore_core._records import ChannelUpdate, StoreEvent
+from mapstore_core._records import ChannelUpdate, EventKind, StoreEvent
 
 __all__ = [
     "MAX_ANSWER_BYTES",
     "MAX_MESSAGE_BYTES",
+    "PART_CHARS",
     "PROTOCOL",
     "VERSION",
     "answer_parts",
@@ -203,7 +204,9 @@ def answer_parts(request_id: int, result: Any) -> Iterator[dict[str, Any]]:
     if len(text) < MAX_MESSAGE_BYTES // 4 or len(text.encode("utf-8")) < MAX_MESSAGE_BYTES:
         yield whole
         return
+    del whole, text  # while the parts are sent, only their text is held
     body = dumps(result)
+    del result
     size = len(body.encode("utf-8"))
     if size > MAX_ANSWER_BYTES:
         raise DebugProtocolError(
@@ -226,17 +229,68 @@ def _problems(value: Any) -> dict[str, str] | None:
     return value
 
 
-def event_from_dict(data: dict[str, Any]) -> StoreEvent:
+_TEXT = (str, type(None))
+_NUMBER = (int, float)
+_EVENT_FIELDS: dict[str, tuple[type, ...]] = {
+    "kind": (str,),
+    "channel": _TEXT,
+    "producer_id": _TEXT,
+    "timestamp": _NUMBER,
+    "consumer_id": _TEXT,
+    "where": _TEXT,
+    "message": _TEXT,
+    "traceback": _TEXT,
+}
+_UPDATE_FIELDS: dict[str, tuple[type, ...]] = {
+    "channel": (str,),
+    "producer_id": (str,),
+    "kind": (str,),
+    "seq": (int,),
+    "timestamp": _NUMBER,
+}
+_DIAGNOSTIC_FIELDS: dict[str, tuple[type, ...]] = {
+    "rule": (str,),
+    "severity": (str,),
+    "channel": (str,),
+    "producer_id": (str,),
+    "message": (str,),
+    "where": (str,),
+    "hint": (str,),
+}
+_EVENT_KINDS = frozenset(get_args(EventKind))
+
+
+def _check(data: Any, fields: dict[str, tuple[type, ...]], what: str) -> None:
+    """``data`` is an object whose ``fields`` (when present) have their types; no bools."""
+    if not isinstance(data, dict):
+        raise TypeError(f"{what} must be an object")
+    for field, types in fields.items():
+        value = data.get(field)
+        if value is None and type(None) not in types and field in data:
+            raise TypeError(f"{what}.{field} must not be null")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
+            raise TypeError(f"{what}.{field} has the wrong type ({type(value).__name__})")
+
+
+def event_from_dict(data: Any) -> StoreEvent:
     """Rebuild a ``StoreEvent`` received over the wire (values stay JSON data).
 
     Raises:
-        DebugProtocolError: a field is missing or of the wrong type.
+        DebugProtocolError: not an object, a field missing or of the wrong type, or an
+            unknown kind (nothing of another shape reaches an ``on_event`` callback).
     """
     from mapstore_core._records import Diagnostic
 
     try:
+        _check(data, _EVENT_FIELDS, "event")
         update = data.get("update")
         diagnostic = data.get("diagnostic")
+        if data["kind"] not in _EVENT_KINDS:
+            raise ValueError(f"unknown event kind {str(data['kind'])[:40]!r}")
+        if update is not None:
+            _check(update, _UPDATE_FIELDS, "update")
+        if diagnostic is not None:
+            _check(diagnostic, _DIAGNOSTIC_FIELDS, "diagnostic")
         return StoreEvent(
             kind=data["kind"],
             channel=data.get("channel"),
