@@ -32,8 +32,9 @@ async def test_remote_producers_show_in_the_panel_without_breaking_it(
             await pilot.pause()
             await pilot.pause(0.3)
             table = app.query_one(ProducersTable)
-            ids = [str(table.get_row_at(row)[0]) for row in range(table.row_count)]
+            ids = [record["id"] for record in table.records]
             assert ids.count("realtime-service") == 2 and "raw-feed" in ids
+            assert table.row_count == 3
             for key in ("1", "4", "5", "l", "o", "d"):
                 await pilot.press(key)
                 await pilot.pause()
