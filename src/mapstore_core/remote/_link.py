@@ -653,7 +653,7 @@ class StoreLink:
                     keep = min(budget, len(entry.ops))
                     backlog.append(entry._replace(ops=entry.ops[-keep:]))
                     budget -= keep
-            if budget <= 0 or len(page) < _JOIN_PAGE or entries_read >= max(history, 1) * 2:
+            if budget <= 0 or len(page) < _JOIN_PAGE or entries_read >= max(history, 1):
                 break
             upper = "(" + page[-1][0].decode()
         window = [*reversed(backlog)]
