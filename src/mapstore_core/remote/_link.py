@@ -631,23 +631,24 @@ class StoreLink:
         # Read before the stream: a writer updates the hash only after the stream, so every
         # value in it is also in the stream unless its producer has been quiet for long.
         latest = self._redis.hgetall(self._keys.latest(channel))
+        # Everything since this link started is news; history is what came before. Anything
+        # written after these reads comes through XREAD, which goes on from `last_id`.
         since = self._redis.xrange(stream, min=f"{self._linked_ms}-0", max="+")
-        news = {entry_id for entry_id, _ in since}
+        last_id = since[-1][0] if since else b"0-0"
         backlog: list[Entry] = []
         budget = history
-        last_id = b"0-0"
-        upper = "+"
+        upper = f"({self._linked_ms}-0"
         entries_read = 0
         while True:  # newest first, a few entries at a time: one entry can be 5,000 updates
             page = self._redis.xrevrange(stream, max=upper, count=_JOIN_PAGE)
             if not page:
                 break
             if entries_read == 0:
-                last_id = page[0][0]
+                last_id = max(last_id, page[0][0], key=_id_key)
             entries_read += len(page)
-            for entry_id, fields in page:
-                if budget <= 0 or entry_id in news:
-                    continue
+            for _entry_id, fields in page:
+                if budget <= 0:
+                    break
                 entry = self._decode(fields.get(b"m"), channel, live)
                 if entry is not None:
                     keep = min(budget, len(entry.ops))
@@ -657,11 +658,10 @@ class StoreLink:
                 break
             upper = "(" + page[-1][0].decode()
         window = [*reversed(backlog)]
-        for entry_id, fields in since:
+        for _entry_id, fields in since:
             entry = self._decode(fields.get(b"m"), channel, live)
             if entry is not None:
                 window.append(entry)
-            last_id = max(last_id, entry_id, key=_id_key)
         seen = {(entry.process, op.producer_id) for entry in window for op in entry.ops}
         for raw in latest.values():
             entry = self._decode(raw, channel, live)
