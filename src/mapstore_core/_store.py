@@ -377,12 +377,17 @@ class MapObjectStore:
                     logger.exception("event listener %r failed on %r", listener, update.kind)
 
     def _rejected(self, producer: ProducerState, exc: ValidationError) -> PublishValidationError:
-        """Report a payload that failed validation; return the error to raise."""
+        """Report a payload that failed validation; return the error to raise.
+
+        A remote producer is named ``id@process`` in the error, and its event says which
+        process sent the payload.
+        """
         model = producer.channel.model
         assert model is not None
+        process = producer.process
         error = PublishValidationError(
             producer.channel.name,
-            producer.id,
+            producer.id if process is None else f"{producer.id}@{process}",
             producer.registered_at,
             model,
             exc.errors(include_url=False),
@@ -392,8 +397,9 @@ class MapObjectStore:
             producer.channel.name,
             producer.id,
             where=producer.registered_at,
-            message=str(error),
+            message=str(error) if process is None else f"from process {process!r}: {error}",
             problems=error.problems,
+            process=process,
         )
         return error
 
@@ -1170,7 +1176,7 @@ class MapObjectStore:
                     try:
                         payload = state.model.__pydantic_validator__.validate_python(payload)
                     except ValidationError as exc:
-                        self._remote_rejected(producer, exc)
+                        self._rejected(producer, exc)
                         return ("rejected", skipped)
                 self._apply_remote_publish(producer, payload)
             elif op == "clr":
@@ -1215,26 +1221,6 @@ class MapObjectStore:
             where=producer.registered_at,
             message=f"{skipped} update(s) of {producer.id!r} in process {producer.process!r} "
             "were skipped on the way (the link coalesced under pressure); the newest follows",
-            process=producer.process,
-        )
-
-    def _remote_rejected(self, producer: ProducerState, exc: ValidationError) -> None:
-        model = producer.channel.model
-        assert model is not None
-        error = PublishValidationError(
-            producer.channel.name,
-            f"{producer.id}@{producer.process}",
-            producer.registered_at,
-            model,
-            exc.errors(include_url=False),
-        )
-        self._emit(
-            "validation_failed",
-            producer.channel.name,
-            producer.id,
-            where=producer.registered_at,
-            message=f"from process {producer.process!r}: {error}",
-            problems=error.problems,
             process=producer.process,
         )
 
