@@ -52,7 +52,7 @@ from mapstore_core._schemas import WIDGET_MODELS
 from mapstore_core._state import Callback, ChannelState, ConsumerState, ProducerState
 
 if TYPE_CHECKING:
-    from mapstore_core.remote import DebugServer, StoreLink
+    from mapstore_core.remote import DebugServer, ProcessInfo, StoreLink
 
 # What a store hands its link for every change of a local producer: (producer, operation
 # "reg" | "pub" | "clr" | "close", payload, timestamp). Called under the channel's lock, so
@@ -796,11 +796,11 @@ class MapObjectStore:
         """
         cached = self._diag_cache
         if cached is not None and cached[0] == self._diag_generation and not self._leaks_pending:
-            return list(cached[1])
+            return list(cached[1]) + self._fleet_findings()
         generation = self._diag_generation
         found = self._refresh_diagnostics()
         self._diag_cache = (generation, found)
-        return list(found)
+        return list(found) + self._fleet_findings()
 
     @staticmethod
     def _fact(state: ChannelState, p: ProducerState) -> _doctor.ProducerFacts:
@@ -838,7 +838,7 @@ class MapObjectStore:
         names = {state.name for state in channels}
         with self._lock:
             churn = [c for c in self._churn.values() if c.channel in names]
-        return _doctor.diagnose(self._facts(channels), churn)
+        return _doctor.diagnose(self._facts(channels), churn) + self._fleet_findings()
 
     def _refresh_diagnostics(self, scope: ChannelState | None = None) -> list[Diagnostic]:
         """Evaluate the doctor over one channel (or all) and emit the new findings.
@@ -1045,6 +1045,7 @@ class MapObjectStore:
         name: str | None = None,
         heartbeat: float = 1.0,
         max_queue: int = 10_000,
+        observer: bool = False,
     ) -> StoreLink:
         """Share this store with every other store linked to ``namespace`` on one Redis.
 
@@ -1061,6 +1062,8 @@ class MapObjectStore:
             name: How other processes name this one; ``"<host>:<pid>"`` by default.
             heartbeat: Seconds between heartbeats; 3 missed ones mean this process is gone.
             max_queue: Updates held for Redis before coalescing to the newest per producer.
+            observer: Only watch (the fleet panel): receive every process's producers, but
+                announce nothing, publish nothing and count as no process of the fleet.
 
         Raises:
             LinkError: the redis extra is missing, an argument is invalid, or the store is
@@ -1075,7 +1078,22 @@ class MapObjectStore:
             name=name,
             heartbeat=heartbeat,
             max_queue=max_queue,
+            observer=observer,
         )
+
+    def processes(self) -> list[ProcessInfo]:
+        """The processes of the linked namespace (empty when the store is not linked).
+
+        Name, host, pid, program, heartbeat age (Redis's clock), alive or gone (a gone one
+        stays listed for 10 minutes, with its producers' last values marked stale), its
+        producers and consumers, publish rate, link drops and schema fingerprints.
+        """
+        link = self._link
+        return [] if link is None else link.processes()
+
+    def _fleet_findings(self) -> list[Diagnostic]:
+        link = self._link
+        return [] if link is None else link._fleet_diagnostics()
 
     def _attach_link(self, link: StoreLink, sink: LinkSink) -> list[tuple[ProducerState, Any]]:
         """Start handing local changes to ``sink``; return every open local producer and value.
