@@ -88,3 +88,7 @@ class LocalStoreView(StoreReader):
     @property
     def can_dry_run(self) -> bool:
         return True  # the panel runs inside the app: nothing to opt into
+
+    def processes(self) -> list[dict[str, Any]]:
+        """The processes of the linked namespace (``ProcessInfo`` fields; empty unlinked)."""
+        return [process.to_dict() for process in self.store.processes()]

@@ -35,6 +35,7 @@ GONE_FOR = 600.0
 """Seconds a gone process stays listed (greyed) before it drops off."""
 _DROP_WINDOW_MS = 60_000
 _RATE_WINDOW_MS = 10_000
+CLEAN = "closed its link"
 FLEET = "(fleet)"
 """The ``channel`` of a finding about a whole process rather than one channel."""
 
@@ -162,7 +163,10 @@ class FleetTracker:
                         proc.samples.popleft()
             for name, proc in list(self._procs.items()):
                 if name not in deadlines and proc.alive:
-                    self._gone(proc, name, "left the namespace", went)
+                    # gone from the registry: a goodbye before its deadline, or reaped after
+                    clean = proc.deadline >= now_ms
+                    reason = CLEAN if clean else "missed 3 heartbeats"
+                    self._gone(proc, name, reason, went)
                 if (
                     not proc.alive
                     and proc.gone_since_ms is not None
@@ -179,15 +183,6 @@ class FleetTracker:
         proc.gone_since_ms = min(self.now_ms, max(0, last_beat))
         proc.gone_reason = reason
         went.append(name)
-
-    def closed(self, name: str, reason: str) -> None:
-        """A process said goodbye (or was judged gone by the link): mark it gone now."""
-        with self._lock:
-            proc = self._procs.get(name)
-            if proc is not None and proc.alive:
-                proc.alive = False
-                proc.gone_since_ms = self.now_ms
-                proc.gone_reason = reason
 
     def keep_stale(self, name: str, values: list[tuple[str, str, Any]]) -> None:
         """Remember the last values of a gone process's producers, marked stale."""
@@ -408,7 +403,12 @@ def fleet_diagnostics(
     found += _duplicate_sources(producers, own)
     found += _schema_mismatches(processes, schemas)
     for proc in processes:
-        if not proc.alive and proc.producers and proc.gone_since is not None:
+        if (
+            not proc.alive
+            and proc.producers
+            and proc.gone_since is not None
+            and proc.gone_reason != CLEAN
+        ):
             ago = max(0.0, now - proc.gone_since)
             found.append(
                 Diagnostic(
@@ -529,7 +529,7 @@ def _schema_mismatches(
                 "error" if broken else "warning",
                 channel,
                 "*",
-                f"processes disagree on {channel!r}'s model: " + " | ".join(parts),
+                f"processes disagree on the model of {channel!r}: " + " | ".join(parts),
                 "",
                 "deploy one model everywhere (roll out consumers that accept both first)",
             )

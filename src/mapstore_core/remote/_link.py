@@ -165,6 +165,8 @@ class StoreLink:
         self._announcements = 0
         self._fleet = FleetTracker(None if observer else self.name)
         self._fleet_known: set[tuple[str, str, str]] = set()
+        self._read_once = threading.Event()  # the reader has joined every channel once
+        self._seen_once = threading.Event()  # the writer has read the fleet once
         self._own_prefix = entry_prefix(self.name, self.incarnation)
         try:
             current = store._attach_link(self, self._observe if observer else self._sink)
@@ -241,6 +243,19 @@ class StoreLink:
             f"<StoreLink {self.name!r} namespace={self.namespace!r} "
             f"{_redact(self.url)} {self._status}>"
         )
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the link has read the namespace once; False if ``timeout`` ran out.
+
+        Ready means: the processes and every channel's current values and recent history are
+        in the store. For scripts that read once and exit (``log-producers --attach``).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for event in (self._read_once, self._seen_once):
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not event.wait(left):
+                return False
+        return True
 
     def processes(self) -> list[ProcessInfo]:
         """Every process of the namespace (this one included, unless an observer).
@@ -467,6 +482,7 @@ class StoreLink:
                 if record is not None:
                     records[name] = record
         self._fleet.update(now_ms, deadlines, {k: v for k, v in stats.items() if v}, records)
+        self._seen_once.set()
         store = self._store
         if store._by_kind["diagnostic"]:
             findings = self._fleet_diagnostics()
@@ -665,6 +681,7 @@ class StoreLink:
                     self._linked_ms = seconds * 1000 + micros // 1000
                 if time.monotonic() >= next_scan:
                     self._scan_channels()
+                    self._read_once.set()
                     next_scan = time.monotonic() + min(0.25, self.heartbeat)
                 if not self._last_ids:
                     self._stop.wait(min(0.1, self.heartbeat))
