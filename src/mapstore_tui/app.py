@@ -20,7 +20,7 @@ from mapstore_tui.remote_view import ConnectionAware
 from mapstore_tui.screens.dry_run import DryRunScreen
 from mapstore_tui.screens.help import HelpScreen
 from mapstore_tui.screens.overview import ProducersOverview
-from mapstore_tui.screens.processes import ProcessesScreen
+from mapstore_tui.screens.processes import ProcessesScreen, stale_producers
 from mapstore_tui.view import DryRunCapable, LocalStoreView, StoreView
 from mapstore_tui.widgets.channel_list import ChannelList
 from mapstore_tui.widgets.footer import PanelFooter
@@ -199,7 +199,9 @@ class MapStoreApp(App[None]):
         monitor = self.monitor
 
         def producers() -> tuple[list[dict[str, Any]], dict[tuple[str, str], list[str]]]:
-            return monitor.producers_with_rates(), monitor.doctor_flags()
+            return monitor.producers_with_rates() + stale_producers(self.view), (
+                monitor.doctor_flags()
+            )
 
         self.push_screen(ProducersOverview(producers, now=self.clock), self._open_channel)
 

@@ -68,6 +68,8 @@ class ProcessInfo:
     schemas: dict[str, str]
     """Channel -> model fingerprint."""
     version: str
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Channel -> the JSON schema of its model in that process (what the fingerprint hashes)."""
     stale: list[tuple[str, str, Any]] = field(default_factory=list)
     """For a gone process: (channel, producer id, last value) of its producers, now stale."""
     me: bool = False
@@ -241,6 +243,7 @@ class FleetTracker:
             if isinstance(record.get("schemas"), dict)
             else {},
             version=_text(record.get("version")),
+            models=_documents(record.get("schema_json")),
             stale=list(proc.stale),
             me=name == self.own,
         )
@@ -248,16 +251,17 @@ class FleetTracker:
     def schema_documents(self) -> dict[str, dict[str, dict[str, Any]]]:
         """Process -> channel -> JSON schema, for the alive processes that announced them."""
         with self._lock:
-            found: dict[str, dict[str, dict[str, Any]]] = {}
-            for name, proc in self._procs.items():
-                documents = proc.record.get("schema_json")
-                if proc.alive and isinstance(documents, dict):
-                    found[name] = {
-                        k: v
-                        for k, v in documents.items()
-                        if isinstance(k, str) and isinstance(v, dict)
-                    }
-            return found
+            return {
+                name: _documents(proc.record.get("schema_json"))
+                for name, proc in self._procs.items()
+                if proc.alive
+            }
+
+
+def _documents(raw: Any) -> dict[str, dict[str, Any]]:
+    if not isinstance(raw, dict):
+        return {}
+    return {k: v for k, v in raw.items() if isinstance(k, str) and isinstance(v, dict)}
 
 
 def _text(value: Any) -> str:

@@ -27,9 +27,44 @@ from mapstore_tui._format import age, compact, plural, rate, short_json
 from mapstore_tui.widgets.fitted import Cell, Column, FittedTable
 from mapstore_tui.widgets.footer import PanelFooter
 
-__all__ = ["ProcessesScreen", "ProcessesTable", "process_cells"]
+__all__ = ["ProcessesScreen", "ProcessesTable", "process_cells", "stale_producers"]
 
 Processes = Callable[[], list[dict[str, Any]]]
+
+
+def stale_producers(view: object) -> list[dict[str, Any]]:
+    """Producer records for the last values of gone processes, marked ``stale``.
+
+    A process that stopped heartbeating has its producers closed; for the 10 minutes it is
+    listed as gone, the overview still shows what they last published, as stale.
+    """
+    processes = getattr(view, "processes", None)
+    if not callable(processes):
+        return []
+    records = []
+    for process in processes():
+        if process["alive"]:
+            continue
+        described = {(c, pid): (kind, where) for c, pid, kind, where in process["producers"]}
+        for channel, pid, _value in process["stale"]:
+            kind, where = described.get((channel, pid), ("producer", ""))
+            records.append(
+                {
+                    "channel": channel,
+                    "id": pid,
+                    "kind": kind,
+                    "registered_at": where,
+                    "publish_count": 0,
+                    "last_publish": process["gone_since"],
+                    "has_value": True,
+                    "leaked": False,
+                    "validated": True,
+                    "process": process["name"],
+                    "stale": True,
+                    "rate": None,
+                }
+            )
+    return records
 
 
 def _clock(seconds: float | None) -> str:
