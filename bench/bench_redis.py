@@ -253,13 +253,38 @@ def outage(server: RedisServer, seconds: float, tag: str) -> dict[str, float]:
     }
 
 
-def fleet(server: RedisServer, processes: int) -> float:
-    """``processes`` processes x 10 producers: seconds until an observer sees all of them."""
-    observer = MapObjectStore()
-    link = observer.link(server.url, namespace="bench", name="observer", heartbeat=HB)
+FLEET_MEMBER = f"""
+import sys, time
+from mapstore_core import MapObjectStore
+url, name, wanted = sys.argv[1], sys.argv[2], int(sys.argv[3])
+store = MapObjectStore()
+link = store.link(url, namespace="bench", name=name, heartbeat={HB})
+while link.status != "connected":
+    time.sleep(0.01)
+print("ready", flush=True)
+go = float(sys.stdin.readline())
+handles = [store.register_producer("fleet", f"{{name}}-source-{{i}}") for i in range(10)]
+for i, handle in enumerate(handles):
+    handle.publish({{"n": i}})
+while len(store.values("fleet")) < wanted:
+    time.sleep(0.005)
+print(time.time() - go, flush=True)
+sys.stdin.readline()
+link.close()
+"""
+
+
+def fleet(server: RedisServer, processes: int) -> tuple[float, float]:
+    """``processes`` processes x 10 producers: when does each process see all of them?
+
+    Every process registers and publishes its 10 at one signal, then reports how long it
+    took until its own store held a value from every producer of the fleet. Returns the
+    slowest process's time and the median.
+    """
+    wanted = processes * 10
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", PUBLISHER, server.url, f"fleet-{k}", "10", "10"],
+            [sys.executable, "-c", FLEET_MEMBER, server.url, f"member-{k}", str(wanted)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -269,22 +294,22 @@ def fleet(server: RedisServer, processes: int) -> float:
     for proc in procs:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
-    started = time.perf_counter()
+    go = f"{time.time()!r}\n"
     for proc in procs:
         assert proc.stdin is not None
-        proc.stdin.write("\n")
+        proc.stdin.write(go)
         proc.stdin.flush()
-    wanted = processes * 10
-    wait_for(lambda: len(observer.values("ticks")) >= wanted, what="every producer", timeout=60)
-    elapsed = time.perf_counter() - started
+    times = []
+    for proc in procs:
+        assert proc.stdout is not None
+        times.append(float(proc.stdout.readline()))
     for proc in procs:
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write("\n")
         proc.stdin.close()
         proc.wait(timeout=30)
         proc.stdout.close()
-    link.close()
-    return elapsed
+    return max(times), statistics.median(times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,7 +343,7 @@ def run(server: RedisServer, quick: bool) -> dict[str, Any]:
     r["worst_anchor"] = worst_call_without_link(5.0)
     r["outage"] = outage(server, 5.0, "short")
     r["outage_long"] = outage(server, 10.0 if quick else 60.0, "long")
-    r["fleet"] = fleet(server, 5 if quick else 20)
+    r["fleet"], r["fleet_median"] = fleet(server, 5 if quick else 20)
     r["fleet_n"] = 5 if quick else 20
     return r
 
@@ -352,7 +377,11 @@ def report(r: dict[str, Any]) -> None:
             f"{o['worst_ms']:.2f} ms, RSS growth {o['rss_growth_mb']:.1f} MB, newest values "
             f"over there {o['catch_up_s']:.2f} s after Redis returned"
         )
-    print(f"{r['fleet_n']} processes x 10 producers: all seen in {r['fleet']:.2f} s")
+    print(
+        f"{r['fleet_n']} processes x 10 producers: each process held all "
+        f"{r['fleet_n'] * 10} values after {r['fleet_median']:.2f} s (median), "
+        f"{r['fleet']:.2f} s (slowest)"
+    )
     checks = [
         (
             "end to end vs pipelined XADD",
@@ -391,7 +420,7 @@ def report(r: dict[str, Any]) -> None:
             "<= 2",
             r["outage"]["catch_up_s"] <= 2,
         ),
-        ("fleet: all producers seen, s", r["fleet"], "<= 2", r["fleet"] <= 2),
+        ("fleet: slowest process sees all, s", r["fleet"], "<= 2", r["fleet"] <= 2),
         (
             "long outage: RSS growth, MB",
             r["outage_long"]["rss_growth_mb"],

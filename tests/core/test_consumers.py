@@ -183,3 +183,25 @@ def test_published_events_carry_every_field(store: MapObjectStore) -> None:
     published = of_kind(events, "published")[0]
     assert len(published) == len(StoreEvent._fields)
     assert published.diagnostic is None and published.where is None
+
+
+def test_the_newest_value_follows_publishes_and_clears_in_any_order() -> None:
+    """get() and consumer.value read the newest holder directly (no scan): check the order."""
+    store = MapObjectStore()
+    a, b, c = (store.register_producer("prices", f"{name}-feed") for name in "abc")
+    consumer = store.register_consumer("prices", "price-widget")
+    a.publish(1)
+    b.publish(2)
+    c.publish(3)
+    a.publish(4)  # a republishes: it is the newest again
+    assert store.get("prices") == consumer.value == 4
+    a.clear()
+    assert store.get("prices") == 3
+    c.close()
+    assert store.get("prices") == 2
+    b.clear()
+    assert store.get("prices") is None and consumer.value is None
+    c2 = store.register_producer("prices", "c-feed")
+    c2.publish(5)
+    b.publish(6)
+    assert store.get("prices") == 6 and store.values("prices") == {"b-feed": 6, "c-feed": 5}

@@ -176,3 +176,54 @@ def test_diagnostic_event_is_emitted_once_per_finding(store: MapObjectStore) -> 
     store.diagnostics()
     store.diagnostics()
     assert len(of_kind(events, "diagnostic")) == 1
+
+
+def test_duplicate_source_events_as_a_group_grows_shrinks_and_grows_again(
+    store: MapObjectStore,
+) -> None:
+    """Registration evaluates only the new producer and its call site's group (O(1))."""
+    events = collect_events(store)
+
+    def register(n: int):  # one call site for every producer
+        return store.register_producer("prices", f"price-feed-{n}")
+
+    first = register(0)
+    assert of_kind(events, "diagnostic") == []
+    second = register(1)  # the group forms: both are reported
+    assert [e.producer_id for e in of_kind(events, "diagnostic")] == [
+        "price-feed-0",
+        "price-feed-1",
+    ]
+    third = register(2)  # only the newcomer is new
+    assert [e.producer_id for e in of_kind(events, "diagnostic")][2:] == ["price-feed-2"]
+    second.close()
+    third.close()  # the group is back to one: no finding left
+    assert rules(store) == []
+    again = register(3)  # a duplicate again: both reported again
+    assert [e.producer_id for e in of_kind(events, "diagnostic")][3:] == [
+        "price-feed-0",
+        "price-feed-3",
+    ]
+    assert rules(store) == [
+        ("duplicate-source", "price-feed-0"),
+        ("duplicate-source", "price-feed-3"),
+    ]
+    first.close()
+    again.close()
+
+
+def test_a_big_duplicate_group_names_five_ids_and_counts_the_rest(
+    store: MapObjectStore,
+) -> None:
+    handles = [store.register_producer("prices", f"price-feed-{n}") for n in range(8)]
+    found = store.diagnostics()
+    assert len(found) == 8
+    assert found[0].message == (
+        "8 open producers on 'prices' come from one source ('price-feed-0', 'price-feed-1', "
+        "'price-feed-2', 'price-feed-3', 'price-feed-4', … and 3 more)"
+    )
+    assert store.diagnostics() == found  # unchanged store: the same findings
+    handles[7].close()
+    assert len(store.diagnostics()) == 7  # a change is seen at once
+    for handle in handles[:7]:
+        handle.close()

@@ -521,3 +521,27 @@ def test_a_late_joiner_takes_recent_history_by_updates_not_by_entries(
     window = [{"n": n} for n in range(2990, 3000)]
     assert [u.value for u in joiner.history("ticks")] == window  # history_size updates
     assert [u.value for u in seen] == [{"quiet": True}, *window]
+
+
+def test_a_stalled_redis_never_blocks_publishers_and_memory_stays_bounded(
+    redis_server: RedisServer, links: list[StoreLink]
+) -> None:
+    """redis-server paused with SIGSTOP: connections hang instead of failing (a stall)."""
+    sender = MapObjectStore()
+    link = sender.link(redis_server.url, namespace="test", name="sender", max_queue=100)
+    links.append(link)
+    receiver, _ = linked(redis_server, links, "receiver")
+    producer = sender.register_producer("ticks", "tick-service")
+    producer.publish({"n": 0})
+    wait_for(lambda: receiver.get("ticks") == {"n": 0}, what="the first update")
+
+    assert redis_server.process is not None
+    redis_server.process.send_signal(signal.SIGSTOP)
+    try:
+        for i in range(1, 20_001):  # returns every time: nothing waits on the stalled server
+            producer.publish({"n": i})
+        assert link.stats()["queue"] <= 100
+    finally:
+        redis_server.process.send_signal(signal.SIGCONT)
+    wait_for(lambda: receiver.get("ticks") == {"n": 20_000}, what="the newest value")
+    assert link.stats()["coalesced"] > 0

@@ -456,3 +456,28 @@ async def test_help_names_the_key_of_every_pane_there_is() -> None:
             panel_keys = list(panels_table.columns[1].cells)
             assert panel_keys[:7] == ["↑↓", "1", "2", "3", "4", "5", "o"]
             assert ("b, J" in panel_keys) is has_demo
+
+
+async def test_rows_off_screen_catch_up_when_scrolled_to() -> None:
+    clock = FakeClock()  # frozen: rates stay unknown, so no column changes width
+    store = MapObjectStore(clock=clock)
+    producers = [
+        store.register_producer(f"channel-{c:03d}", f"feed-{c}-service") for c in range(200)
+    ]
+    app = MapStoreApp(store=store, clock=clock, refresh_interval=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = app.query_one(ChannelList).table
+
+        def msgs(name: str) -> str:
+            return str(table.get_row(name)[3]).strip()
+
+        for _ in range(3):
+            producers[0].publish(1)
+            producers[150].publish(1)
+        await pilot.pause()
+        assert msgs("channel-000") == "3"  # on screen: redrawn at once
+        assert msgs("channel-150") == "0"  # off screen: not drawn yet (that is the saving)
+        app.query_one(ChannelList).select("channel-150")
+        await pilot.pause()
+        assert msgs("channel-150") == "3"  # scrolled to: caught up
