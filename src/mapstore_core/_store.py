@@ -1081,6 +1081,11 @@ class MapObjectStore:
             observer=observer,
         )
 
+    @property
+    def linked(self) -> StoreLink | None:
+        """The store's link (``store.link(...)``), or None while it is not linked."""
+        return self._link
+
     def processes(self) -> list[ProcessInfo]:
         """The processes of the linked namespace (empty when the store is not linked).
 

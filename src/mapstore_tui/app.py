@@ -160,6 +160,8 @@ class MapStoreApp(App[None]):
             and action not in _OVER_OVERVIEW
         ):
             return False
+        if action == "processes":
+            return self.has_fleet()
         if action in ("pause", "resume", "copy_log", "show", "detail", "dry_run", "filter"):
             try:
                 monitor = self.monitor
@@ -211,7 +213,7 @@ class MapStoreApp(App[None]):
             self.screen.dismiss(None)
             return
         processes = getattr(self.view, "processes", None)
-        if not callable(processes):
+        if not callable(processes) or not self.has_fleet():
             self.notify(
                 "This store is not linked: w shows the processes of a linked namespace "
                 "(store.link(...), or mapstore-tui attach redis://HOST:PORT/DB --namespace NS).",
@@ -302,7 +304,18 @@ class MapStoreApp(App[None]):
         return list(keys.items())
 
     def _all_bindings(self) -> list[Binding]:
-        return [b for b in self.BINDINGS if isinstance(b, Binding)]
+        fleet = self.has_fleet()
+        return [
+            b
+            for b in self.BINDINGS
+            if isinstance(b, Binding) and (fleet or b.action != "processes")
+        ]
+
+    def has_fleet(self) -> bool:
+        """Whether the view is of a linked store (only then is there a Processes view)."""
+        return callable(getattr(self.view, "processes", None)) and bool(
+            getattr(self.view, "linked", True)
+        )
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         titles = set()

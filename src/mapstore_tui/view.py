@@ -89,6 +89,11 @@ class LocalStoreView(StoreReader):
     def can_dry_run(self) -> bool:
         return True  # the panel runs inside the app: nothing to opt into
 
+    @property
+    def linked(self) -> bool:
+        """Whether the store is linked (then the panel has a Processes view)."""
+        return self.store.linked is not None
+
     def processes(self) -> list[dict[str, Any]]:
         """The processes of the linked namespace (``ProcessInfo`` fields; empty unlinked)."""
         return [process.to_dict() for process in self.store.processes()]
