@@ -423,7 +423,7 @@ def fleet_diagnostics(
                     f"process {proc.name!r} ({proc.host} pid {proc.pid}) stopped heartbeating "
                     f"{ago:.0f} s ago ({proc.gone_reason}) with {len(proc.producers)} producer(s) "
                     f"open; their last values are stale",
-                    proc.program or proc.name,
+                    f"process {proc.name}",
                     "find out why it died (OOM, a crash, a lost host); restart it or close "
                     "its producers on shutdown",
                 )
@@ -437,7 +437,7 @@ def fleet_diagnostics(
                     f"@{proc.name}",
                     f"process {proc.name!r}'s link skipped {proc.drops_last_minute} update(s) "
                     f"in the last minute (each producer's newest still went out)",
-                    proc.program or proc.name,
+                    f"process {proc.name}",
                     "Redis is slow or far, or the process publishes faster than it ships: "
                     "raise max_queue, publish less often, or check Redis's latency",
                 )

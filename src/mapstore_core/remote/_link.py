@@ -31,6 +31,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 from mapstore_core._errors import LinkError
+from mapstore_core._jsonable import jsonable
 from mapstore_core._state import ProducerState
 from mapstore_core._wake import WakeOnceBuffer
 from mapstore_core.remote._fleet import FleetTracker, ProcessInfo
@@ -521,7 +522,7 @@ class StoreLink:
                 values = store.values(info.channel)
                 key = f"{info.id}@{process}"
                 if key in values:
-                    stale.append((info.channel, info.id, values[key]))
+                    stale.append((info.channel, info.id, jsonable(values[key])))
         self._fleet.keep_stale(process, stale)
         closed = self._store._close_remote(process, reason)
         self._deadlines.pop(process, None)

@@ -70,7 +70,7 @@ def stale_producers(view: object) -> list[dict[str, Any]]:
 def _clock(seconds: float | None) -> str:
     if seconds is None:
         return "—"
-    return time.strftime("%H:%M:%S", time.localtime(seconds))
+    return time.strftime("%H:%M:%S", time.gmtime(seconds))  # UTC, as the event log
 
 
 def process_cells(record: dict[str, Any], now: float) -> tuple[Cell, ...]:
