@@ -109,7 +109,15 @@ class Fleet:
         self.handles.append(summary)
         for name in self.stores:
             self.link(name)
+        # every process announced before the observer joins (a joiner skips entries of
+        # processes it does not know to be alive yet; they would come with the next publish)
+        wait_for(
+            lambda: {p.name for p in self.links["web-1"].processes()} == set(self.stores),
+            what="every process to announce itself",
+        )
         self.observer_store = MapObjectStore(clock=self.clock)
+        # the panel lists channels in the order its store first saw them: fix that order
+        self.observer_store.define_channel("order-events", OrderEvent)
         self.observer = self.observer_store.link(
             self.url, namespace=NS, observer=True, heartbeat=BEAT
         )
