@@ -43,6 +43,7 @@ from mapstore_core.remote._link_wire import (
     check_namespace,
     decode_entry,
     encode_entry,
+    entry_header,
     entry_prefix,
     schema_fingerprint,
 )
@@ -70,6 +71,7 @@ _MISSED_BEATS = 3
 _BATCH = 5_000
 _STREAM_LEN = 100_000  # entries (each a batch); a reader this far behind sees a gap
 _READ_COUNT = 100  # entries per XREAD (each up to _BATCH updates)
+_JOIN_PAGE = 10  # entries per XREVRANGE when catching up
 
 
 def _version() -> str:
@@ -753,28 +755,37 @@ class StoreLink:
         # Read before the stream: a writer updates the hash only after the stream, so every
         # value in it is also in the stream unless its producer has been quiet for long.
         latest = self._redis.hgetall(self._keys.latest(channel))
-        recent = self._redis.xrevrange(stream, count=max(1, history))  # newest first
+        # Everything since this link started is news; history is what came before. Anything
+        # written after these reads comes through XREAD, which goes on from `last_id`.
         since = self._redis.xrange(stream, min=f"{self._linked_ms}-0", max="+")
-        news = {entry_id for entry_id, _ in since}
+        last_id = since[-1][0] if since else b"0-0"
         backlog: list[Entry] = []
         budget = history
-        for entry_id, fields in recent:
-            if budget <= 0:
+        upper = f"({self._linked_ms}-0"
+        entries_read = 0
+        while True:  # newest first, a few entries at a time: one entry can be 5,000 updates
+            page = self._redis.xrevrange(stream, max=upper, count=_JOIN_PAGE)
+            if not page:
                 break
-            if entry_id in news:
-                continue
-            entry = self._decode(fields.get(b"m"), channel, live)
-            if entry is not None:
-                keep = min(budget, len(entry.ops))
-                backlog.append(entry._replace(ops=entry.ops[-keep:]))
-                budget -= keep
+            if entries_read == 0:
+                last_id = max(last_id, page[0][0], key=_id_key)
+            entries_read += len(page)
+            for _entry_id, fields in page:
+                if budget <= 0:
+                    break
+                entry = self._decode(fields.get(b"m"), channel, live)
+                if entry is not None:
+                    keep = min(budget, len(entry.ops))
+                    backlog.append(entry._replace(ops=entry.ops[-keep:]))
+                    budget -= keep
+            if budget <= 0 or len(page) < _JOIN_PAGE or entries_read >= max(history, 1):
+                break
+            upper = "(" + page[-1][0].decode()
         window = [*reversed(backlog)]
-        last_id = recent[0][0] if recent else b"0-0"
-        for entry_id, fields in since:
+        for _entry_id, fields in since:
             entry = self._decode(fields.get(b"m"), channel, live)
             if entry is not None:
                 window.append(entry)
-            last_id = max(last_id, entry_id, key=_id_key)
         seen = {(entry.process, op.producer_id) for entry in window for op in entry.ops}
         for raw in latest.values():
             entry = self._decode(raw, channel, live)
@@ -835,6 +846,10 @@ class StoreLink:
             current = live[process]
             return current is None or current == incarnation
 
+        if live is not None and isinstance(raw, bytes):
+            header = entry_header(raw)  # skip a gone process's batches without parsing them
+            if header is not None and not wanted(*header):
+                return None
         try:
             return decode_entry(raw, channel=channel, accept=wanted)
         except (ValueError, TypeError) as exc:

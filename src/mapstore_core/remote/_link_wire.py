@@ -49,6 +49,7 @@ __all__ = [
     "check_namespace",
     "decode_entry",
     "encode_entry",
+    "entry_header",
     "entry_prefix",
     "schema_fingerprint",
 ]
@@ -141,6 +142,25 @@ def encode_entry(
         fallback=_fallback,
         inf_nan_mode="null",
     )
+
+
+_HEADER = re.compile(rb'\{"v":1,"p":("(?:[^"\\]|\\.){1,300}"),"i":("(?:[^"\\]|\\.){1,64}"),')
+
+
+def entry_header(raw: bytes) -> tuple[str, str] | None:
+    """(process, incarnation) read from the start of an entry without parsing all of it.
+
+    None when the start does not look like ``encode_entry``'s (then decode it fully, which
+    refuses what is wrong). Lets a reader skip a gone process's big batches cheaply.
+    """
+    match = _HEADER.match(raw, 0, 512)
+    if match is None:
+        return None
+    try:
+        process, incarnation = json.loads(match.group(1)), json.loads(match.group(2))
+    except ValueError:
+        return None
+    return (process, incarnation) if isinstance(process, str) else None
 
 
 def entry_prefix(process: str, incarnation: str) -> bytes:
