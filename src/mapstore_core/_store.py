@@ -1154,6 +1154,8 @@ class MapObjectStore:
         op: str,
         n: int,
         payload: Any,
+        *,
+        folded: int = 0,
     ) -> tuple[str, int]:
         """Apply one change of a remote producer; return (outcome, updates skipped before it).
 
@@ -1161,7 +1163,8 @@ class MapObjectStore:
         (the payload failed this store's model: a ``validation_failed`` event names the
         producer and its process, and its previous value stays). A jump in ``n`` means the
         sender skipped updates under pressure: a ``gap`` marker goes into the history and a
-        ``link_dropped`` event says how many.
+        ``link_dropped`` event says how many. ``folded``: publishes just before this one
+        that an observer skipped on purpose (counted as publishes, not as a gap).
         """
         state = self._channel(channel)
         key = f"{producer_id}@{process}"
@@ -1182,7 +1185,7 @@ class MapObjectStore:
                     state.first_producer_order = next(self._producer_order)
             if n <= producer.remote_n:
                 return ("duplicate", 0)
-            skipped = n - producer.remote_n - 1
+            skipped = n - producer.remote_n - 1 - folded
             producer.remote_n = n
             if created:
                 self._emit("registered", channel, producer_id, where=where, process=process)
@@ -1196,6 +1199,9 @@ class MapObjectStore:
                         self._remote_rejected(producer, exc)
                         return ("rejected", skipped)
                 self._apply_remote_publish(producer, payload)
+                if folded:
+                    producer.publish_count += folded
+                    state.publish_count += folded
             elif op == "clr":
                 self._clear_locked(producer)
         if op == "close":

@@ -25,14 +25,14 @@ async def test_remote_producers_show_in_the_panel_without_breaking_it(
         there.register_producer("metric-data", "raw-feed").publish({"label": "x", "value": "?"})
         wait_for(lambda: len(here.values("metric-data")) == 3, what="the remote values")
         app = MapStoreApp(store=here)
-        async with app.run_test(size=(120, 36)) as pilot:
+        async with app.run_test(size=(160, 36)) as pilot:
             await pilot.pause()
             app.monitor.query_one("ChannelList").select("metric-data")
             app.query_one("#detail", TabbedContent).active = "producers"
             await pilot.pause()
             await pilot.pause(0.3)
             table = app.query_one(ProducersTable)
-            ids = [str(table.get_row_at(row)[0]) for row in range(table.row_count)]
+            ids = [str(table.get_row_at(row)[0]).strip() for row in range(table.row_count)]
             assert ids.count("realtime-service") == 2 and "raw-feed" in ids
             for key in ("1", "4", "5", "l", "o", "d"):
                 await pilot.press(key)
