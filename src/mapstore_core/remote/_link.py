@@ -72,7 +72,7 @@ _BATCH = 5_000
 _STREAM_LEN = 100_000  # entries (each a batch); a reader this far behind sees a gap
 _READ_COUNT = 100  # entries per XREAD (each up to _BATCH updates)
 _OBSERVER_READ_COUNT = 2_000  # an observer reads less often, so more at a time
-_OBSERVER_PAUSE = 0.1  # seconds between an observer's reads
+_OBSERVER_PAUSE = 0.25  # seconds between an observer's reads
 _JOIN_PAGE = 10  # entries per XREVRANGE when catching up
 
 
