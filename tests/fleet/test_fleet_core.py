@@ -123,6 +123,10 @@ def test_a_killed_worker_process_is_seen_gone(redis_server: RedisServer) -> None
                 what="the worker to be seen",
             )
             wait_for(lambda: len(store.producers()) >= 3, what="its producers")
+            wait_for(
+                lambda: any(p.name == "services-9" and p.producers for p in link.processes()),
+                what="its announcement to list its producers",
+            )
             worker.send_signal(signal.SIGKILL)
             worker.wait()
             wait_for(

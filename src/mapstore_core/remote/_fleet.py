@@ -409,7 +409,7 @@ def fleet_diagnostics(
     for proc in processes:
         if (
             not proc.alive
-            and proc.producers
+            and (proc.producers or proc.stale)  # announced, or seen here before it went
             and proc.gone_since is not None
             and proc.gone_reason != CLEAN
         ):
@@ -421,7 +421,8 @@ def fleet_diagnostics(
                     FLEET,
                     f"@{proc.name}",
                     f"process {proc.name!r} ({proc.host} pid {proc.pid}) stopped heartbeating "
-                    f"{ago:.0f} s ago ({proc.gone_reason}) with {len(proc.producers)} producer(s) "
+                    f"{ago:.0f} s ago ({proc.gone_reason}) with "
+                    f"{max(len(proc.producers), len(proc.stale))} producer(s) "
                     f"open; their last values are stale",
                     f"process {proc.name}",
                     "find out why it died (OOM, a crash, a lost host); restart it or close "
