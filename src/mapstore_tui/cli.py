@@ -138,6 +138,7 @@ def _namespace_option(parser: argparse.ArgumentParser) -> None:
 
 
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+_READY_TIMEOUT = 5.0  # seconds to read a namespace once before saying Redis is not there
 
 
 def _is_redis(address: str | None) -> bool:
@@ -158,13 +159,16 @@ def _run_fleet(args: argparse.Namespace, url: str) -> int:
     """The panel (or a headless print) over a linked fleet, as an observer."""
     store, link = _observe(url, args.namespace)
     try:
+        if not link.wait_ready(timeout=_READY_TIMEOUT):
+            raise _UsageError(
+                f"cannot read namespace {args.namespace!r} at {link.url_redacted} "
+                f"(link {link.status}): is Redis running there?"
+            )
         if args.command == "attach":
             panel = MapStoreApp(store=store)
             panel.sub_title = f"fleet {args.namespace}"
             panel.run()
             return panel.return_code or 0
-        if not link.wait_ready(timeout=10):
-            raise _UsageError(f"cannot read namespace {args.namespace!r} on {url}: {link.status}")
         _print(args.command, store.log_producers, store.snapshot)
         return 0
     finally:

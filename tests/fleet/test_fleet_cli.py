@@ -40,6 +40,17 @@ def test_a_bad_namespace_is_one_line(capsys: pytest.CaptureFixture[str]) -> None
     assert err.count("\n") == 1 and "namespace" in err
 
 
+def test_an_unreachable_redis_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "_READY_TIMEOUT", 0.5)
+    url = "redis://user:secret@127.0.0.1:1/0"
+    assert cli.main(["snapshot", "--attach", url, "--namespace", "dash"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot read namespace 'dash'" in err
+    assert "secret" not in err
+
+
 def test_fleet_demo_without_redis_says_how_to_get_one(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

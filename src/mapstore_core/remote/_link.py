@@ -249,6 +249,11 @@ class StoreLink:
             f"{_redact(self.url)} {self._status}>"
         )
 
+    @property
+    def url_redacted(self) -> str:
+        """The Redis URL without its password, for messages."""
+        return _redact(self.url)
+
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Block until the link has read the namespace once; False if ``timeout`` ran out.
 
