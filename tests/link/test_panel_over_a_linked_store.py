@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
+from textual.pilot import Pilot
 from textual.widgets import TabbedContent, TextArea
 
 from mapstore_core import MapObjectStore, create_widget_publisher
@@ -10,13 +14,22 @@ from mapstore_tui.widgets.tables import ProducersTable
 from tests.link.helpers import RedisServer, wait_for
 
 
+async def settle(pilot: Pilot[None], check: Callable[[], bool], what: str) -> None:
+    """Let the app run until ``check()`` holds (a bounded wait, not a timing assertion)."""
+    deadline = time.monotonic() + 15
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        await pilot.pause(0.05)
+
+
 async def test_remote_producers_show_in_the_panel_without_breaking_it(
     redis_server: RedisServer,
 ) -> None:
     there, here = MapObjectStore(), MapObjectStore()
     with (
-        there.link(redis_server.url, namespace="test", name="worker-1", heartbeat=0.2),
-        here.link(redis_server.url, namespace="test", name="web-1", heartbeat=0.2),
+        there.link(redis_server.url, namespace="test", name="worker-1", heartbeat=0.5),
+        here.link(redis_server.url, namespace="test", name="web-1", heartbeat=0.5),
     ):
         remote = create_widget_publisher("metric-data", "realtime-service", store=there)
         local = create_widget_publisher("metric-data", "realtime-service", store=here)
@@ -29,16 +42,18 @@ async def test_remote_producers_show_in_the_panel_without_breaking_it(
             await pilot.pause()
             app.monitor.query_one("ChannelList").select("metric-data")
             app.query_one("#detail", TabbedContent).active = "producers"
-            await pilot.pause()
-            await pilot.pause(0.3)
             table = app.query_one(ProducersTable)
-            ids = [str(table.get_row_at(row)[0]).strip() for row in range(table.row_count)]
-            assert ids.count("realtime-service") == 2 and "raw-feed" in ids
+
+            def ids() -> list[str]:
+                return [str(table.get_row_at(row)[0]).strip() for row in range(table.row_count)]
+
+            await settle(pilot, lambda: len(ids()) == 3, "the producers table")
+            assert ids().count("realtime-service") == 2 and "raw-feed" in ids()
             for key in ("1", "4", "5", "l", "o", "d"):
                 await pilot.press(key)
                 await pilot.pause()
             app.query_one("#global", TabbedContent).active = "log"
-            await pilot.pause(0.3)
-            text = app.query_one("LogProducersPanel").query_one(TextArea).text
-            assert "2. realtime-service (producer @ worker-1)" in text
-            assert "3. raw-feed (producer @ worker-1)" in text
+            area = app.query_one("LogProducersPanel").query_one(TextArea)
+            await settle(pilot, lambda: "raw-feed" in area.text, "the Log Producers text")
+            assert "2. realtime-service (producer @ worker-1)" in area.text
+            assert "3. raw-feed (producer @ worker-1)" in area.text

@@ -21,7 +21,7 @@ def main() -> None:
     url, name, role = sys.argv[1:4]
     count = int(sys.argv[4]) if len(sys.argv) > 4 else 0
     store = MapObjectStore()
-    link = store.link(url, namespace="test", name=name, heartbeat=0.2)
+    link = store.link(url, namespace="test", name=name, heartbeat=0.5)
     if role == "consume":
 
         def show(update: ChannelUpdate) -> None:
