@@ -28,6 +28,14 @@ NAMES = {
     "test_history_diff.svg": "history-diff.svg",
     "test_data_flow.svg": "data-flow.svg",
     "test_help.svg": "help.svg",
+    # the fleet panel's, from tests/fleet (relative to SNAPSHOTS)
+    "../../../fleet/__snapshots__/test_fleet_panel/test_snapshot_processes.svg": "processes.svg",
+    "../../../fleet/__snapshots__/test_fleet_panel/test_snapshot_fleet_overview.svg": (
+        "fleet-overview.svg"
+    ),
+    "../../../fleet/__snapshots__/test_fleet_panel/test_snapshot_fleet_doctor.svg": (
+        "fleet-doctor.svg"
+    ),
 }
 
 

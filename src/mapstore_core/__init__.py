@@ -53,8 +53,10 @@ from mapstore_core.remote import (
     DebugEndpoint,
     DebugServer,
     LinkStatus,
+    ProcessInfo,
     StoreLink,
     list_debug_endpoints,
+    schema_diff,
 )
 
 __version__ = "0.1.0"
@@ -90,6 +92,7 @@ __all__ = [
     "MapStoreError",
     "MetricData",
     "ParagraphContent",
+    "ProcessInfo",
     "Producer",
     "ProducerAlreadyRegistered",
     "ProducerClosed",
@@ -118,4 +121,5 @@ __all__ = [
     "is_non_descriptive",
     "list_debug_endpoints",
     "map_store",
+    "schema_diff",
 ]

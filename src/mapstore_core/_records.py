@@ -47,6 +47,10 @@ Rule = Literal[
     "registration-churn",
     "unvalidated-publish",
     "job-failed",
+    "fleet-duplicate-source",
+    "schema-mismatch",
+    "process-gone",
+    "link-dropping",
 ]
 Severity = Literal["error", "warning", "info"]
 

@@ -52,7 +52,7 @@ from mapstore_core._schemas import WIDGET_MODELS
 from mapstore_core._state import Callback, ChannelState, ConsumerState, ProducerState
 
 if TYPE_CHECKING:
-    from mapstore_core.remote import DebugServer, StoreLink
+    from mapstore_core.remote import DebugServer, ProcessInfo, StoreLink
 
 # What a store hands its link for every change of a local producer: (producer, operation
 # "reg" | "pub" | "clr" | "close", payload, timestamp). Called under the channel's lock, so
@@ -802,11 +802,11 @@ class MapObjectStore:
         """
         cached = self._diag_cache
         if cached is not None and cached[0] == self._diag_generation and not self._leaks_pending:
-            return list(cached[1])
+            return list(cached[1]) + self._fleet_findings()
         generation = self._diag_generation
         found = self._refresh_diagnostics()
         self._diag_cache = (generation, found)
-        return list(found)
+        return list(found) + self._fleet_findings()
 
     @staticmethod
     def _fact(state: ChannelState, p: ProducerState) -> _doctor.ProducerFacts:
@@ -844,7 +844,7 @@ class MapObjectStore:
         names = {state.name for state in channels}
         with self._lock:
             churn = [c for c in self._churn.values() if c.channel in names]
-        return _doctor.diagnose(self._facts(channels), churn)
+        return _doctor.diagnose(self._facts(channels), churn) + self._fleet_findings()
 
     def _refresh_diagnostics(self, scope: ChannelState | None = None) -> list[Diagnostic]:
         """Evaluate the doctor over one channel (or all) and emit the new findings.
@@ -1051,6 +1051,7 @@ class MapObjectStore:
         name: str | None = None,
         heartbeat: float = 1.0,
         max_queue: int = 10_000,
+        observer: bool = False,
     ) -> StoreLink:
         """Share this store with every other store linked to ``namespace`` on one Redis.
 
@@ -1067,6 +1068,8 @@ class MapObjectStore:
             name: How other processes name this one; ``"<host>:<pid>"`` by default.
             heartbeat: Seconds between heartbeats; 3 missed ones mean this process is gone.
             max_queue: Updates held for Redis before coalescing to the newest per producer.
+            observer: Only watch (the fleet panel): receive every process's producers, but
+                announce nothing, publish nothing and count as no process of the fleet.
 
         Raises:
             LinkError: the redis extra is missing, an argument is invalid, or the store is
@@ -1081,7 +1084,27 @@ class MapObjectStore:
             name=name,
             heartbeat=heartbeat,
             max_queue=max_queue,
+            observer=observer,
         )
+
+    @property
+    def linked(self) -> StoreLink | None:
+        """The store's link (``store.link(...)``), or None while it is not linked."""
+        return self._link
+
+    def processes(self) -> list[ProcessInfo]:
+        """The processes of the linked namespace (empty when the store is not linked).
+
+        Name, host, pid, program, heartbeat age (Redis's clock), alive or gone (a gone one
+        stays listed for 10 minutes, with its producers' last values marked stale), its
+        producers and consumers, publish rate, link drops and schema fingerprints.
+        """
+        link = self._link
+        return [] if link is None else link.processes()
+
+    def _fleet_findings(self) -> list[Diagnostic]:
+        link = self._link
+        return [] if link is None else link._fleet_diagnostics()
 
     def _attach_link(self, link: StoreLink, sink: LinkSink) -> list[tuple[ProducerState, Any]]:
         """Start handing local changes to ``sink``; return every open local producer and value.
@@ -1137,6 +1160,8 @@ class MapObjectStore:
         op: str,
         n: int,
         payload: Any,
+        *,
+        folded: int = 0,
     ) -> tuple[str, int]:
         """Apply one change of a remote producer; return (outcome, updates skipped before it).
 
@@ -1144,7 +1169,8 @@ class MapObjectStore:
         (the payload failed this store's model: a ``validation_failed`` event names the
         producer and its process, and its previous value stays). A jump in ``n`` means the
         sender skipped updates under pressure: a ``gap`` marker goes into the history and a
-        ``link_dropped`` event says how many.
+        ``link_dropped`` event says how many. ``folded``: publishes just before this one
+        that an observer skipped on purpose (counted as publishes, not as a gap).
         """
         state = self._channel(channel)
         key = f"{producer_id}@{process}"
@@ -1165,7 +1191,7 @@ class MapObjectStore:
                     state.first_producer_order = next(self._producer_order)
             if n <= producer.remote_n:
                 return ("duplicate", 0)
-            skipped = n - producer.remote_n - 1
+            skipped = n - producer.remote_n - 1 - folded
             producer.remote_n = n
             if created:
                 self._emit("registered", channel, producer_id, where=where, process=process)
@@ -1179,6 +1205,9 @@ class MapObjectStore:
                         self._rejected(producer, exc)
                         return ("rejected", skipped)
                 self._apply_remote_publish(producer, payload)
+                if folded:
+                    producer.publish_count += folded
+                    state.publish_count += folded
             elif op == "clr":
                 self._clear_locked(producer)
         if op == "close":

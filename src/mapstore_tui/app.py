@@ -20,13 +20,14 @@ from mapstore_tui.remote_view import ConnectionAware
 from mapstore_tui.screens.dry_run import DryRunScreen
 from mapstore_tui.screens.help import HelpScreen
 from mapstore_tui.screens.overview import ProducersOverview
+from mapstore_tui.screens.processes import ProcessesScreen, stale_producers
 from mapstore_tui.view import DryRunCapable, LocalStoreView, StoreView
 from mapstore_tui.widgets.channel_list import ChannelList
 from mapstore_tui.widgets.footer import PanelFooter
 from mapstore_tui.widgets.log_producers import LogProducersPanel
 
 _HELD_TOASTS = 3
-_OVER_OVERVIEW = frozenset({"help", "quit", "overview", "command_palette"})
+_OVER_OVERVIEW = frozenset({"help", "quit", "overview", "processes", "command_palette"})
 
 __all__ = ["DETAIL_TABS", "MapStoreApp"]
 
@@ -50,6 +51,7 @@ class MapStoreApp(App[None]):
     AUTO_FOCUS = "#channels"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "overview", "Overview"),
+        Binding("w", "processes", "Processes"),
         Binding("l", "show('log')", "Log Producers"),
         Binding("d", "show('doctor')", "Doctor"),
         Binding("e", "show('events')", "Events"),
@@ -153,8 +155,13 @@ class MapStoreApp(App[None]):
         Over the producers overview only help, quit and the overview's own keys apply: the
         panel's keys would change panes nobody can see.
         """
-        if isinstance(self.screen, ProducersOverview) and action not in _OVER_OVERVIEW:
+        if (
+            isinstance(self.screen, ProducersOverview | ProcessesScreen)
+            and action not in _OVER_OVERVIEW
+        ):
             return False
+        if action == "processes":
+            return self.has_fleet()
         if action in ("pause", "resume", "copy_log", "show", "detail", "dry_run", "filter"):
             try:
                 monitor = self.monitor
@@ -194,9 +201,36 @@ class MapStoreApp(App[None]):
         monitor = self.monitor
 
         def producers() -> tuple[list[dict[str, Any]], dict[tuple[str, str], list[str]]]:
-            return monitor.producers_with_rates(), monitor.doctor_flags()
+            return monitor.producers_with_rates() + stale_producers(self.view), (
+                monitor.doctor_flags()
+            )
 
         self.push_screen(ProducersOverview(producers, now=self.clock), self._open_channel)
+
+    def action_processes(self) -> None:
+        """The processes of the linked fleet: alive or gone, producers, rate, drops, models."""
+        if isinstance(self.screen, ProcessesScreen):
+            self.screen.dismiss(None)
+            return
+        processes = getattr(self.view, "processes", None)
+        if not callable(processes) or not self.has_fleet():
+            self.notify(
+                "This store is not linked: w shows the processes of a linked namespace "
+                "(store.link(...), or mapstore-tui attach redis://HOST:PORT/DB --namespace NS).",
+                title="Processes",
+                severity="warning",
+            )
+            return
+        kill, start = self.fleet_controls()
+        self.push_screen(
+            ProcessesScreen(processes, now=self.clock, kill=kill, start=start, title=self.sub_title)
+        )
+
+    def fleet_controls(
+        self,
+    ) -> tuple[Callable[[str], str] | None, Callable[[], str] | None]:
+        """(kill a process, start one) for the Processes view; the fleet demo has both."""
+        return None, None
 
     def _open_channel(self, channel: str | None) -> None:
         if channel is None:
@@ -270,7 +304,18 @@ class MapStoreApp(App[None]):
         return list(keys.items())
 
     def _all_bindings(self) -> list[Binding]:
-        return [b for b in self.BINDINGS if isinstance(b, Binding)]
+        fleet = self.has_fleet()
+        return [
+            b
+            for b in self.BINDINGS
+            if isinstance(b, Binding) and (fleet or b.action != "processes")
+        ]
+
+    def has_fleet(self) -> bool:
+        """Whether the view is of a linked store (only then is there a Processes view)."""
+        return callable(getattr(self.view, "processes", None)) and bool(
+            getattr(self.view, "linked", True)
+        )
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         titles = set()

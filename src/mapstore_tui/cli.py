@@ -11,7 +11,13 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from mapstore_core import DebugEndpoint, MapObjectStore, MapStoreError, list_debug_endpoints
+from mapstore_core import (
+    DebugEndpoint,
+    MapObjectStore,
+    MapStoreError,
+    StoreLink,
+    list_debug_endpoints,
+)
 from mapstore_tui import MapStoreApp, __version__
 from mapstore_tui.demo import DemoSources
 from mapstore_tui.remote_view import RemoteStoreView
@@ -84,9 +90,23 @@ def _parser() -> argparse.ArgumentParser:
         "address",
         nargs="?",
         help="a name from `mapstore-tui ls`, a socket path, or HOST:PORT (default: the only "
-        "live endpoint, or a choice)",
+        "live endpoint, or a choice); or redis://HOST:PORT/DB to watch a linked fleet",
     )
     _token_options(attach)
+    _namespace_option(attach)
+
+    fleet = commands.add_parser(
+        "fleet-demo",
+        help="start a private Redis and worker processes, then open the fleet panel",
+    )
+    fleet.add_argument(
+        "--workers", type=int, default=4, help="worker processes (web, web, services, jobs, …)"
+    )
+    fleet.add_argument(
+        "--antipatterns",
+        action="store_true",
+        help="add a second polling copy and a worker on an older schema",
+    )
 
     commands.add_parser(
         "ls", help="list the live debug endpoints (name, pid, program, started, address)"
@@ -99,11 +119,84 @@ def _parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=f"print {what} and exit")
         source = sub.add_mutually_exclusive_group(required=True)
         source.add_argument("--demo", action="store_true", help="of the demo store")
-        source.add_argument("--attach", metavar="ADDRESS", help="of the store at ADDRESS")
+        source.add_argument(
+            "--attach", metavar="ADDRESS", help="of the store at ADDRESS (or a redis:// fleet)"
+        )
         _token_options(sub)
+        _namespace_option(sub)
         sub.add_argument("--seed", type=int, default=0, help="with --demo")
         sub.add_argument("--antipatterns", action="store_true", help="with --demo")
     return parser
+
+
+def _namespace_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--namespace",
+        default="mapstore",
+        help="with a redis:// address: the namespace the fleet linked to (default: mapstore)",
+    )
+
+
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+_READY_TIMEOUT = 5.0  # seconds to read a namespace once before saying Redis is not there
+
+
+def _is_redis(address: str | None) -> bool:
+    return address is not None and address.startswith(_REDIS_SCHEMES)
+
+
+def _observe(url: str, namespace: str) -> tuple[MapObjectStore, StoreLink]:
+    """A store linked as a read-only observer of ``namespace``; user errors raise."""
+    store = MapObjectStore()
+    try:
+        link = store.link(url, namespace=namespace, observer=True)
+    except MapStoreError as exc:
+        raise _UsageError(str(exc)) from exc
+    return store, link
+
+
+def _run_fleet(args: argparse.Namespace, url: str) -> int:
+    """The panel (or a headless print) over a linked fleet, as an observer."""
+    store, link = _observe(url, args.namespace)
+    try:
+        if not link.wait_ready(timeout=_READY_TIMEOUT):
+            raise _UsageError(
+                f"cannot read namespace {args.namespace!r} at {link.url_redacted} "
+                f"(link {link.status}): is Redis running there?"
+            )
+        if args.command == "attach":
+            panel = MapStoreApp(store=store)
+            panel.sub_title = f"fleet {args.namespace}"
+            panel.run()
+            return panel.return_code or 0
+        _print(args.command, store.log_producers, store.snapshot)
+        return 0
+    finally:
+        link.close()
+
+
+def _fleet_demo(args: argparse.Namespace) -> int:
+    from mapstore_tui.fleet_demo import DemoFleet, NoRedisServer
+    from mapstore_tui.fleet_view import FleetDemoApp
+
+    if args.workers < 1:
+        raise _UsageError(f"--workers must be at least 1, not {args.workers}")
+    try:
+        fleet = DemoFleet(workers=args.workers, antipatterns=args.antipatterns)
+    except NoRedisServer as exc:
+        raise _UsageError(str(exc)) from exc
+    try:
+        fleet.start()
+        app = FleetDemoApp(fleet)
+        try:
+            app.run()
+        finally:
+            app.close_link()
+        return app.return_code or 0
+    except NoRedisServer as exc:
+        raise _UsageError(str(exc)) from exc
+    finally:
+        fleet.stop()
 
 
 def _token_options(parser: argparse.ArgumentParser) -> None:
@@ -227,6 +320,12 @@ def _run(args: argparse.Namespace) -> int:
         else:
             print("no live debug endpoints", file=sys.stderr)
         return 0
+    if args.command == "fleet-demo":
+        return _fleet_demo(args)
+    address = args.address if args.command == "attach" else args.attach
+    if _is_redis(address):
+        assert address is not None
+        return _run_fleet(args, address)
     if args.command == "attach" or args.attach is not None:
         view = _remote(args.address if args.command == "attach" else args.attach, args)
         try:

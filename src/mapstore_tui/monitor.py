@@ -34,6 +34,7 @@ from mapstore_tui.widgets.flow import FlowTree
 from mapstore_tui.widgets.header import PanelHeader, Totals
 from mapstore_tui.widgets.history import HistoryPanel
 from mapstore_tui.widgets.log_producers import LogProducersPanel
+from mapstore_tui.widgets.processes import producer_key
 from mapstore_tui.widgets.schema import SchemaPanel
 from mapstore_tui.widgets.tables import ConsumersTable, ProducersTable
 
@@ -249,7 +250,7 @@ class Monitor(Vertical):
         now = self._clock()
         producers = []
         for producer in self.view.producers(channel):
-            key = f"{producer['channel']}\x00{producer['id']}"
+            key = f"{producer['channel']}\x00{producer['id']}\x00{producer.get('process') or ''}"
             self.producer_rates.observe(key, producer["publish_count"], now)
             known = self.producer_rates.measured(key, now)  # else None: shown as "—"
             producers.append(
@@ -271,7 +272,7 @@ class Monitor(Vertical):
         elif active == "producers":
             table = self.query_one(ProducersTable)
             producers = self.producers_with_rates(channel)
-            table.rates = {p["id"]: p["rate"] for p in producers if p["rate"] is not None}
+            table.rates = {producer_key(p): p["rate"] for p in producers if p["rate"] is not None}
             table.flags = self._flags()
             table.records = producers
         elif active == "consumers":

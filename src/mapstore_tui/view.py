@@ -88,3 +88,61 @@ class LocalStoreView(StoreReader):
     @property
     def can_dry_run(self) -> bool:
         return True  # the panel runs inside the app: nothing to opt into
+
+    @property
+    def linked(self) -> bool:
+        """Whether the store is linked (then the panel has a Processes view)."""
+        return self.store.linked is not None
+
+    def processes(self) -> list[dict[str, Any]]:
+        """The processes of the linked namespace (``ProcessInfo`` fields; empty unlinked)."""
+        return [process.to_dict() for process in self.store.processes()]
+
+    # A linked store holds the producers of every process, but consumers stay where they
+    # are; their announcements say which. The panel counts and lists them all.
+
+    def _remote_consumers(self, channel: str | None) -> list[dict[str, Any]]:
+        found = []
+        for process in self.store.processes():
+            if not process.alive or process.me:
+                continue
+            for name, consumer_id in process.consumers:
+                if channel is None or name == channel:
+                    found.append(
+                        {
+                            "id": consumer_id,
+                            "channel": name,
+                            "registered_at": "",
+                            "delivered": None,
+                            "errors": None,
+                            "subscribers": None,
+                            "model": process.schemas.get(name),
+                            "process": process.name,
+                        }
+                    )
+        return found
+
+    def channels(self) -> list[dict[str, Any]]:
+        channels = super().channels()
+        remote = self._remote_consumers(None)
+        if remote:
+            counts: dict[str, int] = {}
+            for consumer in remote:
+                counts[consumer["channel"]] = counts.get(consumer["channel"], 0) + 1
+            for channel in channels:
+                channel["consumer_count"] += counts.get(channel["name"], 0)
+        return channels
+
+    def consumers(self, channel: str | None = None) -> list[dict[str, Any]]:
+        local = [{**c, "process": None} for c in super().consumers(channel)]
+        return local + self._remote_consumers(channel)
+
+    def schema(self, channel: str) -> dict[str, Any] | None:
+        """This store's model, else the one a linked process announced (the observer's case)."""
+        mine = super().schema(channel)
+        if mine is not None:
+            return mine
+        for process in self.store.processes():
+            if process.alive and channel in process.models:
+                return process.models[channel]
+        return None

@@ -38,7 +38,7 @@ async def test_remote_producers_show_in_the_panel_without_breaking_it(
         there.register_producer("metric-data", "raw-feed").publish({"label": "x", "value": "?"})
         wait_for(lambda: len(here.values("metric-data")) == 3, what="the remote values")
         app = MapStoreApp(store=here)
-        async with app.run_test(size=(120, 36)) as pilot:
+        async with app.run_test(size=(160, 36)) as pilot:
             await pilot.pause()
             app.monitor.query_one("ChannelList").select("metric-data")
             app.query_one("#detail", TabbedContent).active = "producers"

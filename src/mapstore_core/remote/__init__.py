@@ -7,6 +7,7 @@ is made. Public names are re-exported from ``mapstore_core``.
 
 from mapstore_core.remote._client import DebugClient, read_token, read_token_file
 from mapstore_core.remote._endpoints import DebugEndpoint, endpoint_dir, list_debug_endpoints
+from mapstore_core.remote._fleet import ProcessInfo, schema_diff
 from mapstore_core.remote._link import LinkStatus, StoreLink
 from mapstore_core.remote._server import DebugServer
 
@@ -15,9 +16,11 @@ __all__ = [
     "DebugEndpoint",
     "DebugServer",
     "LinkStatus",
+    "ProcessInfo",
     "StoreLink",
     "endpoint_dir",
     "list_debug_endpoints",
     "read_token",
     "read_token_file",
+    "schema_diff",
 ]

@@ -31,8 +31,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 from mapstore_core._errors import LinkError
+from mapstore_core._jsonable import jsonable
 from mapstore_core._state import ProducerState
 from mapstore_core._wake import WakeOnceBuffer
+from mapstore_core.remote._fleet import FleetTracker, ProcessInfo
 from mapstore_core.remote._link_wire import (
     MAX_ENTRY_BYTES,
     Entry,
@@ -69,6 +71,8 @@ _MISSED_BEATS = 3
 _BATCH = 5_000
 _STREAM_LEN = 100_000  # entries (each a batch); a reader this far behind sees a gap
 _READ_COUNT = 100  # entries per XREAD (each up to _BATCH updates)
+_OBSERVER_READ_COUNT = 2_000  # an observer reads less often, so more at a time
+_OBSERVER_PAUSE = 0.25  # seconds between an observer's reads
 _JOIN_PAGE = 10  # entries per XREVRANGE when catching up
 
 
@@ -98,6 +102,7 @@ class StoreLink:
         name: str | None = None,
         heartbeat: float = 1.0,
         max_queue: int = 10_000,
+        observer: bool = False,
     ) -> None:
         try:
             import redis
@@ -117,6 +122,7 @@ class StoreLink:
         if max_queue < 1:
             raise LinkError(f"max_queue must be >= 1, not {max_queue!r}")
         self.url = url
+        self.observer = observer
         self.heartbeat = float(heartbeat)
         self.incarnation = secrets.token_hex(6)
         self._store = store
@@ -161,9 +167,14 @@ class StoreLink:
         self._linked_ms: int | None = None  # Redis's clock when the reader first got through
         self._close_lock = threading.Lock()
         self._started = time.time()
+        self._announcements = 0
+        self._fleet = FleetTracker(None if observer else self.name)
+        self._fleet_known: set[tuple[str, str, str]] = set()
+        self._read_once = threading.Event()  # the reader has joined every channel once
+        self._seen_once = threading.Event()  # the writer has read the fleet once
         self._own_prefix = entry_prefix(self.name, self.incarnation)
         try:
-            current = store._attach_link(self, self._sink)
+            current = store._attach_link(self, self._observe if observer else self._sink)
         except LinkError:
             self._redis.close()
             raise
@@ -238,7 +249,47 @@ class StoreLink:
             f"{_redact(self.url)} {self._status}>"
         )
 
+    @property
+    def url_redacted(self) -> str:
+        """The Redis URL without its password, for messages."""
+        return _redact(self.url)
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until the link has read the namespace once; False if ``timeout`` ran out.
+
+        Ready means: the processes and every channel's current values and recent history are
+        in the store. For scripts that read once and exit (``log-producers --attach``).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for event in (self._read_once, self._seen_once):
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not event.wait(left):
+                return False
+        return True
+
+    def processes(self) -> list[ProcessInfo]:
+        """Every process of the namespace (this one included, unless an observer).
+
+        Alive ones first, then the gone ones (kept ``GONE_FOR`` seconds, with their producers'
+        last values as ``stale``). Updated at every heartbeat, on Redis's clock.
+        """
+        return self._fleet.processes()
+
+    def _fleet_diagnostics(self) -> list[Any]:
+        from mapstore_core.remote._fleet import fleet_diagnostics
+
+        return fleet_diagnostics(
+            self._fleet.processes(),
+            self._store.producers(),
+            self._fleet.schema_documents(),
+            own=None if self.observer else self.name,
+            now=self._fleet.now_ms / 1000 if self._fleet.now_ms else time.time(),
+        )
+
     # -- the publishing side (any thread, channel lock held) -----------------------------
+
+    def _observe(self, producer: ProducerState, op: str, payload: Any, timestamp: float) -> None:
+        """An observer publishes nothing: a local change stays in its own store."""
 
     def _sink(self, producer: ProducerState, op: str, payload: Any, timestamp: float) -> None:
         n = producer.link_n = producer.link_n + 1
@@ -279,8 +330,9 @@ class StoreLink:
                     self._beat()
                     next_beat = time.monotonic() + self.heartbeat
                 if stopping:
-                    self._flush(until=time.monotonic() + self.heartbeat)
-                    self._goodbye()
+                    if not self.observer:
+                        self._flush(until=time.monotonic() + self.heartbeat)
+                        self._goodbye()
                     return
                 if more:
                     continue
@@ -310,7 +362,8 @@ class StoreLink:
 
     def _connect(self) -> None:
         self._redis.ping()
-        self._announce()
+        if not self.observer:
+            self._announce()
         self._resync = True
         self._connected_since = time.monotonic()
         self._set_status("connected")
@@ -319,7 +372,7 @@ class StoreLink:
         """Write this process's announcement and heartbeat (also after Redis lost its data)."""
         store = self._store
         self._announced_as = (store._diag_generation, len(store.consumers()))
-        producers, schemas = [], {}
+        producers, schemas, documents = [], {}, {}
         for info in store.producers():
             if info.process is None:
                 producers.append([info.channel, info.id, info.kind, info.registered_at])
@@ -327,6 +380,7 @@ class StoreLink:
             model = store.schema(channel.name)
             if model is not None:
                 schemas[channel.name] = schema_fingerprint(model)
+                documents[channel.name] = model.model_json_schema()
         record = {
             "v": 1,
             "name": self.name,
@@ -338,6 +392,7 @@ class StoreLink:
             "version": _version(),
             "heartbeat": self.heartbeat,
             "schemas": schemas,
+            "schema_json": documents,
             "producers": producers,
             "consumers": [[c.channel, c.id] for c in store.consumers()],
         }
@@ -346,9 +401,27 @@ class StoreLink:
         self._offset_ms = now_ms - time.time() * 1000
         deadline = now_ms + int(_MISSED_BEATS * self.heartbeat * 1000)
         pipe = self._redis.pipeline(transaction=False)
+        self._announcements += 1
         pipe.set(self._keys.proc(self.name), json.dumps(record), px=self._record_ttl_ms())
+        pipe.set(self._stats_key(self.name), self._stats_json(), px=self._record_ttl_ms())
         pipe.zadd(self._keys.procs, {self.name: deadline})
         pipe.execute()
+
+    def _stats_key(self, name: str) -> str:
+        return f"{self._keys.prefix}:stat:{name}"
+
+    def _stats_json(self) -> str:
+        """This link's counters, for the fleet's panel (publish rate, link drops)."""
+        counts = self._counts
+        return json.dumps(
+            {
+                "a": self._announcements,
+                "sent": counts["sent"],
+                "coalesced": counts["coalesced"],
+                "dropped": counts["dropped"],
+                "rejected": counts["rejected"],
+            }
+        )
 
     def _record_ttl_ms(self) -> int:
         return int(max(60.0, 10 * self.heartbeat) * 1000)
@@ -358,12 +431,21 @@ class StoreLink:
         seconds, micros = self._redis.time()
         now_ms = seconds * 1000 + micros // 1000
         self._offset_ms = now_ms - time.time() * 1000
+        if self.observer:  # reads only: an observer is no process of the fleet
+            procs = self._redis.zrange(self._keys.procs, 0, -1, withscores=True)
+            for member, score in procs:
+                name = member.decode() if isinstance(member, bytes) else str(member)
+                self._deadlines[name] = max(self._deadlines.get(name, 0), int(score))
+            self._observe_fleet(now_ms, procs)
+            self._reap(now_ms)
+            return
         deadline = now_ms + int(_MISSED_BEATS * self.heartbeat * 1000)
         pipe = self._redis.pipeline(transaction=False)
         pipe.zadd(self._keys.procs, {self.name: deadline})
         pipe.pexpire(self._keys.proc(self.name), self._record_ttl_ms())
+        pipe.set(self._stats_key(self.name), self._stats_json(), px=self._record_ttl_ms())
         pipe.zrange(self._keys.procs, 0, -1, withscores=True)
-        _, still_there, procs = pipe.execute()
+        _, still_there, _, procs = pipe.execute()
         store = self._store
         if still_there and self._announced_as != (
             store._diag_generation,
@@ -379,7 +461,44 @@ class StoreLink:
         for member, score in procs:
             name = member.decode() if isinstance(member, bytes) else str(member)
             self._deadlines[name] = max(self._deadlines.get(name, 0), int(score))
+        self._observe_fleet(now_ms, procs)
         self._reap(now_ms)
+
+    def _observe_fleet(self, now_ms: int, procs: Any) -> None:
+        """Feed the fleet tracker: deadlines, counters, and the announcements that changed.
+
+        Anything malformed in Redis is skipped (a process without a readable record is listed
+        by name only). New fleet findings become ``diagnostic`` events.
+        """
+        deadlines: dict[str, int] = {}
+        for member, score in procs:
+            try:
+                name = member.decode() if isinstance(member, bytes) else str(member)
+            except UnicodeDecodeError:
+                continue
+            deadlines[name] = int(score)
+        names = list(deadlines)
+        stats: dict[str, Any] = {}
+        if names:
+            raws = self._redis.mget([self._stats_key(name) for name in names])
+            for name, raw in zip(names, raws, strict=True):
+                stats[name] = _json_object(raw)
+        wanted = self._fleet.wanted_records(deadlines, stats)
+        records: dict[str, Any] = {}
+        if wanted:
+            raws = self._redis.mget([self._keys.proc(name) for name in wanted])
+            for name, raw in zip(wanted, raws, strict=True):
+                record = _json_object(raw)
+                if record is not None:
+                    records[name] = record
+        self._fleet.update(now_ms, deadlines, {k: v for k, v in stats.items() if v}, records)
+        self._seen_once.set()
+        store = self._store
+        if store._by_kind["diagnostic"]:
+            findings = self._fleet_diagnostics()
+            keys = {finding.key for finding in findings}
+            store._emit_findings(f for f in findings if f.key not in self._fleet_known)
+            self._fleet_known = keys
 
     def _reap(self, now_ms: int) -> None:
         """Close here the producers of processes whose heartbeat deadline has passed."""
@@ -397,12 +516,23 @@ class StoreLink:
                 f"(last seen {missed:.1f} s ago on Redis's clock)"
             )
             self._forget(process, reason)
+            if self.observer:
+                continue  # an observer writes nothing; the processes reap each other
             pipe = self._redis.pipeline(transaction=False)
             pipe.zrem(self._keys.procs, process)
             pipe.delete(self._keys.proc(process))
             pipe.execute()
 
     def _forget(self, process: str, reason: str) -> None:
+        store = self._store
+        stale = []
+        for info in store.producers():
+            if info.process == process:
+                values = store.values(info.channel)
+                key = f"{info.id}@{process}"
+                if key in values:
+                    stale.append((info.channel, info.id, jsonable(values[key])))
+        self._fleet.keep_stale(process, stale)
         closed = self._store._close_remote(process, reason)
         self._deadlines.pop(process, None)
         self._incarnations.pop(process, None)
@@ -561,6 +691,7 @@ class StoreLink:
                     self._linked_ms = seconds * 1000 + micros // 1000
                 if time.monotonic() >= next_scan:
                     self._scan_channels()
+                    self._read_once.set()
                     next_scan = time.monotonic() + min(0.25, self.heartbeat)
                 if not self._last_ids:
                     self._stop.wait(min(0.1, self.heartbeat))
@@ -568,9 +699,14 @@ class StoreLink:
                 block = int(min(250, self.heartbeat * 1000))
                 response = self._redis.xread(
                     dict(self._last_ids),
-                    count=_READ_COUNT,
+                    count=_OBSERVER_READ_COUNT if self.observer else _READ_COUNT,
                     block=block,
                 )
+                if self.observer:
+                    self._observe_entries(response or ())
+                    self._stop.wait(_OBSERVER_PAUSE)  # a watcher samples: fewer, bigger reads
+                    backoff = 0.05
+                    continue
                 for stream, entries in response or ():
                     followed = self._stream_channels.get(stream)
                     if followed is None:
@@ -595,6 +731,61 @@ class StoreLink:
             except Exception:  # a bug must not kill the link silently: log, then go on
                 logger.exception("link %r: reader failed", self.name)
                 self._stop.wait(self.heartbeat)
+
+    def _observe_entries(self, response: Any) -> None:
+        """An observer's read: per producer, only its newest publish of the read is applied.
+
+        The publishes it replaces are counted (``publish_count``, rates) but not validated,
+        stored in the history or delivered: a panel watching a fleet of 50,000 updates a
+        second shows each producer's newest value and rate, and keeps up.
+        """
+        pending: dict[tuple[str, str, str], tuple[Entry, Any, int]] = {}
+        for stream, entries in response:
+            followed = self._stream_channels.get(stream)
+            if followed is None:
+                continue
+            for entry_id, fields in entries:
+                self._last_ids[stream] = entry_id
+                entry = self._decode(fields.get(b"m"), followed, None)
+                if entry is None:
+                    continue
+                self._check_incarnation(entry)
+                self._note_lag(entry_id)
+                for op in entry.ops:
+                    key = (entry.process, entry.channel, op.producer_id)
+                    before = pending.pop(key, None)
+                    folded = 0
+                    if before is not None:
+                        if before[1].op == "pub" and op.op == "pub":
+                            folded = before[2] + 1
+                        else:
+                            self._apply_op(*before)
+                    pending[key] = (entry, op, folded)
+        for entry, op, folded in pending.values():
+            self._apply_op(entry, op, folded)
+
+    def _apply_op(self, entry: Entry, op: Any, folded: int) -> None:
+        outcome, _skipped = self._store._remote_update(
+            entry.process,
+            entry.channel,
+            op.producer_id,
+            entry.meta[op.producer_id],
+            op.op,
+            op.n,
+            op.payload,
+            folded=folded,
+        )
+        if outcome == "applied":
+            self._counts["received"] += 1 + folded
+        elif outcome == "rejected":
+            self._counts["rejected"] += 1
+
+    def _note_lag(self, entry_id: bytes) -> None:
+        try:
+            entry_ms = int(entry_id.split(b"-", 1)[0])
+            self._lag_ms = max(0.0, time.time() * 1000 + self._offset_ms - entry_ms)
+        except ValueError:
+            pass
 
     def _scan_channels(self) -> None:
         """Follow channels other processes started streaming since the last scan."""
@@ -768,6 +959,17 @@ class StoreLink:
         elif known != entry.incarnation:
             self._forget(entry.process, f"process {entry.process!r} restarted")
             self._incarnations[entry.process] = entry.incarnation
+
+
+def _json_object(raw: Any) -> dict[str, Any] | None:
+    """A JSON object read from Redis, or None when it is missing or malformed."""
+    if not isinstance(raw, bytes | str) or len(raw) > 4 * 1024 * 1024:
+        return None
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _id_key(entry_id: bytes) -> tuple[int, int]:

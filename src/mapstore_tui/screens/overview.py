@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Input, Label
 from mapstore_tui._format import age, compact, plural, rate
 from mapstore_tui.widgets.fitted import Column, FittedTable
 from mapstore_tui.widgets.footer import PanelFooter
+from mapstore_tui.widgets.processes import has_process, insert_cell, with_process
 from mapstore_tui.widgets.tables import doctor_cell, producer_state
 
 __all__ = ["MAX_ROWS", "OverviewTable", "ProducersOverview"]
@@ -48,6 +49,11 @@ class OverviewTable(FittedTable):
         Column("State", floor=5, give=2),
         Column("Doctor", floor=12, give=1),
     )
+    fleet = False  # some producers live in linked processes: a Process column
+
+    @property
+    def columns_spec(self) -> tuple[Column, ...]:
+        return with_process(self.COLUMNS, 2, self.fleet)
 
 
 class ProducersOverview(Screen[str | None]):
@@ -113,18 +119,19 @@ class ProducersOverview(Screen[str | None]):
             if needle:
                 state = producer_state(record).plain
                 fields = [record["channel"], record["id"], record["kind"], record["registered_at"]]
+                fields.append(record.get("process") or "")
                 if needle not in " ".join([*fields, state, *rules]).lower():
                     continue
             matches.append((record, rules))
         rows = []
+        fleet = has_process(producers)
         for record, rules in matches[:MAX_ROWS]:  # cells only for the rows drawn
             last = record["last_publish"]
             rows.append(
                 (
                     record["channel"],
                     [
-                        record["channel"],
-                        record["id"],
+                        *insert_cell((record["channel"], record["id"]), 2, fleet, record),
                         record["kind"],
                         record["registered_at"],
                         compact(record["publish_count"]),
@@ -151,6 +158,7 @@ class ProducersOverview(Screen[str | None]):
         caption.truncate(max(1, self.size.width - 2), overflow="ellipsis")
         self.query_one("#overview-caption", Label).update(caption)
         table = self.query_one(OverviewTable)
+        table.fleet = fleet
         # the row key is the channel; several producers share one, so keys are made unique
         table.show([(f"{i}\x00{channel}", cells) for i, (channel, cells) in enumerate(rows)])
         return len(producers)

@@ -62,6 +62,8 @@ def describe_event(event: StoreEvent, *, narrow: bool = False) -> EventLine:
     """Format one store event as a log line (``narrow``: shorter columns, for 80 columns)."""
     when = datetime.fromtimestamp(event.timestamp, tz=UTC).strftime("%H:%M:%S")
     who = event.producer_id or ""
+    if event.process:  # which process it happened in (a linked store's, or the fleet's)
+        who = f"{who}@{event.process}" if who else f"@{event.process}"
     if event.consumer_id:
         who = f"{who} → {event.consumer_id}" if who else event.consumer_id
     if event.kind == "published" and event.update is not None:

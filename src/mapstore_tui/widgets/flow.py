@@ -8,6 +8,7 @@ from typing import Any
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
 
 __all__ = ["FlowTree"]
 
@@ -31,12 +32,24 @@ class FlowTree(Tree[str]):
             readers[consumer["channel"]].append(consumer)
         self.clear()
         # one source per id, kind and registration line: the line belongs to the producer
-        by_source: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+        by_source: dict[tuple[str, str, str, str], list[dict[str, Any]]] = defaultdict(list)
         for producer in producers:
-            key = (producer["id"], producer["kind"], producer["registered_at"])
+            process = producer.get("process") or ""
+            key = (process, producer["id"], producer["kind"], producer["registered_at"])
             by_source[key].append(producer)
-        for (source, kind, where), feeds in by_source.items():
-            node = self.root.add(
+        # a fleet: process → producer → channel → consumer → process
+        fleet = any(p.get("process") for p in producers) or any(c.get("process") for c in consumers)
+        processes: dict[str, TreeNode[str]] = {}
+        for (process, source, kind, where), feeds in by_source.items():
+            parent = self.root
+            if fleet:
+                name = process or "here"
+                if name not in processes:
+                    processes[name] = self.root.add(
+                        Text.assemble(("▣ ", "magenta"), (name, "bold magenta")), expand=True
+                    )
+                parent = processes[name]
+            node = parent.add(
                 Text.assemble(
                     ("⬆ ", "green"), (source, "bold"), (f"  {kind}", "dim"), (f"  {where}", "dim")
                 ),
@@ -53,6 +66,9 @@ class FlowTree(Tree[str]):
                             ("⬇ ", "cyan"),
                             consumer["id"],
                             (f"  {consumer['registered_at']}", "dim"),
+                            (f"  → {consumer.get('process') or 'here'}", "magenta")
+                            if fleet
+                            else "",
                         )
                     )
                 if not readers.get(channel):

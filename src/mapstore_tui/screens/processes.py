@@ -1,0 +1,266 @@
+"""The processes of a linked fleet (``w``): who is alive, who is gone, what each one runs.
+
+One row per process of the namespace: name, host, pid, program, when it started, its
+heartbeat age (on Redis's clock), alive or gone (greyed, with when: a gone process stays 10
+minutes, then drops off), its producers, consumers, publish rate, link drops and schema
+fingerprints. The highlighted process is written out below the table: its producers and
+consumers, its models and, for a gone one, its producers' last values, marked stale.
+
+The fleet demo adds ``k`` (SIGKILL the highlighted worker) and ``s`` (start another).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Label, Static
+
+from mapstore_tui._format import age, compact, plural, rate, short_json
+from mapstore_tui.widgets.fitted import Cell, Column, FittedTable
+from mapstore_tui.widgets.footer import PanelFooter
+
+__all__ = ["ProcessesScreen", "ProcessesTable", "process_cells", "stale_producers"]
+
+Processes = Callable[[], list[dict[str, Any]]]
+
+
+def stale_producers(view: object) -> list[dict[str, Any]]:
+    """Producer records for the last values of gone processes, marked ``stale``.
+
+    A process that stopped heartbeating has its producers closed; for the 10 minutes it is
+    listed as gone, the overview still shows what they last published, as stale.
+    """
+    processes = getattr(view, "processes", None)
+    if not callable(processes):
+        return []
+    records = []
+    for process in processes():
+        if process["alive"]:
+            continue
+        described = {(c, pid): (kind, where) for c, pid, kind, where in process["producers"]}
+        for channel, pid, _value in process["stale"]:
+            kind, where = described.get((channel, pid), ("producer", ""))
+            records.append(
+                {
+                    "channel": channel,
+                    "id": pid,
+                    "kind": kind,
+                    "registered_at": where,
+                    "publish_count": 0,
+                    "last_publish": process["gone_since"],
+                    "has_value": True,
+                    "leaked": False,
+                    "validated": True,
+                    "process": process["name"],
+                    "stale": True,
+                    "rate": None,
+                }
+            )
+    return records
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    return time.strftime("%H:%M:%S", time.gmtime(seconds))  # UTC, as the event log
+
+
+def process_cells(record: dict[str, Any], now: float) -> tuple[Cell, ...]:
+    """One process's row; a gone one greyed, with when it went."""
+    alive = record["alive"]
+    dim = "" if alive else "dim"
+    if alive:
+        state = Text("alive", "green")
+    else:
+        gone = record["gone_since"]
+        ago = None if gone is None else max(0.0, now - gone)
+        state = Text(f"gone {_clock(gone)} ({age(ago)} ago)", "red dim")
+    name = Text(record["name"] + (" (this)" if record.get("me") else ""), dim or "bold")
+    drops = record["link_drops"]
+    schemas = ", ".join(sorted(set(record["schemas"].values()))) or "—"
+    return (
+        name,
+        Text(record["host"] or "?", dim),
+        Text(str(record["pid"] or "?"), dim),
+        Text(record["program"] or "?", dim),
+        Text(_clock(record["started"]), dim),
+        Text(age(record["heartbeat_age"]), dim),
+        state,
+        Text(compact(len(record["producers"])), dim),
+        Text(compact(len(record["consumers"])), dim),
+        Text("—" if record["publish_rate"] is None else rate(record["publish_rate"]), dim),
+        Text(compact(drops), "yellow" if record["drops_last_minute"] else dim),
+        Text(schemas, dim),
+    )
+
+
+class ProcessesTable(FittedTable):
+    """One row per process; the row key is the process name."""
+
+    COLUMNS = (
+        Column("Process", floor=10, give=3),
+        Column("Host", floor=6, give=2),
+        Column("PID", "number"),
+        Column("Program", floor=8, give=2),
+        Column("Started", "number"),
+        Column("Beat", "number"),
+        Column("State", floor=10, give=2),
+        Column("Prod", "number"),
+        Column("Cons", "number"),
+        Column("Rate", "number"),
+        Column("Drops", "number"),
+        Column("Schemas", floor=12, give=1),
+    )
+
+
+def describe_process(record: dict[str, Any], now: float) -> Text:
+    """The highlighted process in full: producers, consumers, models, stale values."""
+    text = Text.assemble((record["name"], "bold"), f" · {record['host']} pid {record['pid']}")
+    text.append(f" · {record['program']} · mapstore {record['version'] or '?'}")
+    if not record["alive"]:
+        gone = record["gone_since"]
+        text.append(
+            f"\ngone since {_clock(gone)} ({record['gone_reason']}); "
+            "it drops off this list 10 minutes after",
+            "red",
+        )
+    producers = record["producers"]
+    text.append(f"\n{plural(len(producers), 'producer')}: ", "bold")
+    text.append(", ".join(f"{pid} → {channel} ({kind})" for channel, pid, kind, _ in producers))
+    consumers = record["consumers"]
+    text.append(f"\n{plural(len(consumers), 'consumer')}: ", "bold")
+    text.append(", ".join(f"{channel} → {cid}" for channel, cid in consumers))
+    text.append("\nmodels: ", "bold")
+    text.append(", ".join(f"{c}={f}" for c, f in sorted(record["schemas"].items())) or "none")
+    stale = record.get("stale") or []
+    if stale:
+        text.append("\nstale values (last seen before it went; not live):", "yellow")
+        for channel, pid, value in stale:
+            text.append(f"\n  {pid} on {channel}: {short_json(value, 90)}", "dim")
+    return text
+
+
+class ProcessesScreen(Screen[None]):
+    """Every process of the linked namespace; refreshed every second."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("w", "back", "Back", show=False),
+        Binding("k", "kill", "Kill (SIGKILL)"),
+        Binding("s", "start", "Start another"),
+        Binding("question_mark", "app.help", "Help", key_display="?"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+    DEFAULT_CSS = """
+    ProcessesScreen > #processes-caption {
+        height: 1; width: 100%; padding: 0 1; background: $panel;
+    }
+    ProcessesScreen > ProcessesTable { height: 1fr; }
+    ProcessesScreen > VerticalScroll { height: auto; max-height: 12; padding: 0 1;
+        border-top: solid $panel; }
+    """
+
+    def __init__(
+        self,
+        processes: Processes,
+        *,
+        now: Callable[[], float],
+        kill: Callable[[str], str] | None = None,
+        start: Callable[[], str] | None = None,
+        title: str = "",
+    ) -> None:
+        super().__init__()
+        self._processes = processes
+        self._now = now
+        self._kill = kill
+        self._start = start
+        self._title = title
+        self.records: list[dict[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="processes-caption")
+        yield ProcessesTable(id="processes-table")
+        with VerticalScroll():
+            yield Static("", id="process-detail")
+        yield PanelFooter()
+
+    def on_mount(self) -> None:
+        self.refresh_rows()
+        self.set_interval(1.0, self.refresh_rows, name="processes")
+        self.query_one(ProcessesTable).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "kill":
+            return self._kill is not None
+        if action == "start":
+            return self._start is not None
+        return True
+
+    def refresh_rows(self) -> None:
+        """Read the processes again and redraw."""
+        try:
+            records = self._processes()
+        except Exception as exc:  # the panel never crashes on data
+            self.query_one("#processes-caption", Label).update(
+                Text(f"Processes · cannot read the fleet: {exc}", "red")
+            )
+            return
+        now = self._now()
+        self.records = records
+        alive = sum(1 for r in records if r["alive"])
+        caption = Text.assemble(
+            ("Processes", "bold"),
+            f" · {self._title} · " if self._title else " · ",
+            f"{alive} alive",
+            (f" · {len(records) - alive} gone", "red") if len(records) > alive else ("", ""),
+            (" · heartbeat ages on Redis's clock; escape goes back", "dim"),
+        )
+        caption.truncate(max(1, self.size.width - 2), overflow="ellipsis")
+        self.query_one("#processes-caption", Label).update(caption)
+        table = self.query_one(ProcessesTable)
+        if not records:
+            table.show([(None, (Text("no process has linked yet", "dim"),) + ("",) * 11)])
+        else:
+            table.show([(record["name"], process_cells(record, now)) for record in records])
+        self._describe()
+
+    def highlighted(self) -> dict[str, Any] | None:
+        """The record of the highlighted process, if any."""
+        table = self.query_one(ProcessesTable)
+        if not self.records or table.cursor_row < 0:
+            return None
+        return self.records[min(table.cursor_row, len(self.records) - 1)]
+
+    def _describe(self) -> None:
+        record = self.highlighted()
+        detail = self.query_one("#process-detail", Static)
+        detail.update("" if record is None else describe_process(record, self._now()))
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._describe()
+
+    def action_back(self) -> None:
+        """Back to the panel."""
+        self.dismiss(None)
+
+    def action_kill(self) -> None:
+        """SIGKILL the highlighted worker: watch it go gone."""
+        record = self.highlighted()
+        if self._kill is None or record is None:
+            return
+        self.notify(self._kill(record["name"]), title="Kill")
+
+    def action_start(self) -> None:
+        """Start another worker."""
+        if self._start is not None:
+            self.notify(self._start(), title="Start")

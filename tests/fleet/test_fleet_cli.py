@@ -1,0 +1,60 @@
+"""``mapstore-tui`` over a fleet: headless prints as an observer, and fleet-demo's errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mapstore_tui import cli
+from tests.fleet.helpers import NS, Fleet
+from tests.link.helpers import RedisServer
+
+
+def test_log_producers_and_snapshot_attach_to_a_fleet(
+    redis_server: RedisServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fleet = Fleet(redis_server.url).start()
+    try:
+        url = redis_server.url
+        assert cli.main(["log-producers", "--attach", url, "--namespace", NS]) == 0
+        text = capsys.readouterr().out
+        assert "   1. polling-service (producer @ services-1)" in text or (
+            "polling-service (producer @ services-2)" in text
+        )
+        assert "summary-service (producer @ jobs-1)" in text
+        assert cli.main(["snapshot", "--attach", url, "--namespace", NS]) == 0
+        snapshot = json.loads(capsys.readouterr().out)
+        assert "order-events" in json.dumps(snapshot)
+        # the observers registered nothing and were never a process of the fleet
+        procs = redis_server.client().zrange(f"mapstore:{NS}:procs", 0, -1)
+        assert sorted(p.decode() for p in procs) == sorted(fleet.stores)
+    finally:
+        fleet.close()
+
+
+def test_a_bad_namespace_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["log-producers", "--attach", "redis://127.0.0.1:1/0", "--namespace", "a b"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "namespace" in err
+
+
+def test_an_unreachable_redis_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "_READY_TIMEOUT", 0.5)
+    url = "redis://user:secret@127.0.0.1:1/0"
+    assert cli.main(["snapshot", "--attach", url, "--namespace", "dash"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot read namespace 'dash'" in err
+    assert "secret" not in err
+
+
+def test_fleet_demo_without_redis_says_how_to_get_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("mapstore_tui.fleet_demo.find_redis_server", lambda: None)
+    assert cli.main(["fleet-demo"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "redis-server" in err and "pip install" in err

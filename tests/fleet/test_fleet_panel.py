@@ -1,0 +1,205 @@
+"""The fleet panel: pilot tests and SVG snapshots over a deterministic fleet.
+
+The fleet is real (linked stores on a real Redis, ``helpers.Fleet``) with frozen clocks; the
+snapshots pin what the OS and the wall clock decide (``helpers.PinnedView``). One process is
+crashed mid-test; the fleet demo's test kills a real worker process with SIGKILL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from rich.text import Text
+from textual.pilot import Pilot
+from textual.widgets import Static, TabbedContent
+
+from mapstore_tui import MapStoreApp
+from mapstore_tui.fleet_demo import DemoFleet
+from mapstore_tui.fleet_view import FleetDemoApp
+from mapstore_tui.screens.overview import OverviewTable, ProducersOverview
+from mapstore_tui.screens.processes import ProcessesScreen, ProcessesTable
+from mapstore_tui.widgets.doctor import DoctorTable
+from mapstore_tui.widgets.tables import ConsumersTable
+from tests.fleet.helpers import Fleet, PinnedView
+from tests.link.helpers import RedisServer
+
+SIZE = (140, 45)
+
+
+@pytest.fixture
+def fleet(redis_server: RedisServer) -> Iterator[Fleet]:
+    running = Fleet(redis_server.url).start()
+    try:
+        yield running
+    finally:
+        running.close()
+
+
+def _panel(fleet: Fleet) -> MapStoreApp:
+    app = MapStoreApp(
+        view=PinnedView(fleet.observer_store, fleet.clock), clock=fleet.clock, refresh_interval=0
+    )
+    app.sub_title = "fleet fleet"
+    app.animation_level = "none"
+    return app
+
+
+def _cells(table: Any) -> list[list[str]]:
+    return [
+        [(c.plain if isinstance(c, Text) else str(c)).strip() for c in row]
+        for row in (table.get_row_at(i) for i in range(table.row_count))
+    ]
+
+
+async def _until(pilot: Pilot[None], check: Any, what: str) -> None:
+    for _ in range(300):
+        if check():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+async def test_processes_view_and_a_crash_mid_test(fleet: Fleet) -> None:
+    app = _panel(fleet)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("w")
+        assert isinstance(app.screen, ProcessesScreen)
+        table = app.screen.query_one(ProcessesTable)
+        rows = _cells(table)
+        assert [row[0] for row in rows] == [
+            "jobs-1",
+            "services-1",
+            "services-2",
+            "web-1",
+            "web-old-1",
+        ]
+        assert all(row[6] == "alive" for row in rows)
+        services = rows[1]
+        assert services[7] == "4" and services[8] == "0"  # producers, consumers
+        assert "OrderEvent:" in services[11]
+        fleet.crash("jobs-1")
+        screen = app.screen
+        assert isinstance(screen, ProcessesScreen)
+        screen.refresh_rows()
+        await pilot.pause()
+        rows = _cells(table)
+        assert [row[0] for row in rows][-1] == "jobs-1"
+        assert rows[-1][6].startswith("gone ")
+        table.move_cursor(row=len(rows) - 1)
+        await pilot.pause()
+        detail = str(app.screen.query_one("#process-detail", Static).render())
+        assert "stale values" in detail and "Daily summary" in detail
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ProcessesScreen)
+
+
+async def test_fleet_wide_views(fleet: Fleet) -> None:
+    app = _panel(fleet)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        channels = {row["name"]: row for row in app.view.channels()}
+        assert channels["order-events"]["consumer_count"] == 2  # web-1's and web-old-1's
+        assert channels["metric-data"]["producer_count"] == 3
+        app.monitor.query_one("ChannelList").select("order-events")
+        app.monitor.selected = "order-events"
+        await pilot.press("3")
+        await pilot.pause(0.2)
+        consumers = _cells(app.query_one(ConsumersTable))
+        assert sorted((row[0], row[1]) for row in consumers) == [
+            ("orders-report", "web-old-1"),
+            ("orders-widget", "web-1"),
+        ]
+        await pilot.press("o")
+        assert isinstance(app.screen, ProducersOverview)
+        overview = app.screen.query_one(OverviewTable)
+        assert [str(c.label).strip() for c in overview.columns.values()][:3] == [
+            "Channel",
+            "Producer",
+            "Process",
+        ]
+        rows = _cells(overview)
+        assert ("polling-service", "services-2") in {(r[1], r[2]) for r in rows}
+        await pilot.press("escape")
+        await pilot.press("d")
+        await pilot.pause(0.2)
+        rules = {row[1] for row in _cells(app.query_one(DoctorTable))}
+        assert {"fleet-duplicate-source", "schema-mismatch"} <= rules
+
+
+def test_snapshot_processes(fleet: Fleet, snap_compare: Any) -> None:
+    """`w` over a fleet at 140x45: five processes, alive ones first; jobs-1, crashed, greyed
+    at the bottom with when it went; every column on screen (name, host, pid, program,
+    started, heartbeat age, state, producers, consumers, rate, drops, schema fingerprints);
+    the highlighted process written out below: its producers, consumers and models."""
+    fleet.crash("jobs-1")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.press("w")
+        await pilot.pause()
+
+    assert snap_compare(_panel(fleet), terminal_size=SIZE, run_before=run_before)
+
+
+def test_snapshot_fleet_overview(fleet: Fleet, snap_compare: Any) -> None:
+    """`o` over a fleet: a Process column after the producer; polling-service twice (two
+    processes); jobs-1's summary-service marked stale with its process `(gone)`."""
+    fleet.crash("jobs-1")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.press("o")
+        await pilot.pause()
+
+    assert snap_compare(_panel(fleet), terminal_size=SIZE, run_before=run_before)
+
+
+def test_snapshot_fleet_doctor(fleet: Fleet, snap_compare: Any) -> None:
+    """`d` over a fleet: fleet-duplicate-source (polling-service in services-1 and
+    services-2), schema-mismatch on order-events (breaks web-old-1), process-gone for the
+    crashed jobs-1; the first finding written out in full below."""
+    fleet.crash("jobs-1")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.press("d")
+        await pilot.pause()
+        pilot.app.query_one("#global", TabbedContent).active = "doctor"
+        await pilot.pause()
+
+    assert snap_compare(_panel(fleet), terminal_size=SIZE, run_before=run_before)
+
+
+async def test_fleet_demo_kills_starts_and_cleans_up() -> None:
+    demo = DemoFleet(workers=4, antipatterns=True, heartbeat=0.3, namespace="fleet-test")
+    demo.start()
+    app = FleetDemoApp(demo)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            assert isinstance(screen, ProcessesScreen)
+            expected = {"web-1", "web-2", "services-1", "services-2", "jobs-1", "web-old-1"}
+
+            def seen() -> set[str]:
+                return {r["name"] for r in screen.records if r["alive"]}
+
+            await _until(pilot, lambda: (screen.refresh_rows(), seen())[1] == expected, "all")
+            table = screen.query_one(ProcessesTable)
+            table.move_cursor(row=[r["name"] for r in screen.records].index("services-2"))
+            await pilot.press("k")
+            assert demo.workers["services-2"].poll() is not None  # killed
+            await _until(
+                pilot,
+                lambda: (screen.refresh_rows(), "services-2" not in seen())[1],
+                "services-2 to be seen gone",
+            )
+            gone = next(r for r in screen.records if r["name"] == "services-2")
+            assert gone["gone_reason"] == "missed 3 heartbeats"
+            await pilot.press("s")
+            await _until(
+                pilot, lambda: (screen.refresh_rows(), "web-3" in seen())[1], "the new worker"
+            )
+    finally:
+        app.close_link()
+        demo.stop()
+    assert all(p.poll() is not None for p in demo.workers.values())
+    assert demo.redis is None and not demo.directory.exists()
