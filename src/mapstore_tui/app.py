@@ -330,15 +330,14 @@ class MapStoreApp(App[None]):
             titles.add(binding.description)
             yield SystemCommand(
                 binding.description,
-                f"{self._explain(binding.action)} · key {binding.key_display or binding.key}",
+                f"{self._explain(binding)} · key {binding.key_display or binding.key}",
                 self._runner(binding.action),
             )
 
-    def _explain(self, action: str) -> str:
-        name, _, argument = action.partition("(")
-        if name in ("show", "detail"):
-            pane = argument.strip("')")
-            return f"show the {pane} pane" if name == "show" else f"show the {pane} tab"
+    def _explain(self, binding: Binding) -> str:
+        name = binding.action.partition("(")[0]
+        if name in ("show", "detail"):  # named as on screen, not by the pane's id
+            return f"show the {binding.description} {'pane' if name == 'show' else 'tab'}"
         method = getattr(self, f"action_{name}", None)
         doc = (method.__doc__ or "").strip().splitlines() if method else []
         return doc[0].rstrip(".") if doc else name

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import json
 import signal
 import sys
@@ -292,7 +293,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _safe_stdout()
     try:
-        return _run(args)
+        code = _run(args)
+        sys.stdout.flush()  # here, not at exit: a closed pipe is then ours to handle
+        return code
+    except BrokenPipeError:  # `mapstore-tui snapshot --demo | head`: the reader has enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 141  # as a shell reports a command ended by SIGPIPE
     except _UsageError as exc:  # may quote an endpoint's words: shown as one plain line
         print(f"mapstore-tui: {_printable(str(exc))}", file=sys.stderr)
         return 2
@@ -389,7 +395,9 @@ def _serve_demo(args: argparse.Namespace) -> int:
         # By name only where `attach NAME` finds it; a --socket of one's own, by its path.
         named = not server.tcp and args.socket is None
         target = server.name if named else server.address
-        print(f"attach with: mapstore-tui attach {target}", flush=True)
+        # A TCP endpoint has no token file beside it: the command must carry the token.
+        token = f" --token {server.token}" if server.token_path is None else ""
+        print(f"attach with: mapstore-tui attach {target}{token}", flush=True)
         if server.token_path is None:
             print(f"token: {server.token}", flush=True)
         while not stop.wait(3600):

@@ -460,3 +460,40 @@ def test_a_refusal_is_one_plain_line_whatever_the_endpoint_says(
     finally:
         listener.close()
         thread.join(timeout=10)
+
+
+def test_the_hint_of_a_tcp_demo_works_as_printed(runtime: Path) -> None:
+    """A TCP endpoint has no token file beside it: the printed command carries the token."""
+    demo = DemoProcess(None, "--port", "0")
+    try:
+        assert demo.process.stdout is not None
+        hint = demo.process.stdout.readline().strip()
+        token = demo.process.stdout.readline().strip().removeprefix("token: ")
+        assert hint == f"attach with: mapstore-tui attach {demo.address} --token {token}"
+        argv = hint.removeprefix("attach with: mapstore-tui attach ").split()
+        out = subprocess.run(
+            [sys.executable, "-m", "mapstore_tui", "log-producers", "--attach", *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode == 0, out.stderr
+        assert "market-data-service" in out.stdout
+    finally:
+        demo.stop()
+
+
+@pytest.mark.parametrize("command", ["log-producers", "snapshot"])
+def test_piping_into_head_is_no_traceback(command: str) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mapstore_tui", command, "--demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.readline()
+    process.stdout.close()  # like `| head -1`: the reader goes away
+    err = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.wait(timeout=60) in (0, 141)  # 0: everything fitted in the pipe first
+    assert "Traceback" not in err and "BrokenPipe" not in err, err

@@ -132,6 +132,9 @@ async def test_every_pane_has_a_key_and_one_palette_entry() -> None:
         for title in ("Dashboard", "Jobs", "Preview", "Schema", "Overview", "Doctor", "Pause"):
             assert title in titles
         assert "Resume" not in titles and "Copy" not in titles  # not now
+        helps = {c.title: c.help for c in app.get_system_commands(app.screen)}
+        assert helps["Dashboard"] == "show the Dashboard pane · key b"  # not its widget id
+        assert helps["Schema"] == "show the Schema tab · key 5"
         await pilot.press("l")
         titles = [command.title for command in app.get_system_commands(app.screen)]
         assert "Copy" in titles
