@@ -118,6 +118,20 @@ async def test_at_80x24_header_footer_tabs_and_dialogs_fit() -> None:
         assert dialog.right <= 80 and dialog.bottom <= 24
 
 
+async def test_at_80x24_the_doctor_shows_its_findings() -> None:
+    """The findings list keeps rows on screen beside the highlighted finding's detail."""
+    app = make_demo(antipatterns=True)
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        await pilot.press("d")
+        await pilot.pause()
+        table = app.query_one(DoctorTable)
+        assert len(table.findings) >= 5
+        rows_on_screen = table.scrollable_content_region.height - table.header_height
+        assert rows_on_screen >= 2, table.scrollable_content_region
+        assert table.region.bottom <= 24
+
+
 async def test_every_pane_has_a_key_and_one_palette_entry() -> None:
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:
