@@ -63,7 +63,9 @@ def test_exit_zero_when_clean_and_one_with_findings(tmp_path: Path) -> None:
 def test_summary_goes_to_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(tmp_path, "bad.py", BAD)
     run(str(tmp_path))
-    assert capsys.readouterr().err == "mapstore-lint: 3 finding(s), 0 error(s), 1 file checked\n"
+    assert capsys.readouterr().err == (
+        "mapstore-lint: 3 finding(s), 0 file(s) not read or not parsed, 1 file checked\n"
+    )
     run("--quiet", str(tmp_path))
     assert capsys.readouterr().err == ""
 
@@ -210,7 +212,7 @@ def test_missing_path_is_an_error_and_the_rest_is_checked(tmp_path: Path) -> Non
     bad = write(tmp_path, "bad.py", BAD)
     status, out = run(str(tmp_path / "nope.py"), str(bad))
     assert status == 2
-    assert f"{tmp_path / 'nope.py'}:0:0: parse-error no such file or directory" in out
+    assert f"{tmp_path / 'nope.py'}:1:1: parse-error no such file or directory" in out
     assert "non-descriptive-id" in out
 
 

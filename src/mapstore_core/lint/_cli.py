@@ -85,7 +85,7 @@ def lint_paths(paths: Iterable[str]) -> tuple[list[Finding], int]:
     """Check every Python file under ``paths``; returns (findings, number of files checked).
 
     A file that cannot be read or parsed gives a ``parse-error`` finding; the others are
-    still checked. A missing path is a ``parse-error`` finding at line 0. A class whose base
+    still checked. A missing path is a ``parse-error`` finding at line 1, column 1. A class whose base
     is defined in another checked file (``from app.widgets import Chart``) is judged with
     that file's facts: its module name comes from the ``__init__.py`` files around it.
     """
@@ -107,7 +107,7 @@ def lint_paths(paths: Iterable[str]) -> tuple[list[Finding], int]:
     for message in missing:
         path = message.split(": ", 1)[0]
         findings.append(
-            Finding(path, 0, 0, PARSE_ERROR, "error", "no such file or directory", "check it")
+            Finding(path, 1, 1, PARSE_ERROR, "error", "no such file or directory", "check it")
         )
     return findings, len(results)
 
@@ -246,8 +246,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     if not args.quiet:
         files = "file" if count == 1 else "files"
         print(
-            f"mapstore-lint: {len(shown) - errors} finding(s), {errors} error(s), "
-            f"{count} {files} checked",
+            f"mapstore-lint: {len(shown) - errors} finding(s), "
+            f"{errors} file(s) not read or not parsed, {count} {files} checked",
             file=sys.stderr,
         )
     if errors:
