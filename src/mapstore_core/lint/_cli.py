@@ -85,7 +85,7 @@ def lint_paths(paths: Iterable[str]) -> tuple[list[Finding], int]:
     """Check every Python file under ``paths``; returns (findings, number of files checked).
 
     A file that cannot be read or parsed gives a ``parse-error`` finding; the others are
-    still checked. A missing path is a ``parse-error`` finding at line 1, column 1. A class whose base
+    still checked. A missing path is a ``parse-error`` finding at 1:1. A class whose base
     is defined in another checked file (``from app.widgets import Chart``) is judged with
     that file's facts: its module name comes from the ``__init__.py`` files around it.
     """
