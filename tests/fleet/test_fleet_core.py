@@ -56,7 +56,10 @@ def test_fleet_rules_in_every_linked_store(redis_server: RedisServer) -> None:
     fleet = Fleet(redis_server.url).start()
     try:
         for store in (fleet.observer_store, fleet.stores["services-1"]):
-            wait_for(lambda s=store: "schema-mismatch" in _rules(s), what="the schema finding")
+            wait_for(
+                lambda s=store: {"schema-mismatch", "fleet-duplicate-source"} <= set(_rules(s)),
+                what="the schema and duplicate-source findings",
+            )
             rules = _rules(store)
             (duplicate,) = rules["fleet-duplicate-source"]
             assert duplicate.channel == "metric-data" and duplicate.producer_id == "polling-service"

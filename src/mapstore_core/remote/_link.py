@@ -745,6 +745,7 @@ class StoreLink:
             if followed is None:
                 continue
             for entry_id, fields in entries:
+                time.sleep(0)  # let the panel's thread in between entries: keys stay quick
                 self._last_ids[stream] = entry_id
                 entry = self._decode(fields.get(b"m"), followed, None)
                 if entry is None:
@@ -761,7 +762,9 @@ class StoreLink:
                         else:
                             self._apply_op(*before)
                     pending[key] = (entry, op, folded)
-        for entry, op, folded in pending.values():
+        for index, (entry, op, folded) in enumerate(pending.values()):
+            if index % 64 == 63:
+                time.sleep(0)
             self._apply_op(entry, op, folded)
 
     def _apply_op(self, entry: Entry, op: Any, folded: int) -> None:

@@ -24,9 +24,19 @@ class FlowTree(Tree[str]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("sources", id=id)
         self.show_root = False
+        self._shape: tuple[tuple[Any, ...], ...] | None = None
 
     def watch_flow(self) -> None:
         producers, consumers = self.flow
+        # The tree shows who is wired to whom, no counts: rebuild only when that changes,
+        # so a busy fleet costs nothing per refresh and the cursor stays where it was.
+        shape = tuple(
+            (p.get("process"), p["id"], p["kind"], p["registered_at"], p["channel"])
+            for p in producers
+        ) + tuple((c.get("process"), c["id"], c["registered_at"], c["channel"]) for c in consumers)
+        if shape == self._shape:
+            return
+        self._shape = shape
         readers: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for consumer in consumers:
             readers[consumer["channel"]].append(consumer)
