@@ -71,8 +71,8 @@ _MISSED_BEATS = 3
 _BATCH = 5_000
 _STREAM_LEN = 100_000  # entries (each a batch); a reader this far behind sees a gap
 _READ_COUNT = 100  # entries per XREAD (each up to _BATCH updates)
-_OBSERVER_READ_COUNT = 2_000  # an observer reads less often, so more at a time
-_OBSERVER_PAUSE = 0.25  # seconds between an observer's reads
+_OBSERVER_READ_COUNT = 200  # per stream and read: a small batch is never a long GC pause
+_OBSERVER_PAUSE = 0.05  # seconds between an observer's reads
 _JOIN_PAGE = 10  # entries per XREVRANGE when catching up
 
 
@@ -83,6 +83,17 @@ def _version() -> str:
         return version("mapstore")
     except PackageNotFoundError:
         return "unknown"
+
+
+class _Held:
+    """What an observer keeps of an entry while it folds a read: not the entry's other ops."""
+
+    __slots__ = ("channel", "meta", "process")
+
+    def __init__(self, entry: Entry, producer_id: str) -> None:
+        self.process = entry.process
+        self.channel = entry.channel
+        self.meta = {producer_id: entry.meta[producer_id]}
 
 
 class StoreLink:
@@ -739,7 +750,7 @@ class StoreLink:
         stored in the history or delivered: a panel watching a fleet of 50,000 updates a
         second shows each producer's newest value and rate, and keeps up.
         """
-        pending: dict[tuple[str, str, str], tuple[Entry, Any, int]] = {}
+        pending: dict[tuple[str, str, str], tuple[_Held, Any, int]] = {}
         for stream, entries in response:
             followed = self._stream_channels.get(stream)
             if followed is None:
@@ -761,13 +772,14 @@ class StoreLink:
                             folded = before[2] + 1
                         else:
                             self._apply_op(*before)
-                    pending[key] = (entry, op, folded)
-        for index, (entry, op, folded) in enumerate(pending.values()):
+                    # the op alone, not its entry: a folded batch is let go as it is read
+                    pending[key] = (_Held(entry, op.producer_id), op, folded)
+        for index, (held, op, folded) in enumerate(pending.values()):
             if index % 64 == 63:
                 time.sleep(0)
-            self._apply_op(entry, op, folded)
+            self._apply_op(held, op, folded)
 
-    def _apply_op(self, entry: Entry, op: Any, folded: int) -> None:
+    def _apply_op(self, entry: Entry | _Held, op: Any, folded: int) -> None:
         outcome, _skipped = self._store._remote_update(
             entry.process,
             entry.channel,
