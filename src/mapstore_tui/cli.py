@@ -167,7 +167,7 @@ def _run_fleet(args: argparse.Namespace, url: str) -> int:
             )
         if args.command == "attach":
             panel = MapStoreApp(store=store)
-            panel.sub_title = f"fleet {args.namespace}"
+            panel.sub_title = f"fleet {args.namespace!r} · {link.url_redacted}"
             panel.run()
             return panel.return_code or 0
         _print(args.command, store.log_producers, store.snapshot)

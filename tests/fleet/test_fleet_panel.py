@@ -41,7 +41,7 @@ def _panel(fleet: Fleet) -> MapStoreApp:
     app = MapStoreApp(
         view=PinnedView(fleet.observer_store, fleet.clock), clock=fleet.clock, refresh_interval=0
     )
-    app.sub_title = "fleet fleet"
+    app.sub_title = "fleet 'fleet' · unix://…/redis.sock"
     app.animation_level = "none"
     return app
 
