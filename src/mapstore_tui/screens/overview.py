@@ -109,9 +109,10 @@ class ProducersOverview(Screen[str | None]):
         now = self._now()
 
         # flagged producers first: they are what a person opens the overview for
-        def order(record: dict[str, Any]) -> tuple[bool, str, str]:
+        def order(record: dict[str, Any]) -> tuple[bool, str, str, str]:
             flagged = bool(flags.get((record["channel"], record["id"])))
-            return (not flagged, record["channel"], record["id"])
+            # the process last: one id in several processes keeps a stable order
+            return (not flagged, record["channel"], record["id"], record.get("process") or "")
 
         matches = []
         for record in sorted(producers, key=order):
