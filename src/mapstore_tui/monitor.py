@@ -287,14 +287,16 @@ class Monitor(Vertical):
     ) -> None:
         holding = [p for p in producers if p["has_value"]]
         newest_first = [
-            p["id"] for p in sorted(holding, key=lambda p: p["value_seq"] or 0, reverse=True)
+            _value_key(p["id"], p.get("process"))
+            for p in sorted(holding, key=lambda p: p["value_seq"] or 0, reverse=True)
         ]
         trends: dict[str, list[float]] = {}
         if schema_name == "MetricData":
             for update in self.view.history(channel, limit=60):
                 value = update["value"]
                 if isinstance(value, dict) and isinstance(value.get("value"), int | float):
-                    trends.setdefault(update["producer_id"], []).append(float(value["value"]))
+                    key = _value_key(update["producer_id"], update.get("process"))
+                    trends.setdefault(key, []).append(float(value["value"]))
         # Cards come newest first when the channel is shown (or a producer comes or goes),
         # then keep their places: cards that swap on every publish cannot be read.
         known_channel, order = self._card_order
@@ -393,3 +395,8 @@ class Monitor(Vertical):
         if not paused:
             self.apply()
             self.refresh_all()
+
+
+def _value_key(producer_id: str, process: str | None) -> str:
+    """How ``values()`` names a producer: its id, and ``id@process`` for a remote one."""
+    return producer_id if process is None else f"{producer_id}@{process}"

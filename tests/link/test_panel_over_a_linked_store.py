@@ -10,6 +10,7 @@ from textual.widgets import TabbedContent, TextArea
 
 from mapstore_core import MapObjectStore, create_widget_publisher
 from mapstore_tui import MapStoreApp
+from mapstore_tui.widgets.channel_preview import ChannelPreview
 from mapstore_tui.widgets.tables import ProducersTable
 from tests.link.helpers import RedisServer, wait_for
 
@@ -48,6 +49,18 @@ async def test_remote_producers_show_in_the_panel_without_breaking_it(
                 return [record["id"] for record in table.records]
 
             await settle(pilot, lambda: table.row_count == 3, "the producers table")
+            # one preview card per producer, remote ones included, each with its own value
+            app.query_one("#detail", TabbedContent).active = "preview"
+            preview = app.query_one(ChannelPreview)
+            await settle(pilot, lambda: bool(preview.state.order), "the preview cards")
+            state = preview.state
+            assert set(state.order) == {
+                "realtime-service",
+                "realtime-service@worker-1",
+                "raw-feed@worker-1",
+            }
+            assert state.newest == "raw-feed@worker-1"
+            assert all(key in state.values for key in state.order)
             assert ids().count("realtime-service") == 2 and "raw-feed" in ids()
             for key in ("1", "4", "5", "l", "o", "d"):
                 await pilot.press(key)
