@@ -145,7 +145,8 @@ class ProducersOverview(Screen[str | None]):
             )
         matching = len(matches)
         self.rows = rows
-        flagged = sum(1 for rules in flags.values() if rules)
+        # producers listed here with a finding (a churn finding may name one already closed)
+        flagged = sum(1 for record in producers if flags.get((record["channel"], record["id"])))
         caption = Text.assemble(
             ("Producers overview", "bold"),
             f" · {plural(len(producers), 'producer')}",
