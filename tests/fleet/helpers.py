@@ -12,32 +12,14 @@ import sys
 from contextlib import ExitStack
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from mapstore_core import MapObjectStore, StoreLink, WidgetChannels, create_widget_publisher
+from mapstore_tui.fleet_worker import OrderEvent, OrderEventV1
 from mapstore_tui.view import LocalStoreView
 from tests.conftest import FakeClock
 from tests.link.helpers import wait_for
 
 NS = "fleet"
 BEAT = 0.2
-
-
-class OrderEvent(BaseModel):
-    """The current order model."""
-
-    model_config = ConfigDict(extra="forbid")
-    order_id: str
-    total: float
-    currency: str = "EUR"
-
-
-class OrderEventV1(BaseModel):
-    """The older one: numeric ids, no currency."""
-
-    model_config = ConfigDict(extra="forbid")
-    order_id: int
-    total: float
 
 
 def start_polling(store: MapObjectStore, value: float) -> Any:
