@@ -55,11 +55,6 @@ def test_an_observer_sees_the_fleet_and_leaves_no_trace(redis_server: RedisServe
 def test_fleet_rules_in_every_linked_store(redis_server: RedisServer) -> None:
     fleet = Fleet(redis_server.url).start()
     try:
-        # A poller polls again: a copy's first value, published while the other process had
-        # not yet seen it announce, is not replayed to that process (issue 9's join race).
-        for handle in fleet.handles:
-            if handle.id == "polling-service":
-                handle.publish({"label": "Queue depth", "value": 44})
         for store in (fleet.observer_store, fleet.stores["services-1"]):
             wait_for(
                 lambda s=store: {"schema-mismatch", "fleet-duplicate-source"} <= set(_rules(s)),

@@ -361,11 +361,6 @@ def test_no_echo_a_store_never_sends_back_what_it_received(
 ) -> None:
     a, link_a = linked(redis_server, links, "a")
     b, link_b = linked(redis_server, links, "b")
-    for link in (link_a, link_b):  # a one-shot publish sooner can be skipped (issue 9's race)
-        wait_for(
-            lambda link=link: {p.name for p in link.processes()} >= {"a", "b"},
-            what="both processes announced",
-        )
     pa = a.register_producer("ticks", "tick-service")
     pb = b.register_producer("ticks", "tick-service")  # same id, another process: another one
     pa.publish({"from": "a"})
@@ -502,6 +497,47 @@ def test_a_joiner_does_not_replay_an_earlier_run_of_a_process_name(
     linked(redis_server, links, "joiner", joiner)
     wait_for(lambda: joiner.values("ticks") == {"tick-service@svc": {"run": 2}}, what="run 2")
     assert [u.value for u in seen if u.kind == "published"] == [{"run": 2}]
+
+
+def test_a_process_that_links_while_a_peer_joins_a_channel_is_not_skipped(
+    redis_server: RedisServer, links: list[StoreLink], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The join race: a one-shot publish from a process that links while a peer catches up.
+
+    The peer reads who is alive, then the channel's entries. A process that announces and
+    publishes once just after that first read must still be seen.
+    The interleaving is forced (the peer's reader runs the other process's whole start at
+    that moment); everything else is the real link against the real server.
+    """
+    streaming, _ = linked(redis_server, links, "streaming")
+    streaming.register_producer("ticks", "tick-service").publish({"from": "streaming"})
+    wait_for(lambda: links[0].stats()["sent"] >= 2, what="the channel to exist")
+
+    newcomer = MapObjectStore()
+
+    def newcomer_links_and_publishes_once() -> None:
+        _, link = linked(redis_server, links, "newcomer", newcomer)
+        newcomer.register_producer("ticks", "once-service").publish({"from": "newcomer"})
+        wait_for(lambda: link.stats()["sent"] >= 2, what="the newcomer's one-shot publish")
+
+    original = StoreLink._live_processes
+    forced: list[bool] = []
+
+    def live_processes(self: StoreLink) -> dict[str, str | None]:
+        alive = original(self)
+        if self.name == "peer" and not forced:  # between the peer's two reads
+            forced.append(True)
+            newcomer_links_and_publishes_once()
+        return alive
+
+    monkeypatch.setattr(StoreLink, "_live_processes", live_processes)
+    peer, _ = linked(redis_server, links, "peer")
+    wait_for(lambda: "once-service@newcomer" in peer.values("ticks"), what="the one-shot value")
+    assert forced == [True]
+    assert peer.values("ticks") == {
+        "tick-service@streaming": {"from": "streaming"},
+        "once-service@newcomer": {"from": "newcomer"},
+    }
 
 
 def test_a_late_joiner_takes_recent_history_by_updates_not_by_entries(

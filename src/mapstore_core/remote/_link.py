@@ -863,6 +863,12 @@ class StoreLink:
             if budget <= 0 or len(page) < _JOIN_PAGE or entries_read >= max(history, 1):
                 break
             upper = "(" + page[-1][0].decode()
+        # Who is alive is read again after the entries: a process announces itself before
+        # it writes, so the sender of everything read is known now. Without this, a process
+        # that linked during these reads would be taken for a gone one and the first updates
+        # it sent skipped for good (they are behind `last_id`). Its entries are all newer
+        # than the first read of the processes, hence in `since` or `latest`, never history.
+        live.update(self._live_processes())
         window = [*reversed(backlog)]
         for _entry_id, fields in since:
             entry = self._decode(fields.get(b"m"), channel, live)
