@@ -1106,21 +1106,27 @@ class MapObjectStore:
         link = self._link
         return [] if link is None else link._fleet_diagnostics()
 
-    def _attach_link(self, link: StoreLink, sink: LinkSink) -> list[tuple[ProducerState, Any]]:
-        """Start handing local changes to ``sink``; return every open local producer and value.
+    def _attach_link(self, link: StoreLink, sink: LinkSink) -> list[tuple[ProducerState, int]]:
+        """Start handing local changes to ``sink``; return every open local producer.
 
-        The sink is set first, so nothing published meanwhile is missed (the link numbers
-        each producer's updates, which makes the overlap harmless).
+        Each comes with its ``link_n`` from before the sink was set: the sink is set first,
+        so nothing published meanwhile is missed, and a producer whose number changed since
+        was handed to the sink already (only a sink changes it).
         """
+        before: dict[ProducerState, int] = {}
+        for state in self._existing_channels():
+            with state.lock:
+                for producer in state.producers.values():
+                    before[producer] = producer.link_n
         with self._lock:
             if self._link is not None:
                 raise LinkError(f"this store is already linked ({self._link!r}); close it first")
             self._link = link
             self._link_sink = sink
-        current: list[tuple[ProducerState, Any]] = []
+        current: list[tuple[ProducerState, int]] = []
         for state in self._existing_channels():
             with state.lock:
-                current += [(p, p.value) for p in state.producers.values()]
+                current += [(p, before.get(p, 0)) for p in state.producers.values()]
         return current
 
     def _detach_link(self, link: StoreLink, reason: str) -> None:
