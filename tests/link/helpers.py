@@ -137,11 +137,14 @@ def spawn_worker(*args: str) -> subprocess.Popen[str]:
 
 
 class Certificates:
-    """The files ``make_certificates`` wrote: the CA a client trusts, the server's key+chain."""
+    """The files ``make_certificates`` wrote: the CA, the server's and a client's key+chain."""
 
-    def __init__(self, *, ca: Path, server: Path) -> None:
-        self.ca = ca
-        self.server = server
+    def __init__(self, directory: Path) -> None:
+        self.ca = directory / "ca.pem"
+        self.server = directory / "server.pem"
+        self.client = directory / "client.pem"  # key and chain in one file
+        self.client_key = directory / "client-key.pem"  # the same, apart
+        self.client_cert = directory / "client-cert.pem"
 
 
 def make_certificates(directory: Path, *, hosts: tuple[str, ...] = ("127.0.0.1",)) -> Certificates:
@@ -149,15 +152,20 @@ def make_certificates(directory: Path, *, hosts: tuple[str, ...] = ("127.0.0.1",
 
     ``server.pem`` holds the key and the chain, as ``SSLContext.load_cert_chain`` takes them;
     the certificate names ``hosts`` (what the client's host-name check compares).
+    ``client.pem`` is the same for a client (mutual TLS), and again as two files.
     """
     import trustme
 
     directory.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA()
-    leaf = ca.issue_cert(*hosts)
-    certificates = Certificates(ca=directory / "ca.pem", server=directory / "server.pem")
+    certificates = Certificates(directory)
     ca.cert_pem.write_to_path(str(certificates.ca))
-    leaf.private_key_and_cert_chain_pem.write_to_path(str(certificates.server))
+    server = ca.issue_cert(*hosts)
+    server.private_key_and_cert_chain_pem.write_to_path(str(certificates.server))
+    client = ca.issue_cert("mapstore-link@example.org")
+    client.private_key_and_cert_chain_pem.write_to_path(str(certificates.client))
+    client.private_key_pem.write_to_path(str(certificates.client_key))
+    client.cert_chain_pems[0].write_to_path(str(certificates.client_cert))
     return certificates
 
 
@@ -168,25 +176,37 @@ class TlsFront:
     server's Unix socket (or its loopback port): what stunnel or a cloud proxy does in front of
     Redis. The client side is the real thing: redis-py's TLS connection, the certificate
     and host name checks, the options of the ``rediss://`` URL. Runs an asyncio loop in a
-    daemon thread; ``stop()`` cuts every connection, closes the listener and joins the thread.
+    daemon thread; ``stop()`` cuts every connection, closes the listener and joins the thread
+    (a new front on the same ``port`` plays a proxy that came back). With ``client_ca``, it
+    wants a client certificate signed by that CA (mutual TLS).
 
     ``hellos`` counts the TLS handshakes clients began (a refused certificate included);
     ``sessions`` lists the TLS version of every handshake that completed.
     """
 
-    def __init__(self, server: RedisServer, certificates: Certificates) -> None:
+    def __init__(
+        self,
+        server: RedisServer,
+        certificates: Certificates,
+        *,
+        port: int = 0,
+        client_ca: Path | None = None,
+    ) -> None:
         self.server = server
-        self.port = 0
+        self.port = port  # 0: a free one, chosen at start()
         self.hellos = 0
         self.sessions: list[str] = []
         self.problems: list[str] = []  # what the loop's exception handler was handed
         self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self._context.load_cert_chain(certificates.server)
+        if client_ca is not None:  # mutual TLS: a client must show a certificate it signed
+            self._context.verify_mode = ssl.CERT_REQUIRED
+            self._context.load_verify_locations(client_ca)
         self._context.sni_callback = self._hello
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._listener: asyncio.Server | None = None
-        self._transports: set[asyncio.BaseTransport] = set()
+        self._transports: set[asyncio.WriteTransport] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def url(self, query: str = "", *, password: str | None = None) -> str:
@@ -217,7 +237,7 @@ class TlsFront:
 
     async def _listen(self) -> int:
         self._listener = await asyncio.start_server(
-            self._serve, "127.0.0.1", 0, ssl=self._context, ssl_handshake_timeout=WAIT
+            self._serve, "127.0.0.1", self.port, ssl=self._context, ssl_handshake_timeout=WAIT
         )
         port: int = self._listener.sockets[0].getsockname()[1]
         return port
@@ -227,7 +247,7 @@ class TlsFront:
             self._listener.close()
             await self._listener.wait_closed()
         for transport in list(self._transports):
-            transport.abort()  # type: ignore[attr-defined]
+            transport.abort()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -260,7 +280,7 @@ class TlsFront:
 
     def _close(self, writer: asyncio.StreamWriter) -> None:
         self._transports.discard(writer.transport)
-        writer.transport.abort()  # type: ignore[attr-defined]
+        writer.transport.abort()
 
 
 async def _pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
