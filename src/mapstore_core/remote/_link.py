@@ -158,6 +158,19 @@ class StoreLink:
             )
         except ValueError as exc:
             raise LinkError(f"cannot use Redis URL {_redact(url)!r}: {exc}") from exc
+        try:
+            # redis-py hands unknown URL options (a misspelt `ssl_ca_certs`) to the
+            # connection class, which would refuse them only when the threads connect, at
+            # every retry. Build one connection now (it connects lazily) to refuse them here.
+            pool = self._redis.connection_pool
+            pool.connection_class(**pool.connection_kwargs)
+        except (TypeError, ValueError) as exc:
+            self._redis.close()
+            reason = str(exc)
+            if "unexpected keyword argument" in reason:
+                option = reason.rsplit("argument", 1)[-1].strip()
+                reason = f"unknown option {option} (see redis-py's URL options)"
+            raise LinkError(f"cannot use Redis URL {_redact(url)!r}: {reason}") from exc
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         self._response_error: type[Exception] = redis.ResponseError
         self._bad_streams: set[bytes] = set()
