@@ -247,6 +247,46 @@ def test_a_stall_coalesces_to_the_newest_value_and_says_what_was_skipped(
     assert "skipped" in (dropped[0].message or "")
 
 
+def test_a_flood_coalesces_counts_every_update_once_and_ends(
+    redis_server: RedisServer, links: list[StoreLink]
+) -> None:
+    """Publishes outrunning the link: the newest arrives, and every update is either
+    delivered in order or counted as skipped, once, on both sides; then all flow again."""
+    sender = MapObjectStore()
+    link = sender.link(redis_server.url, namespace="test", name="sender", max_queue=100)
+    links.append(link)
+    receiver, receiving = linked(
+        redis_server, links, "receiver", MapObjectStore(history_size=100_000)
+    )
+    sender_events = events_of(sender)
+    producer = sender.register_producer("ticks", "tick-service")
+    producer.publish({"n": -1})
+    wait_for(lambda: receiver.get("ticks") == {"n": -1}, what="the first update")
+    for i in range(20_000):  # a tight loop: far faster than one thread can ship to Redis
+        producer.publish({"n": i})
+    wait_for(lambda: receiver.get("ticks") == {"n": 19_999}, what="the newest value")
+    wait_for(lambda: not link.coalescing, what="the flood to be over")
+
+    stats = link.stats()
+    assert stats["coalesced"] > 0
+    assert stats["sent"] + stats["coalesced"] == 20_002  # the registration and each publish
+    history = receiver.history("ticks")
+    published = [u.value["n"] for u in history if u.kind == "published"]
+    assert published == sorted(set(published))  # in order, once
+    assert published[0] == -1 and published[-1] == 19_999
+    assert receiving.stats()["received"] == stats["sent"] >= len(published)
+    assert sum(u.value["skipped"] for u in history if u.kind == "gap") == stats["coalesced"]
+    told = [e for e in sender_events if e.kind == "link_dropped"]
+    assert told and all("publishes outran it" in (e.message or "") for e in told)
+
+    for i in range(20_000, 20_050):  # the flood is over: every update goes again
+        producer.publish({"n": i})
+    wait_for(lambda: receiver.get("ticks") == {"n": 20_049}, what="the last update")
+    published = [u.value["n"] for u in receiver.history("ticks") if u.kind == "published"]
+    assert published[-50:] == list(range(20_000, 20_050))
+    assert link.stats()["coalesced"] == stats["coalesced"]
+
+
 def test_late_joiners_get_current_values_and_recent_history(
     redis_server: RedisServer, links: list[StoreLink]
 ) -> None:

@@ -179,6 +179,8 @@ class StoreLink:
         self._wake = threading.Event()
         self._woken = False  # the writer was woken and has not drained yet: no need again
         self._flooding = False  # publishes come faster than the link ships: coalescing
+        self._unreported = 0  # skipped updates not yet told in a `link_dropped` event
+        self._report_after = 0.0
         self._queue: deque[_Item] = deque(maxlen=max_queue)  # only the writer takes from it
         self._queue_size = max_queue
         self._linked: dict[ProducerState, None] = {}  # every open local producer (link_item)
@@ -289,6 +291,16 @@ class StoreLink:
         )
 
     @property
+    def coalescing(self) -> bool:
+        """True while publishes outrun the link (its queue filled up).
+
+        Meanwhile it no longer ships every update: every 20 ms it sends each producer's
+        newest, and counts the rest as ``coalesced``. It ships every update again once fewer
+        than a tenth of ``max_queue`` arrive in 20 ms.
+        """
+        return self._flooding
+
+    @property
     def url_redacted(self) -> str:
         """The Redis URL without its password, for messages."""
         return _redact(self.url)
@@ -371,6 +383,7 @@ class StoreLink:
                 # (and never makes this process look dead to the others).
                 more = self._flush(until=next_beat) and not stopping
                 if time.monotonic() >= next_beat:
+                    self._report_skipped()
                     self._beat()
                     next_beat = time.monotonic() + self.heartbeat
                 if stopping:
@@ -651,8 +664,9 @@ class StoreLink:
         """One pipeline: an entry per channel (split to stay under the size limit).
 
         Numbers tell what was skipped: an update whose producer's previous number is not the
-        one Redis took last was preceded by updates that never went (coalesced), and one at
-        or below it is older than what went already (coalesced too, not sent).
+        one Redis took last was preceded by updates that never went (coalesced: counted
+        here, once). One at or below it is older than what went already (a producer's newest
+        went ahead of its queued updates): not sent, and already counted.
         """
         groups: dict[str, tuple[list[_Wire], dict[str, None]]] = {}
         sent = self._sent_n
@@ -665,7 +679,7 @@ class StoreLink:
             if last is None:  # a registration starts the producer's numbers here
                 last = n - 1 if op == "reg" else sent.get(key, 0)
             if n <= last:
-                stale += 1
+                stale += 1  # counted in the gap before the newer one that went
                 continue
             skipped += n - last - 1
             taking[key] = n
@@ -689,14 +703,26 @@ class StoreLink:
             self._announced_channels.update(groups)
         sent.update(taking)
         self._counts["sent"] += len(items) - stale
-        skipped += stale
         if skipped:
             self._counts["coalesced"] += skipped
-            self._store._link_event(
-                "link_dropped",
-                f"link {self.name!r} skipped {skipped} update(s) (its queue of "
-                f"{self._queue_size} was full); each producer's newest goes out",
-            )
+            self._unreported += skipped
+        self._report_skipped()
+
+    def _report_skipped(self) -> None:
+        """Tell what was skipped in one ``link_dropped`` event, at most every second.
+
+        A flood skips at every send: an event each time would flood the event log in turn.
+        """
+        if not self._unreported or time.monotonic() < self._report_after:
+            return
+        skipped, self._unreported = self._unreported, 0
+        self._report_after = time.monotonic() + 1.0
+        self._store._link_event(
+            "link_dropped",
+            f"link {self.name!r} skipped {skipped} update(s): its queue of {self._queue_size} "
+            "filled up (publishes outran it, or Redis was slow or away); each producer's "
+            "newest went out",
+        )
 
     def _execute(self, pipe: Any) -> None:
         for result in pipe.execute(raise_on_error=False):
