@@ -397,6 +397,7 @@ class StoreLink:
                 if stopping:
                     return
                 self._disconnected(exc)
+                self._coalesce_if_full()  # Redis away: publishes cost next to nothing
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, self.heartbeat / 2)
                 continue
@@ -611,11 +612,9 @@ class StoreLink:
         """
         queue = self._queue
         while True:
-            if len(queue) >= self._queue_size:
-                self._flooding = True  # before the clear: nothing queued after it is lost
-                queue.clear()  # what it held is counted from the numbers, as skipped
-                self._resync = True
-            elif self._flooding and self._behind() < self._queue_size // 10:
+            if not self._coalesce_if_full() and (
+                self._flooding and self._behind() < self._queue_size // 10
+            ):
                 self._flooding = False  # read the producers' state after this, not before
                 self._resync = True
             popleft = queue.popleft  # only this thread takes: the length cannot shrink
@@ -643,6 +642,20 @@ class StoreLink:
                 return False
             if time.monotonic() >= until:
                 return True
+
+    def _coalesce_if_full(self) -> bool:
+        """Start coalescing if the queue filled up; say whether it had.
+
+        It fills when publishes outran the link or Redis is away. From then on publishes
+        are not queued, and what was queued goes (counted from the producers' numbers when
+        their newest is sent).
+        """
+        if len(self._queue) < self._queue_size:
+            return False
+        self._flooding = True  # before the clear: nothing queued after it is lost
+        self._queue.clear()
+        self._resync = True
+        return True
 
     def _behind(self) -> int:
         """Updates of the local producers that Redis has not taken (a flood's size)."""
