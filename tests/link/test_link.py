@@ -287,6 +287,32 @@ def test_a_flood_coalesces_counts_every_update_once_and_ends(
     assert link.stats()["coalesced"] == stats["coalesced"]
 
 
+def test_an_id_closed_and_registered_again_in_a_flood_is_a_new_producer_over_there(
+    redis_server: RedisServer, links: list[StoreLink]
+) -> None:
+    sender = MapObjectStore()
+    link = sender.link(redis_server.url, namespace="test", name="sender", max_queue=100)
+    links.append(link)
+    receiver, _ = linked(redis_server, links, "receiver")
+    seen = events_of(receiver)
+    first = sender.register_producer("ticks", "tick-service")
+    first.publish({"run": 1, "n": -1})
+    wait_for(lambda: receiver.get("ticks") == {"run": 1, "n": -1}, what="the first producer")
+    for i in range(5_000):
+        first.publish({"run": 1, "n": i})
+    first.close()
+    second = sender.register_producer("ticks", "tick-service")  # the same id, a new producer
+    second.publish({"run": 2})
+    wait_for(lambda: receiver.get("ticks") == {"run": 2}, what="the second producer's value")
+    wait_for(lambda: link.stats()["queue"] == 0 and not link.coalescing, what="the link idle")
+    closed = [e for e in seen if e.kind == "closed" and e.producer_id == "tick-service"]
+    assert len(closed) == 1 and closed[0].process == "sender"
+    assert receiver.values("ticks") == {"tick-service@sender": {"run": 2}}
+    stats = link.stats()
+    # each producer's registration, publishes, clear and close: sent or counted as skipped
+    assert stats["sent"] + stats["coalesced"] == (1 + 5_001 + 1 + 1) + (1 + 1)
+
+
 def test_late_joiners_get_current_values_and_recent_history(
     redis_server: RedisServer, links: list[StoreLink]
 ) -> None:

@@ -1,8 +1,8 @@
 """``StoreLink``: one store shared across processes and machines through Redis.
 
 Local first. The store hands every change of a local producer to the link's sink, under the
-channel's lock; the sink numbers it, keeps it on the producer as its newest and appends it to
-a bounded deque: about 0.2 µs, no lock of its own, never a wait on Redis. (Not a
+channel's lock; the sink numbers it (each producer has its own numbers) and appends it to a
+bounded deque: about 0.2 µs, no lock of its own, never a wait on Redis. (Not a
 ``WakeOnceBuffer``: its lock and exact drop count would double the sink's cost; the link
 counts what it skipped from the producers' numbers instead.) Two daemon threads do the rest:
 
@@ -16,10 +16,11 @@ A slice is small on purpose: the writer holds the GIL only while it encodes one,
 back at every round trip to Redis, so a publisher flooding the store keeps most of the
 interpreter (the writer's share of it is bounded, not whatever a flood makes it).
 
-Under pressure (Redis slow or away, a flood outrunning the writer: the queue full) the oldest
-queued updates go; the newest update of every producer is kept aside and always sent, so
-receivers see a gap (counted, marked in their history, a ``link_dropped`` event) and then the
-latest value.
+Under pressure (Redis slow or away, or publishes outrunning the writer: the queue full) the
+link coalesces: it drops the queue, stops queuing publishes (the sink then only numbers
+them), and every 20 ms sends each producer's newest, read from the producer's own state, until
+the flood is over. Receivers see a gap (counted, marked in their history, a ``link_dropped``
+event) and then the latest value.
 """
 
 from __future__ import annotations
@@ -63,10 +64,9 @@ logger = logging.getLogger("mapstore_core.link")
 
 LinkStatus = Literal["connecting", "connected", "disconnected", "closed"]
 
-# What the sink queues: (channel, op, producer id, n, timestamp, payload). Flat and made of
-# strings and numbers (and the payload): such tuples are not tracked by the garbage collector,
-# so a full queue (Redis away) does not make every collection slower for the publishers.
-_Item = tuple[str, str, str, int, float, Any]
+# What the sink queues: (channel, op, producer id, n, timestamp, payload, producer). The
+# producer keys the link's bookkeeping: an id closed and registered again is another one.
+_Item = tuple[str, str, str, int, float, Any, ProducerState]
 # The update as it travels: (op, producer id, n, timestamp, payload).
 _Wire = tuple[str, str, int, float, Any]
 # A producer's description: (kind, registered_at, validated).
@@ -183,8 +183,8 @@ class StoreLink:
         self._report_after = 0.0
         self._queue: deque[_Item] = deque(maxlen=max_queue)  # only the writer takes from it
         self._queue_size = max_queue
-        self._linked: dict[ProducerState, None] = {}  # every open local producer (link_item)
-        self._sent_n: dict[tuple[str, str], int] = {}  # (channel, id) -> last n Redis took
+        self._linked: dict[ProducerState, None] = {}  # every local producer until its close went
+        self._sent_n: dict[ProducerState, int] = {}  # the last number Redis took of each
         self._hashed: dict[ProducerState, int] = {}  # the n of each one's `latest` hash field
         self._meta: dict[tuple[str, str], _Meta] = {}  # (channel, id) -> its description
         self._producer_meta: dict[ProducerState, _Meta] = {}
@@ -222,7 +222,7 @@ class StoreLink:
                 self._remember(producer, channel)
                 # Numbered after what an earlier link sent; not queued: the first flush
                 # sends every producer's newest state that Redis lacks.
-                self._sent_n[(channel, producer.id)] = producer.link_n
+                self._sent_n[producer] = producer.link_n
                 producer.link_n += 1
         self._writer = threading.Thread(
             target=self._run_writer, name=f"mapstore-link-writer:{self.name}", daemon=True
@@ -350,7 +350,7 @@ class StoreLink:
         channel = producer.channel.name
         if op == "reg":
             self._remember(producer, channel)
-        self._queue.append((channel, op, producer.id, n, timestamp, payload))
+        self._queue.append((channel, op, producer.id, n, timestamp, payload, producer))
         if not self._woken:
             self._woken = True
             self._wake.set()
@@ -632,7 +632,7 @@ class StoreLink:
                 self._resync = True  # each pause ends with every producer's newest
                 if time.monotonic() >= self._next_hash:
                     self._write_latest()
-                if time.monotonic() + _FLOOD_PAUSE >= until:
+                if self._stop.is_set() or time.monotonic() + _FLOOD_PAUSE >= until:
                     return True
                 self._stop.wait(_FLOOD_PAUSE)  # the publishers keep the interpreter meanwhile
                 continue
@@ -660,18 +660,27 @@ class StoreLink:
     def _behind(self) -> int:
         """Updates of the local producers that Redis has not taken (a flood's size)."""
         sent = self._sent_n
-        return sum(p.link_n - sent.get((p.channel.name, p.id), 0) for p in list(self._linked))
+        return sum(p.link_n - sent.get(p, 0) for p in list(self._linked))
 
     def _newest_first(self, items: list[_Item]) -> list[_Item]:
-        """``items`` after every producer's newest that Redis lacks and ``items`` lacks."""
-        covered = {(item[0], item[2]) for item in items}
+        """``items`` with every producer's newest that Redis lacks and ``items`` lacks.
+
+        Before them for a producer that has none in ``items``, after them for one whose
+        last there is older (its newer updates were not queued: a flood, or a loss).
+        """
+        last_queued = {item[6]: item[3] for item in items}  # a producer's are in order
         sent = self._sent_n
-        newest = []
+        before, after = [], []
         for producer in list(self._linked):
-            key = (producer.channel.name, producer.id)
-            if key not in covered and producer.link_n > sent.get(key, 0):
-                newest.append(_newest(producer))
-        return newest + items
+            n = producer.link_n
+            if n <= sent.get(producer, 0):
+                continue
+            queued = last_queued.get(producer)
+            if queued is None:
+                before.append(_newest(producer))
+            elif queued < n:
+                after.append(_newest(producer))
+        return before + items + after
 
     def _ship(self, items: list[_Item]) -> None:
         """One pipeline: an entry per channel (split to stay under the size limit).
@@ -683,23 +692,22 @@ class StoreLink:
         """
         groups: dict[str, tuple[list[_Wire], dict[str, None]]] = {}
         sent = self._sent_n
-        taking: dict[tuple[str, str], int] = {}
+        taking: dict[ProducerState, int] = {}
         skipped = stale = 0
         for item in items:
-            channel, op, pid, n = item[0], item[1], item[2], item[3]
-            key = (channel, pid)
-            last = taking.get(key)
+            channel, op, pid, n, producer = item[0], item[1], item[2], item[3], item[6]
+            last = taking.get(producer)
             if last is None:  # a registration starts the producer's numbers here
-                last = n - 1 if op == "reg" else sent.get(key, 0)
+                last = n - 1 if op == "reg" else sent.get(producer, 0)
             if n <= last:
                 stale += 1  # counted in the gap before the newer one that went
                 continue
             skipped += n - last - 1
-            taking[key] = n
+            taking[producer] = n
             group = groups.get(channel)
             if group is None:
                 group = groups[channel] = ([], {})
-            group[0].append(item[1:])
+            group[0].append(item[1:6])
             group[1][pid] = None
         if groups:
             pipe = self._redis.pipeline(transaction=False)
@@ -751,6 +759,8 @@ class StoreLink:
         done: list[tuple[ProducerState, _Item]] = []
         for producer in list(self._linked):
             if self._hashed.get(producer) == producer.link_n:
+                if producer.closed and self._sent_n.get(producer, 0) >= producer.link_n:
+                    self._forget_closed(producer)  # its close is in the stream and the hash
                 continue
             item = _newest(producer)
             channel, op, pid = item[0], item[1], item[2]
@@ -759,7 +769,7 @@ class StoreLink:
                 pipe.hdel(keys.latest(channel), field)
             else:
                 one = {pid: self._meta.get((channel, pid), _UNKNOWN)}
-                encoded = self._encode(channel, one, [item[1:]])
+                encoded = self._encode(channel, one, [item[1:6]])
                 if not encoded:
                     continue
                 pipe.hset(keys.latest(channel), field, encoded[0])
@@ -768,16 +778,22 @@ class StoreLink:
             return
         self._execute(pipe)
         for producer, item in done:
-            if item[1] == "close":
-                self._hashed.pop(producer, None)
-                self._linked.pop(producer, None)
-                described = self._producer_meta.pop(producer, None)
-                key = (item[0], item[2])
-                if described is not None and self._meta.get(key) is described:
-                    del self._meta[key]  # unless the id was registered again meanwhile
-                    self._sent_n.pop(key, None)
-            else:
-                self._hashed[producer] = item[3]
+            self._hashed[producer] = item[3]
+            if item[1] == "close" and self._sent_n.get(producer, 0) >= item[3]:
+                self._forget_closed(producer)
+
+    def _forget_closed(self, producer: ProducerState) -> None:
+        """Drop a closed producer's bookkeeping once its close is in Redis.
+
+        Never before: until then it is one of the producers whose newest a resync sends.
+        """
+        self._hashed.pop(producer, None)
+        self._linked.pop(producer, None)
+        self._sent_n.pop(producer, None)
+        described = self._producer_meta.pop(producer, None)
+        key = (producer.channel.name, producer.id)
+        if described is not None and self._meta.get(key) is described:
+            del self._meta[key]  # unless the id was registered again meanwhile
 
     def _encode(
         self, channel: str, meta: Mapping[str, tuple[str, str, bool]], wires: list[_Wire]
@@ -808,7 +824,7 @@ class StoreLink:
                 if producer.closed:
                     continue  # its own close is queued or sent
                 n = producer.link_n = producer.link_n + 1
-            items.append((producer.channel.name, "close", producer.id, n, now, reason))
+            items.append((producer.channel.name, "close", producer.id, n, now, reason, producer))
         if items:
             self._ship(items)
         self._write_latest()
@@ -1123,14 +1139,8 @@ def _newest(producer: ProducerState) -> _Item:
         op, payload = "pub", producer.value
     else:
         op, payload = ("clr" if producer.publish_count else "reg"), None
-    return (
-        producer.channel.name,
-        op,
-        producer.id,
-        n,
-        producer.last_publish or time.time(),
-        payload,
-    )
+    timestamp = producer.last_publish or time.time()
+    return (producer.channel.name, op, producer.id, n, timestamp, payload, producer)
 
 
 def _json_object(raw: Any) -> dict[str, Any] | None:
