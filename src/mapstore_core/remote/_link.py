@@ -612,6 +612,7 @@ class StoreLink:
         """
         queue = self._queue
         while True:
+            unqueued = self._flooding
             if not self._coalesce_if_full() and (
                 self._flooding and self._behind() < self._queue_size // 10
             ):
@@ -621,7 +622,7 @@ class StoreLink:
             items = [popleft() for _ in range(min(len(queue), _SLICE))]
             if self._resync:
                 self._resync = False
-                items = self._newest_first(items)
+                items = self._newest_first(items, unqueued=unqueued or self._flooding)
             if items:
                 try:
                     self._ship(items)
@@ -662,11 +663,12 @@ class StoreLink:
         sent = self._sent_n
         return sum(p.link_n - sent.get(p, 0) for p in list(self._linked))
 
-    def _newest_first(self, items: list[_Item]) -> list[_Item]:
+    def _newest_first(self, items: list[_Item], *, unqueued: bool) -> list[_Item]:
         """``items`` with every producer's newest that Redis lacks and ``items`` lacks.
 
-        Before them for a producer that has none in ``items``, after them for one whose
-        last there is older (its newer updates were not queued: a flood, or a loss).
+        Before them for a producer that has none in ``items``. With ``unqueued`` (the sink
+        did not queue publishes: a flood), also after them for a producer whose last there
+        is older; otherwise its newer updates are further on in the queue.
         """
         last_queued = {item[6]: item[3] for item in items}  # a producer's are in order
         sent = self._sent_n
@@ -678,7 +680,7 @@ class StoreLink:
             queued = last_queued.get(producer)
             if queued is None:
                 before.append(_newest(producer))
-            elif queued < n:
+            elif unqueued and queued < n:
                 after.append(_newest(producer))
         return before + items + after
 
