@@ -6,6 +6,7 @@ which is how a dropped producer handle can be noticed (it is only weakly referen
 
 from __future__ import annotations
 
+import itertools
 import threading
 import weakref
 from collections import deque
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     from mapstore_core._handles import UpdateStream
 
 Callback = Callable[[ChannelUpdate], object]
+
+
+_serials = itertools.count(1)
 
 
 class ChannelState:
@@ -99,6 +103,7 @@ class ProducerState:
         "publish_count",
         "registered_at",
         "remote_n",
+        "serial",
         "validate",
         "validated",
         "value",
@@ -126,6 +131,9 @@ class ProducerState:
         # last sender number applied for a remote one (to drop duplicates and see gaps).
         self.link_n = 0
         self.remote_n = 0
+        # Unique in the process, unlike the id: a link's bookkeeping names producers by it
+        # (an int, so what it queues stays untracked by the garbage collector).
+        self.serial = next(_serials)
         self.kind: ProducerKind = kind
         self.registered_at = registered_at
         self.validated = validated

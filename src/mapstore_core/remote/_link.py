@@ -64,9 +64,11 @@ logger = logging.getLogger("mapstore_core.link")
 
 LinkStatus = Literal["connecting", "connected", "disconnected", "closed"]
 
-# What the sink queues: (channel, op, producer id, n, timestamp, payload, producer). The
-# producer keys the link's bookkeeping: an id closed and registered again is another one.
-_Item = tuple[str, str, str, int, float, Any, ProducerState]
+# What the sink queues: (channel, op, producer id, n, timestamp, payload, producer serial).
+# The serial keys the link's bookkeeping (an id closed and registered again is another
+# producer). Flat, strings and numbers (and the payload): such tuples are untracked by the
+# garbage collector, so a full queue does not make every collection slower.
+_Item = tuple[str, str, str, int, float, Any, int]
 # The update as it travels: (op, producer id, n, timestamp, payload).
 _Wire = tuple[str, str, int, float, Any]
 # A producer's description: (kind, registered_at, validated).
@@ -183,8 +185,8 @@ class StoreLink:
         self._report_after = 0.0
         self._queue: deque[_Item] = deque(maxlen=max_queue)  # only the writer takes from it
         self._queue_size = max_queue
-        self._linked: dict[ProducerState, None] = {}  # every local producer until its close went
-        self._sent_n: dict[ProducerState, int] = {}  # the last number Redis took of each
+        self._linked: dict[int, ProducerState] = {}  # serial -> every local producer (to close)
+        self._sent_n: dict[int, int] = {}  # serial -> the last number Redis took of each
         self._hashed: dict[ProducerState, int] = {}  # the n of each one's `latest` hash field
         self._meta: dict[tuple[str, str], _Meta] = {}  # (channel, id) -> its description
         self._producer_meta: dict[ProducerState, _Meta] = {}
@@ -222,7 +224,7 @@ class StoreLink:
                 self._remember(producer, channel)
                 # Numbered after what an earlier link sent; not queued: the first flush
                 # sends every producer's newest state that Redis lacks.
-                self._sent_n[producer] = producer.link_n
+                self._sent_n[producer.serial] = producer.link_n
                 producer.link_n += 1
         self._writer = threading.Thread(
             target=self._run_writer, name=f"mapstore-link-writer:{self.name}", daemon=True
@@ -350,7 +352,13 @@ class StoreLink:
         channel = producer.channel.name
         if op == "reg":
             self._remember(producer, channel)
-        self._queue.append((channel, op, producer.id, n, timestamp, payload, producer))
+        queue = self._queue
+        if len(queue) >= self._queue_size:  # full: what is queued stays, whole and in order;
+            self._flooding = True  # from now on publishes are coalesced (see _flush)
+            self._wake.set()
+            if op == "pub":
+                return
+        queue.append((channel, op, producer.id, n, timestamp, payload, producer.serial))
         if not self._woken:
             self._woken = True
             self._wake.set()
@@ -359,7 +367,7 @@ class StoreLink:
         meta = (producer.kind, producer.registered_at, producer.validated)
         self._meta[(channel, producer.id)] = meta
         self._producer_meta[producer] = meta
-        self._linked[producer] = None
+        self._linked[producer.serial] = producer
 
     # -- the writer thread ---------------------------------------------------------------
 
@@ -397,7 +405,6 @@ class StoreLink:
                 if stopping:
                     return
                 self._disconnected(exc)
-                self._coalesce_if_full()  # Redis away: publishes cost next to nothing
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, self.heartbeat / 2)
                 continue
@@ -605,63 +612,50 @@ class StoreLink:
     def _flush(self, until: float) -> bool:
         """Ship what is queued, a slice at a time, until ``until``; say whether some is left.
 
-        A full queue means publishes come faster than the link ships them: the link floods
-        (see ``_sink``) until fewer than a tenth of the queue's size arrive in a pause. After
-        a loss or a failure, every producer's newest update that Redis lacks goes first
-        (receivers drop what they already have: each update carries its number).
+        While the link floods (the sink found the queue full and stopped queuing publishes),
+        it ships what was queued, then every 20 ms each producer's newest, until fewer than a
+        tenth of the queue's size arrive in a pause. After a failure, every producer's newest
+        update that Redis lacks goes first (receivers drop what they already have: each
+        update carries its number).
         """
         queue = self._queue
         while True:
-            unqueued = self._flooding
-            if not self._coalesce_if_full() and (
-                self._flooding and self._behind() < self._queue_size // 10
-            ):
+            flooding = self._flooding
+            if flooding and not queue and self._behind() < self._queue_size // 10:
                 self._flooding = False  # read the producers' state after this, not before
                 self._resync = True
             popleft = queue.popleft  # only this thread takes: the length cannot shrink
             items = [popleft() for _ in range(min(len(queue), _SLICE))]
-            if self._resync:
+            drained = not queue
+            if self._resync or (flooding and drained):
                 self._resync = False
-                items = self._newest_first(items, unqueued=unqueued or self._flooding)
+                # Newest after the queued ones only once the queue is drained: before that,
+                # a producer's newer updates may still be queued.
+                items = self._newest_first(items, unqueued=flooding and drained)
             if items:
                 try:
                     self._ship(items)
                 except BaseException:
                     self._resync = True
                     raise
-            if self._flooding:
-                self._resync = True  # each pause ends with every producer's newest
+            if self._flooding and drained:
                 if time.monotonic() >= self._next_hash:
                     self._write_latest()
                 if self._stop.is_set() or time.monotonic() + _FLOOD_PAUSE >= until:
                     return True
                 self._stop.wait(_FLOOD_PAUSE)  # the publishers keep the interpreter meanwhile
                 continue
-            if not queue:
+            if drained:
                 if time.monotonic() >= self._next_hash:
                     self._write_latest()
                 return False
             if time.monotonic() >= until:
                 return True
 
-    def _coalesce_if_full(self) -> bool:
-        """Start coalescing if the queue filled up; say whether it had.
-
-        It fills when publishes outran the link or Redis is away. From then on publishes
-        are not queued, and what was queued goes (counted from the producers' numbers when
-        their newest is sent).
-        """
-        if len(self._queue) < self._queue_size:
-            return False
-        self._flooding = True  # before the clear: nothing queued after it is lost
-        self._queue.clear()
-        self._resync = True
-        return True
-
     def _behind(self) -> int:
         """Updates of the local producers that Redis has not taken (a flood's size)."""
         sent = self._sent_n
-        return sum(p.link_n - sent.get(p, 0) for p in list(self._linked))
+        return sum(p.link_n - sent.get(p.serial, 0) for p in list(self._linked.values()))
 
     def _newest_first(self, items: list[_Item], *, unqueued: bool) -> list[_Item]:
         """``items`` with every producer's newest that Redis lacks and ``items`` lacks.
@@ -673,11 +667,11 @@ class StoreLink:
         last_queued = {item[6]: item[3] for item in items}  # a producer's are in order
         sent = self._sent_n
         before, after = [], []
-        for producer in list(self._linked):
+        for producer in list(self._linked.values()):
             n = producer.link_n
-            if n <= sent.get(producer, 0):
+            if n <= sent.get(producer.serial, 0):
                 continue
-            queued = last_queued.get(producer)
+            queued = last_queued.get(producer.serial)
             if queued is None:
                 before.append(_newest(producer))
             elif unqueued and queued < n:
@@ -694,18 +688,18 @@ class StoreLink:
         """
         groups: dict[str, tuple[list[_Wire], dict[str, None]]] = {}
         sent = self._sent_n
-        taking: dict[ProducerState, int] = {}
+        taking: dict[int, int] = {}
         skipped = stale = 0
         for item in items:
-            channel, op, pid, n, producer = item[0], item[1], item[2], item[3], item[6]
-            last = taking.get(producer)
+            channel, op, pid, n, serial = item[0], item[1], item[2], item[3], item[6]
+            last = taking.get(serial)
             if last is None:  # a registration starts the producer's numbers here
-                last = n - 1 if op == "reg" else sent.get(producer, 0)
+                last = n - 1 if op == "reg" else sent.get(serial, 0)
             if n <= last:
                 stale += 1  # counted in the gap before the newer one that went
                 continue
             skipped += n - last - 1
-            taking[producer] = n
+            taking[serial] = n
             group = groups.get(channel)
             if group is None:
                 group = groups[channel] = ([], {})
@@ -759,9 +753,9 @@ class StoreLink:
         keys = self._keys
         pipe = self._redis.pipeline(transaction=False)
         done: list[tuple[ProducerState, _Item]] = []
-        for producer in list(self._linked):
+        for producer in list(self._linked.values()):
             if self._hashed.get(producer) == producer.link_n:
-                if producer.closed and self._sent_n.get(producer, 0) >= producer.link_n:
+                if producer.closed and self._sent_n.get(producer.serial, 0) >= producer.link_n:
                     self._forget_closed(producer)  # its close is in the stream and the hash
                 continue
             item = _newest(producer)
@@ -781,7 +775,7 @@ class StoreLink:
         self._execute(pipe)
         for producer, item in done:
             self._hashed[producer] = item[3]
-            if item[1] == "close" and self._sent_n.get(producer, 0) >= item[3]:
+            if item[1] == "close" and self._sent_n.get(producer.serial, 0) >= item[3]:
                 self._forget_closed(producer)
 
     def _forget_closed(self, producer: ProducerState) -> None:
@@ -790,8 +784,8 @@ class StoreLink:
         Never before: until then it is one of the producers whose newest a resync sends.
         """
         self._hashed.pop(producer, None)
-        self._linked.pop(producer, None)
-        self._sent_n.pop(producer, None)
+        self._linked.pop(producer.serial, None)
+        self._sent_n.pop(producer.serial, None)
         described = self._producer_meta.pop(producer, None)
         key = (producer.channel.name, producer.id)
         if described is not None and self._meta.get(key) is described:
@@ -821,12 +815,14 @@ class StoreLink:
         now = time.time()
         reason = f"process {self.name!r} closed its link"
         items: list[_Item] = []
-        for producer in list(self._linked):
+        for producer in list(self._linked.values()):
             with producer.channel.lock:
                 if producer.closed:
                     continue  # its own close is queued or sent
                 n = producer.link_n = producer.link_n + 1
-            items.append((producer.channel.name, "close", producer.id, n, now, reason, producer))
+            items.append(
+                (producer.channel.name, "close", producer.id, n, now, reason, producer.serial)
+            )
         if items:
             self._ship(items)
         self._write_latest()
@@ -1142,7 +1138,7 @@ def _newest(producer: ProducerState) -> _Item:
     else:
         op, payload = ("clr" if producer.publish_count else "reg"), None
     timestamp = producer.last_publish or time.time()
-    return (producer.channel.name, op, producer.id, n, timestamp, payload, producer)
+    return (producer.channel.name, op, producer.id, n, timestamp, payload, producer.serial)
 
 
 def _json_object(raw: Any) -> dict[str, Any] | None:
