@@ -216,11 +216,16 @@ async def test_overview_lists_every_producer_filters_and_opens_its_channel() -> 
         assert drawn_width(table) <= table.scrollable_content_region.width
         flagged = dict(zip(cells(table, 1), cells(table, 8), strict=True))
         assert flagged["price-ticker-a"].startswith("duplicate-source")
-        await pilot.press("slash", *"polling")
+        await pilot.press("slash", *"price-ticker")
+        await pilot.pause()
+        assert len(cells(table, 1)) > 1
+        await pilot.press("enter")  # several match: the filter is done, back to the table
+        await pilot.pause()
+        assert isinstance(app.screen, ProducersOverview) and table.has_focus
+        await pilot.press("slash", "ctrl+u", *"polling")  # back to the filter, another one
         await pilot.pause()
         assert cells(table, 1) == ["polling-service"]
-        await pilot.press("enter")  # the filter is done: back to the table
-        await pilot.press("enter")  # open the producer's channel
+        await pilot.press("enter")  # one match: enter opens its channel at once
         await pilot.pause()
         assert not isinstance(app.screen, ProducersOverview)
         assert app.monitor.selected == "metric-data"

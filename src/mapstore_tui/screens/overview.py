@@ -177,6 +177,10 @@ class ProducersOverview(Screen[str | None]):
 
     @on(Input.Submitted)
     def _filter_done(self) -> None:
+        """Enter in the filter: one match opens its channel; several go to the list."""
+        if len(self.rows) == 1:
+            self.dismiss(self.rows[0][0])
+            return
         self.query_one(OverviewTable).focus()
 
     def action_back(self) -> None:
