@@ -17,11 +17,48 @@ def jsonable(value: Any) -> Any:
     string that says so, as deep inside a dict or list as it is (a few levels): one odd value
     never breaks a snapshot, a reader's answer or an event.
     """
-    return _jsonable(value, _DESCEND)
+    data = _jsonable(value, _DESCEND)
+    return _without_huge_ints(data) if _has_huge_int(data) else data
 
 
 _DESCEND = 8
 _FAILURES = (ValueError, TypeError, UnicodeError, RecursionError)
+MAX_INT_DIGITS = 100
+"""Longer integers travel as text that says so: readers (the debug client) refuse them."""
+_HUGE = 10**MAX_INT_DIGITS
+
+
+def _has_huge_int(data: Any) -> bool:
+    """Whether JSON data holds an integer of more than ``MAX_INT_DIGITS`` digits.
+
+    Without recursion: the data may be deep.
+    """
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is int:
+            if not -_HUGE < item < _HUGE:
+                return True
+        elif kind is dict:
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+    return False
+
+
+def _without_huge_ints(data: Any, depth: int = 0) -> Any:
+    kind = type(data)
+    if kind is int and not -_HUGE < data < _HUGE:
+        digits = int(data.bit_length() * 0.30103) + 1
+        return f"<int of about {digits:,} digits, longer than JSON here carries>"
+    if depth > 500:  # deeper than any reader accepts anyway
+        return data
+    if kind is dict:
+        return {key: _without_huge_ints(item, depth + 1) for key, item in data.items()}
+    if kind is list:
+        return [_without_huge_ints(item, depth + 1) for item in data]
+    return data
 
 
 def _jsonable(value: Any, descend: int) -> Any:

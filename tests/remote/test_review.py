@@ -15,6 +15,7 @@ import sys
 import threading
 import weakref
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -232,8 +233,24 @@ def test_a_killed_app_not_yet_reaped_does_not_hold_its_name(tmp_path: Path, runt
             restarted.finish(signal.SIGKILL)
 
 
-def test_an_event_that_cannot_be_encoded_reaches_the_client_as_a_stub(socket_path: Path) -> None:
-    """The stub once carried its update as a list: the client dropped the connection."""
+def test_an_event_that_cannot_be_encoded_reaches_the_client_as_a_stub(
+    socket_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stub once carried its update as a list: the client dropped the connection.
+
+    No value is known to fail encoding any more (huge integers travel as text, see below),
+    so the failure is forced: the guard must still hold if one ever does.
+    """
+    from mapstore_core.remote import _server
+
+    real = _server.event_to_dict
+
+    def failing(event: StoreEvent) -> dict[str, Any]:
+        if event.kind == "published":
+            raise ValueError("this value cannot be encoded")
+        return real(event)
+
+    monkeypatch.setattr(_server, "event_to_dict", failing)
     store = MapObjectStore()
     producer = store.register_producer("numbers", "counter")
     seen: list[StoreEvent] = []
@@ -242,13 +259,44 @@ def test_an_event_that_cannot_be_encoded_reaches_the_client_as_a_stub(socket_pat
         DebugServer(store, path=socket_path) as server,
         DebugClient(server.address, on_event=seen.append, on_status=statuses.append) as client,
     ):
-        producer.publish(10**5000)  # JSON text cannot hold it (Python's 4,300-digit limit)
+        producer.publish(1)
         eventually(lambda: any(e.kind == "published" for e in seen), "the published event")
         [event] = [e for e in seen if e.kind == "published"]
         assert event.message is not None and "could not be encoded" in event.message
         assert event.update is not None and event.update.value is None
         assert event.update.producer_id == "counter"
         assert client.request("channels") and statuses == ["connected"]
+
+
+def test_integers_too_long_for_json_travel_as_text_that_says_so(socket_path: Path) -> None:
+    """Once, a stored 5,000-digit integer broke every `values` answer of its channel."""
+    store = MapObjectStore()
+    seen: list[StoreEvent] = []
+    with (
+        DebugServer(store, path=socket_path) as server,
+        DebugClient(server.address, on_event=seen.append) as client,
+    ):
+        huge = store.register_producer("numbers", "huge")
+        huge.publish(10**5000)  # over Python's own 4,300-digit limit for text
+        long = store.register_producer("numbers", "long")
+        long.publish({"id": -(10**150), "n": 10**99})
+        fine = store.register_producer("numbers", "fine")
+        fine.publish(7)
+        values = client.request("values", channel="numbers")
+        assert values["huge"] == "<int of about 5,001 digits, longer than JSON here carries>"
+        assert values["long"] == {
+            "id": "<int of about 151 digits, longer than JSON here carries>",
+            "n": 10**99,  # 100 digits: within what readers accept, so a number
+        }
+        assert values["fine"] == 7
+        history = client.request("history", channel="numbers")
+        assert history[0]["value"] == values["huge"]
+        eventually(lambda: any(e.kind == "published" for e in seen), "an event")
+        assert client.request("channels")  # the connection is fine
+        for handle in (huge, long, fine):
+            handle.close()
+    assert store.values("numbers") == {}
+    assert store.history("numbers")[0].value == 10**5000  # the store keeps it as it was
 
 
 def test_one_odd_value_never_breaks_an_answer_or_a_snapshot(socket_path: Path) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any, get_args
 
 from mapstore_core._errors import DebugProtocolError
-from mapstore_core._jsonable import jsonable
+from mapstore_core._jsonable import MAX_INT_DIGITS, jsonable
 from mapstore_core._records import ChannelUpdate, EventKind, StoreEvent
 
 __all__ = [
@@ -43,7 +43,7 @@ MAX_ANSWER_BYTES = 64 * MAX_MESSAGE_BYTES
 """An answer up to this size is sent in parts; a larger one is refused (the connection stays)."""
 PART_CHARS = 200_000
 """Characters of an answer per part: at most 4 UTF-8 bytes each, escapes included."""
-MAX_NUMBER_DIGITS = 100
+MAX_NUMBER_DIGITS = MAX_INT_DIGITS  # jsonable() sends longer integers as text
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
