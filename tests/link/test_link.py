@@ -316,6 +316,28 @@ def test_an_id_closed_and_registered_again_in_a_flood_is_a_new_producer_over_the
     assert stats["sent"] + stats["coalesced"] == (1 + 5_001 + 1 + 1) + (1 + 1)
 
 
+def test_an_integer_too_long_to_parse_goes_as_text_and_loses_no_other_update(
+    redis_server: RedisServer, links: list[StoreLink]
+) -> None:
+    """Python refuses to parse 4,301+ digits: once, one such value made receivers drop the
+    whole entry, every other producer's updates in it included."""
+    sender, link = linked(redis_server, links, "sender")
+    receiver, receiving = linked(redis_server, links, "receiver")
+    huge = sender.register_producer("numbers", "huge-service")
+    fine = sender.register_producer("numbers", "fine-service")
+    huge.publish({"id": 10**5000})
+    fine.publish({"n": 1})  # most likely in the same entry as the huge one
+    wait_for(lambda: len(receiver.values("numbers")) == 2, what="both values")
+    assert receiver.values("numbers") == {
+        "huge-service@sender": {"id": "<int of about 5,001 digits, longer than JSON here carries>"},
+        "fine-service@sender": {"n": 1},
+    }
+    assert receiving.stats()["dropped"] == 0 and link.stats()["dropped"] == 0
+    assert sender.get("numbers") == {"n": 1} and sender.values("numbers")["huge-service"] == {
+        "id": 10**5000  # the sender's own store keeps the number
+    }
+
+
 def test_late_joiners_get_current_values_and_recent_history(
     redis_server: RedisServer, links: list[StoreLink]
 ) -> None:
