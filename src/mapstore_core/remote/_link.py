@@ -28,7 +28,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import secrets
 import socket
 import sys
@@ -84,7 +83,6 @@ _READ_COUNT = 100  # entries per XREAD (each up to _SLICE updates)
 _OBSERVER_READ_COUNT = 200  # per stream and read: a small batch is never a long GC pause
 _OBSERVER_PAUSE = 0.05  # seconds between an observer's reads
 _JOIN_PAGE = 10  # entries per XREVRANGE when catching up
-_LONG_DIGITS = re.compile(rb"[0-9]{4301}")  # a run no reader's json.loads takes as a number
 
 
 def _version() -> str:
@@ -798,11 +796,6 @@ class StoreLink:
     ) -> list[bytes]:
         """Entries for a channel's updates, each under the size limit (split in halves)."""
         entry = encode_entry(self.name, self.incarnation, channel, meta, wires)
-        if _LONG_DIGITS.search(entry) is not None:
-            # An integer readers cannot parse (Python refuses 4,300+ digits) would make them
-            # drop the whole entry, everyone's updates in it: such integers go as text.
-            wires = [(op, pid, n, ts, jsonable(payload)) for op, pid, n, ts, payload in wires]
-            entry = encode_entry(self.name, self.incarnation, channel, meta, wires)
         if len(entry) <= MAX_ENTRY_BYTES:
             return [entry]
         if len(wires) == 1:

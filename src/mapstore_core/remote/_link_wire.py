@@ -177,6 +177,21 @@ def _str(value: Any, what: str) -> str:
     return value
 
 
+def _int_or_text(text: str) -> int | str:
+    """A JSON integer, or text that says what it was when Python cannot take it whole.
+
+    Without this, one such value would cost the whole entry: every other producer's
+    updates in it too.
+    """
+    digits = len(text.lstrip("-"))
+    if digits <= _MAX_INT_TEXT:
+        return int(text)
+    return f"<int of about {digits:,} digits, longer than JSON here carries>"
+
+
+_MAX_INT_TEXT = 4300  # Python's default limit for int(text) (sys.get_int_max_str_digits)
+
+
 def decode_entry(
     raw: Any,
     *,
@@ -199,6 +214,11 @@ def decode_entry(
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"not JSON: {exc}") from exc
+    except ValueError:  # an integer Python will not parse (4,301+ digits): that one as text
+        try:
+            data = json.loads(raw, parse_int=_int_or_text)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(f"not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ValueError("an entry must be a JSON object")
     if data.get("v") != WIRE_VERSION:
