@@ -621,7 +621,7 @@ class StoreLink:
         queue = self._queue
         while True:
             flooding = self._flooding
-            if flooding and not queue and self._behind() < self._queue_size // 10:
+            if flooding and not queue and self._behind() < max(1, self._queue_size // 10):
                 self._flooding = False  # read the producers' state after this, not before
                 self._resync = True
             popleft = queue.popleft  # only this thread takes: the length cannot shrink
