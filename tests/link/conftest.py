@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from mapstore_core import StoreLink
 from tests.link.helpers import RedisServer
 
 
@@ -16,3 +17,12 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def links() -> Iterator[list[StoreLink]]:
+    """Links a test makes; each is closed at the end, whatever happened."""
+    made: list[StoreLink] = []
+    yield made
+    for link in made:
+        link.close()

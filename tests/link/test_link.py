@@ -31,14 +31,6 @@ HB = 0.5  # heartbeat for tests: 3 missed = 1.5 s (generous on a loaded machine)
 
 
 @pytest.fixture
-def links() -> Iterator[list[StoreLink]]:
-    made: list[StoreLink] = []
-    yield made
-    for link in made:
-        link.close()
-
-
-@pytest.fixture
 def workers() -> Iterator[list[subprocess.Popen[str]]]:
     started: list[subprocess.Popen[str]] = []
     yield started
@@ -52,10 +44,15 @@ def workers() -> Iterator[list[subprocess.Popen[str]]]:
 
 
 def linked(
-    server: RedisServer, links: list[StoreLink], name: str, store: MapObjectStore | None = None
+    server: RedisServer,
+    links: list[StoreLink],
+    name: str,
+    store: MapObjectStore | None = None,
+    *,
+    max_queue: int = 10_000,
 ) -> tuple[MapObjectStore, StoreLink]:
     store = store or MapObjectStore()
-    link = store.link(server.url, namespace="test", name=name, heartbeat=HB)
+    link = store.link(server.url, namespace="test", name=name, heartbeat=HB, max_queue=max_queue)
     links.append(link)
     return store, link
 
@@ -218,9 +215,7 @@ def test_redis_not_up_at_link_time(tmp_path: Path, links: list[StoreLink]) -> No
 def test_a_stall_coalesces_to_the_newest_value_and_says_what_was_skipped(
     redis_server: RedisServer, links: list[StoreLink]
 ) -> None:
-    sender = MapObjectStore()
-    link = sender.link(redis_server.url, namespace="test", name="sender", max_queue=50)
-    links.append(link)
+    sender, link = linked(redis_server, links, "sender", max_queue=50)
     receiver, _ = linked(redis_server, links, "receiver")
     events = events_of(receiver)
     sender_events = events_of(sender)
@@ -255,9 +250,7 @@ def test_a_flood_coalesces_counts_every_update_once_and_ends(
 ) -> None:
     """Publishes outrunning the link: the newest arrives, and every update is either
     delivered in order or counted as skipped, once, on both sides; then all flow again."""
-    sender = MapObjectStore()
-    link = sender.link(redis_server.url, namespace="test", name="sender", max_queue=100)
-    links.append(link)
+    sender, link = linked(redis_server, links, "sender", max_queue=100)
     receiver, receiving = linked(
         redis_server, links, "receiver", MapObjectStore(history_size=100_000)
     )
@@ -293,9 +286,7 @@ def test_a_flood_coalesces_counts_every_update_once_and_ends(
 def test_an_id_closed_and_registered_again_in_a_flood_is_a_new_producer_over_there(
     redis_server: RedisServer, links: list[StoreLink]
 ) -> None:
-    sender = MapObjectStore()
-    link = sender.link(redis_server.url, namespace="test", name="sender", max_queue=100)
-    links.append(link)
+    sender, link = linked(redis_server, links, "sender", max_queue=100)
     receiver, _ = linked(redis_server, links, "receiver")
     seen = events_of(receiver)
     first = sender.register_producer("ticks", "tick-service")
@@ -659,9 +650,7 @@ def test_a_stalled_redis_never_blocks_publishers_and_memory_stays_bounded(
     redis_server: RedisServer, links: list[StoreLink]
 ) -> None:
     """redis-server paused with SIGSTOP: connections hang instead of failing (a stall)."""
-    sender = MapObjectStore()
-    link = sender.link(redis_server.url, namespace="test", name="sender", max_queue=100)
-    links.append(link)
+    sender, link = linked(redis_server, links, "sender", max_queue=100)
     receiver, _ = linked(redis_server, links, "receiver")
     producer = sender.register_producer("ticks", "tick-service")
     producer.publish({"n": 0})

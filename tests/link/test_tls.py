@@ -43,14 +43,6 @@ def front(redis_server: RedisServer, certificates: Certificates) -> Iterator[Tls
         tls.stop()
 
 
-@pytest.fixture
-def links() -> Iterator[list[StoreLink]]:
-    made: list[StoreLink] = []
-    yield made
-    for link in made:
-        link.close()
-
-
 def status_events(store: MapObjectStore) -> list[str]:
     """The ``link_status`` messages the store emits from now on ("link 'x': connected")."""
     seen: list[str] = []
