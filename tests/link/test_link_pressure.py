@@ -238,16 +238,14 @@ def test_clears_in_a_flood_arrive_in_order_and_the_last_one_wins(
     assert stats["sent"] + stats["coalesced"] == ops, stats
     wait_for(lambda: receiving.stats()["received"] == stats["sent"], what="all sent, read")
     mine = [u for u in receiver.history("ticks") if u.producer_id == "cleared" and u.kind != "gap"]
-    assert mine[-1].kind == "cleared"
     kinds = [u.kind for u in mine]
-    assert kinds.count("cleared") == 2  # both clears, each once
-    second_clear = len(kinds) - 1
+    # The second clear shows only if a value went between the two (else it clears nothing).
+    assert kinds[-1] == "cleared" and 1 <= kinds.count("cleared") <= 2
     first_clear = kinds.index("cleared")
-    before_first = [u.value["n"] for u in mine[:first_clear]]
-    between = [u.value["n"] for u in mine[first_clear + 1 : second_clear]]
-    assert in_publish_order(before_first) and before_first[-1] <= 2_000
-    # what was published between the clears (maybe nothing: both may go in one send)
-    assert in_publish_order(between) and all(2_000 < n <= 4_999 for n in between)
+    before = [u.value["n"] for u in mine[:first_clear]]
+    after = [u.value["n"] for u in mine[first_clear:] if u.kind == "published"]
+    assert in_publish_order(before) and before[0] == -1 and before[-1] <= 2_000
+    assert in_publish_order(after) and all(2_000 < n <= 4_999 for n in after)
     gaps = sum(arrived(receiver, "ticks", pid)[1] for pid in ("cleared", "steady"))
     assert gaps == stats["coalesced"]
 
@@ -442,3 +440,21 @@ def test_a_registration_while_the_queue_is_full_keeps_the_queued_burst_whole(
     published, gaps = arrived(receiver, "ticks", "tick-service")
     assert [v["n"] for v in published] == [*range(51), 1_000]
     assert gaps == 1_000 - 50 - 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: _flush leaves a flood when _behind() < max_queue // 10, which is 0 for a "
+    "max_queue under 10: the link then coalesces forever",
+)
+def test_a_small_queue_leaves_a_flood_too(
+    redis_server: RedisServer, links: list[StoreLink]
+) -> None:
+    sender, link = linked(redis_server, links, "sender", MapObjectStore(), max_queue=5)
+    receiver, _ = linked(redis_server, links, "receiver")
+    producer = sender.register_producer("ticks", "tick-service")
+    for i in range(100):
+        producer.publish({"n": i})
+    assert link.coalescing
+    wait_for(lambda: receiver.get("ticks") == {"n": 99}, what="the newest value")
+    wait_for(lambda: not link.coalescing, what="the flood to end", timeout=3)
