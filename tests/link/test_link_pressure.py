@@ -458,3 +458,64 @@ def test_a_small_queue_leaves_a_flood_too(
     assert link.coalescing
     wait_for(lambda: receiver.get("ticks") == {"n": 99}, what="the newest value")
     wait_for(lambda: not link.coalescing, what="the flood to end", timeout=3)
+
+
+def test_producers_from_before_the_link_flood_like_any_other(
+    redis_server: RedisServer, links: list[StoreLink]
+) -> None:
+    receiver, receiving = linked(redis_server, links, "receiver")
+    sender = MapObjectStore()
+    early = sender.register_producer("ticks", "early")
+    early.publish({"n": -2})
+    quiet = sender.register_producer("ticks", "quiet")
+    quiet.publish({"quiet": True})
+    _, link = linked(redis_server, links, "sender", sender, max_queue=100)
+    wait_for(
+        lambda: (
+            receiver.values("ticks") == {"early@sender": {"n": -2}, "quiet@sender": {"quiet": True}}
+        ),
+        what="the values from before the link",
+    )
+    for i in range(5_000):
+        early.publish({"n": i})
+    wait_for(lambda: receiver.get("ticks") == {"n": 4_999}, what="the newest value")
+    wait_for(lambda: idle(link), what="the flood to be over")
+    stats = link.stats()
+    assert stats["coalesced"] > 0
+    # the state each had when linked counts as one update, then each publish
+    assert stats["sent"] + stats["coalesced"] == 2 + 5_000, stats
+    assert receiving.stats()["received"] == stats["sent"]
+    published, gaps = arrived(receiver, "ticks", "early")
+    assert in_publish_order([v["n"] for v in published]) and gaps == stats["coalesced"]
+    assert receiver.values("ticks")["quiet@sender"] == {"quiet": True}
+
+
+def test_an_id_closed_and_registered_again_in_an_outage_behind_a_long_queue(
+    redis_server: RedisServer, links: list[StoreLink]
+) -> None:
+    sender, link = linked(redis_server, links, "sender", MapObjectStore())
+    receiver, _ = linked(redis_server, links, "receiver")
+    seen: list[Any] = []
+    receiver.subscribe_events(seen.append)
+    first = sender.register_producer("ticks", "svc")
+    first.publish({"run": 1, "n": -1})
+    wait_for(lambda: receiver.get("ticks") == {"run": 1, "n": -1}, what="the first run")
+    redis_server.stop()
+    wait_for(lambda: link.status == "disconnected", what="the sender to notice")
+    for i in range(600):  # more than one slice: the second run's updates are in the next
+        first.publish({"run": 1, "n": i})
+    first.close()
+    second = sender.register_producer("ticks", "svc")
+    second.publish({"run": 2})
+    redis_server.start()
+    wait_for(lambda: idle(link) and link.status == "connected", what="the link to catch up")
+    wait_for(
+        lambda: receiver.values("ticks") == {"svc@sender": {"run": 2}},
+        what="the second run's value",
+    )
+    closes = [e for e in seen if e.kind == "closed" and e.producer_id == "svc"]
+    assert len(closes) == 1
+    published = arrived(receiver, "ticks", "svc")[0]
+    assert published[-1] == {"run": 2}
+    first_run = [v["n"] for v in published if v["run"] == 1]
+    assert in_publish_order(first_run) and first_run[-1] == 599
