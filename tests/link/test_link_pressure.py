@@ -519,3 +519,30 @@ def test_an_id_closed_and_registered_again_in_an_outage_behind_a_long_queue(
     assert published[-1] == {"run": 2}
     first_run = [v["n"] for v in published if v["run"] == 1]
     assert in_publish_order(first_run) and first_run[-1] == 599
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug (regression of the rewrite): after Redis restarts empty, a resync sends only "
+    "the producers whose link_n is past _sent_n, and _hashed still says the `latest` hash is "
+    "written: a quiet producer's value is in Redis nowhere, so a late joiner never sees it",
+)
+def test_a_quiet_producers_value_survives_a_redis_restart_for_late_joiners(
+    redis_server: RedisServer, links: list[StoreLink]
+) -> None:
+    sender, link = linked(redis_server, links, "sender", MapObjectStore())
+    quiet = sender.register_producer("config", "quiet")
+    quiet.publish({"mode": "fast"})
+    client = redis_server.client()
+    try:
+        wait_for(lambda: client.hlen("mapstore:test:{config}:latest"), what="the latest hash")
+        redis_server.stop()
+        wait_for(lambda: link.status == "disconnected", what="the sender to notice")
+        redis_server.start()  # empty: no persistence
+        wait_for(lambda: link.status == "connected", what="the sender to reconnect")
+        wait_for(lambda: client.zscore("mapstore:test:procs", "sender"), what="re-announced")
+    finally:
+        client.close()
+    joiner, joining = linked(redis_server, links, "joiner")
+    assert joining.wait_ready(timeout=10)
+    wait_for(lambda: joiner.get("config") == {"mode": "fast"}, what="the value", timeout=3)
