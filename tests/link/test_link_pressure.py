@@ -18,7 +18,7 @@ import pytest
 from pydantic import BaseModel
 
 from mapstore_core import MapObjectStore, StoreLink, create_widget_publisher, define_channel
-from tests.link.helpers import RedisServer, wait_for
+from tests.link.helpers import WAIT, RedisServer, wait_for
 
 HB = 0.5
 
@@ -546,3 +546,53 @@ def test_a_quiet_producers_value_survives_a_redis_restart_for_late_joiners(
     joiner, joining = linked(redis_server, links, "joiner")
     assert joining.wait_ready(timeout=10)
     wait_for(lambda: joiner.get("config") == {"mode": "fast"}, what="the value", timeout=3)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: _newest() reads a producer's number, then its state, without the channel's "
+    "lock; mid-publish (state set, sink not yet called: e.g. a local consumer's callback is "
+    "running) it sends the new value under the previous number, so that previous update is "
+    "silently replaced and the new value is delivered twice",
+)
+def test_a_slow_local_consumer_in_a_flood_never_makes_a_value_arrive_twice(
+    redis_server: RedisServer, links: list[StoreLink]
+) -> None:
+    sender, link = linked(redis_server, links, "sender", MapObjectStore(), max_queue=100)
+    receiver, receiving = linked(redis_server, links, "receiver")
+    last = 4_999
+    blocked, release = threading.Event(), threading.Event()
+
+    def slow_consumer(update: Any) -> None:
+        if update.value == {"n": last}:
+            blocked.set()
+            release.wait(WAIT)  # a consumer busy in the publishing thread, lock held
+
+    sender.register_consumer("ticks", "slow", slow_consumer)
+    producer = sender.register_producer("ticks", "ticks")
+    producer.publish({"n": -1})
+    wait_for(lambda: receiver.get("ticks") == {"n": -1}, what="the first update")
+
+    def flood() -> None:
+        for i in range(last + 1):
+            producer.publish({"n": i})
+
+    publisher = threading.Thread(target=flood)
+    publisher.start()
+    try:
+        # The newest can only be read from the producer's state while the callback runs
+        # (its publish is not numbered yet); give it the time to be sent, if it is.
+        wait_for(blocked.is_set, what="the consumer to hold the last publish")
+        wait_for(
+            lambda: receiver.get("ticks") == {"n": last} or not link.coalescing,
+            what="the newest read from the state to arrive, or the flood to end",
+        )
+    finally:
+        release.set()
+        publisher.join()
+    wait_for(lambda: receiver.get("ticks") == {"n": last}, what="the newest value")
+    wait_for(lambda: idle(link), what="the flood to be over")
+    stats = link.stats()
+    wait_for(lambda: receiving.stats()["received"] == stats["sent"], what="all sent, read")
+    numbers = [v["n"] for v in arrived(receiver, "ticks", "ticks")[0]]
+    assert numbers == sorted(set(numbers))  # in order, each once
