@@ -180,10 +180,12 @@ class StoreLink:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._woken = False  # the writer was woken and has not drained yet: no need again
+        self._resend_all = False  # Redis may have lost what it took: send every newest
         self._flooding = False  # publishes come faster than the link ships: coalescing
         self._unreported = 0  # skipped updates not yet told in a `link_dropped` event
         self._report_after = 0.0
-        self._queue: deque[_Item] = deque(maxlen=max_queue)  # only the writer takes from it
+        # Bounded by the sink (it stops queuing when full), not by evicting what is queued.
+        self._queue: deque[_Item] = deque()  # only the writer takes from it
         self._queue_size = max_queue
         self._linked: dict[int, ProducerState] = {}  # serial -> every local producer (to close)
         self._sent_n: dict[int, int] = {}  # serial -> the last number Redis took of each
@@ -219,13 +221,13 @@ class StoreLink:
         for producer, before in current:
             channel = producer.channel.name
             with producer.channel.lock:
-                if producer.link_n != before or producer.closed:
-                    continue  # registered or published since the attach: the sink has it
+                if producer.closed:
+                    continue
                 self._remember(producer, channel)
-                # Numbered after what an earlier link sent; not queued: the first flush
-                # sends every producer's newest state that Redis lacks.
-                self._sent_n[producer.serial] = producer.link_n
-                producer.link_n += 1
+                # Its numbers up to `before` were an earlier link's: none is skipped here.
+                self._sent_n.setdefault(producer.serial, before)
+                if producer.link_n == before:  # untouched since the attach: number its state
+                    producer.link_n += 1  # (not queued: the first flush sends the newest)
         self._writer = threading.Thread(
             target=self._run_writer, name=f"mapstore-link-writer:{self.name}", daemon=True
         )
@@ -354,10 +356,9 @@ class StoreLink:
             self._remember(producer, channel)
         queue = self._queue
         if len(queue) >= self._queue_size:  # full: what is queued stays, whole and in order;
-            self._flooding = True  # from now on publishes are coalesced (see _flush)
-            self._wake.set()
-            if op == "pub":
-                return
+            self._flooding = True  # from now on publishes are coalesced (see _flush), and
+            self._wake.set()  # this change too: the writer sends each producer's state
+            return
         queue.append((channel, op, producer.id, n, timestamp, payload, producer.serial))
         if not self._woken:
             self._woken = True
@@ -433,10 +434,22 @@ class StoreLink:
     def _connect(self) -> None:
         self._redis.ping()
         if not self.observer:
+            # Back after an outage and our record is gone: Redis restarted empty (or we
+            # were away so long that the others closed our producers). Send it all again.
+            if self._announcements and not self._redis.exists(self._keys.proc(self.name)):
+                self._lost_by_redis()
             self._announce()
         self._resync = True
         self._connected_since = time.monotonic()
         self._set_status("connected")
+
+    def _lost_by_redis(self) -> None:
+        """Send every producer's newest again, and its ``latest`` hash field.
+
+        Even those Redis took before: a restart without persistence lost them.
+        """
+        self._resend_all = True
+        self._hashed.clear()
 
     def _announce(self) -> None:
         """Write this process's announcement and heartbeat (also after Redis lost its data)."""
@@ -527,6 +540,7 @@ class StoreLink:
             self._announce()
             self._announced_channels.clear()
             self._resync = True
+            self._lost_by_redis()
             self._flush(until=time.monotonic() + self.heartbeat)
         for member, score in procs:
             name = member.decode() if isinstance(member, bytes) else str(member)
@@ -627,16 +641,20 @@ class StoreLink:
             popleft = queue.popleft  # only this thread takes: the length cannot shrink
             items = [popleft() for _ in range(min(len(queue), _SLICE))]
             drained = not queue
-            if self._resync or (flooding and drained):
+            again: list[_Item] = []
+            if drained and (self._resync or flooding):
+                # Only once the queue is drained: a producer's queued updates (an id's close
+                # before its next registration's) go first, in the order they happened.
                 self._resync = False
-                # Newest after the queued ones only once the queue is drained: before that,
-                # a producer's newer updates may still be queued.
-                items = self._newest_first(items, unqueued=flooding and drained)
-            if items:
+                everyone, self._resend_all = self._resend_all, False
+                newest, again = self._newest_missing(everyone)
+                items += newest
+            if items or again:
                 try:
-                    self._ship(items)
+                    self._ship(items, again)
                 except BaseException:
                     self._resync = True
+                    self._resend_all = self._resend_all or bool(again)
                     raise
             if self._flooding and drained:
                 if time.monotonic() >= self._next_hash:
@@ -657,28 +675,30 @@ class StoreLink:
         sent = self._sent_n
         return sum(p.link_n - sent.get(p.serial, 0) for p in list(self._linked.values()))
 
-    def _newest_first(self, items: list[_Item], *, unqueued: bool) -> list[_Item]:
-        """``items`` with every producer's newest that Redis lacks and ``items`` lacks.
+    def _newest_missing(self, everyone: bool) -> tuple[list[_Item], list[_Item]]:
+        """Each producer's newest change that Redis lacks, and (``everyone``) the others'.
 
-        Before them for a producer that has none in ``items``. With ``unqueued`` (the sink
-        did not queue publishes: a flood), also after them for a producer whose last there
-        is older; otherwise its newer updates are further on in the queue.
+        The second list holds the newest of those Redis had: it may have lost them (a
+        restart). A producer whose channel is busy (a publish under way) is left for the next round:
+        its state is read under the lock, so a value never goes under an older number.
         """
-        last_queued = {item[6]: item[3] for item in items}  # a producer's are in order
         sent = self._sent_n
-        before, after = [], []
+        missing, again = [], []
         for producer in list(self._linked.values()):
-            n = producer.link_n
-            if n <= sent.get(producer.serial, 0):
+            behind = producer.link_n > sent.get(producer.serial, 0)
+            if not (behind or everyone):
                 continue
-            queued = last_queued.get(producer.serial)
-            if queued is None:
-                before.append(_newest(producer))
-            elif unqueued and queued < n:
-                after.append(_newest(producer))
-        return before + items + after
+            item = _newest(producer)
+            if item is None:
+                self._resync = True  # try again at the next round
+                self._resend_all = self._resend_all or everyone
+            elif behind:
+                missing.append(item)
+            else:
+                again.append(item)
+        return missing, again
 
-    def _ship(self, items: list[_Item]) -> None:
+    def _ship(self, items: list[_Item], again: list[_Item] | None = None) -> None:
         """One pipeline: an entry per channel (split to stay under the size limit).
 
         Numbers tell what was skipped: an update whose producer's previous number is not the
@@ -691,10 +711,10 @@ class StoreLink:
         taking: dict[int, int] = {}
         skipped = stale = 0
         for item in items:
-            channel, op, pid, n, serial = item[0], item[1], item[2], item[3], item[6]
+            channel, pid, n, serial = item[0], item[2], item[3], item[6]
             last = taking.get(serial)
-            if last is None:  # a registration starts the producer's numbers here
-                last = n - 1 if op == "reg" else sent.get(serial, 0)
+            if last is None:
+                last = sent.get(serial, 0)
             if n <= last:
                 stale += 1  # counted in the gap before the newer one that went
                 continue
@@ -705,6 +725,12 @@ class StoreLink:
                 group = groups[channel] = ([], {})
             group[0].append(item[1:6])
             group[1][pid] = None
+        for item in again or ():  # sent before; Redis may have lost it: not counted again
+            group = groups.get(item[0])
+            if group is None:
+                group = groups[item[0]] = ([], {})
+            group[0].append(item[1:6])
+            group[1][item[2]] = None
         if groups:
             pipe = self._redis.pipeline(transaction=False)
             keys = self._keys
@@ -759,6 +785,8 @@ class StoreLink:
                     self._forget_closed(producer)  # its close is in the stream and the hash
                 continue
             item = _newest(producer)
+            if item is None:
+                continue  # a change under way: the next round writes it
             channel, op, pid = item[0], item[1], item[2]
             field = keys.field(self.name, pid)
             if op == "close":
@@ -1123,21 +1151,26 @@ class StoreLink:
             self._incarnations[entry.process] = entry.incarnation
 
 
-def _newest(producer: ProducerState) -> _Item:
+def _newest(producer: ProducerState) -> _Item | None:
     """A local producer's newest change, as the sink would have queued it, from its state.
 
-    Read without its channel's lock, number first: the store changes a producer's state
-    before the sink counts the change, so the state read is at least as new as the number
-    (a receiver may get a value twice, never an old one under a new number).
+    Read under its channel's lock, so the state and its number agree; None when a change is
+    under way (the lock is held: consumers' callbacks run before the sink numbers it).
     """
-    n = producer.link_n
-    if producer.closed:
-        op, payload = "close", None
-    elif producer.has_value:
-        op, payload = "pub", producer.value
-    else:
-        op, payload = ("clr" if producer.publish_count else "reg"), None
-    timestamp = producer.last_publish or time.time()
+    lock = producer.channel.lock
+    if not lock.acquire(blocking=False):
+        return None
+    try:
+        n = producer.link_n
+        if producer.closed:
+            op, payload = "close", None
+        elif producer.has_value:
+            op, payload = "pub", producer.value
+        else:
+            op, payload = ("clr" if producer.publish_count else "reg"), None
+        timestamp = producer.last_publish or time.time()
+    finally:
+        lock.release()
     return (producer.channel.name, op, producer.id, n, timestamp, payload, producer.serial)
 
 
