@@ -17,10 +17,10 @@ back at every round trip to Redis, so a publisher flooding the store keeps most 
 interpreter (the writer's share of it is bounded, not whatever a flood makes it).
 
 Under pressure (Redis slow or away, or publishes outrunning the writer: the queue full) the
-link coalesces: it drops the queue, stops queuing publishes (the sink then only numbers
-them), and every 20 ms sends each producer's newest, read from the producer's own state, until
-the flood is over. Receivers see a gap (counted, marked in their history, a ``link_dropped``
-event) and then the latest value.
+link coalesces: what is queued stays and goes whole, nothing more is queued (the sink then
+only numbers each change), and every 20 ms the writer sends each producer's newest, read
+from the producer's own state, until the flood is over. Receivers see a gap (counted,
+marked in their history, a ``link_dropped`` event) and then the latest value.
 """
 
 from __future__ import annotations
@@ -628,9 +628,9 @@ class StoreLink:
 
         While the link floods (the sink found the queue full and stopped queuing publishes),
         it ships what was queued, then every 20 ms each producer's newest, until fewer than a
-        tenth of the queue's size arrive in a pause. After a failure, every producer's newest
-        update that Redis lacks goes first (receivers drop what they already have: each
-        update carries its number).
+        tenth of the queue's size arrive in a pause. After a failure or a reconnect, once the
+        queue is drained, every producer's newest update that Redis lacks goes (receivers
+        drop what they already have: each update carries its number).
         """
         queue = self._queue
         while True:
@@ -679,8 +679,8 @@ class StoreLink:
         """Each producer's newest change that Redis lacks, and (``everyone``) the others'.
 
         The second list holds the newest of those Redis had: it may have lost them (a
-        restart). A producer whose channel is busy (a publish under way) is left for the next round:
-        its state is read under the lock, so a value never goes under an older number.
+        restart). A producer whose channel is busy (a change under way) is left for the next
+        round: its state is read under the lock, so a value never goes under an older number.
         """
         sent = self._sent_n
         missing, again = [], []
@@ -703,8 +703,8 @@ class StoreLink:
 
         Numbers tell what was skipped: an update whose producer's previous number is not the
         one Redis took last was preceded by updates that never went (coalesced: counted
-        here, once). One at or below it is older than what went already (a producer's newest
-        went ahead of its queued updates): not sent, and already counted.
+        here, once). One at or below it is older than what went already: not sent, and
+        already counted (a guard: the newest goes only after the queue, read under the lock).
         """
         groups: dict[str, tuple[list[_Wire], dict[str, None]]] = {}
         sent = self._sent_n
