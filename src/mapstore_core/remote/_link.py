@@ -1121,26 +1121,9 @@ class StoreLink:
         """Apply a decoded entry's updates through the store's validation and delivery."""
         self._check_incarnation(entry)
         if entry_id is not None:  # a live read: how long it waited in Redis
-            try:
-                entry_ms = int(entry_id.split(b"-", 1)[0])
-                self._lag_ms = max(0.0, time.time() * 1000 + self._offset_ms - entry_ms)
-            except ValueError:
-                pass
-        store = self._store
+            self._note_lag(entry_id)
         for op in entry.ops:
-            outcome, _skipped = store._remote_update(
-                entry.process,
-                entry.channel,
-                op.producer_id,
-                entry.meta[op.producer_id],
-                op.op,
-                op.n,
-                op.payload,
-            )
-            if outcome == "applied":
-                self._counts["received"] += 1
-            elif outcome == "rejected":
-                self._counts["rejected"] += 1
+            self._apply_op(entry, op, 0)
 
     def _check_incarnation(self, entry: Entry) -> None:
         known = self._incarnations.get(entry.process)
