@@ -20,6 +20,7 @@ from mapstore_core._errors import (
     DebugEndpointError,
     DebugProtocolError,
     DebugRequestError,
+    EventFormatError,
     JobStateError,
     LinkError,
     MapStoreError,
@@ -28,36 +29,28 @@ from mapstore_core._errors import (
     PublishValidationError,
     UnknownJob,
 )
+from mapstore_core._events import EventKind, StoreEvent
 from mapstore_core._handles import Consumer, Producer, UpdateStream, WidgetConsumer, WidgetPublisher
 from mapstore_core._jobs import JobManager, JobStatus, JobUpdate
-from mapstore_core._reader import StoreReader
+from mapstore_core._mirror import StoreMirror
 from mapstore_core._records import (
     ChannelInfo,
     ChannelUpdate,
     ConsumerInfo,
     Diagnostic,
-    EventKind,
+    ProcessInfo,
     ProducerInfo,
     ProducerKind,
     Rule,
     Severity,
-    StoreEvent,
     UpdateKind,
 )
 from mapstore_core._schemas import MetricData, ParagraphContent, TableData, WidgetChannels
 from mapstore_core._store import MapObjectStore
 from mapstore_core._wake import Drained, WakeOnceBuffer
 from mapstore_core._widgets import create_widget_consumer, create_widget_publisher, define_channel
-from mapstore_core.remote import (
-    DebugClient,
-    DebugEndpoint,
-    DebugServer,
-    LinkStatus,
-    ProcessInfo,
-    StoreLink,
-    list_debug_endpoints,
-    schema_diff,
-)
+from mapstore_core.debug import DebugClient, DebugEndpoint, DebugServer, list_debug_endpoints
+from mapstore_core.link import LinkStatus, StoreLink, schema_diff
 
 __version__ = "0.1.0"
 
@@ -80,6 +73,7 @@ __all__ = [
     "DebugServer",
     "Diagnostic",
     "Drained",
+    "EventFormatError",
     "EventKind",
     "JobManager",
     "JobStateError",
@@ -103,7 +97,7 @@ __all__ = [
     "Severity",
     "StoreEvent",
     "StoreLink",
-    "StoreReader",
+    "StoreMirror",
     "TableData",
     "UnknownJob",
     "UpdateKind",

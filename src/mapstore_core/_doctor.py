@@ -7,16 +7,17 @@ functions of it, so they are easy to test and cost nothing on the publish path.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from mapstore_core._records import Diagnostic
 
 __all__ = [
     "ChurnFact",
+    "ChurnTracker",
     "ProducerFacts",
     "diagnose",
     "duplicate_source",
@@ -81,6 +82,70 @@ class ChurnFact:
     producer_id: str
     registrations: int
     window: float
+
+
+class ChurnTracker:
+    """Registrations per call site, to spot one that registers in bursts (a render loop).
+
+    A site that made ``threshold`` registrations within ``window`` seconds becomes a fact
+    (kept: the finding outlives the burst). Fed with the registrations' own timestamps, so a
+    mirror that folds the same ``registered`` events reaches the same facts. Not
+    thread-safe: the store state's lock guards it.
+    """
+
+    __slots__ = ("facts", "stamps", "threshold", "window")
+
+    def __init__(self, threshold: int, window: float) -> None:
+        self.threshold = threshold
+        self.window = window
+        self.stamps: dict[str, deque[float]] = {}
+        self.facts: dict[str, ChurnFact] = {}
+
+    def note(self, where: str, channel: str, producer_id: str, now: float) -> None:
+        """A local producer was registered at ``where`` at time ``now``."""
+        stamps = self.stamps.get(where)
+        if stamps is None:
+            stamps = self.stamps[where] = deque(maxlen=self.threshold)
+        stamps.append(now)
+        if len(stamps) == self.threshold and now - stamps[0] <= self.window:
+            self.facts[where] = ChurnFact(where, channel, producer_id, len(stamps), self.window)
+
+    def for_channels(self, names: set[str]) -> list[ChurnFact]:
+        """The facts about sites whose last burst was on one of ``names``."""
+        return [fact for fact in self.facts.values() if fact.channel in names]
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as JSON data (for a snapshot a mirror starts from)."""
+        return {
+            "threshold": self.threshold,
+            "window": self.window,
+            "stamps": {where: list(stamps) for where, stamps in self.stamps.items()},
+            "facts": [
+                [f.where, f.channel, f.producer_id, f.registrations, f.window]
+                for f in self.facts.values()
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> ChurnTracker:
+        """Rebuild a record from ``to_json`` data.
+
+        Raises:
+            ValueError: ``data`` is not such a record.
+        """
+        try:
+            tracker = cls(int(data["threshold"]), float(data["window"]))
+            for where, stamps in data["stamps"].items():
+                tracker.stamps[str(where)] = deque(
+                    (float(s) for s in stamps), maxlen=tracker.threshold
+                )
+            for where, channel, producer_id, registrations, window in data["facts"]:
+                tracker.facts[str(where)] = ChurnFact(
+                    str(where), str(channel), str(producer_id), int(registrations), float(window)
+                )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"not a churn record: {exc}") from exc
+        return tracker
 
 
 def _rule_ids(producers: Iterable[ProducerFacts]) -> Iterable[Diagnostic]:

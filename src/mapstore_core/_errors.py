@@ -12,6 +12,7 @@ registered, so the message alone says what to fix::
     ├── PublishValidationError (ValueError) a payload that does not fit the channel's model
     ├── UnknownJob (LookupError)       a job id the JobManager never issued
     ├── JobStateError (ValueError)     a job update that its current state does not allow
+    ├── EventFormatError (ValueError)  JSON that is not a store event or snapshot this reads
     ├── DebugProtocolError (ValueError)    a debug-endpoint message that breaks the protocol
     ├── DebugConnectionError (ConnectionError)  a debug endpoint that cannot be reached
     ├── DebugAuthError (PermissionError)   an endpoint that refused the handshake, or not yours
@@ -41,6 +42,7 @@ __all__ = [
     "DebugEndpointError",
     "DebugProtocolError",
     "DebugRequestError",
+    "EventFormatError",
     "JobStateError",
     "LinkError",
     "MapStoreError",
@@ -169,6 +171,14 @@ class UnknownJob(MapStoreError, LookupError):
 
 class JobStateError(MapStoreError, ValueError):
     """A job update that its state does not allow (finished jobs are final)."""
+
+
+class EventFormatError(MapStoreError, ValueError):
+    """JSON received as a store event or snapshot that is not one (or of an unknown format).
+
+    Everything that crosses a process boundary is checked before it is folded into a mirror:
+    the message names the field that is wrong.
+    """
 
 
 class DebugProtocolError(MapStoreError, ValueError):

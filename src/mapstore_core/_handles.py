@@ -5,19 +5,40 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from pydantic import BaseModel
 
 from mapstore_core._records import ChannelUpdate, ProducerKind
 from mapstore_core._state import ConsumerState, ProducerState
 
-if TYPE_CHECKING:
-    from mapstore_core._store import MapObjectStore
-
 __all__ = ["Consumer", "Producer", "UpdateStream", "WidgetConsumer", "WidgetPublisher"]
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class _Store(Protocol):
+    """What a handle asks of its store (``MapObjectStore`` provides it)."""
+
+    def _publish(self, producer: ProducerState, payload: Any) -> ChannelUpdate: ...
+
+    def _clear(self, producer: ProducerState) -> ChannelUpdate | None: ...
+
+    def _close_producer(self, producer: ProducerState, reason: str | None = None) -> None: ...
+
+    def _subscribe(
+        self, consumer: ConsumerState, fn: Callable[[ChannelUpdate], object]
+    ) -> Callable[[], None]: ...
+
+    def _close_consumer(self, consumer: ConsumerState) -> None: ...
+
+    def _newest_converted(self, channel: str, model: type[M]) -> M | None: ...
+
+    def _try_convert(self, model: type[M], payload: Any) -> M | None: ...
+
+    def get(self, channel: str) -> Any: ...
+
+    def values(self, channel: str) -> dict[str, Any]: ...
 
 
 class Producer:
@@ -31,7 +52,7 @@ class Producer:
 
     __slots__ = ("__weakref__", "_state", "_store")
 
-    def __init__(self, store: MapObjectStore, state: ProducerState) -> None:
+    def __init__(self, store: _Store, state: ProducerState) -> None:
         self._store = store
         self._state = state
 
@@ -145,7 +166,7 @@ class Consumer:
 
     __slots__ = ("__weakref__", "_state", "_store")
 
-    def __init__(self, store: MapObjectStore, state: ConsumerState) -> None:
+    def __init__(self, store: _Store, state: ConsumerState) -> None:
         self._store = store
         self._state = state
 

@@ -1,12 +1,14 @@
-"""The immutable records the store hands out: updates, events, and descriptions of itself.
+"""The immutable records the store hands out: updates and descriptions of itself.
 
-``ChannelUpdate`` and ``StoreEvent`` are named tuples because one is built on every publish and
-a tuple is the cheapest immutable record CPython has; the descriptions are frozen dataclasses.
+``ChannelUpdate`` is a named tuple because one is built on every publish and a tuple is the
+cheapest immutable record CPython has; the descriptions are frozen dataclasses. The event
+that describes every change (``StoreEvent``) lives with its JSON form in ``_events``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, NamedTuple
 
 __all__ = [
@@ -14,31 +16,16 @@ __all__ = [
     "ChannelUpdate",
     "ConsumerInfo",
     "Diagnostic",
-    "EventKind",
+    "ProcessInfo",
     "ProducerInfo",
     "ProducerKind",
     "Rule",
     "Severity",
-    "StoreEvent",
     "UpdateKind",
 ]
 
 UpdateKind = Literal["published", "cleared", "gap"]
 ProducerKind = Literal["producer", "bridge"]
-EventKind = Literal[
-    "registered",
-    "published",
-    "cleared",
-    "closed",
-    "validation_failed",
-    "consumer_error",
-    "diagnostic",
-    "consumer_registered",
-    "consumer_closed",
-    "channel_defined",
-    "link_status",
-    "link_dropped",
-]
 Rule = Literal[
     "non-descriptive-id",
     "duplicate-source",
@@ -73,35 +60,6 @@ class ChannelUpdate(NamedTuple):
     """Seconds since the epoch, from the store's clock."""
     process: str | None = None
     """The linked process the producer lives in (``store.link``), or None for a local one."""
-
-
-class StoreEvent(NamedTuple):
-    """Something that happened in a store, for debug views (``store.subscribe_events``)."""
-
-    kind: EventKind
-    """What happened."""
-    channel: str | None
-    """The channel concerned, if any."""
-    producer_id: str | None
-    """The producer concerned, if any."""
-    timestamp: float
-    """Seconds since the epoch, from the store's clock."""
-    consumer_id: str | None = None
-    """The consumer concerned (consumer events, a widget consumer's rejection)."""
-    update: ChannelUpdate | None = None
-    """The update, for ``published`` and ``cleared``."""
-    where: str | None = None
-    """Where the producer or consumer concerned was registered."""
-    message: str | None = None
-    """A human-readable message (validation and consumer errors, diagnostics)."""
-    traceback: str | None = None
-    """The formatted traceback of a ``consumer_error``."""
-    diagnostic: Diagnostic | None = None
-    """The new finding, for ``diagnostic`` events."""
-    problems: dict[str, str] | None = None
-    """``{field path: message}`` of a ``validation_failed`` event (as the error's ``problems``)."""
-    process: str | None = None
-    """The linked process of a remote producer concerned (``store.link``), else None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +140,11 @@ class ProducerInfo:
     producer with the highest one holds the channel's current value."""
     process: str | None = None
     """The linked process it lives in (``store.link``), or None for a local producer."""
+    widget: str | None = None
+    """The consumer-only widget class it was registered from (the doctor's
+    ``producer-in-widget``), or None."""
+    job_error: str | None = None
+    """Why its bridged job failed (the doctor's ``job-failed``), or None."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the description as JSON-ready data."""
@@ -206,7 +169,102 @@ class ConsumerInfo:
     """Callbacks currently subscribed."""
     model: str | None
     """The model its values are converted to (widget consumers), or None."""
+    serial: int = 0
+    """Its number in the store: consumer ids need not be unique, this is (events name it)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the description as JSON-ready data."""
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessInfo:
+    """One process of a linked namespace, as ``store.processes()`` describes it."""
+
+    name: str
+    """How the other processes name it (``store.link(name=...)``)."""
+    host: str
+    """The host it runs on, as it announced."""
+    pid: int | None
+    """Its process id on that host."""
+    program: str
+    """Its program (``app.py``)."""
+    started: float | None
+    """When the process linked (its own clock, seconds since the epoch)."""
+    heartbeat_age: float | None
+    """Seconds since its last heartbeat, on Redis's clock."""
+    alive: bool
+    """Whether its heartbeat is current."""
+    gone_since: float | None
+    """When it stopped heartbeating (Redis's clock, epoch seconds), for a gone process."""
+    gone_reason: str
+    """Why it is gone (``missed 3 heartbeats``, ``closed its link``), else empty."""
+    producers: list[tuple[str, str, str, str]]
+    """Its open producers as announced: (channel, id, kind, registered_at)."""
+    consumers: list[tuple[str, str]]
+    """Its open consumers as announced: (channel, id)."""
+    publish_rate: float | None
+    """Updates per second its link sent over the last ten seconds (None: not yet known)."""
+    link_drops: int
+    """Updates its link skipped (coalesced) or could not send, since it started."""
+    drops_last_minute: int
+    """Of those, how many in the last minute."""
+    schemas: dict[str, str]
+    """Channel -> model fingerprint."""
+    version: str
+    """The mapstore version it runs."""
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Channel -> the JSON schema of its model in that process (what the fingerprint hashes)."""
+    stale: list[tuple[str, str, Any]] = field(default_factory=list)
+    """For a gone process: (channel, producer id, last value) of its producers, now stale."""
+    me: bool = False
+    """This is the process asking (its own store's link)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The process as JSON-ready data."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ProcessInfo:
+        """Rebuild a process from ``to_dict`` data (received from another process).
+
+        Raises:
+            ValueError: ``data`` is not such a description.
+        """
+        if not isinstance(data, dict):
+            raise ValueError("a process description must be an object")
+        try:
+            return cls(
+                name=str(data["name"]),
+                host=str(data.get("host") or ""),
+                pid=data.get("pid") if type(data.get("pid")) is int else None,
+                program=str(data.get("program") or ""),
+                started=_number(data.get("started")),
+                heartbeat_age=_number(data.get("heartbeat_age")),
+                alive=bool(data.get("alive")),
+                gone_since=_number(data.get("gone_since")),
+                gone_reason=str(data.get("gone_reason") or ""),
+                producers=[
+                    (str(c), str(i), str(k), str(w)) for c, i, k, w in data.get("producers") or []
+                ],
+                consumers=[(str(c), str(i)) for c, i in data.get("consumers") or []],
+                publish_rate=_number(data.get("publish_rate")),
+                link_drops=int(data.get("link_drops") or 0),
+                drops_last_minute=int(data.get("drops_last_minute") or 0),
+                schemas={str(k): str(v) for k, v in (data.get("schemas") or {}).items()},
+                version=str(data.get("version") or ""),
+                models={
+                    str(k): v for k, v in (data.get("models") or {}).items() if isinstance(v, dict)
+                },
+                stale=[(str(c), str(i), v) for c, i, v in data.get("stale") or []],
+                me=bool(data.get("me")),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"not a process description: {exc}") from exc
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None

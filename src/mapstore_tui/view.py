@@ -1,9 +1,11 @@
 """The panel's only window on a store: a small, read-only, JSON-shaped view.
 
 Every screen of the panel reads through ``StoreView``; nothing in the panel touches a
-``MapObjectStore`` directly. Everything a view returns is plain JSON-ready data, so a second
-implementation can serve a store that lives in another process without the screens changing.
-``LocalStoreView`` is the in-process implementation.
+``MapObjectStore`` directly. Everything a view returns is plain JSON-ready data.
+``LocalStoreView`` reads anything with the store's read API that it holds in this process:
+the store itself, or a ``StoreMirror`` folded from another process's events (what an
+attached panel reads), so the screens are the same whichever it is, and no read ever waits
+on another process.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
-from mapstore_core import EventKind, StoreEvent, StoreReader
+from mapstore_core import EventKind, MapObjectStore, StoreEvent, StoreMirror
+from mapstore_core.plumbing import jsonable
 
 __all__ = ["DryRunCapable", "EventListener", "LocalStoreView", "StoreView"]
 
@@ -77,33 +80,74 @@ class DryRunCapable(Protocol):
         ...
 
 
-class LocalStoreView(StoreReader):
-    """A ``StoreView`` over a store in this process (the same data the endpoint serves)."""
+class LocalStoreView:
+    """A ``StoreView`` over a store in this process, or a mirror of one in another.
+
+    Args:
+        reads: The store, or a ``StoreMirror``.
+    """
+
+    def __init__(self, reads: MapObjectStore | StoreMirror) -> None:
+        self.reads = reads
 
     def subscribe(
         self, listener: EventListener, *, kinds: Iterable[EventKind] | None = None
     ) -> Callable[[], None]:
-        return self.store.subscribe_events(listener, kinds=kinds)
+        return self.reads.subscribe_events(listener, kinds=kinds)
 
     @property
     def can_dry_run(self) -> bool:
-        return True  # the panel runs inside the app: nothing to opt into
+        """Whether dry runs work here: only over a store in this process."""
+        return isinstance(self.reads, MapObjectStore)
+
+    def dry_run(self, channel: str, payload: Any) -> dict[str, Any]:
+        """Validate ``payload`` on ``channel`` without delivering it (a local store only)."""
+        if not isinstance(self.reads, MapObjectStore):
+            raise PermissionError("a mirror cannot run a payload against the store")
+        return self.reads.dry_run(channel, payload)
 
     @property
     def linked(self) -> bool:
         """Whether the store is linked (then the panel has a Processes view)."""
-        return self.store.linked is not None
+        reads = self.reads
+        if isinstance(reads, MapObjectStore):
+            return reads.linked is not None
+        return reads.linked
 
     def processes(self) -> list[dict[str, Any]]:
         """The processes of the linked namespace (``ProcessInfo`` fields; empty unlinked)."""
-        return [process.to_dict() for process in self.store.processes()]
+        return [process.to_dict() for process in self.reads.processes()]
+
+    def values(self, channel: str) -> dict[str, Any]:
+        """``{producer_id: payload}`` as JSON data, in registration order."""
+        data: dict[str, Any] = jsonable(self.reads.values(channel))
+        return data
+
+    def history(self, channel: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """Past updates (the last ``limit``), oldest first, values as JSON data."""
+        updates = self.reads.history(channel)
+        if limit is not None:
+            updates = updates[-limit:] if limit > 0 else []
+        return [{**u._asdict(), "value": jsonable(u.value)} for u in updates]
+
+    def log_producers(self) -> str:
+        """The Log Producers text."""
+        return self.reads.log_producers()
+
+    def diagnostics(self) -> list[dict[str, Any]]:
+        """The doctor's findings (``Diagnostic`` fields)."""
+        return [d.to_dict() for d in self.reads.diagnostics()]
+
+    def snapshot(self) -> dict[str, Any]:
+        """The JSON snapshot."""
+        return self.reads.snapshot()
 
     # A linked store holds the producers of every process, but consumers stay where they
     # are; their announcements say which. The panel counts and lists them all.
 
     def _remote_consumers(self, channel: str | None) -> list[dict[str, Any]]:
         found = []
-        for process in self.store.processes():
+        for process in self.reads.processes():
             if not process.alive or process.me:
                 continue
             for name, consumer_id in process.consumers:
@@ -123,7 +167,7 @@ class LocalStoreView(StoreReader):
         return found
 
     def channels(self) -> list[dict[str, Any]]:
-        channels = super().channels()
+        channels = [info.to_dict() for info in self.reads.channels()]
         remote = self._remote_consumers(None)
         if remote:
             counts: dict[str, int] = {}
@@ -134,15 +178,19 @@ class LocalStoreView(StoreReader):
         return channels
 
     def consumers(self, channel: str | None = None) -> list[dict[str, Any]]:
-        local = [{**c, "process": None} for c in super().consumers(channel)]
+        local = [{**c.to_dict(), "process": None} for c in self.reads.consumers(channel)]
         return local + self._remote_consumers(channel)
+
+    def producers(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Open producers (``ProducerInfo`` fields), of one channel or all."""
+        return [info.to_dict() for info in self.reads.producers(channel)]
 
     def schema(self, channel: str) -> dict[str, Any] | None:
         """This store's model, else the one a linked process announced (the observer's case)."""
-        mine = super().schema(channel)
+        mine = self.reads.json_schema(channel)
         if mine is not None:
             return mine
-        for process in self.store.processes():
+        for process in self.reads.processes():
             if process.alive and channel in process.models:
                 return process.models[channel]
         return None

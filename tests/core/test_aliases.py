@@ -8,7 +8,6 @@ from mapstore_core import (
     MapObjectStore,
     MetricData,
     PublishValidationError,
-    StoreReader,
     TableData,
     create_widget_consumer,
     create_widget_publisher,
@@ -58,7 +57,7 @@ def test_errors_name_fields_as_documented(store: MapObjectStore) -> None:
 
 
 def test_schema_lists_field_names(store: MapObjectStore) -> None:
-    schema = StoreReader(store).schema("metric-data")
+    schema = store.json_schema("metric-data")
     assert schema is not None and "change_type" in schema["properties"]
     assert TableData.model_json_schema(by_alias=False)["required"] == ["title", "headers", "rows"]
 

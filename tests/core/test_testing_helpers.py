@@ -27,8 +27,8 @@ def test_assert_published_failure_lists_what_was_published(store: MapObjectStore
     assert str(info.value) == (
         "expected a publish from 'price-feed' with value 3 on channel 'prices'; "
         "there were 2 publishes:\n"
-        "  seq 1 from 'price-feed': 1\n"
-        "  seq 2 from 'price-feed': 2"
+        "  seq 4 from 'price-feed': 1\n"  # after the registration and the recorder's consumer
+        "  seq 5 from 'price-feed': 2"
     )
 
 
@@ -56,7 +56,7 @@ def test_store_level_assert_published(store: MapObjectStore) -> None:
     p = store.register_producer("prices", "price-feed")
     p.publish({"px": 1})
     update = assert_published(store, "prices", {"px": 1}, producer_id="price-feed")
-    assert update.seq == 1
+    assert update.seq == 2  # the registration was change 1
     assert assert_published(store, "prices", ANY).value == {"px": 1}
     with pytest.raises(AssertionError, match="there were no publishes"):
         assert_published(store, "empty-channel")

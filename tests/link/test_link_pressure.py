@@ -116,7 +116,7 @@ def test_a_producer_publishing_while_the_link_attaches_is_linked_like_any_other(
     sender = MapObjectStore()
     early = sender.register_producer("ticks", "early")  # before the link exists
     early.publish({"n": -2})
-    attach = sender._attach_link
+    attach = sender._attach_sink
 
     def attach_then_publish(*args: Any) -> Any:
         # Another thread's publish landing between the attach and the link's own look at
@@ -125,7 +125,7 @@ def test_a_producer_publishing_while_the_link_attaches_is_linked_like_any_other(
         early.publish({"n": -1})
         return current
 
-    monkeypatch.setattr(sender, "_attach_link", attach_then_publish)
+    monkeypatch.setattr(sender, "_attach_sink", attach_then_publish)
     link = sender.link(redis_server.url, namespace="test", name="sender", max_queue=100)
     links.append(link)
     wait_for(lambda: receiver.get("ticks") == {"n": -1}, what="the value from the attach")

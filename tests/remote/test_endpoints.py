@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mapstore_core import DebugAuthError, DebugClient, DebugServer, MapObjectStore
-from mapstore_core.remote import list_debug_endpoints
+from mapstore_core.debug import list_debug_endpoints
 from mapstore_tui import MapStoreApp
 from mapstore_tui.cli import main
 from mapstore_tui.demo.static_page import WELCOME

@@ -16,7 +16,7 @@ from mapstore_core import (
     DebugServer,
     MapObjectStore,
 )
-from mapstore_core.remote import read_token
+from mapstore_core.debug import read_token
 
 from .helpers import private_dir
 

@@ -27,7 +27,7 @@ from mapstore_core import (
     MapObjectStore,
     StoreEvent,
 )
-from mapstore_core.remote import _server, list_debug_endpoints
+from mapstore_core.debug import _server, list_debug_endpoints
 from mapstore_tui.cli import main
 
 from .helpers import (
@@ -241,16 +241,16 @@ def test_an_event_that_cannot_be_encoded_reaches_the_client_as_a_stub(
     No value is known to fail encoding any more (huge integers travel as text, see below),
     so the failure is forced: the guard must still hold if one ever does.
     """
-    from mapstore_core.remote import _server
+    from mapstore_core.debug import _server
 
-    real = _server.event_to_dict
+    real = _server.event_to_json
 
     def failing(event: StoreEvent) -> dict[str, Any]:
         if event.kind == "published":
             raise ValueError("this value cannot be encoded")
         return real(event)
 
-    monkeypatch.setattr(_server, "event_to_dict", failing)
+    monkeypatch.setattr(_server, "event_to_json", failing)
     store = MapObjectStore()
     producer = store.register_producer("numbers", "counter")
     seen: list[StoreEvent] = []

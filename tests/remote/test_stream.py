@@ -20,7 +20,7 @@ from mapstore_core import (
     StoreEvent,
 )
 from mapstore_core import _errors as errors_module
-from mapstore_core.remote import _server, _wire
+from mapstore_core.debug import _server, _wire
 
 from .helpers import eventually, hello, raw_connect, read_message, send
 

@@ -9,13 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mapstore_core import DebugProtocolError, StoreEvent
-from mapstore_core.remote._wire import (
+from mapstore_core._events import event_to_json
+from mapstore_core.debug._wire import (
     MAX_MESSAGE_BYTES,
     answer_parts,
     decode,
     encode,
     event_from_dict,
-    event_to_dict,
     loads,
 )
 
@@ -83,10 +83,10 @@ def test_validation_problems_cross_the_wire_as_data() -> None:
         message="invalid",
         problems={"change_type": "Input should be 'increase'"},
     )
-    line = encode({"type": "event", "event": event_to_dict(event)})
+    line = encode({"type": "event", "event": event_to_json(event)})
     assert event_from_dict(decode(line)["event"]) == event
     with pytest.raises(DebugProtocolError):
-        event_from_dict({**event_to_dict(event), "problems": {"field": 3}})
+        event_from_dict({**event_to_json(event), "problems": {"field": 3}})
 
 
 any_text = st.text(  # lone surrogates too, often

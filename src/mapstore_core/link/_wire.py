@@ -33,7 +33,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from pydantic import BaseModel
 from pydantic_core import to_json
 
 from mapstore_core._records import ProducerKind
@@ -260,7 +259,7 @@ def decode_entry(
     return Entry(process, incarnation, entry_channel, meta, ops)
 
 
-def schema_fingerprint(model: type[BaseModel]) -> str:
+def schema_fingerprint(model_name: str, json_schema: Mapping[str, Any]) -> str:
     """A short hash of a model's JSON schema: equal fingerprints, compatible channels."""
-    schema = json.dumps(model.model_json_schema(), sort_keys=True)
-    return f"{model.__name__}:{hashlib.sha256(schema.encode()).hexdigest()[:12]}"
+    schema = json.dumps(json_schema, sort_keys=True)
+    return f"{model_name}:{hashlib.sha256(schema.encode()).hexdigest()[:12]}"

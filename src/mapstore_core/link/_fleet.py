@@ -24,10 +24,9 @@ import json
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from mapstore_core._records import Diagnostic, ProducerInfo
+from mapstore_core._records import Diagnostic, ProcessInfo, ProducerInfo
 
 __all__ = ["GONE_FOR", "FleetTracker", "ProcessInfo", "fleet_diagnostics", "schema_diff"]
 
@@ -38,46 +37,6 @@ _RATE_WINDOW_MS = 10_000
 CLEAN = "closed its link"
 FLEET = "(fleet)"
 """The ``channel`` of a finding about a whole process rather than one channel."""
-
-
-@dataclass(frozen=True, slots=True)
-class ProcessInfo:
-    """One process of a linked namespace, as ``store.processes()`` describes it."""
-
-    name: str
-    host: str
-    pid: int | None
-    program: str
-    started: float | None
-    """When the process linked (its own clock, seconds since the epoch)."""
-    heartbeat_age: float | None
-    """Seconds since its last heartbeat, on Redis's clock."""
-    alive: bool
-    gone_since: float | None
-    """When it stopped heartbeating (Redis's clock, epoch seconds), for a gone process."""
-    gone_reason: str
-    producers: list[tuple[str, str, str, str]]
-    """Its open producers as announced: (channel, id, kind, registered_at)."""
-    consumers: list[tuple[str, str]]
-    """Its open consumers as announced: (channel, id)."""
-    publish_rate: float | None
-    """Updates per second its link sent over the last ten seconds (None: not yet known)."""
-    link_drops: int
-    """Updates its link skipped (coalesced) or could not send, since it started."""
-    drops_last_minute: int
-    schemas: dict[str, str]
-    """Channel -> model fingerprint."""
-    version: str
-    models: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Channel -> the JSON schema of its model in that process (what the fingerprint hashes)."""
-    stale: list[tuple[str, str, Any]] = field(default_factory=list)
-    """For a gone process: (channel, producer id, last value) of its producers, now stale."""
-    me: bool = False
-    """This is the process asking (its own store's link)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """The process as JSON-ready data."""
-        return asdict(self)
 
 
 class _Proc:

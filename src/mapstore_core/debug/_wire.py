@@ -15,11 +15,11 @@ import json
 import math
 import re
 from collections.abc import Iterator
-from typing import Any, get_args
+from typing import Any
 
-from mapstore_core._errors import DebugProtocolError
-from mapstore_core._jsonable import MAX_INT_DIGITS, jsonable
-from mapstore_core._records import ChannelUpdate, EventKind, StoreEvent
+from mapstore_core._errors import DebugProtocolError, EventFormatError
+from mapstore_core._events import StoreEvent, event_from_json
+from mapstore_core._jsonable import MAX_INT_DIGITS
 
 __all__ = [
     "MAX_ANSWER_BYTES",
@@ -31,8 +31,6 @@ __all__ = [
     "decode",
     "encode",
     "event_from_dict",
-    "event_stub",
-    "event_to_dict",
     "loads",
 ]
 
@@ -134,65 +132,6 @@ def decode(line: bytes) -> dict[str, Any]:
     return message
 
 
-def event_to_dict(event: StoreEvent) -> dict[str, Any]:
-    """A store event as JSON data (the update's value included)."""
-    data: dict[str, Any] = {
-        "kind": event.kind,
-        "channel": event.channel,
-        "producer_id": event.producer_id,
-        "timestamp": event.timestamp,
-        "consumer_id": event.consumer_id,
-        "where": event.where,
-        "message": event.message,
-        "traceback": event.traceback,
-        "update": None,
-        "diagnostic": None,
-        "problems": event.problems,
-    }
-    if event.update is not None:
-        data["update"] = {**event.update._asdict(), "value": jsonable(event.update.value)}
-    if event.diagnostic is not None:
-        data["diagnostic"] = event.diagnostic.to_dict()
-    return data
-
-
-def event_stub(message: dict[str, Any], size: int) -> dict[str, Any]:
-    """An ``event`` message too large to send, as a small one that says what was left out.
-
-    The event keeps its kind, channel, producer, time and sequence number; its value, texts and
-    problems are replaced, and ``omitted`` names the full message's size in bytes.
-    """
-    event = message.get("event") or {}
-
-    def short(value: Any) -> Any:
-        return value[:200] if isinstance(value, str) else None
-
-    update = event.get("update")
-    if isinstance(update, dict):
-        update = {
-            **{key: short(update.get(key)) for key in ("channel", "producer_id", "kind")},
-            "seq": update.get("seq") if isinstance(update.get("seq"), int) else 0,
-            "timestamp": update.get("timestamp") or 0.0,
-            "value": None,
-        }
-    note = f"event of {size:,} bytes omitted: over the {MAX_MESSAGE_BYTES:,}-byte message limit"
-    return {
-        "type": "event",
-        "omitted": size,
-        "event": {
-            **{key: short(event.get(key)) for key in ("kind", "channel", "producer_id")},
-            "timestamp": event.get("timestamp") or 0.0,
-            "consumer_id": short(event.get("consumer_id")),
-            "where": short(event.get("where")),
-            "message": note,
-            "traceback": None,
-            "update": update,
-            "diagnostic": None,
-            "problems": None,
-        },
-    }
-
-
 def answer_parts(request_id: int, result: Any) -> Iterator[dict[str, Any]]:
     """A result as ``response`` messages: one, or ``part``/``parts`` pieces of its JSON text.
 
@@ -219,90 +158,14 @@ def answer_parts(request_id: int, result: Any) -> Iterator[dict[str, Any]]:
         yield {"type": "response", "id": request_id, "part": part, "parts": parts, "data": chunk}
 
 
-def _problems(value: Any) -> dict[str, str] | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        raise TypeError("'problems' must map field paths to messages")
-    return value
-
-
-_TEXT = (str, type(None))
-_NUMBER = (int, float)
-_EVENT_FIELDS: dict[str, tuple[type, ...]] = {
-    "kind": (str,),
-    "channel": _TEXT,
-    "producer_id": _TEXT,
-    "timestamp": _NUMBER,
-    "consumer_id": _TEXT,
-    "where": _TEXT,
-    "message": _TEXT,
-    "traceback": _TEXT,
-}
-_UPDATE_FIELDS: dict[str, tuple[type, ...]] = {
-    "channel": (str,),
-    "producer_id": (str,),
-    "kind": (str,),
-    "seq": (int,),
-    "timestamp": _NUMBER,
-}
-_DIAGNOSTIC_FIELDS: dict[str, tuple[type, ...]] = {
-    "rule": (str,),
-    "severity": (str,),
-    "channel": (str,),
-    "producer_id": (str,),
-    "message": (str,),
-    "where": (str,),
-    "hint": (str,),
-}
-_EVENT_KINDS = frozenset(get_args(EventKind))
-
-
-def _check(data: Any, fields: dict[str, tuple[type, ...]], what: str) -> None:
-    """``data`` is an object whose ``fields`` (when present) have their types; no bools."""
-    if not isinstance(data, dict):
-        raise TypeError(f"{what} must be an object")
-    for field, types in fields.items():
-        value = data.get(field)
-        if value is None and type(None) not in types and field in data:
-            raise TypeError(f"{what}.{field} must not be null")
-        if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
-            raise TypeError(f"{what}.{field} has the wrong type ({type(value).__name__})")
-
-
 def event_from_dict(data: Any) -> StoreEvent:
     """Rebuild a ``StoreEvent`` received over the wire (values stay JSON data).
 
     Raises:
-        DebugProtocolError: not an object, a field missing or of the wrong type, or an
-            unknown kind (nothing of another shape reaches an ``on_event`` callback).
+        DebugProtocolError: not an event in ``_events``' JSON form (nothing of another shape
+            reaches an ``on_event`` callback).
     """
-    from mapstore_core._records import Diagnostic
-
     try:
-        _check(data, _EVENT_FIELDS, "event")
-        update = data.get("update")
-        diagnostic = data.get("diagnostic")
-        if data["kind"] not in _EVENT_KINDS:
-            raise ValueError(f"unknown event kind {str(data['kind'])[:40]!r}")
-        if update is not None:
-            _check(update, _UPDATE_FIELDS, "update")
-        if diagnostic is not None:
-            _check(diagnostic, _DIAGNOSTIC_FIELDS, "diagnostic")
-        return StoreEvent(
-            kind=data["kind"],
-            channel=data.get("channel"),
-            producer_id=data.get("producer_id"),
-            timestamp=float(data["timestamp"]),
-            consumer_id=data.get("consumer_id"),
-            update=None if update is None else ChannelUpdate(**update),
-            where=data.get("where"),
-            message=data.get("message"),
-            traceback=data.get("traceback"),
-            diagnostic=None if diagnostic is None else Diagnostic(**diagnostic),
-            problems=_problems(data.get("problems")),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
+        return event_from_json(data)
+    except EventFormatError as exc:
         raise DebugProtocolError(f"malformed event: {exc}") from exc

@@ -27,9 +27,9 @@ from mapstore_core._errors import (
     DebugProtocolError,
     DebugRequestError,
 )
-from mapstore_core._records import StoreEvent
-from mapstore_core.remote import _endpoints
-from mapstore_core.remote._wire import (
+from mapstore_core._events import StoreEvent
+from mapstore_core.debug import _endpoints
+from mapstore_core.debug._wire import (
     MAX_ANSWER_BYTES,
     MAX_MESSAGE_BYTES,
     PROTOCOL,

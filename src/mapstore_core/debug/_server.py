@@ -45,14 +45,14 @@ import threading
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, get_args
+from typing import Any, get_args
 
 from mapstore_core._errors import DebugEndpointError, DebugProtocolError, MapStoreError
-from mapstore_core._reader import StoreReader
-from mapstore_core._records import EventKind, StoreEvent
+from mapstore_core._events import EventKind, StoreEvent, event_stub, event_to_json
 from mapstore_core._wake import WakeOnceBuffer
-from mapstore_core.remote import _endpoints
-from mapstore_core.remote._wire import (
+from mapstore_core.debug import _endpoints
+from mapstore_core.debug._reads import JsonReads, ServedStore
+from mapstore_core.debug._wire import (
     MAX_ANSWER_BYTES,
     MAX_MESSAGE_BYTES,
     PART_CHARS,
@@ -62,12 +62,7 @@ from mapstore_core.remote._wire import (
     decode,
     dumps,
     encode,
-    event_stub,
-    event_to_dict,
 )
-
-if TYPE_CHECKING:
-    from mapstore_core._store import MapObjectStore
 
 __all__ = ["DebugServer", "default_socket_path"]
 
@@ -330,18 +325,18 @@ class _Session:
     def event_line(event: StoreEvent) -> bytes:
         """An event as a line; one too large, or that cannot be encoded, as a stub."""
         try:
-            message = {"type": "event", "event": event_to_dict(event)}
-            line = dumps(message).encode("utf-8") + b"\n"
+            line = dumps({"type": "event", "event": event_to_json(event)}).encode("utf-8")
         except Exception as exc:  # a value the wire cannot carry at all
-            fields = event._asdict()
-            if event.update is not None:  # as on the wire: an object (its value left out)
-                fields["update"] = event.update._asdict()
-            stub = event_stub({"type": "event", "event": fields}, 0)
-            stub["event"]["message"] = f"event could not be encoded: {exc}"
-            return encode(stub)
-        if len(line) > MAX_MESSAGE_BYTES:
-            return encode(event_stub(message, len(line)))
-        return line
+            stub = event_stub(event, f"event could not be encoded: {str(exc)[:200]}")
+            return encode({"type": "event", "event": event_to_json(stub)})
+        if len(line) + 1 > MAX_MESSAGE_BYTES:
+            note = (
+                f"event of {len(line) + 1:,} bytes omitted: over the "
+                f"{MAX_MESSAGE_BYTES:,}-byte message limit"
+            )
+            stub = event_stub(event, note)
+            return encode({"type": "event", "omitted": len(line) + 1, "event": event_to_json(stub)})
+        return line + b"\n"
 
     async def pump_events(self) -> None:
         """Send queued events in batches, yielding between them.
@@ -475,7 +470,7 @@ class DebugServer:
 
     def __init__(
         self,
-        store: MapObjectStore,
+        store: ServedStore,
         *,
         name: str | None = None,
         path: str | os.PathLike[str] | None = None,
@@ -493,7 +488,7 @@ class DebugServer:
             if type(limit) is not int or limit < 1:
                 raise ValueError(f"{what} must be a positive integer, not {limit!r}")
         self.store = store
-        self.reader = StoreReader(store)
+        self.reader = JsonReads(store)
         self.tcp = host is not None or port is not None
         self.host = host or "127.0.0.1"
         self.port = port or 0
@@ -720,8 +715,4 @@ class DebugServer:
             value = params.get(name)
             if value is not None and (not isinstance(value, expected) or isinstance(value, bool)):
                 raise TypeError(f"{name!r} must be {what}")
-        if method == "diagnostics":  # the doctor's findings, without telling the app's listeners
-            if params:
-                raise TypeError(f"diagnostics takes no parameters, not {sorted(params)}")
-            return [d.to_dict() for d in self.store._quiet_diagnostics()]
         return getattr(self.reader, method)(**params)  # unknown params: TypeError

@@ -36,13 +36,15 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self
+from typing import Any, Literal, Self
 
 from mapstore_core._errors import LinkError
+from mapstore_core._events import StoreEvent
 from mapstore_core._jsonable import jsonable
-from mapstore_core._state import ProducerState
-from mapstore_core.remote._fleet import FleetTracker, ProcessInfo
-from mapstore_core.remote._link_wire import (
+from mapstore_core._port import LinkedProducer, StorePort
+from mapstore_core._records import ChannelUpdate, Diagnostic, ProcessInfo
+from mapstore_core.link._fleet import FleetTracker, fleet_diagnostics
+from mapstore_core.link._wire import (
     MAX_ENTRY_BYTES,
     Entry,
     Keys,
@@ -54,9 +56,6 @@ from mapstore_core.remote._link_wire import (
     entry_prefix,
     schema_fingerprint,
 )
-
-if TYPE_CHECKING:
-    from mapstore_core._store import MapObjectStore
 
 __all__ = ["LinkStatus", "StoreLink"]
 
@@ -115,7 +114,7 @@ class StoreLink:
 
     def __init__(
         self,
-        store: MapObjectStore,
+        port: StorePort,
         url: str,
         *,
         namespace: str = "mapstore",
@@ -145,7 +144,8 @@ class StoreLink:
         self.observer = observer
         self.heartbeat = float(heartbeat)
         self.incarnation = secrets.token_hex(6)
-        self._store = store
+        self._port = port
+        self._reads = port.reads
         self._keys = Keys(self.namespace)
         timeout = max(5.0, 3 * self.heartbeat)  # a reply of big entries on a loaded machine
         try:
@@ -187,13 +187,16 @@ class StoreLink:
         # Bounded by the sink (it stops queuing when full), not by evicting what is queued.
         self._queue: deque[_Item] = deque()  # only the writer takes from it
         self._queue_size = max_queue
-        self._linked: dict[int, ProducerState] = {}  # serial -> every local producer (to close)
+        self._linked: dict[int, LinkedProducer] = {}  # serial -> every local producer
         self._sent_n: dict[int, int] = {}  # serial -> the last number Redis took of each
-        self._hashed: dict[ProducerState, int] = {}  # the n of each one's `latest` hash field
+        self._hashed: dict[LinkedProducer, int] = {}  # the n of each one's `latest` field
         self._meta: dict[tuple[str, str], _Meta] = {}  # (channel, id) -> its description
-        self._producer_meta: dict[ProducerState, _Meta] = {}
+        self._producer_meta: dict[LinkedProducer, _Meta] = {}
+        # (process, channel, producer id) -> the last number applied of a remote producer
+        # (to drop re-sends and see gaps); only the reader thread touches it.
+        self._remote_n: dict[tuple[str, str, str], int] = {}
         self._next_hash = 0.0
-        self._announced_as: tuple[int, int] | None = None  # the store's shape when announced
+        self._announced_as: int | None = None  # the store's shape when announced
         self._resync = True  # send every producer's newest whose n is past what was acked
         self._announced_channels: set[str] = set()
         self._counts = {"sent": 0, "received": 0, "coalesced": 0, "dropped": 0, "rejected": 0}
@@ -209,25 +212,21 @@ class StoreLink:
         self._started = time.time()
         self._announcements = 0
         self._fleet = FleetTracker(None if observer else self.name)
-        self._fleet_known: set[tuple[str, str, str]] = set()
         self._read_once = threading.Event()  # the reader has joined every channel once
         self._seen_once = threading.Event()  # the writer has read the fleet once
         self._own_prefix = entry_prefix(self.name, self.incarnation)
         try:
-            current = store._attach_link(self, self._observe if observer else self._sink)
+            current = port.attach(self._observe if observer else self._sink)
         except LinkError:
             self._redis.close()
             raise
         for producer, before in current:
-            channel = producer.channel.name
-            with producer.channel.lock:
-                if producer.closed:
-                    continue
-                self._remember(producer, channel)
-                # Its numbers up to `before` were an earlier link's: none is skipped here.
+            # Its numbers up to `before` were an earlier link's: none is skipped here. One
+            # untouched since the attach gets a number for its state (not queued: the first
+            # flush sends the newest); a closed one is left alone.
+            if port.adopt(producer, before):
+                self._remember(producer, producer.channel_name)
                 self._sent_n.setdefault(producer.serial, before)
-                if producer.link_n == before:  # untouched since the attach: number its state
-                    producer.link_n += 1  # (not queued: the first flush sends the newest)
         self._writer = threading.Thread(
             target=self._run_writer, name=f"mapstore-link-writer:{self.name}", daemon=True
         )
@@ -273,7 +272,8 @@ class StoreLink:
             self._wake.set()
         self._writer.join(timeout=max(5.0, 3 * self.heartbeat))
         self._reader.join(timeout=max(5.0, 3 * self.heartbeat))
-        self._store._detach_link(self, f"link of process {self.name!r} closed")
+        self._port.detach(f"link of process {self.name!r} closed")
+        self._remote_n.clear()
         self._set_status("closed")
         self._redis.close()
 
@@ -330,12 +330,10 @@ class StoreLink:
         """
         return self._fleet.processes()
 
-    def _fleet_diagnostics(self) -> list[Any]:
-        from mapstore_core.remote._fleet import fleet_diagnostics
-
+    def _fleet_diagnostics(self) -> list[Diagnostic]:
         return fleet_diagnostics(
             self._fleet.processes(),
-            self._store.producers(),
+            self._reads.producers(),
             self._fleet.schema_documents(),
             own=None if self.observer else self.name,
             now=self._fleet.now_ms / 1000 if self._fleet.now_ms else time.time(),
@@ -343,15 +341,15 @@ class StoreLink:
 
     # -- the publishing side (any thread, channel lock held) -----------------------------
 
-    def _observe(self, producer: ProducerState, op: str, payload: Any, timestamp: float) -> None:
+    def _observe(self, producer: LinkedProducer, op: str, payload: Any, timestamp: float) -> None:
         """An observer publishes nothing: a local change stays in its own store."""
 
-    def _sink(self, producer: ProducerState, op: str, payload: Any, timestamp: float) -> None:
+    def _sink(self, producer: Any, op: str, payload: Any, timestamp: float) -> None:
         # The publish path: every line here is paid on every publish (see bench_redis.py).
         n = producer.link_n = producer.link_n + 1
         if op == "pub" and self._flooding:
             return  # the writer sends the producer's newest from its state (and sees the gap)
-        channel = producer.channel.name
+        channel = producer.channel_name
         if op == "reg":
             self._remember(producer, channel)
         queue = self._queue
@@ -364,7 +362,7 @@ class StoreLink:
             self._woken = True
             self._wake.set()
 
-    def _remember(self, producer: ProducerState, channel: str) -> None:
+    def _remember(self, producer: LinkedProducer, channel: str) -> None:
         meta = (producer.kind, producer.registered_at, producer.validated)
         self._meta[(channel, producer.id)] = meta
         self._producer_meta[producer] = meta
@@ -376,7 +374,7 @@ class StoreLink:
         if self._status == status or self._status == "closed":
             return
         self._status = status
-        self._store._link_event("link_status", f"link {self.name!r}: {status}")
+        self._port.news("link_status", f"link {self.name!r}: {status}")
 
     def _run_writer(self) -> None:
         backoff = 0.05
@@ -453,17 +451,17 @@ class StoreLink:
 
     def _announce(self) -> None:
         """Write this process's announcement and heartbeat (also after Redis lost its data)."""
-        store = self._store
-        self._announced_as = (store._diag_generation, len(store.consumers()))
+        reads = self._reads
+        self._announced_as = self._port.shape()
         producers, schemas, documents = [], {}, {}
-        for info in store.producers():
+        for info in reads.producers():
             if info.process is None:
                 producers.append([info.channel, info.id, info.kind, info.registered_at])
-        for channel in store.channels():
-            model = store.schema(channel.name)
-            if model is not None:
-                schemas[channel.name] = schema_fingerprint(model)
-                documents[channel.name] = model.model_json_schema()
+        for channel in reads.channels():
+            document = reads.json_schema(channel.name)
+            if channel.schema is not None and document is not None:
+                schemas[channel.name] = schema_fingerprint(channel.schema, document)
+                documents[channel.name] = document
         record = {
             "v": 1,
             "name": self.name,
@@ -477,7 +475,7 @@ class StoreLink:
             "schemas": schemas,
             "schema_json": documents,
             "producers": producers,
-            "consumers": [[c.channel, c.id] for c in store.consumers()],
+            "consumers": [[c.channel, c.id] for c in reads.consumers()],
         }
         seconds, micros = self._redis.time()
         now_ms = seconds * 1000 + micros // 1000
@@ -529,11 +527,7 @@ class StoreLink:
         pipe.set(self._stats_key(self.name), self._stats_json(), px=self._record_ttl_ms())
         pipe.zrange(self._keys.procs, 0, -1, withscores=True)
         _, still_there, _, procs = pipe.execute()
-        store = self._store
-        if still_there and self._announced_as != (
-            store._diag_generation,
-            len(store.consumers()),
-        ):
+        if still_there and self._announced_as != self._port.shape():
             self._announce()  # producers or consumers changed: keep the announcement true
         if not still_there:  # Redis restarted empty: announce again, resend every value
             logger.warning("link %r: Redis lost the namespace; announcing again", self.name)
@@ -576,13 +570,8 @@ class StoreLink:
                 if record is not None:
                     records[name] = record
         self._fleet.update(now_ms, deadlines, {k: v for k, v in stats.items() if v}, records)
+        self._port.fleet(self._fleet.processes(), self._fleet_diagnostics())
         self._seen_once.set()
-        store = self._store
-        if store._by_kind["diagnostic"]:
-            findings = self._fleet_diagnostics()
-            keys = {finding.key for finding in findings}
-            store._emit_findings(f for f in findings if f.key not in self._fleet_known)
-            self._fleet_known = keys
 
     def _reap(self, now_ms: int) -> None:
         """Close here the producers of processes whose heartbeat deadline has passed."""
@@ -590,7 +579,7 @@ class StoreLink:
         if since is None or time.monotonic() - since < 2 * self.heartbeat:
             return  # after a reconnect, give every process a chance to beat again
         grace = int(_MISSED_BEATS * self.heartbeat * 1000)
-        for process in self._store._remote_processes():
+        for process in self._port.remote_processes():
             deadline = self._deadlines.setdefault(process, now_ms + grace)
             if now_ms <= deadline:
                 continue
@@ -608,16 +597,18 @@ class StoreLink:
             pipe.execute()
 
     def _forget(self, process: str, reason: str) -> None:
-        store = self._store
+        reads = self._reads
         stale = []
-        for info in store.producers():
+        for info in reads.producers():
             if info.process == process:
-                values = store.values(info.channel)
+                values = reads.values(info.channel)
                 key = f"{info.id}@{process}"
                 if key in values:
                     stale.append((info.channel, info.id, jsonable(values[key])))
         self._fleet.keep_stale(process, stale)
-        closed = self._store._close_remote(process, reason)
+        closed = self._port.close_process(process, reason)
+        for gone in [known for known in self._remote_n if known[0] == process]:
+            del self._remote_n[gone]
         self._deadlines.pop(process, None)
         self._incarnations.pop(process, None)
         if closed:
@@ -688,7 +679,7 @@ class StoreLink:
             behind = producer.link_n > sent.get(producer.serial, 0)
             if not (behind or everyone):
                 continue
-            item = _newest(producer)
+            item = self._newest(producer)
             if item is None:
                 self._resync = True  # try again at the next round
                 self._resend_all = self._resend_all or everyone
@@ -760,7 +751,7 @@ class StoreLink:
             return
         skipped, self._unreported = self._unreported, 0
         self._report_after = time.monotonic() + 1.0
-        self._store._link_event(
+        self._port.news(
             "link_dropped",
             f"link {self.name!r} skipped {skipped} update(s): its queue of {self._queue_size} "
             "filled up (publishes outran it, or Redis was slow or away); each producer's "
@@ -778,13 +769,13 @@ class StoreLink:
         self._next_hash = time.monotonic() + min(0.1, self.heartbeat)
         keys = self._keys
         pipe = self._redis.pipeline(transaction=False)
-        done: list[tuple[ProducerState, _Item]] = []
+        done: list[tuple[LinkedProducer, _Item]] = []
         for producer in list(self._linked.values()):
             if self._hashed.get(producer) == producer.link_n:
                 if producer.closed and self._sent_n.get(producer.serial, 0) >= producer.link_n:
                     self._forget_closed(producer)  # its close is in the stream and the hash
                 continue
-            item = _newest(producer)
+            item = self._newest(producer)
             if item is None:
                 continue  # a change under way: the next round writes it
             channel, op, pid = item[0], item[1], item[2]
@@ -806,7 +797,18 @@ class StoreLink:
             if item[1] == "close" and self._sent_n.get(producer.serial, 0) >= item[3]:
                 self._forget_closed(producer)
 
-    def _forget_closed(self, producer: ProducerState) -> None:
+    def _newest(self, producer: LinkedProducer) -> _Item | None:
+        """A local producer's newest change, as the sink would have queued it, from its state.
+
+        None when a change is under way (see ``StorePort.newest``).
+        """
+        newest = self._port.newest(producer)
+        if newest is None:
+            return None
+        op, payload, n, timestamp = newest
+        return (producer.channel_name, op, producer.id, n, timestamp, payload, producer.serial)
+
+    def _forget_closed(self, producer: LinkedProducer) -> None:
         """Drop a closed producer's bookkeeping once its close is in Redis.
 
         Never before: until then it is one of the producers whose newest a resync sends.
@@ -815,7 +817,7 @@ class StoreLink:
         self._linked.pop(producer.serial, None)
         self._sent_n.pop(producer.serial, None)
         described = self._producer_meta.pop(producer, None)
-        key = (producer.channel.name, producer.id)
+        key = (producer.channel_name, producer.id)
         if described is not None and self._meta.get(key) is described:
             del self._meta[key]  # unless the id was registered again meanwhile
 
@@ -829,7 +831,7 @@ class StoreLink:
         if len(wires) == 1:
             self._counts["dropped"] += 1
             _op, pid, n, _ts, _payload = wires[0]
-            self._store._link_event(
+            self._port.news(
                 "link_dropped",
                 f"update {n} of {pid!r} on {channel!r} is {len(entry)} bytes as JSON, over "
                 f"the link's {MAX_ENTRY_BYTES}-byte limit: not sent",
@@ -844,12 +846,11 @@ class StoreLink:
         reason = f"process {self.name!r} closed its link"
         items: list[_Item] = []
         for producer in list(self._linked.values()):
-            with producer.channel.lock:
-                if producer.closed:
-                    continue  # its own close is queued or sent
-                n = producer.link_n = producer.link_n + 1
+            n = self._port.renumber(producer)
+            if n is None:
+                continue  # closed: its own close is queued or sent
             items.append(
-                (producer.channel.name, "close", producer.id, n, now, reason, producer.serial)
+                (producer.channel_name, "close", producer.id, n, now, reason, producer.serial)
             )
         if items:
             self._ship(items)
@@ -949,16 +950,76 @@ class StoreLink:
             self._apply_op(held, op, folded)
 
     def _apply_op(self, entry: Entry | _Held, op: Any, folded: int) -> None:
-        outcome, _skipped = self._store._remote_update(
-            entry.process,
-            entry.channel,
-            op.producer_id,
-            entry.meta[op.producer_id],
-            op.op,
-            op.n,
-            op.payload,
-            folded=folded,
-        )
+        """Apply one remote change through the port, dropping re-sends and telling gaps.
+
+        Each producer numbers its changes: one at or below the last applied is a re-send;
+        a jump means the sender skipped updates under pressure (a ``gap`` in the history and
+        a ``link_dropped`` event, both from the store). ``folded``: publishes just before
+        this one that an observer skipped on purpose (counted as publishes, not as a gap).
+        """
+        process, channel, pid = entry.process, entry.channel, op.producer_id
+        key = (process, channel, pid)
+        port = self._port
+        last = self._remote_n.get(key)
+        if last is None:
+            if op.op == "close":
+                return  # a producer closed before we ever saw it
+            kind, where, validated = entry.meta[pid]
+            port.apply(
+                StoreEvent(
+                    "registered",
+                    channel,
+                    pid,
+                    op.timestamp,
+                    process=process,
+                    where=where,
+                    detail={"kind": kind, "validated": validated, "widget": None},
+                )
+            )
+            last = op.n - 1
+        if op.n <= last:
+            return  # a re-send
+        self._remote_n[key] = op.n
+        skipped = op.n - last - 1 - folded
+        if skipped > 0:
+            port.apply(
+                StoreEvent(
+                    "link_dropped",
+                    channel,
+                    pid,
+                    op.timestamp,
+                    process=process,
+                    message=f"{skipped} update(s) of {pid!r} in process {process!r} were "
+                    "skipped on the way (the link coalesced under pressure); the newest follows",
+                    update=ChannelUpdate(
+                        channel, pid, "gap", {"skipped": skipped}, 0, op.timestamp, process
+                    ),
+                )
+            )
+        if op.op == "pub":
+            outcome = port.apply(
+                StoreEvent(
+                    "published",
+                    channel,
+                    pid,
+                    op.timestamp,
+                    process=process,
+                    update=ChannelUpdate(
+                        channel, pid, "published", op.payload, 0, op.timestamp, process
+                    ),
+                    detail={"folded": folded} if folded else None,
+                )
+            )
+        elif op.op == "clr":
+            outcome = port.apply(StoreEvent("cleared", channel, pid, op.timestamp, process=process))
+        elif op.op == "close":
+            reason = op.payload if isinstance(op.payload, str) else None
+            outcome = port.apply(
+                StoreEvent("closed", channel, pid, op.timestamp, process=process, message=reason)
+            )
+            del self._remote_n[key]
+        else:
+            outcome = "applied"  # a registration seen again: nothing to do
         if outcome == "applied":
             self._counts["received"] += 1 + folded
         elif outcome == "rejected":
@@ -989,7 +1050,7 @@ class StoreLink:
                 self._bad_streams.add(stream)
                 self._counts["dropped"] += 1
                 logger.warning("link %r: not following %r: %s", self.name, channel, exc)
-                self._store._link_event(
+                self._port.news(
                     "link_dropped", f"channel {channel!r} is not followed: its key is bad ({exc})"
                 )
 
@@ -1001,7 +1062,7 @@ class StoreLink:
         the last ``history_size`` updates before this link started (bounded by updates, not
         entries: one entry can carry thousands) and every entry written since.
         """
-        history = self._store._history_size
+        history = self._port.history_size
         live = self._live_processes()
         # Read before the stream: a writer updates the hash only after the stream, so every
         # value in it is also in the stream unless its producer has been quiet for long.
@@ -1112,7 +1173,7 @@ class StoreLink:
         except (ValueError, TypeError) as exc:
             self._counts["dropped"] += 1
             logger.warning("link %r: dropped an entry on %r: %s", self.name, channel, exc)
-            self._store._link_event(
+            self._port.news(
                 "link_dropped", f"dropped a malformed entry on channel {channel!r}: {exc}"
             )
             return None
@@ -1132,29 +1193,6 @@ class StoreLink:
         elif known != entry.incarnation:
             self._forget(entry.process, f"process {entry.process!r} restarted")
             self._incarnations[entry.process] = entry.incarnation
-
-
-def _newest(producer: ProducerState) -> _Item | None:
-    """A local producer's newest change, as the sink would have queued it, from its state.
-
-    Read under its channel's lock, so the state and its number agree; None when a change is
-    under way (the lock is held: consumers' callbacks run before the sink numbers it).
-    """
-    lock = producer.channel.lock
-    if not lock.acquire(blocking=False):
-        return None
-    try:
-        n = producer.link_n
-        if producer.closed:
-            op, payload = "close", None
-        elif producer.has_value:
-            op, payload = "pub", producer.value
-        else:
-            op, payload = ("clr" if producer.publish_count else "reg"), None
-        timestamp = producer.last_publish or time.time()
-    finally:
-        lock.release()
-    return (producer.channel.name, op, producer.id, n, timestamp, payload, producer.serial)
 
 
 def _json_object(raw: Any) -> dict[str, Any] | None:

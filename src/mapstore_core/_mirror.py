@@ -1,0 +1,111 @@
+"""``StoreMirror``: a read-only store, folded from a snapshot and the events that follow it.
+
+A mirror answers the store's read API (``channels()``, ``producers()``, ``consumers()``,
+``get()``, ``values()``, ``history()``, ``log_producers()``, ``diagnostics()``,
+``snapshot()``, ``processes()``) with the store's own code (``StoreReads``) over state built
+by one function (``_fold.fold``). A panel attached to another process reads one; so will a
+recording's replay. It never publishes: it only takes events.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from mapstore_core._events import EVENT_KINDS, EventKind, StoreEvent
+from mapstore_core._fold import fold, load_state
+from mapstore_core._reads import StoreReads
+from mapstore_core._state import StoreState
+
+__all__ = ["StoreMirror"]
+
+logger = logging.getLogger("mapstore_core")
+
+EventListener = Callable[[StoreEvent], object]
+
+
+class StoreMirror(StoreReads):
+    """A read-only copy of a store: ``StoreMirror(store.snapshot())``, then ``apply(event)``.
+
+    Values are whatever the events carried: JSON data when they crossed a process boundary,
+    the store's own objects when a mirror listens in-process. ``apply`` may run on one thread
+    while others read (each channel has its lock, as in the store).
+
+    Args:
+        snapshot: A ``store.snapshot()`` (version 2) to start from; an empty store's state
+            when left out.
+
+    Raises:
+        EventFormatError: ``snapshot`` is not a snapshot this mapstore reads.
+    """
+
+    def __init__(self, snapshot: Mapping[str, Any] | None = None) -> None:
+        self._state = _empty() if snapshot is None else load_state(dict(snapshot))
+        self._lock = threading.Lock()
+        self._listeners: tuple[tuple[EventListener, frozenset[str] | None], ...] = ()
+
+    def apply(self, event: StoreEvent) -> bool:
+        """Fold ``event`` in, then tell the listeners; False if it was stale or named nothing.
+
+        A stale event (its channel is already past it: a re-send after a resynchronisation)
+        changes nothing and is not told again.
+        """
+        applied = fold(self._state, event)
+        if applied:
+            self._tell(event)
+        return applied
+
+    def reset(self, snapshot: Mapping[str, Any]) -> None:
+        """Start again from ``snapshot`` (after events were lost)."""
+        self._state = load_state(dict(snapshot))
+
+    @property
+    def seq(self) -> int:
+        """The seq of the last change folded in."""
+        return self._state.last_seq
+
+    @property
+    def linked(self) -> bool:
+        """Whether the mirrored store is linked to a namespace (it has a fleet)."""
+        return self._state.linked
+
+    def subscribe_events(
+        self, fn: EventListener, *, kinds: Iterable[EventKind] | None = None
+    ) -> Callable[[], None]:
+        """Call ``fn(event)`` after each event is folded in (or only those of ``kinds``).
+
+        As the store's: a listener that raises is logged and does not affect the mirror.
+        Returns the function that unsubscribes ``fn``.
+
+        Raises:
+            ValueError: ``kinds`` names an event kind that does not exist.
+        """
+        wanted = None if kinds is None else frozenset(kinds)
+        if wanted is not None and not wanted <= EVENT_KINDS:
+            raise ValueError(f"unknown event kinds: {', '.join(sorted(wanted - EVENT_KINDS))}")
+        entry = (fn, wanted)
+        with self._lock:
+            self._listeners = (*self._listeners, entry)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                self._listeners = tuple(e for e in self._listeners if e is not entry)
+
+        return unsubscribe
+
+    def _tell(self, event: StoreEvent) -> None:
+        for fn, kinds in self._listeners:
+            if kinds is None or event.kind in kinds:
+                try:
+                    fn(event)
+                except Exception:
+                    logger.exception("mirror listener %r failed on %r", fn, event.kind)
+
+    def __repr__(self) -> str:
+        return f"<StoreMirror channels={len(self._state.channels)} seq={self._state.last_seq}>"
+
+
+def _empty() -> StoreState:
+    return StoreState(100, 10, 1.0)
