@@ -18,7 +18,7 @@ import pytest
 from pydantic import BaseModel
 
 from mapstore_core import MapObjectStore, StoreLink, create_widget_publisher, define_channel
-from tests.link.helpers import WAIT, RedisServer, wait_for
+from tests.link.helpers import RedisServer, wait_for
 
 HB = 0.5
 
@@ -535,20 +535,36 @@ def test_a_quiet_producers_value_survives_a_redis_restart_for_late_joiners(
 def test_a_slow_local_consumer_in_a_flood_never_makes_a_value_arrive_twice(
     redis_server: RedisServer, links: list[StoreLink]
 ) -> None:
+    """A consumer holds the publishing thread, and its channel's lock, in the flood's last publish.
+
+    Meanwhile the producer's state holds the newest value but not yet its number (the sink
+    numbers a change after the consumers ran): read then, it would go under the previous
+    number, and again under its own once the publish ends. The writer reads a producer's
+    newest in each of its rounds (every 20 ms in a flood, or at a resync); the test holds the
+    lock until a round has certainly run meanwhile, then lets go: a witness producer on
+    another channel is published twice after the hold began, each time once the previous
+    value arrived, so the round that sends the second began after the hold, and it reads
+    every producer that is behind, the held one too.
+    """
     sender, link = linked(redis_server, links, "sender", MapObjectStore(), max_queue=100)
     receiver, receiving = linked(redis_server, links, "receiver")
     last = 4_999
-    blocked, release = threading.Event(), threading.Event()
+    holding, release = threading.Event(), threading.Event()
 
     def slow_consumer(update: Any) -> None:
         if update.value == {"n": last}:
-            blocked.set()
-            release.wait(WAIT)  # a consumer busy in the publishing thread, lock held
+            holding.set()
+            release.wait()  # no timeout: the test always releases it (`finally`, below)
 
     sender.register_consumer("ticks", "slow", slow_consumer)
     producer = sender.register_producer("ticks", "ticks")
+    witness = sender.register_producer("witness", "witness")
     producer.publish({"n": -1})
-    wait_for(lambda: receiver.get("ticks") == {"n": -1}, what="the first update")
+    witness.publish({"w": 0})
+    wait_for(
+        lambda: receiver.get("ticks") == {"n": -1} and receiver.get("witness") == {"w": 0},
+        what="the first updates",
+    )
 
     def flood() -> None:
         for i in range(last + 1):
@@ -557,19 +573,25 @@ def test_a_slow_local_consumer_in_a_flood_never_makes_a_value_arrive_twice(
     publisher = threading.Thread(target=flood)
     publisher.start()
     try:
-        # The newest can only be read from the producer's state while the callback runs
-        # (its publish is not numbered yet); give it the time to be sent, if it is.
-        wait_for(blocked.is_set, what="the consumer to hold the last publish")
-        wait_for(
-            lambda: receiver.get("ticks") == {"n": last} or not link.coalescing,
-            what="the newest read from the state to arrive, or the flood to end",
-        )
+        wait_for(holding.is_set, what="the consumer to hold the last publish")
+        for w in (1, 2):
+            witness.publish({"w": w})
+            wait_for(lambda: receiver.get("witness") == {"w": w}, what=f"witness {w}")  # noqa: B023
+        # nothing read from the state while the change was under way went out
+        assert receiver.get("ticks") != {"n": last}
     finally:
         release.set()
         publisher.join()
     wait_for(lambda: receiver.get("ticks") == {"n": last}, what="the newest value")
-    wait_for(lambda: idle(link), what="the flood to be over")
+    ops = (1 + 1 + last + 1) + (1 + 3)  # ticks: reg, -1, the flood; witness: reg, 0, 1, 2
+    wait_for(lambda: idle(link) and sum(counted(link)) >= ops, what="the link to account for all")
     stats = link.stats()
+    assert stats["coalesced"] > 0  # it was a flood
+    assert stats["sent"] + stats["coalesced"] == ops, stats
     wait_for(lambda: receiving.stats()["received"] == stats["sent"], what="all sent, read")
-    numbers = [v["n"] for v in arrived(receiver, "ticks", "ticks")[0]]
-    assert numbers == sorted(set(numbers))  # in order, each once
+    published, gaps = arrived(receiver, "ticks", "ticks")
+    numbers = [v["n"] for v in published]
+    repeated_or_backwards = [(a, b) for a, b in itertools.pairwise(numbers) if a >= b]
+    assert not repeated_or_backwards  # in order, each once
+    assert numbers[0] == -1 and numbers[-1] == last
+    assert gaps + arrived(receiver, "witness", "witness")[1] == stats["coalesced"]
