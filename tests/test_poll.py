@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Iterator
 
 import pytest
 
@@ -11,13 +12,13 @@ from tests.poll import apoll_until, poll_until
 
 
 def test_poll_until_returns_the_first_truthy_value() -> None:
-    seen = iter([None, 0, [], {"n": 1}, {"n": 2}])
+    seen: Iterator[object] = iter([None, 0, [], {"n": 1}, {"n": 2}])
     assert poll_until(lambda: next(seen), what="a value", interval=0) == {"n": 1}
     assert next(seen) == {"n": 2}  # not called again once it held
 
 
 def test_poll_until_names_what_never_happened_and_the_last_value_seen() -> None:
-    seen = itertools.chain([None], itertools.repeat([]))
+    seen: Iterator[object] = itertools.chain([None], itertools.repeat([]))
     with pytest.raises(AssertionError) as info:
         poll_until(lambda: next(seen), what="an item", timeout=0.05, interval=0.01)
     assert str(info.value) == "an item: not reached within 0.05 s (last seen: [])"
