@@ -23,6 +23,8 @@ from typing import Any
 from mapstore_tui.fleet_demo import find_redis_server
 from tests.poll import WAIT, poll_until
 
+wait_for = poll_until  # the name bench/bench_redis.py imports; tests use tests.poll directly
+
 
 class RedisServer:
     """One redis-server process on a private Unix socket (or a free loopback port)."""
