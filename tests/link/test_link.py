@@ -232,11 +232,21 @@ def test_a_stall_coalesces_to_the_newest_value_and_says_what_was_skipped(
 
     redis_server.start()
     poll_until(lambda: receiver.get("ticks") == {"n": 5000}, what="the newest value")
+    # The receiver may apply the newest before the sender's writer, back from Redis, counts
+    # what it shipped and skipped: wait for the sender's account of every update too.
+    ops = 1 + 1 + 5000  # reg, {"n": 0}, the outage's publishes
+    poll_until(
+        lambda: link.stats()["sent"] + link.stats()["coalesced"] >= ops,
+        what="the sender to account for every update",
+    )
     stats = link.stats()
     # the queue kept the first 50 of the outage, whole; then only the newest went
-    assert stats["coalesced"] == 5000 - 50 - 1
-    skipped = [e for e in sender_events if e.kind == "link_dropped"]
-    assert skipped and "skipped 4949 update(s)" in (skipped[0].message or "")
+    assert stats["coalesced"] == 5000 - 50 - 1 and stats["sent"] + stats["coalesced"] == ops
+    skipped = poll_until(
+        lambda: [e for e in sender_events if e.kind == "link_dropped"],
+        what="the sender's link_dropped event",
+    )
+    assert "skipped 4949 update(s)" in (skipped[0].message or "")
     history = receiver.history("ticks")
     assert [u.value["n"] for u in history if u.kind == "published"] == [*range(51), 5000]
     gaps = [u for u in history if u.kind == "gap"]
