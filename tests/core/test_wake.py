@@ -72,7 +72,7 @@ def test_pushing_threads_and_a_draining_reader_lose_nothing(fast_switching: None
     def read() -> None:
         nonlocal lost
         while not (done.is_set() and len(buffer) == 0):
-            woken.wait(0.01)
+            woken.wait(0.01)  # the reader under test: a wake, or a look at `done` now and then
             woken.clear()
             drained = buffer.drain()
             received.extend(drained.items)

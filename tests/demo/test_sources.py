@@ -7,6 +7,7 @@ import pytest
 from mapstore_core import MapObjectStore, MetricData, ParagraphContent, TableData
 from mapstore_tui.demo import DemoSources
 from mapstore_tui.demo.user_form import FormRejected
+from tests.poll import poll_until
 
 GUIDE_IDS = {
     "static-page-content",
@@ -125,17 +126,15 @@ def test_antipatterns_trigger_every_rule_but_job_failed() -> None:
 
 
 def test_threads_drive_the_sources() -> None:
-    import time
-
     sources = DemoSources(MapObjectStore(), seed=1)
     sources.REALTIME_INTERVAL = 0.01
     sources.start()
     sources.run_threads()
-    deadline = time.monotonic() + 10  # a bounded poll: fails below if the threads do nothing
-    reached = 0
-    while time.monotonic() < deadline and reached < 5:
-        reached = sources.store.producers("metric-data")[0].publish_count
-        time.sleep(0.01)
-    sources.stop()
-    assert reached >= 5, "the realtime thread did not publish"
+    try:
+        poll_until(
+            lambda: sources.store.producers("metric-data")[0].publish_count >= 5,
+            what="five publishes from the realtime thread",
+        )
+    finally:
+        sources.stop()
     assert sources.store.producers() == []

@@ -16,7 +16,7 @@ from mapstore_core import MapObjectStore, StoreLink, WidgetChannels, create_widg
 from mapstore_tui.fleet_worker import OrderEvent, OrderEventV1
 from mapstore_tui.view import LocalStoreView
 from tests.conftest import FakeClock
-from tests.link.helpers import wait_for
+from tests.poll import poll_until
 
 NS = "fleet"
 BEAT = 0.2
@@ -93,7 +93,7 @@ class Fleet:
             self.link(name)
         # every process announced before the observer joins (a joiner skips entries of
         # processes it does not know to be alive yet; they would come with the next publish)
-        wait_for(
+        poll_until(
             lambda: {p.name for p in self.links["web-1"].processes()} == set(self.stores),
             what="every process to announce itself",
         )
@@ -104,7 +104,7 @@ class Fleet:
             self.url, namespace=NS, observer=True, heartbeat=BEAT
         )
         self.stack.callback(self.observer.close)
-        wait_for(self._everyone_seen, what="the observer to see the whole fleet")
+        poll_until(self._everyone_seen, what="the observer to see the whole fleet")
         return self
 
     def _everyone_seen(self) -> bool:
@@ -118,7 +118,7 @@ class Fleet:
 
     def crash(self, name: str) -> None:
         crash(self.links[name])
-        wait_for(
+        poll_until(
             lambda: any(
                 p.name == name and not p.alive and p.stale for p in self.observer_store.processes()
             ),

@@ -15,7 +15,8 @@ from mapstore_core.link._fleet import GONE_FOR, FleetTracker
 from mapstore_tui.screens.processes import stale_producers
 from mapstore_tui.view import LocalStoreView
 from tests.fleet.helpers import BEAT, NS, Fleet, OrderEvent, OrderEventV1, spawn_worker
-from tests.link.helpers import RedisServer, wait_for
+from tests.link.helpers import RedisServer
+from tests.poll import poll_until
 
 
 def _rules(store: MapObjectStore) -> dict[str, list[Any]]:
@@ -31,7 +32,7 @@ def test_an_observer_sees_the_fleet_and_leaves_no_trace(redis_server: RedisServe
         names = {"services-1", "services-2", "web-1", "web-old-1", "jobs-1"}
         assert {p.name for p in fleet.observer_store.processes()} == names
         # the workers see each other but not the observer: it is no process of the fleet
-        wait_for(
+        poll_until(
             lambda: {p.name for p in fleet.stores["web-1"].processes()} == names,
             what="web-1 to see the fleet",
         )
@@ -56,7 +57,7 @@ def test_fleet_rules_in_every_linked_store(redis_server: RedisServer) -> None:
     fleet = Fleet(redis_server.url).start()
     try:
         for store in (fleet.observer_store, fleet.stores["services-1"]):
-            wait_for(
+            poll_until(
                 lambda s=store: {"schema-mismatch", "fleet-duplicate-source"} <= set(_rules(s)),
                 what="the schema and duplicate-source findings",
             )
@@ -102,7 +103,7 @@ def test_a_clean_goodbye_is_gone_but_no_finding(redis_server: RedisServer) -> No
     fleet = Fleet(redis_server.url).start()
     try:
         fleet.links["services-2"].close()
-        wait_for(
+        poll_until(
             lambda: any(
                 p.name == "services-2" and not p.alive for p in fleet.observer_store.processes()
             ),
@@ -121,22 +122,22 @@ def test_a_killed_worker_process_is_seen_gone(redis_server: RedisServer) -> None
     try:
         with store.link(redis_server.url, namespace=NS, observer=True, heartbeat=BEAT) as link:
             assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
-            wait_for(
+            poll_until(
                 lambda: any(p.name == "services-9" and p.alive for p in link.processes()),
                 what="the worker to be seen",
             )
-            wait_for(lambda: len(store.producers()) >= 3, what="its producers")
-            wait_for(
+            poll_until(lambda: len(store.producers()) >= 3, what="its producers")
+            poll_until(
                 lambda: any(p.name == "services-9" and p.producers for p in link.processes()),
                 what="its announcement to list its producers",
             )
             worker.send_signal(signal.SIGKILL)
             worker.wait()
-            wait_for(
+            poll_until(
                 lambda: any(p.name == "services-9" and not p.alive for p in link.processes()),
                 what="the killed worker to be seen gone",
             )
-            wait_for(lambda: "process-gone" in _rules(store), what="the process-gone finding")
+            poll_until(lambda: "process-gone" in _rules(store), what="the process-gone finding")
             assert store.producers() == []
             (gone,) = [p for p in link.processes() if p.name == "services-9"]
             assert {channel for channel, _pid, _value in gone.stale} >= {"metric-data"}
@@ -159,7 +160,7 @@ def test_a_link_that_drops_is_reported(redis_server: RedisServer) -> None:
                 producer.publish({"n": n})
             return "link-dropping" in _rules(observer)
 
-        wait_for(flooded, what="the link-dropping finding")
+        poll_until(flooded, what="the link-dropping finding")
         (finding,) = _rules(observer)["link-dropping"]
         assert "'busy-1'" in finding.message and "max_queue" in finding.hint
         (busy_info,) = [p for p in observer.processes() if p.name == "busy-1"]

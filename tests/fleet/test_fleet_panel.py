@@ -24,6 +24,7 @@ from mapstore_tui.widgets.doctor import DoctorTable
 from mapstore_tui.widgets.tables import ConsumersTable
 from tests.fleet.helpers import Fleet, PinnedView
 from tests.link.helpers import RedisServer
+from tests.poll import apoll_until
 
 SIZE = (140, 45)
 
@@ -51,14 +52,6 @@ def _cells(table: Any) -> list[list[str]]:
         [(c.plain if isinstance(c, Text) else str(c)).strip() for c in row]
         for row in (table.get_row_at(i) for i in range(table.row_count))
     ]
-
-
-async def _until(pilot: Pilot[None], check: Any, what: str) -> None:
-    for _ in range(300):
-        if check():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 async def test_processes_view_and_a_crash_mid_test(fleet: Fleet) -> None:
@@ -105,8 +98,9 @@ async def test_fleet_wide_views(fleet: Fleet) -> None:
         app.monitor.query_one("ChannelList").select("order-events")
         app.monitor.selected = "order-events"
         await pilot.press("3")
-        await pilot.pause(0.2)
-        consumers = _cells(app.query_one(ConsumersTable))
+        consumers = await apoll_until(
+            lambda: _cells(app.query_one(ConsumersTable)), what="the consumers", pause=pilot.pause
+        )
         assert sorted((row[0], row[1]) for row in consumers) == [
             ("orders-report", "web-old-1"),
             ("orders-widget", "web-1"),
@@ -123,8 +117,10 @@ async def test_fleet_wide_views(fleet: Fleet) -> None:
         assert ("polling-service", "services-2") in {(r[1], r[2]) for r in rows}
         await pilot.press("escape")
         await pilot.press("d")
-        await pilot.pause(0.2)
-        rules = {row[1] for row in _cells(app.query_one(DoctorTable))}
+        rows = await apoll_until(
+            lambda: _cells(app.query_one(DoctorTable)), what="the findings", pause=pilot.pause
+        )
+        rules = {row[1] for row in rows}
         assert {"fleet-duplicate-source", "schema-mismatch"} <= rules
 
 
@@ -182,21 +178,27 @@ async def test_fleet_demo_kills_starts_and_cleans_up() -> None:
             def seen() -> set[str]:
                 return {r["name"] for r in screen.records if r["alive"]}
 
-            await _until(pilot, lambda: (screen.refresh_rows(), seen())[1] == expected, "all")
+            await apoll_until(
+                lambda: (screen.refresh_rows(), seen())[1] == expected,
+                what="every worker alive",
+                pause=pilot.pause,
+            )
             table = screen.query_one(ProcessesTable)
             table.move_cursor(row=[r["name"] for r in screen.records].index("services-2"))
             await pilot.press("k")
             assert demo.workers["services-2"].poll() is not None  # killed
-            await _until(
-                pilot,
+            await apoll_until(
                 lambda: (screen.refresh_rows(), "services-2" not in seen())[1],
-                "services-2 to be seen gone",
+                what="services-2 to be seen gone",
+                pause=pilot.pause,
             )
             gone = next(r for r in screen.records if r["name"] == "services-2")
             assert gone["gone_reason"] == "missed 3 heartbeats"
             await pilot.press("s")
-            await _until(
-                pilot, lambda: (screen.refresh_rows(), "web-3" in seen())[1], "the new worker"
+            await apoll_until(
+                lambda: (screen.refresh_rows(), "web-3" in seen())[1],
+                what="the new worker",
+                pause=pilot.pause,
             )
     finally:
         app.close_link()

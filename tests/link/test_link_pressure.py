@@ -18,7 +18,8 @@ import pytest
 from pydantic import BaseModel
 
 from mapstore_core import MapObjectStore, StoreLink, create_widget_publisher, define_channel
-from tests.link.helpers import WAIT, RedisServer, wait_for
+from tests.link.helpers import RedisServer
+from tests.poll import poll_until
 
 HB = 0.5
 
@@ -88,10 +89,10 @@ def test_a_producer_registered_in_an_outage_behind_a_long_queue_is_counted_once(
     receiver, receiving = linked(redis_server, links, "receiver")
     busy = sender.register_producer("ticks", "busy")
     busy.publish({"n": -1})
-    wait_for(lambda: receiver.get("ticks") == {"n": -1}, what="the first update")
+    poll_until(lambda: receiver.get("ticks") == {"n": -1}, what="the first update")
 
     redis_server.stop()
-    wait_for(lambda: link.status == "disconnected", what="the sender to notice")
+    poll_until(lambda: link.status == "disconnected", what="the sender to notice")
     for i in range(600):  # more than one slice (500), well under max_queue
         busy.publish({"n": i})
     late = sender.register_producer("ticks", "late")  # queued behind the 600
@@ -99,8 +100,8 @@ def test_a_producer_registered_in_an_outage_behind_a_long_queue_is_counted_once(
     redis_server.start()
 
     ops = (1 + 1 + 600) + (1 + 1)  # busy: reg, 601 publishes; late: reg, publish
-    wait_for(lambda: idle(link) and sum(counted(link)) >= ops, what="the link to catch up")
-    wait_for(
+    poll_until(lambda: idle(link) and sum(counted(link)) >= ops, what="the link to catch up")
+    poll_until(
         lambda: receiver.values("ticks") == {"busy@sender": {"n": 599}, "late@sender": {"late": 1}},
         what="both newest values",
     )
@@ -128,12 +129,12 @@ def test_a_producer_publishing_while_the_link_attaches_is_linked_like_any_other(
     monkeypatch.setattr(sender, "_attach_sink", attach_then_publish)
     link = sender.link(redis_server.url, namespace="test", name="sender", max_queue=100)
     links.append(link)
-    wait_for(lambda: receiver.get("ticks") == {"n": -1}, what="the value from the attach")
+    poll_until(lambda: receiver.get("ticks") == {"n": -1}, what="the value from the attach")
 
     for i in range(5_000):  # a flood: publishes are no longer queued, only numbered
         early.publish({"n": i})
     assert link.coalescing
-    wait_for(lambda: receiver.get("ticks") == {"n": 4_999}, what="the newest value", timeout=3)
+    poll_until(lambda: receiver.get("ticks") == {"n": 4_999}, what="the newest value")
     (info,) = receiver.producers("ticks")
     assert info.registered_at == early.registered_at  # described like any other producer
 
@@ -148,7 +149,7 @@ def test_threads_flooding_several_channels_keep_every_promise(
     producers = {pid: sender.register_producer(ch, pid) for pid, ch in channel_of.items()}
     for producer in producers.values():
         producer.publish({"n": -1})
-    wait_for(
+    poll_until(
         lambda: all(
             receiver.values(channel_of[pid]).get(f"{pid}@sender") == {"n": -1} for pid in producers
         ),
@@ -182,19 +183,19 @@ def test_threads_flooding_several_channels_keep_every_promise(
     assert peak_queue[0] <= 200  # memory bounded by max_queue
 
     newest = {f"p{t}-{k}": per_thread - 2 + k for t in range(4) for k in range(2)}
-    wait_for(
+    poll_until(
         lambda: all(
             receiver.values(channel_of[pid]).get(f"{pid}@sender") == {"n": newest[pid]}
             for pid in newest
         ),
         what="every producer's newest value",
     )
-    wait_for(lambda: idle(link), what="the flood to be over")
+    poll_until(lambda: idle(link), what="the flood to be over")
     stats = link.stats()
     ops = len(producers) * 2 + 4 * per_thread  # each: reg, {"n": -1}; then the flood
     assert stats["coalesced"] > 0
     assert stats["sent"] + stats["coalesced"] == ops, stats
-    wait_for(lambda: receiving.stats()["received"] == stats["sent"], what="everything sent read")
+    poll_until(lambda: receiving.stats()["received"] == stats["sent"], what="everything sent read")
     gaps = 0
     for pid in newest:
         published, skipped = arrived(receiver, channel_of[pid], pid)
@@ -214,23 +215,23 @@ def test_clears_in_a_flood_arrive_in_order_and_the_last_one_wins(
     steady = sender.register_producer("ticks", "steady")
     cleared.publish({"n": -1})
     steady.publish({"n": -1})
-    wait_for(lambda: len(receiver.values("ticks")) == 2, what="both producers over there")
+    poll_until(lambda: len(receiver.values("ticks")) == 2, what="both producers over there")
     for i in range(6_000):
         steady.publish({"n": i})
         if i < 5_000:
             cleared.publish({"n": i})
         if i in (2_000, 4_999):
             cleared.clear()  # queued even in a flood: a clear is never coalesced away
-    wait_for(
+    poll_until(
         lambda: receiver.values("ticks") == {"steady@sender": {"n": 5_999}},
         what="the newest value, and the other producer cleared",
     )
-    wait_for(lambda: idle(link), what="the flood to be over")
+    poll_until(lambda: idle(link), what="the flood to be over")
     stats = link.stats()
     ops = (2 + 5_000 + 2) + (2 + 6_000)
     assert stats["coalesced"] > 0
     assert stats["sent"] + stats["coalesced"] == ops, stats
-    wait_for(lambda: receiving.stats()["received"] == stats["sent"], what="all sent, read")
+    poll_until(lambda: receiving.stats()["received"] == stats["sent"], what="all sent, read")
     mine = [u for u in receiver.history("ticks") if u.producer_id == "cleared" and u.kind != "gap"]
     kinds = [u.kind for u in mine]
     # The second clear shows only if a value went between the two (else it clears nothing).
@@ -256,7 +257,7 @@ def test_a_link_closed_in_a_flood_sends_the_newest_values_then_the_close(
     tocks = sender.register_producer("tocks", "tocks")
     ticks.publish({"n": -1})
     tocks.publish({"n": -1})
-    wait_for(lambda: receiver.get("tocks") == {"n": -1}, what="both producers over there")
+    poll_until(lambda: receiver.get("tocks") == {"n": -1}, what="both producers over there")
     for i in range(5_000):
         ticks.publish({"n": i})
         tocks.publish({"n": -i})
@@ -267,7 +268,7 @@ def test_a_link_closed_in_a_flood_sends_the_newest_values_then_the_close(
     def closed() -> set[str | None]:
         return {e.producer_id for e in seen if e.kind == "closed" and e.process == "sender"}
 
-    wait_for(lambda: closed() == {"ticks", "tocks"}, what="both producers closed over there")
+    poll_until(lambda: closed() == {"ticks", "tocks"}, what="both producers closed over there")
     assert receiver.values("ticks") == {} and receiver.values("tocks") == {}
     for channel, last in (("ticks", 4_999), ("tocks", -4_999)):
         published, _gaps = arrived(receiver, channel, channel)
@@ -285,17 +286,17 @@ def test_redis_restarted_empty_in_a_flood_the_newest_still_arrives_and_numbers_a
     receiver, receiving = linked(redis_server, links, "receiver")
     producer = sender.register_producer("ticks", "ticks")
     producer.publish({"n": -1})
-    wait_for(lambda: receiver.get("ticks") == {"n": -1}, what="the first update")
+    poll_until(lambda: receiver.get("ticks") == {"n": -1}, what="the first update")
     for i in range(3_000):
         producer.publish({"n": i})
     redis_server.stop()  # whatever the receiver had not read yet is gone with the data
-    wait_for(lambda: link.status == "disconnected", what="the sender to notice")
+    poll_until(lambda: link.status == "disconnected", what="the sender to notice")
     for i in range(3_000, 6_000):
         producer.publish({"n": i})
     assert link.coalescing and link.stats()["queue"] <= 100
     redis_server.start()
-    wait_for(lambda: receiver.get("ticks") == {"n": 5_999}, what="the newest value")
-    wait_for(lambda: idle(link), what="the flood to be over")
+    poll_until(lambda: receiver.get("ticks") == {"n": 5_999}, what="the newest value")
+    poll_until(lambda: idle(link), what="the flood to be over")
     stats = link.stats()
     ops = 2 + 6_000
     assert stats["sent"] + stats["coalesced"] == ops, stats
@@ -304,7 +305,7 @@ def test_redis_restarted_empty_in_a_flood_the_newest_still_arrives_and_numbers_a
     # what Redis lost shows as a gap over there: every number is received or a gap, once
     assert receiving.stats()["received"] + gaps == ops
     producer.publish({"n": 6_000})  # and then every update goes again
-    wait_for(lambda: receiver.get("ticks") == {"n": 6_000}, what="an update after the flood")
+    poll_until(lambda: receiver.get("ticks") == {"n": 6_000}, what="an update after the flood")
     assert link.stats()["coalesced"] == stats["coalesced"]
 
 
@@ -324,11 +325,11 @@ def test_a_validated_channel_in_a_flood_arrives_validated_and_counted(
     _, receiving = linked(redis_server, links, "receiver", receiver)
     publisher = create_widget_publisher("prices", "price-service", store=sender)
     publisher.publish({"price": 1.0, "n": -1})
-    wait_for(lambda: receiver.get("prices") == Price(price=1.0, n=-1), what="the first price")
+    poll_until(lambda: receiver.get("prices") == Price(price=1.0, n=-1), what="the first price")
     for i in range(5_000):
         publisher.publish({"price": i / 2, "n": i})
-    wait_for(lambda: receiver.get("prices") == Price(price=4_999 / 2, n=4_999), what="newest")
-    wait_for(lambda: idle(link), what="the flood to be over")
+    poll_until(lambda: receiver.get("prices") == Price(price=4_999 / 2, n=4_999), what="newest")
+    poll_until(lambda: idle(link), what="the flood to be over")
     stats = link.stats()
     assert stats["coalesced"] > 0
     assert stats["sent"] + stats["coalesced"] == 2 + 5_000
@@ -356,17 +357,17 @@ def test_many_producers_in_a_flood_each_keep_their_newest(
             producers.append(sender.register_producer(ch, pid))
             producers[-1].publish({"round": -1})
         upto = batch + 25
-        wait_for(lambda: everyone_has({"round": -1}, upto), what="the batch over there")  # noqa: B023
+        poll_until(lambda: everyone_has({"round": -1}, upto), what="the batch over there")  # noqa: B023
     assert link.stats()["coalesced"] == 0
     for r in range(30):  # 9,000 publishes, 300 producers: far more than max_queue
         for producer in producers:
             producer.publish({"round": r})
-    wait_for(lambda: everyone_has({"round": 29}), what="every producer's newest")
-    wait_for(lambda: idle(link), what="the flood to be over")
+    poll_until(lambda: everyone_has({"round": 29}), what="every producer's newest")
+    poll_until(lambda: idle(link), what="the flood to be over")
     stats = link.stats()
     assert stats["coalesced"] > 0
     assert stats["sent"] + stats["coalesced"] == 300 * (2 + 30), stats
-    wait_for(lambda: receiving.stats()["received"] == stats["sent"], what="all sent, read")
+    poll_until(lambda: receiving.stats()["received"] == stats["sent"], what="all sent, read")
     gaps = 0
     for ch, pid in ids:
         published, skipped = arrived(receiver, ch, pid)
@@ -384,7 +385,7 @@ def test_an_id_closed_and_registered_again_many_times_in_a_flood(
     receiver.subscribe_events(seen.append)
     steady = sender.register_producer("ticks", "steady")
     steady.publish({"n": -1})
-    wait_for(lambda: receiver.get("ticks") == {"n": -1}, what="the first update")
+    poll_until(lambda: receiver.get("ticks") == {"n": -1}, what="the first update")
     ops = 2
     for run in range(5):
         svc = sender.register_producer("ticks", "svc")
@@ -395,14 +396,14 @@ def test_an_id_closed_and_registered_again_many_times_in_a_flood(
         if run < 4:
             svc.close()
             ops += 2  # the clear of its value, then the close
-    wait_for(
+    poll_until(
         lambda: (
             receiver.values("ticks")
             == {"svc@sender": {"run": 4, "n": 999}, "steady@sender": {"n": 4_999}}
         ),
         what="the last run's newest value",
     )
-    wait_for(lambda: idle(link), what="the flood to be over")
+    poll_until(lambda: idle(link), what="the flood to be over")
     # A run that lived and closed wholly inside the flood coalesces to its last state,
     # closed: the receiver may never have known it. Every run it knew is closed there, but
     # the last one (no stale producer is left over).
@@ -424,14 +425,14 @@ def test_a_registration_while_the_queue_is_full_keeps_the_queued_burst_whole(
     receiver, _ = linked(redis_server, links, "receiver")
     producer = sender.register_producer("ticks", "tick-service")
     producer.publish({"n": 0})
-    wait_for(lambda: receiver.get("ticks") == {"n": 0}, what="the first update")
+    poll_until(lambda: receiver.get("ticks") == {"n": 0}, what="the first update")
     redis_server.stop()
-    wait_for(lambda: link.status == "disconnected", what="the sender to notice")
+    poll_until(lambda: link.status == "disconnected", what="the sender to notice")
     for i in range(1, 1_001):  # the queue keeps 1..50, whole; then the sink coalesces
         producer.publish({"n": i})
     sender.register_producer("ticks", "newcomer")  # an op the sink still queues when full
     redis_server.start()
-    wait_for(lambda: receiver.get("ticks") == {"n": 1_000}, what="the newest value")
+    poll_until(lambda: receiver.get("ticks") == {"n": 1_000}, what="the newest value")
     published, gaps = arrived(receiver, "ticks", "tick-service")
     assert [v["n"] for v in published] == [*range(51), 1_000]
     assert gaps == 1_000 - 50 - 1
@@ -446,8 +447,8 @@ def test_a_small_queue_leaves_a_flood_too(
     for i in range(100):
         producer.publish({"n": i})
     assert link.coalescing
-    wait_for(lambda: receiver.get("ticks") == {"n": 99}, what="the newest value")
-    wait_for(lambda: not link.coalescing, what="the flood to end", timeout=3)
+    poll_until(lambda: receiver.get("ticks") == {"n": 99}, what="the newest value")
+    poll_until(lambda: not link.coalescing, what="the flood to end")
 
 
 def test_producers_from_before_the_link_flood_like_any_other(
@@ -460,7 +461,7 @@ def test_producers_from_before_the_link_flood_like_any_other(
     quiet = sender.register_producer("ticks", "quiet")
     quiet.publish({"quiet": True})
     _, link = linked(redis_server, links, "sender", sender, max_queue=100)
-    wait_for(
+    poll_until(
         lambda: (
             receiver.values("ticks") == {"early@sender": {"n": -2}, "quiet@sender": {"quiet": True}}
         ),
@@ -468,8 +469,8 @@ def test_producers_from_before_the_link_flood_like_any_other(
     )
     for i in range(5_000):
         early.publish({"n": i})
-    wait_for(lambda: receiver.get("ticks") == {"n": 4_999}, what="the newest value")
-    wait_for(lambda: idle(link), what="the flood to be over")
+    poll_until(lambda: receiver.get("ticks") == {"n": 4_999}, what="the newest value")
+    poll_until(lambda: idle(link), what="the flood to be over")
     stats = link.stats()
     assert stats["coalesced"] > 0
     # the state each had when linked counts as one update, then each publish
@@ -489,17 +490,17 @@ def test_an_id_closed_and_registered_again_in_an_outage_behind_a_long_queue(
     receiver.subscribe_events(seen.append)
     first = sender.register_producer("ticks", "svc")
     first.publish({"run": 1, "n": -1})
-    wait_for(lambda: receiver.get("ticks") == {"run": 1, "n": -1}, what="the first run")
+    poll_until(lambda: receiver.get("ticks") == {"run": 1, "n": -1}, what="the first run")
     redis_server.stop()
-    wait_for(lambda: link.status == "disconnected", what="the sender to notice")
+    poll_until(lambda: link.status == "disconnected", what="the sender to notice")
     for i in range(600):  # more than one slice: the second run's updates are in the next
         first.publish({"run": 1, "n": i})
     first.close()
     second = sender.register_producer("ticks", "svc")
     second.publish({"run": 2})
     redis_server.start()
-    wait_for(lambda: idle(link) and link.status == "connected", what="the link to catch up")
-    wait_for(
+    poll_until(lambda: idle(link) and link.status == "connected", what="the link to catch up")
+    poll_until(
         lambda: receiver.values("ticks") == {"svc@sender": {"run": 2}},
         what="the second run's value",
     )
@@ -519,36 +520,52 @@ def test_a_quiet_producers_value_survives_a_redis_restart_for_late_joiners(
     quiet.publish({"mode": "fast"})
     client = redis_server.client()
     try:
-        wait_for(lambda: client.hlen("mapstore:test:{config}:latest"), what="the latest hash")
+        poll_until(lambda: client.hlen("mapstore:test:{config}:latest"), what="the latest hash")
         redis_server.stop()
-        wait_for(lambda: link.status == "disconnected", what="the sender to notice")
+        poll_until(lambda: link.status == "disconnected", what="the sender to notice")
         redis_server.start()  # empty: no persistence
-        wait_for(lambda: link.status == "connected", what="the sender to reconnect")
-        wait_for(lambda: client.zscore("mapstore:test:procs", "sender"), what="re-announced")
+        poll_until(lambda: link.status == "connected", what="the sender to reconnect")
+        poll_until(lambda: client.zscore("mapstore:test:procs", "sender"), what="re-announced")
     finally:
         client.close()
     joiner, joining = linked(redis_server, links, "joiner")
     assert joining.wait_ready(timeout=10)
-    wait_for(lambda: joiner.get("config") == {"mode": "fast"}, what="the value", timeout=3)
+    poll_until(lambda: joiner.get("config") == {"mode": "fast"}, what="the value")
 
 
 def test_a_slow_local_consumer_in_a_flood_never_makes_a_value_arrive_twice(
     redis_server: RedisServer, links: list[StoreLink]
 ) -> None:
+    """A consumer holds the publishing thread, and its channel's lock, in the flood's last publish.
+
+    Meanwhile the producer's state holds the newest value but not yet its number (the sink
+    numbers a change after the consumers ran): read then, it would go under the previous
+    number, and again under its own once the publish ends. The writer reads a producer's
+    newest in each of its rounds (every 20 ms in a flood, or at a resync); the test holds the
+    lock until a round has certainly run meanwhile, then lets go: a witness producer on
+    another channel is published twice after the hold began, each time once the previous
+    value arrived, so the round that sends the second began after the hold, and it reads
+    every producer that is behind, the held one too.
+    """
     sender, link = linked(redis_server, links, "sender", MapObjectStore(), max_queue=100)
     receiver, receiving = linked(redis_server, links, "receiver")
     last = 4_999
-    blocked, release = threading.Event(), threading.Event()
+    holding, release = threading.Event(), threading.Event()
 
     def slow_consumer(update: Any) -> None:
         if update.value == {"n": last}:
-            blocked.set()
-            release.wait(WAIT)  # a consumer busy in the publishing thread, lock held
+            holding.set()
+            release.wait()  # no timeout: the test always releases it (`finally`, below)
 
     sender.register_consumer("ticks", "slow", slow_consumer)
     producer = sender.register_producer("ticks", "ticks")
+    witness = sender.register_producer("witness", "witness")
     producer.publish({"n": -1})
-    wait_for(lambda: receiver.get("ticks") == {"n": -1}, what="the first update")
+    witness.publish({"w": 0})
+    poll_until(
+        lambda: receiver.get("ticks") == {"n": -1} and receiver.get("witness") == {"w": 0},
+        what="the first updates",
+    )
 
     def flood() -> None:
         for i in range(last + 1):
@@ -557,19 +574,25 @@ def test_a_slow_local_consumer_in_a_flood_never_makes_a_value_arrive_twice(
     publisher = threading.Thread(target=flood)
     publisher.start()
     try:
-        # The newest can only be read from the producer's state while the callback runs
-        # (its publish is not numbered yet); give it the time to be sent, if it is.
-        wait_for(blocked.is_set, what="the consumer to hold the last publish")
-        wait_for(
-            lambda: receiver.get("ticks") == {"n": last} or not link.coalescing,
-            what="the newest read from the state to arrive, or the flood to end",
-        )
+        poll_until(holding.is_set, what="the consumer to hold the last publish")
+        for w in (1, 2):
+            witness.publish({"w": w})
+            poll_until(lambda: receiver.get("witness") == {"w": w}, what=f"witness {w}")  # noqa: B023
+        # nothing read from the state while the change was under way went out
+        assert receiver.get("ticks") != {"n": last}
     finally:
         release.set()
         publisher.join()
-    wait_for(lambda: receiver.get("ticks") == {"n": last}, what="the newest value")
-    wait_for(lambda: idle(link), what="the flood to be over")
+    poll_until(lambda: receiver.get("ticks") == {"n": last}, what="the newest value")
+    ops = (1 + 1 + last + 1) + (1 + 3)  # ticks: reg, -1, the flood; witness: reg, 0, 1, 2
+    poll_until(lambda: idle(link) and sum(counted(link)) >= ops, what="the link to account for all")
     stats = link.stats()
-    wait_for(lambda: receiving.stats()["received"] == stats["sent"], what="all sent, read")
-    numbers = [v["n"] for v in arrived(receiver, "ticks", "ticks")[0]]
-    assert numbers == sorted(set(numbers))  # in order, each once
+    assert stats["coalesced"] > 0  # it was a flood
+    assert stats["sent"] + stats["coalesced"] == ops, stats
+    poll_until(lambda: receiving.stats()["received"] == stats["sent"], what="all sent, read")
+    published, gaps = arrived(receiver, "ticks", "ticks")
+    numbers = [v["n"] for v in published]
+    repeated_or_backwards = [(a, b) for a, b in itertools.pairwise(numbers) if a >= b]
+    assert not repeated_or_backwards  # in order, each once
+    assert numbers[0] == -1 and numbers[-1] == last
+    assert gaps + arrived(receiver, "witness", "witness")[1] == stats["coalesced"]

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
-from textual.pilot import Pilot
 from textual.widgets import TabbedContent, TextArea
 
 from mapstore_core import MapObjectStore, create_widget_publisher
 from mapstore_tui import MapStoreApp
 from mapstore_tui.widgets.channel_preview import ChannelPreview
 from mapstore_tui.widgets.tables import ProducersTable
-from tests.link.helpers import RedisServer, wait_for
-
-
-async def settle(pilot: Pilot[None], check: Callable[[], bool], what: str) -> None:
-    """Let the app run until ``check()`` holds (a bounded wait, not a timing assertion)."""
-    deadline = time.monotonic() + 15
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        await pilot.pause(0.05)
+from tests.link.helpers import RedisServer
+from tests.poll import apoll_until, poll_until
 
 
 async def test_remote_producers_show_in_the_panel_without_breaking_it(
@@ -37,7 +25,7 @@ async def test_remote_producers_show_in_the_panel_without_breaking_it(
         local.publish({"label": "CPU here", "value": 1})
         remote.publish({"label": "CPU there", "value": 2})
         there.register_producer("metric-data", "raw-feed").publish({"label": "x", "value": "?"})
-        wait_for(lambda: len(here.values("metric-data")) == 3, what="the remote values")
+        poll_until(lambda: len(here.values("metric-data")) == 3, what="the remote values")
         app = MapStoreApp(store=here)
         async with app.run_test(size=(160, 36)) as pilot:
             await pilot.pause()
@@ -48,11 +36,15 @@ async def test_remote_producers_show_in_the_panel_without_breaking_it(
             def ids() -> list[str]:
                 return [record["id"] for record in table.records]
 
-            await settle(pilot, lambda: table.row_count == 3, "the producers table")
+            await apoll_until(
+                lambda: table.row_count == 3, what="the producers table", pause=pilot.pause
+            )
             # one preview card per producer, remote ones included, each with its own value
             app.query_one("#detail", TabbedContent).active = "preview"
             preview = app.query_one(ChannelPreview)
-            await settle(pilot, lambda: bool(preview.state.order), "the preview cards")
+            await apoll_until(
+                lambda: preview.state.order, what="the preview cards", pause=pilot.pause
+            )
             state = preview.state
             assert set(state.order) == {
                 "realtime-service",
@@ -67,6 +59,8 @@ async def test_remote_producers_show_in_the_panel_without_breaking_it(
                 await pilot.pause()
             app.query_one("#global", TabbedContent).active = "log"
             area = app.query_one("LogProducersPanel").query_one(TextArea)
-            await settle(pilot, lambda: "raw-feed" in area.text, "the Log Producers text")
+            await apoll_until(
+                lambda: "raw-feed" in area.text, what="the Log Producers text", pause=pilot.pause
+            )
             assert "2. realtime-service (producer @ worker-1)" in area.text
             assert "3. raw-feed (producer @ worker-1)" in area.text

@@ -22,8 +22,8 @@ from tests.link.helpers import (
     RedisServer,
     TlsFront,
     make_certificates,
-    wait_for,
 )
+from tests.poll import poll_until
 
 HB = 0.5  # heartbeat for tests, as in test_link.py
 
@@ -65,14 +65,14 @@ def test_a_store_linked_over_tls_shares_updates_with_one_linked_over_a_unix_sock
     url = front.url(f"ssl_ca_certs={certificates.ca}")
     links.append(over_tls.link(url, namespace="test", name="tls-side", heartbeat=HB))
     links.append(over_unix.link(redis_server.url, namespace="test", name="unix-side", heartbeat=HB))
-    wait_for(lambda: links[0].status == "connected", what="the TLS link to connect")
-    wait_for(lambda: links[1].status == "connected", what="the Unix-socket link to connect")
+    poll_until(lambda: links[0].status == "connected", what="the TLS link to connect")
+    poll_until(lambda: links[1].status == "connected", what="the Unix-socket link to connect")
 
     over_tls.register_producer("ticks", "tls-service").publish({"from": "tls"})  # one shot
     over_unix.register_producer("tocks", "unix-service").publish({"from": "unix"})  # one shot
 
-    wait_for(lambda: over_unix.values("ticks"), what="the TLS side's update over the socket")
-    wait_for(lambda: over_tls.values("tocks"), what="the socket side's update over TLS")
+    poll_until(lambda: over_unix.values("ticks"), what="the TLS side's update over the socket")
+    poll_until(lambda: over_tls.values("tocks"), what="the socket side's update over TLS")
     assert over_unix.values("ticks") == {"tls-service@tls-side": {"from": "tls"}}
     assert over_tls.values("tocks") == {"unix-service@unix-side": {"from": "unix"}}
     remote_on_unix = {(p.id, p.process) for p in over_unix.producers() if p.channel == "ticks"}
@@ -100,15 +100,15 @@ def test_the_tls_link_carries_on_when_the_tls_front_comes_back(
     links.append(over_unix.link(redis_server.url, namespace="test", name="unix-side", heartbeat=HB))
     producer = over_tls.register_producer("ticks", "tls-service")
     producer.publish({"n": 1})
-    wait_for(lambda: over_unix.values("ticks"), what="the first update over TLS")
+    poll_until(lambda: over_unix.values("ticks"), what="the first update over TLS")
 
     front.stop()  # every TLS connection cut
-    wait_for(lambda: links[0].status == "disconnected", what="the link to see the front gone")
+    poll_until(lambda: links[0].status == "disconnected", what="the link to see the front gone")
     producer.publish({"n": 2})  # while nothing reaches Redis
     again = TlsFront(redis_server, certificates, port=front.port).start()
     try:
-        wait_for(lambda: links[0].status == "connected", what="the link to reconnect over TLS")
-        wait_for(
+        poll_until(lambda: links[0].status == "connected", what="the link to reconnect over TLS")
+        poll_until(
             lambda: over_unix.values("ticks") == {"tls-service@tls-side": {"n": 2}},
             what="the update published while the front was away",
         )
@@ -132,9 +132,9 @@ def test_tls_with_a_password_in_the_url(tmp_path: Path, certificates: Certificat
     try:
         url = front.url(query, password="tls-s3cret")
         with store.link(url, namespace="test", name="authed-tls", heartbeat=HB) as link:
-            wait_for(lambda: link.status == "connected", what="an authenticated TLS link")
+            poll_until(lambda: link.status == "connected", what="an authenticated TLS link")
             store.register_producer("ticks", "tick-service").publish({"n": 1})
-            wait_for(lambda: link.stats()["sent"] >= 2, what="the updates written over TLS")
+            poll_until(lambda: link.stats()["sent"] >= 2, what="the updates written over TLS")
             assert "tls-s3cret" not in repr(link)
             assert "tls-s3cret" not in link.url_redacted
             assert link.url_redacted.startswith("rediss://")
@@ -145,7 +145,7 @@ def test_tls_with_a_password_in_the_url(tmp_path: Path, certificates: Certificat
             client.close()
         wrong = front.url(query, password="wrong")
         with store.link(wrong, namespace="test", name="refused-tls", heartbeat=HB) as refused:
-            wait_for(lambda: refused.status == "disconnected", what="the refused password")
+            poll_until(lambda: refused.status == "disconnected", what="the refused password")
             assert "wrong" not in repr(refused)
     finally:
         front.stop()
@@ -162,7 +162,9 @@ def test_mutual_tls_with_a_client_certificate_in_the_url(
     ca = f"ssl_ca_certs={certificates.ca}"
     try:
         with store.link(front.url(ca), namespace="test", name="no-cert", heartbeat=HB) as link:
-            wait_for(lambda: link.status == "disconnected", what="the proxy to want a certificate")
+            poll_until(
+                lambda: link.status == "disconnected", what="the proxy to want a certificate"
+            )
         assert front.sessions == []
         if files == "key apart":
             client = (
@@ -172,9 +174,9 @@ def test_mutual_tls_with_a_client_certificate_in_the_url(
             client = f"ssl_certfile={certificates.client}"
         url = front.url(f"{ca}&{client}")
         with store.link(url, namespace="test", name="with-cert", heartbeat=HB) as link:
-            wait_for(lambda: link.status == "connected", what="the link with its certificate")
+            poll_until(lambda: link.status == "connected", what="the link with its certificate")
             store.register_producer("ticks", "tick-service").publish({"n": 1})
-            wait_for(lambda: link.stats()["sent"] >= 2, what="the updates written over mTLS")
+            poll_until(lambda: link.stats()["sent"] >= 2, what="the updates written over mTLS")
         assert front.sessions
     finally:
         front.stop()
@@ -215,8 +217,8 @@ def test_an_untrusted_server_certificate_never_connects(
         link = store.link(front.url(query), namespace="test", name="untrusting", heartbeat=HB)
         try:
             producer.publish({"n": 1})
-            wait_for(lambda: link.status == "disconnected", what="the refused certificate")
-            wait_for(lambda: front.hellos >= 3, what="the link to try again, and fail again")
+            poll_until(lambda: link.status == "disconnected", what="the refused certificate")
+            poll_until(lambda: front.hellos >= 3, what="the link to try again, and fail again")
             producer.publish({"n": 2})  # still local-first: never raises, never waits
             assert store.values("ticks") == {"tick-service": {"n": 2}}
             assert seen == [{"n": 1}, {"n": 2}]
@@ -258,7 +260,7 @@ def test_a_rediss_url_to_the_plain_port_fails_clearly(
         link = store.link(url, namespace="test", name="wrong-port", heartbeat=HB)
         try:
             producer.publish({"n": 1})
-            wait_for(lambda: link.status == "disconnected", what="the TLS handshake to fail")
+            poll_until(lambda: link.status == "disconnected", what="the TLS handshake to fail")
             producer.publish({"n": 2})
             assert store.values("ticks") == {"tick-service": {"n": 2}}
         finally:
@@ -284,7 +286,7 @@ def test_a_plain_url_to_the_tls_port_fails_clearly(
     url = f"redis://127.0.0.1:{front.port}/0"
     with store.link(url, namespace="test", name="plain-to-tls", heartbeat=HB) as link:
         store.register_producer("ticks", "tick-service").publish({"n": 1})
-        wait_for(lambda: link.status == "disconnected", what="the TLS port to refuse plain text")
+        poll_until(lambda: link.status == "disconnected", what="the TLS port to refuse plain text")
         assert store.values("ticks") == {"tick-service": {"n": 1}}
     assert statuses == ["link 'plain-to-tls': disconnected", "link 'plain-to-tls': closed"]
     assert front.sessions == []

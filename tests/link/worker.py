@@ -50,7 +50,7 @@ def main() -> None:
         while True:
             producer.publish({"n": i})
             i += 1
-            time.sleep(0.005)
+            time.sleep(0.005)  # the stream's rate: time passing is the point, not a wait
     else:
         sys.stdin.readline()
     link.close()

@@ -7,8 +7,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,16 +61,6 @@ def hello(token: str | None, **overrides: Any) -> dict[str, Any]:
         "token": token,
         **overrides,
     }
-
-
-def eventually(check: Callable[[], bool], what: str, within: float = 10.0) -> None:
-    """Wait for a condition (bounded; a correctness check, not a timing one)."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"never happened: {what}")
 
 
 def private_dir(path: Path) -> Path:

@@ -19,6 +19,7 @@ from mapstore_tui.widgets.channel_preview import ChannelPreview
 from mapstore_tui.widgets.header import PanelHeader
 from mapstore_tui.widgets.previews import TableWidget
 from mapstore_tui.widgets.tables import ProducersTable
+from tests.poll import apoll_until
 
 from .helpers import DemoProcess
 
@@ -40,42 +41,44 @@ def local_log_producers() -> str:
         sources.stop()
 
 
-async def until(pilot, check, what: str) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(500):  # bounded: about 10 s
-        if check():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"never happened: {what}")
-
-
 async def test_panel_shows_the_other_processs_store(demo: DemoProcess) -> None:
     view = RemoteStoreView(demo.address).connect()
     app = MapStoreApp(view=view, refresh_interval=0)
     try:
         async with app.run_test(size=(120, 36)) as pilot:
             channel_list = app.query_one(ChannelList)
-            await until(pilot, lambda: len(channel_list.rows) == 3, "the remote channels")
+            await apoll_until(
+                lambda: len(channel_list.rows) == 3, what="the remote channels", pause=pilot.pause
+            )
             await pilot.press("l")
-            await until(
-                pilot,
-                lambda: app.query_one("#log-producers-text", TextArea).text != "",
-                "the Log Producers text",
+            await apoll_until(
+                lambda: app.query_one("#log-producers-text", TextArea).text,
+                what="the Log Producers text",
+                pause=pilot.pause,
             )
             text = app.query_one("#log-producers-text", TextArea).text
             assert text == view.log_producers() == local_log_producers()
             channel_list.select("table-data")
             app.query_one("#detail", TabbedContent).active = "producers"
-            await until(pilot, lambda: app.query_one(ProducersTable).row_count == 1, "producers")
+            await apoll_until(
+                lambda: app.query_one(ProducersTable).row_count == 1,
+                what="producers",
+                pause=pilot.pause,
+            )
             [record] = app.query_one(ProducersTable).records
             assert record["id"] == "market-data-service"
             assert record["registered_at"].startswith("src/mapstore_tui/demo/market_data.py:")
             app.query_one("#detail", TabbedContent).active = "preview"
             preview = app.query_one(ChannelPreview).query_one(TableWidget)
-            await until(pilot, lambda: preview.value is not None, "the table preview")
+            await apoll_until(
+                lambda: preview.value is not None, what="the table preview", pause=pilot.pause
+            )
             assert preview.value.title == "Market data (fetch #1)"
             metric_count = lambda: channel_list.rows[2].publishes  # noqa: E731
             before = metric_count()
-            await until(pilot, lambda: metric_count() > before, "live publishes")
+            await apoll_until(
+                lambda: metric_count() > before, what="live publishes", pause=pilot.pause
+            )
     finally:
         view.close()
 
@@ -89,13 +92,19 @@ async def test_panel_says_disconnected_and_reconnects() -> None:
         async with app.run_test(size=(120, 36)) as pilot:
             header = app.query_one(PanelHeader)
             channel_list = app.query_one(ChannelList)
-            await until(pilot, lambda: len(channel_list.rows) == 3, "the remote channels")
+            await apoll_until(
+                lambda: len(channel_list.rows) == 3, what="the remote channels", pause=pilot.pause
+            )
             first.stop()
-            await until(pilot, lambda: "disconnected" in header.notice, "the disconnection")
+            await apoll_until(
+                lambda: "disconnected" in header.notice, what="the disconnection", pause=pilot.pause
+            )
             assert len(channel_list.rows) == 3  # the last state stays visible
             second = DemoProcess(None)  # the app restarts, with a new token
             assert second.address == first.address  # same name, same address
-            await until(pilot, lambda: header.notice == "", "the reconnection")
+            await apoll_until(
+                lambda: header.notice == "", what="the reconnection", pause=pilot.pause
+            )
             assert view.log_producers() == local_log_producers()
     finally:
         view.close()
@@ -129,12 +138,14 @@ async def test_dry_run_needs_the_apps_consent(demo: DemoProcess) -> None:
     try:
         async with app.run_test(size=(120, 36), notifications=True) as pilot:
             channel_list = app.query_one(ChannelList)
-            await until(pilot, lambda: len(channel_list.rows) == 3, "the remote channels")
+            await apoll_until(
+                lambda: len(channel_list.rows) == 3, what="the remote channels", pause=pilot.pause
+            )
             screens = len(app.screen_stack)
             await pilot.press("v")
             toasts = lambda: [str(t.render()) for t in app.screen.query("Toast")]  # noqa: E731
-            await until(pilot, lambda: toasts() != [], "the refusal on screen")
-            assert any("did not allow dry runs" in text for text in toasts())
+            shown = await apoll_until(toasts, what="the refusal on screen", pause=pilot.pause)
+            assert any("did not allow dry runs" in text for text in shown)
             assert len(app.screen_stack) == screens  # no dry-run dialog opened
     finally:
         view.close()

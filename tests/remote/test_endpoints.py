@@ -20,8 +20,9 @@ from mapstore_tui import MapStoreApp
 from mapstore_tui.cli import main
 from mapstore_tui.demo.static_page import WELCOME
 from mapstore_tui.remote_view import RemoteStoreView
+from tests.poll import poll_until
 
-from .helpers import AppProcess, DemoProcess, eventually, private_dir
+from .helpers import AppProcess, DemoProcess, private_dir
 
 
 def endpoint_files(runtime: Path) -> list[str]:
@@ -72,10 +73,10 @@ def test_a_restarted_app_comes_back_at_the_same_address_and_the_view_reconnects(
     try:
         assert view.description == f"app · {first.address}"
         first.exit()
-        eventually(lambda: view.status == "disconnected", "the view to notice")
+        poll_until(lambda: view.status == "disconnected", what="the view to notice")
         restarted = start(apps, tmp_path, runtime)
         assert restarted.address == first.address and restarted.pid != first.pid
-        eventually(lambda: view.status == "connected", "the view to reconnect")
+        poll_until(lambda: view.status == "connected", what="the view to reconnect")
         assert statuses[-2:] == ["disconnected", "connected"]
         assert "heartbeat" in [c["name"] for c in view.channels()]
     finally:

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from mapstore_core import DebugAuthError, DebugClient
+from tests.poll import poll_until
 
-from .helpers import AppProcess, eventually, raw_connect, read_message, read_until, send
+from .helpers import AppProcess, raw_connect, read_message, read_until, send
 
 HUGE = b"1" + b"0" * 5_000
 
@@ -155,7 +156,7 @@ def test_idle_connections_never_starve_the_app_of_files(tmp_path: Path, runtime:
         assert app.ask("open") == "ok"
         for sock in connections:
             sock.close()
-        eventually(lambda: can_attach(app), "a real client to be served again")
+        poll_until(lambda: can_attach(app), what="a real client to be served again")
     finally:
         for sock in connections:
             sock.close()

@@ -29,11 +29,11 @@ from mapstore_core import (
 )
 from mapstore_core.debug import _server, list_debug_endpoints
 from mapstore_tui.cli import main
+from tests.poll import poll_until
 
 from .helpers import (
     AppProcess,
     DemoProcess,
-    eventually,
     hello,
     private_dir,
     raw_connect,
@@ -156,7 +156,7 @@ def test_clients_that_never_read_large_answers_cannot_swell_the_app(
             assert client.request("channels")  # the connection stays
             assert server.answering <= _server.ANSWERS_IN_FLIGHT
             stuck.close()  # what it held is released
-            eventually(lambda: server.answering == 0, "the stuck answer released")
+            poll_until(lambda: server.answering == 0, what="the stuck answer released")
             history = client.request("history", channel="blobs")
             assert [h["value"][0] for h in history] == list("abcd")
 
@@ -224,7 +224,7 @@ def test_a_killed_app_not_yet_reaped_does_not_hold_its_name(tmp_path: Path, runt
             stat_text = Path(f"/proc/{killed.pid}/stat").read_text()
             return stat_text.rsplit(")", 1)[1].split()[0] == "Z"
 
-        eventually(zombie, "the killed app is a zombie")
+        poll_until(zombie, what="the killed app is a zombie")
         restarted = AppProcess(private_dir(tmp_path / "second"), runtime)
         assert restarted.name == "app" and restarted.address == killed.address
     finally:
@@ -260,7 +260,7 @@ def test_an_event_that_cannot_be_encoded_reaches_the_client_as_a_stub(
         DebugClient(server.address, on_event=seen.append, on_status=statuses.append) as client,
     ):
         producer.publish(1)
-        eventually(lambda: any(e.kind == "published" for e in seen), "the published event")
+        poll_until(lambda: any(e.kind == "published" for e in seen), what="the published event")
         [event] = [e for e in seen if e.kind == "published"]
         assert event.message is not None and "could not be encoded" in event.message
         assert event.update is not None and event.update.value is None
@@ -291,7 +291,7 @@ def test_integers_too_long_for_json_travel_as_text_that_says_so(socket_path: Pat
         assert values["fine"] == 7
         history = client.request("history", channel="numbers")
         assert history[0]["value"] == values["huge"]
-        eventually(lambda: any(e.kind == "published" for e in seen), "an event")
+        poll_until(lambda: any(e.kind == "published" for e in seen), what="an event")
         assert client.request("channels")  # the connection is fine
         for handle in (huge, long, fine):
             handle.close()

@@ -19,8 +19,9 @@ from mapstore_core import (
     StoreEvent,
     create_widget_publisher,
 )
+from tests.poll import poll_until
 
-from .helpers import eventually, hello, raw_connect, read_message, send
+from .helpers import hello, raw_connect, read_message, send
 
 
 @pytest.fixture
@@ -96,7 +97,7 @@ def test_events_stream_to_clients(store: MapObjectStore, server: DebugServer) ->
     with DebugClient(server.address, on_event=seen.append):
         producer = store.register_producer("prices", "price-feed")
         producer.publish({"px": 1.5})
-        eventually(lambda: [e.kind for e in seen] == ["registered", "published"], "events")
+        poll_until(lambda: [e.kind for e in seen] == ["registered", "published"], what="events")
     assert seen[1].update is not None and seen[1].update.value == {"px": 1.5}
     assert seen[0].where == producer.registered_at
 
@@ -228,18 +229,18 @@ def test_several_clients_and_one_leaving_mid_stream(
     thread = threading.Thread(target=churn)
     thread.start()
     try:
-        eventually(lambda: all(len(events) > 10 for events in seen.values()), "events to all")
+        poll_until(lambda: all(len(events) > 10 for events in seen.values()), what="events to all")
         clients.pop("b").close()  # leaves while events are flowing
         before = len(seen["a"])
-        eventually(lambda: len(seen["a"]) > before + 10, "events after one left")
+        poll_until(lambda: len(seen["a"]) > before + 10, what="events after one left")
     finally:
         stop.set()
         thread.join()
     # each remaining client holds its notable listener (and at most one publish listener)
-    eventually(lambda: len(store._subscriptions) <= 4, "the leaver's listeners to go")
+    poll_until(lambda: len(store._subscriptions) <= 4, what="the leaver's listeners to go")
     for client in clients.values():
         client.close()
-    eventually(lambda: store._subscriptions == [], "every listener to go")
+    poll_until(lambda: store._subscriptions == [], what="every listener to go")
 
 
 def test_publishes_are_coalesced_for_clients(store: MapObjectStore, server: DebugServer) -> None:
@@ -248,7 +249,7 @@ def test_publishes_are_coalesced_for_clients(store: MapObjectStore, server: Debu
         producer = store.register_producer("ticks", "tick-source")
         for n in range(5_000):
             producer.publish(n)
-        eventually(lambda: any(e.kind == "published" for e in seen), "a publish notice")
+        poll_until(lambda: any(e.kind == "published" for e in seen), what="a publish notice")
         published = [e for e in seen if e.kind == "published"]
         assert 1 <= len(published) < 5_000  # notices, not a copy of every publish
         assert client.request("producers", channel="ticks")[0]["publish_count"] == 5_000
@@ -260,11 +261,11 @@ def test_client_reconnects_when_the_app_restarts(store: MapObjectStore, socket_p
     client = DebugClient(first.address, on_status=statuses.append, retry=0.05).connect()
     try:
         first.stop()
-        eventually(lambda: "disconnected" in statuses, "the client to notice")
+        poll_until(lambda: "disconnected" in statuses, what="the client to notice")
         assert not client.connected
         restarted = DebugServer(MapObjectStore(), path=socket_path).start()  # a new token
         try:
-            eventually(lambda: statuses[-1] == "connected", "the client to reconnect")
+            poll_until(lambda: statuses[-1] == "connected", what="the client to reconnect")
             assert client.request("channels")[0]["name"] == "paragraph-content"
         finally:
             restarted.stop()

@@ -21,8 +21,9 @@ from mapstore_core import (
 )
 from mapstore_core import _errors as errors_module
 from mapstore_core.debug import _server, _wire
+from tests.poll import poll_until
 
-from .helpers import eventually, hello, raw_connect, read_message, send
+from .helpers import hello, raw_connect, read_message, send
 
 
 @pytest.fixture
@@ -47,13 +48,13 @@ def test_values_the_wire_cannot_carry_are_sent_escaped(
     with DebugClient(server.address, on_event=seen.append) as client:
         producer = store.register_producer("notes", "notes-service")
         producer.publish({"text": "a\ud800b"})
-        eventually(lambda: "published" in kinds(seen), "the publish event")
+        poll_until(lambda: "published" in kinds(seen), what="the publish event")
         published = next(e for e in seen if e.kind == "published")
         assert published.update is not None
         assert published.update.value == {"text": "a\\ud800b"}  # visible, not lost
         assert client.request("values", channel="notes") == {"notes-service": {"text": "a\\ud800b"}}
         store.register_producer("notes", "second-service")  # the stream goes on
-        eventually(lambda: kinds(seen).count("registered") == 2, "the next event")
+        poll_until(lambda: kinds(seen).count("registered") == 2, what="the next event")
 
 
 def test_an_event_over_the_limit_becomes_a_stub_naming_its_size(
@@ -63,13 +64,13 @@ def test_an_event_over_the_limit_becomes_a_stub_naming_its_size(
     with DebugClient(server.address, on_event=seen.append) as client:
         producer = store.register_producer("blobs", "blob-service")
         producer.publish("x" * 2_000_000)
-        eventually(lambda: "published" in kinds(seen), "the publish event")
+        poll_until(lambda: "published" in kinds(seen), what="the publish event")
         stub = next(e for e in seen if e.kind == "published")
         assert stub.channel == "blobs" and stub.producer_id == "blob-service"
         assert stub.message is not None and "event of 2,000," in stub.message
         assert "omitted" in stub.message
         store.register_producer("blobs", "after-service")
-        eventually(lambda: kinds(seen).count("registered") == 2, "events after the stub")
+        poll_until(lambda: kinds(seen).count("registered") == 2, what="events after the stub")
         assert client.request("producers", channel="blobs")[0]["publish_count"] == 1
 
 
@@ -115,9 +116,9 @@ def test_a_failing_event_pump_is_reported_and_followed_by_a_resync(
     statuses: list[str] = []
     with DebugClient(server.address, on_event=seen.append, on_status=statuses.append):
         store.register_producer("a", "first-service")
-        eventually(lambda: "resync" in statuses, "the failure reported as a resync")
+        poll_until(lambda: "resync" in statuses, what="the failure reported as a resync")
         store.register_producer("a", "second-service")
-        eventually(lambda: "registered" in kinds(seen), "events after the failure")
+        poll_until(lambda: "registered" in kinds(seen), what="events after the failure")
     assert [e.producer_id for e in seen if e.kind == "registered"] == ["second-service"]
 
 
@@ -161,7 +162,7 @@ def test_nothing_published_after_connect_is_missed(
             seen: list[StoreEvent] = []
             with DebugClient(server.address, on_event=seen.append, retry=None):
                 producer = store.register_producer("race", f"racer-{n}-service")
-                eventually(lambda: "registered" in kinds(seen), f"connection {n}'s event")  # noqa: B023
+                poll_until(lambda: "registered" in kinds(seen), what=f"connection {n}'s event")  # noqa: B023
             producer.close()
     finally:
         sys.setswitchinterval(interval)

@@ -37,18 +37,3 @@ class Toasts:
 
     def titles(self) -> list[str]:
         return [call.get("title", "") for call in self.calls]
-
-
-async def wait_for(pilot: Any, ready: Any, what: str, *, timeout: float = 10.0) -> None:
-    """Poll ``ready()`` between pauses until true; fail (naming ``what``) after ``timeout``.
-
-    A bounded wait for work on other threads or in async tasks (the command palette's
-    search): never a bare sleep, never a timing assertion.
-    """
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.01)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual import events
+from textual.message import Message
+from textual.notifications import Notification, Notify
 from textual.widgets import Checkbox, DataTable, Static, TabbedContent
 
 from mapstore_core import MapObjectStore, StoreEvent, create_widget_publisher
@@ -191,16 +193,22 @@ async def test_footer_says_resume_while_paused() -> None:
 
 async def test_toasts_wait_while_help_is_open() -> None:
     app = make_demo()
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
+    toasts: list[Notification] = []  # every toast the app was handed (Textual's Notify)
+
+    def record(message: Message) -> None:
+        if isinstance(message, Notify):
+            toasts.append(message.notification)
+
+    async with app.run_test(size=SIZE, notifications=True, message_hook=record) as pilot:
         await pilot.pause()
         await pilot.press("question_mark")
         await pilot.pause()
         app.notify("a payload was rejected", title="Invalid payload rejected")
         await pilot.pause()
-        assert len(app._notifications) == 0  # nothing drawn over the help
+        assert toasts == []  # nothing drawn over the help
         await pilot.press("escape")
         await pilot.pause()
-        assert [n.title for n in app._notifications] == ["Invalid payload rejected"]
+        assert [n.title for n in toasts] == ["Invalid payload rejected"]
 
 
 async def test_overview_lists_every_producer_filters_and_opens_its_channel() -> None:

@@ -26,8 +26,9 @@ from mapstore_tui.widgets.history import HistoryPanel
 from mapstore_tui.widgets.jobs import JobsTable
 from mapstore_tui.widgets.previews import MetricWidget, ParagraphWidget, TableWidget
 from mapstore_tui.widgets.tables import ConsumersTable, ProducersTable
+from tests.poll import apoll_until
 
-from .helpers import SIZE, Toasts, make_demo, wait_for
+from .helpers import SIZE, Toasts, make_demo
 
 
 def _palette_hits(app) -> bool:
@@ -358,7 +359,9 @@ async def test_command_palette_runs_the_same_actions() -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"Doctor")
-        await wait_for(pilot, lambda: _palette_hits(app), "the palette's search")
+        await apoll_until(
+            lambda: _palette_hits(app), what="the palette's search", pause=pilot.pause
+        )
         await pilot.press("enter")
         await pilot.pause()
         assert global_tab(app) == "doctor"
@@ -400,7 +403,9 @@ async def test_embedding_over_a_users_store_and_other_threads() -> None:
         thread = threading.Thread(target=lambda: publisher.publish({"label": "CPU", "value": 0.5}))
         thread.start()
         thread.join()
-        await wait_for(pilot, lambda: app.monitor.totals.messages == 2, "the publish to show")
+        await apoll_until(
+            lambda: app.monitor.totals.messages == 2, what="the publish to show", pause=pilot.pause
+        )
         await pilot.press("down", "down")
         await pilot.pause()
         metric = app.query_one(ChannelPreview).query_one(MetricWidget)
@@ -430,11 +435,12 @@ async def test_flood_from_a_thread_keeps_keys_working_and_shows_the_last_value()
 
     async def press(key: str, tab: str) -> None:
         app.post_message(events.Key(key, key))
-        for _ in range(2_000):  # at most ~10 s: bounded, never a timing assertion
-            if global_tab(app) == tab:
-                return
-            await asyncio.sleep(0.005)
-        raise AssertionError(f"key {key!r} did not take effect during the flood")
+        # asyncio.sleep, not pilot.pause: that waits for the app to be idle, never in a flood
+        await apoll_until(
+            lambda: global_tab(app) == tab,
+            what=f"key {key!r} to take effect during the flood",
+            pause=asyncio.sleep,
+        )
 
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()  # first paint done (the demo's sources start then)
@@ -442,6 +448,8 @@ async def test_flood_from_a_thread_keeps_keys_working_and_shows_the_last_value()
         thread = threading.Thread(target=flood)
         thread.start()
         try:
+            # Keys for about two seconds of flood: the time passing is what is tested, so this
+            # is a duration, not a wait for a condition.
             deadline = time.monotonic() + 2.0
             presses = 0
             while time.monotonic() < deadline or presses < 4:
@@ -503,7 +511,9 @@ async def test_monitor_is_not_touched_from_other_threads() -> None:
         thread = threading.Thread(target=lambda: [publisher.publish(n) for n in range(100)])
         thread.start()
         thread.join()
-        await wait_for(pilot, lambda: monitor.totals.messages == 100, "the publishes to show")
+        await apoll_until(
+            lambda: monitor.totals.messages == 100, what="the publishes to show", pause=pilot.pause
+        )
         assert applied_in and set(applied_in) == {ui_thread}
         assert len(applied_in) < 100  # coalesced
 

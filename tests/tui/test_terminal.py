@@ -6,10 +6,11 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.poll import poll_until
 
 TMUX = shutil.which("tmux")
 EXE = Path(sys.executable).parent / "mapstore-tui"
@@ -25,16 +26,21 @@ def tmux(*args: str) -> str:
     return subprocess.run([TMUX, "-u", *args], capture_output=True, text=True, check=True).stdout
 
 
-def wait_for(session: str, *needles: str, within: float = 30.0) -> str:
-    """Poll the pane until every needle shows (bounded; not a timing assertion)."""
-    deadline = time.monotonic() + within
-    screen = ""
-    while time.monotonic() < deadline:
-        screen = tmux("capture-pane", "-p", "-t", session)
-        if all(needle in screen for needle in needles):
-            return screen
-        time.sleep(0.1)
-    raise AssertionError(f"never saw {needles!r}; the screen was:\n{screen}")
+def capture(session: str) -> str:
+    return tmux("capture-pane", "-p", "-t", session)
+
+
+def until_shown(session: str, *needles: str) -> None:
+    """Poll the pane until every needle shows; on failure, say what the screen was."""
+
+    def all_shown() -> bool:
+        screen = capture(session)
+        return all(needle in screen for needle in needles)
+
+    try:
+        poll_until(all_shown, what=f"{needles!r} on the screen", interval=0.1)  # runs tmux
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the screen was:\n{capture(session)}") from None
 
 
 def test_demo_in_a_real_terminal() -> None:
@@ -46,9 +52,9 @@ def test_demo_in_a_real_terminal() -> None:
     )
     tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "36", command)
     try:
-        wait_for(session, "table-data", "metric-data", "5 producers", "q Quit")
+        until_shown(session, "table-data", "metric-data", "5 producers", "q Quit")
         tmux("send-keys", "-t", session, "l")
-        wait_for(
+        until_shown(
             session,
             "Channel: paragraph-content",
             "1. static-page-content (producer)",
@@ -57,6 +63,6 @@ def test_demo_in_a_real_terminal() -> None:
             "1. market-data-service (producer)",
         )
         tmux("send-keys", "-t", session, "q")
-        wait_for(session, "EXITED:0")
+        until_shown(session, "EXITED:0")
     finally:
         subprocess.run([TMUX or "tmux", "kill-session", "-t", session], capture_output=True)
