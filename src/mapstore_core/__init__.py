@@ -9,7 +9,6 @@ doctor flags breaches of the registration guide.
 from mapstore_core._bridge import JobWidgetBridge, create_job_widget_bridge
 from mapstore_core._callsite import consumer_only
 from mapstore_core._default import map_store
-from mapstore_core._doctor import is_non_descriptive
 from mapstore_core._errors import (
     ChannelNotDefined,
     ChannelSchemaConflict,
@@ -29,6 +28,7 @@ from mapstore_core._errors import (
     UnknownJob,
 )
 from mapstore_core._handles import Consumer, Producer, UpdateStream, WidgetConsumer, WidgetPublisher
+from mapstore_core._ids import is_non_descriptive
 from mapstore_core._jobs import JobManager, JobStatus, JobUpdate
 from mapstore_core._reader import StoreReader
 from mapstore_core._records import (

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from io import BytesIO
 from typing import Literal, NamedTuple
 
-from mapstore_core._doctor import is_non_descriptive
+from mapstore_core._ids import is_non_descriptive
 from mapstore_core.lint._rules import PARSE_ERROR, RULES, LintSeverity
 
 __all__ = [
