@@ -27,6 +27,7 @@ __all__ = [
 # one loop can hold thousands; the message stays short and costs O(1) to build).
 SHOWN_IDS = 5
 
+
 class ProducerFacts(NamedTuple):
     """What the doctor needs to know about one open producer (a tuple: cheap to build)."""
 

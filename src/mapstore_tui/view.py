@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
-from mapstore_core import EventKind, StoreEvent, StoreReader
+from mapstore_core import EventKind, StoreEvent
+from mapstore_core.plumbing import StoreReader
 
 __all__ = ["DryRunCapable", "EventListener", "LocalStoreView", "StoreView"]
 

@@ -8,11 +8,11 @@ from mapstore_core import (
     MapObjectStore,
     MetricData,
     PublishValidationError,
-    StoreReader,
     TableData,
     create_widget_consumer,
     create_widget_publisher,
 )
+from mapstore_core.plumbing import StoreReader
 
 
 def test_camel_case_fields_are_accepted_and_dumped_snake_case(store: MapObjectStore) -> None:
