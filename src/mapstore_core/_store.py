@@ -1015,7 +1015,7 @@ class MapObjectStore:
         socket of your own, in an existing private directory, instead); a per-process
         token is written next to it, and both are removed at exit. TCP (``port=``) binds to
         loopback unless ``host`` says otherwise. Read-only unless ``allow_dry_run``. Returns
-        the running ``DebugServer`` (``.address``, ``.name``, ``.token``, ``.stop()``). With
+        the running ``DebugServer`` (``.address``, ``.name``, ``.token``, ``.close()``). With
         ``announce`` (the default) the attach command is printed on stderr; it is also logged
         on ``mapstore_core.debug``.
 

@@ -197,7 +197,7 @@ def _fleet_demo(args: argparse.Namespace) -> int:
     except NoRedisServer as exc:
         raise _UsageError(str(exc)) from exc
     finally:
-        fleet.stop()
+        fleet.close()
 
 
 def _token_options(parser: argparse.ArgumentParser) -> None:
@@ -315,7 +315,7 @@ def _run(args: argparse.Namespace) -> int:
         try:
             app.run()
         finally:
-            app.sources.stop()
+            app.sources.close()
         return app.return_code or 0
     if args.command == "serve-demo":
         return _serve_demo(args)
@@ -348,7 +348,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         _print(args.command, store.log_producers, store.snapshot)
     finally:
-        sources.stop()
+        sources.close()
     return 0
 
 
@@ -405,8 +405,8 @@ def _serve_demo(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        server.stop()
-        sources.stop()
+        server.close()
+        sources.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0

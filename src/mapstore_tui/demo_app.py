@@ -90,7 +90,7 @@ class DemoApp(MapStoreApp):
             self.sources.run_threads()
 
     def on_unmount(self) -> None:
-        self.sources.stop()
+        self.sources.close()
 
     def action_submit_job(self) -> None:
         """Submit a simulated AI summarisation job (some fail)."""
