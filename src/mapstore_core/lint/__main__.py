@@ -1,5 +1,5 @@
-"""``python -m mapstore_core.lint``: the same as the ``mapstore-lint`` command."""
+"""``python -m mapstore_core.lint``: the same as ``mapstore-lint`` (``python -m mapstore_lint``)."""
 
-from mapstore_core.lint import main
+from mapstore_lint import main
 
 raise SystemExit(main())

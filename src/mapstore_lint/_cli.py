@@ -9,13 +9,13 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TextIO
 
-from mapstore_core.lint._checker import (
+from mapstore_lint._checker import (
     FileResult,
     Finding,
     check_source,
     resolve_across_files,
 )
-from mapstore_core.lint._rules import PARSE_ERROR, RULES
+from mapstore_lint._rules import PARSE_ERROR, RULES
 
 __all__ = [
     "EXCLUDED_DIRS",

@@ -21,7 +21,7 @@ from io import BytesIO
 from typing import Literal, NamedTuple
 
 from mapstore_core._ids import is_non_descriptive
-from mapstore_core.lint._rules import PARSE_ERROR, RULES, LintSeverity
+from mapstore_lint._rules import PARSE_ERROR, RULES, LintSeverity
 
 __all__ = [
     "WIDGET_CHANNELS",
