@@ -209,23 +209,28 @@ _unadopted = set(_SOURCES)
 def _adopt(cls: type) -> None:
     """Make ``cls`` report ``mapstore_core`` as its module (tracebacks, ``repr``, pickle).
 
-    Its own annotations written as strings (``from __future__ import annotations``; a
-    ``NamedTuple`` holds them as ``ForwardRef``) are resolved first,
-    in the module that defined it: ``typing.get_type_hints`` and pydantic evaluate them in
-    ``sys.modules[cls.__module__]``, which would then be this package.
+    Its own annotations written as text (``from __future__ import annotations``; a
+    ``NamedTuple`` holds them as ``ForwardRef``) are evaluated first, in the module that
+    defined it: ``typing.get_type_hints`` and pydantic evaluate them in
+    ``sys.modules[cls.__module__]``, which would then be this package. One that names
+    something imported for type checkers only cannot be evaluated there either; it stays text.
     """
     own = vars(cls).get("__annotations__")
-    if own and any(isinstance(value, str | _typing.ForwardRef) for value in own.values()):
-        hints = _typing.get_type_hints(cls, include_extras=True)
+    if own:
+        namespace = vars(_sys.modules[cls.__module__])
         for key, value in own.items():
-            if isinstance(value, str | _typing.ForwardRef):
-                own[key] = hints[key]
+            text = value.__forward_arg__ if isinstance(value, _typing.ForwardRef) else value
+            if isinstance(text, str):
+                try:
+                    own[key] = eval(text, namespace, dict(vars(cls)))
+                except NameError:
+                    continue  # left as written, exactly as it was before
     cls.__module__ = __name__
 
 
 def _adopt_loaded() -> None:
     """Adopt the public classes of every defining module that has loaded so far."""
-    for module_name in [m for m in _unadopted if m in _sys.modules]:
+    for module_name in [m for m in tuple(_unadopted) if m in _sys.modules]:
         module = _sys.modules[module_name]
         names = _SOURCES[module_name]
         if not all(hasattr(module, name) for name in names):

@@ -150,3 +150,24 @@ def test_a_model_built_on_a_public_model_still_resolves_its_fields() -> None:
     assert board.metric.change_type == "neutral"
     assert Headline(title="T", content="c", priority=2).model_dump()["priority"] == 2
     assert set(Headline.model_fields) == {"title", "content", "markdown", "priority"}
+
+
+def test_adopting_leaves_an_annotation_for_type_checkers_only_as_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A name imported under ``TYPE_CHECKING`` cannot be evaluated: that annotation stays text."""
+    module = types.ModuleType("mapstore_core._probe")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    exec(
+        "from __future__ import annotations\n"
+        "import typing\n"
+        "class Probe(typing.NamedTuple):\n"
+        "    count: int\n"
+        "    store: MapObjectStore\n",
+        vars(module),
+    )
+    probe = module.Probe
+    mapstore_core._adopt(probe)
+    assert probe.__module__ == "mapstore_core"
+    assert probe.__annotations__["count"] is int
+    assert probe.__annotations__["store"] == typing.ForwardRef("MapObjectStore")
