@@ -66,6 +66,8 @@ def test_every_public_name_is_in_all() -> None:
         and not isinstance(getattr(mapstore_core, name), types.ModuleType)
     }
     assert exposed == set(mapstore_core.__all__) - {"__version__"}
+    # and the lazy loader knows no name that __all__ does not list
+    assert set(mapstore_core._HOME) == set(mapstore_core.__all__) - {"__version__"}
 
 
 def test_the_spec_names_are_exported() -> None:
