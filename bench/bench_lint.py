@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mapstore_core.lint import iter_python_files, lint_paths
+from mapstore_lint import iter_python_files, lint_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -253,7 +253,7 @@ def project_src() -> tuple[float, float]:
     for _ in range(5):
         start = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "mapstore_core.lint", "--quiet", src],
+            [sys.executable, "-m", "mapstore_lint", "--quiet", src],
             stdout=subprocess.DEVNULL,
             check=False,
         )
@@ -273,7 +273,7 @@ def main() -> None:
     in_process, command = project_src()
     print(
         f"\nproject src/: {in_process * 1000:.0f} ms in process; "
-        f"`python -m mapstore_core.lint src` {command * 1000:.0f} ms (median of 5, "
+        f"`python -m mapstore_lint src` {command * 1000:.0f} ms (median of 5, "
         "interpreter start and imports included)"
     )
     print("\ntargets (issue #11):")

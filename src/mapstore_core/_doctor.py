@@ -6,13 +6,12 @@ functions of it, so they are easy to test and cost nothing on the publish path.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, NamedTuple
 
+from mapstore_core._ids import is_non_descriptive
 from mapstore_core._records import Diagnostic
 
 __all__ = [
@@ -28,34 +27,6 @@ __all__ = [
 # A duplicate-source message names at most this many ids of its group (a channel fed from
 # one loop can hold thousands; the message stays short and costs O(1) to build).
 SHOWN_IDS = 5
-
-_GENERIC = re.compile(
-    r"(?:producer|temp|tmp|test|foo|bar|id|p|x)[-_ .:]?\d*",
-    re.IGNORECASE,
-)
-_UUID = re.compile(
-    r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}",
-    re.IGNORECASE,
-)
-_HEX = re.compile(r"(?:0x)?[0-9a-f]+", re.IGNORECASE)
-
-
-@lru_cache(maxsize=16384)
-def is_non_descriptive(producer_id: str) -> bool:
-    """Say whether an id is one the guide calls generic (``producer1``, ``temp``, a bare UUID).
-
-    Bare hex counts when it has at least six digits and looks machine-made (it contains a
-    decimal digit, or is eight or more long), so words such as ``facade`` are not flagged.
-    """
-    text = producer_id.strip()
-    if not text or text.isdigit():
-        return True
-    if _GENERIC.fullmatch(text) or _UUID.fullmatch(text):
-        return True
-    if _HEX.fullmatch(text):
-        digits = text[2:] if text.lower().startswith("0x") else text
-        return len(digits) >= 6 and (any(ch.isdigit() for ch in digits) or len(digits) >= 8)
-    return False
 
 
 class ProducerFacts(NamedTuple):

@@ -54,7 +54,22 @@ __all__ = [
 
 
 class MapStoreError(Exception):
-    """Base class of every error mapstore raises on purpose."""
+    """Base class of every error mapstore raises on purpose.
+
+    Every one pickles (to cross a process, say): it is rebuilt with its message and its
+    attributes, without calling ``__init__``, whose arguments are the culprit's names.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[MapStoreError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """Unpickle an error: ``BaseException.__new__`` sets ``args``; the attributes follow."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ProducerAlreadyRegistered(MapStoreError):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Generic, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
 
 from pydantic import BaseModel
 
 from mapstore_core._records import ChannelUpdate, ProducerKind
 from mapstore_core._state import ConsumerState, ProducerState
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["Consumer", "Producer", "UpdateStream", "WidgetConsumer", "WidgetPublisher"]
 
@@ -275,6 +277,8 @@ class UpdateStream:
     """
 
     def __init__(self, consumer: Consumer) -> None:
+        import asyncio  # here, not at the top: ``import mapstore_core`` loads no asyncio
+
         self._loop = asyncio.get_running_loop()
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._done = False

@@ -1,10 +1,37 @@
-"""Parts that serve transports and panels (``mapstore_tui``), not the store's users.
+"""Plumbing that this distribution's transports and panels share: not the stable API.
 
-Importable, typed and tested, but not the stable API of ``mapstore_core``: they may change
-with the panel and the transports that use them.
+``mapstore_tui`` and the transports are built on these; they are documented and typed, but
+may change in any release without notice. An application needs none of them: its names are
+in ``mapstore_core`` itself.
+
+- ``WakeOnceBuffer`` / ``Drained``: hand items from any thread to one reader, waking it once
+  per batch, with exact loss counts (the panel's feed and previews, the debug endpoint).
+- ``jsonable``: any payload as JSON data (models dumped, unknown objects as strings), the
+  shape every view shows values in.
+- ``is_non_descriptive``: the doctor's rule for generic producer ids (``mapstore-lint`` uses
+  it too).
+- ``schema_diff``: how two channel models differ, and whether the change breaks consumers
+  (the fleet's ``schema-mismatch`` rule). Loading it loads ``mapstore_core.link``.
 """
 
+import typing as _typing
+from importlib import import_module as _import_module
+
+from mapstore_core._ids import is_non_descriptive
 from mapstore_core._jsonable import jsonable
 from mapstore_core._wake import Drained, WakeOnceBuffer
 
-__all__ = ["Drained", "WakeOnceBuffer", "jsonable"]
+if _typing.TYPE_CHECKING:
+    from mapstore_core.link._fleet import schema_diff
+
+__all__ = ["Drained", "WakeOnceBuffer", "is_non_descriptive", "jsonable", "schema_diff"]
+
+if not _typing.TYPE_CHECKING:
+
+    def __getattr__(name: str) -> object:
+        """``schema_diff`` loads the link package on first use only."""
+        if name != "schema_diff":
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = _import_module("mapstore_core.link._fleet").schema_diff
+        globals()[name] = value
+        return value

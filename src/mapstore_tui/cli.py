@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from mapstore_core import (
     DebugEndpoint,
@@ -20,11 +20,15 @@ from mapstore_core import (
     list_debug_endpoints,
 )
 from mapstore_tui import MapStoreApp, __version__
-from mapstore_tui.demo import DemoSources
 from mapstore_tui.remote_view import RemoteStoreView
+
+if TYPE_CHECKING:
+    from mapstore_tui.demo import DemoSources
 
 
 def _demo_store(seed: int | None, antipatterns: bool) -> tuple[MapObjectStore, DemoSources]:
+    from mapstore_tui.demo import DemoSources  # the demo loads only for the demo's commands
+
     store = MapObjectStore()
     sources = DemoSources(store, seed=seed, antipatterns=antipatterns)
     sources.start()
@@ -197,7 +201,7 @@ def _fleet_demo(args: argparse.Namespace) -> int:
     except NoRedisServer as exc:
         raise _UsageError(str(exc)) from exc
     finally:
-        fleet.stop()
+        fleet.close()
 
 
 def _token_options(parser: argparse.ArgumentParser) -> None:
@@ -315,7 +319,7 @@ def _run(args: argparse.Namespace) -> int:
         try:
             app.run()
         finally:
-            app.sources.stop()
+            app.sources.close()
         return app.return_code or 0
     if args.command == "serve-demo":
         return _serve_demo(args)
@@ -348,7 +352,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         _print(args.command, store.log_producers, store.snapshot)
     finally:
-        sources.stop()
+        sources.close()
     return 0
 
 
@@ -380,6 +384,8 @@ def _serve_demo(args: argparse.Namespace) -> int:
         )
     except MapStoreError as exc:
         raise _UsageError(str(exc)) from exc
+    from mapstore_tui.demo import DemoSources
+
     sources = DemoSources(store, seed=args.seed, antipatterns=args.antipatterns, headless=True)
     stop = threading.Event()
     previous = {}
@@ -405,8 +411,8 @@ def _serve_demo(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        server.stop()
-        sources.stop()
+        server.close()
+        sources.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0

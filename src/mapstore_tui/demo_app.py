@@ -14,7 +14,7 @@ from textual.widgets import TabPane
 from mapstore_core import JobManager, MapObjectStore, ParagraphContent
 from mapstore_tui.app import MapStoreApp
 from mapstore_tui.demo import DemoSources
-from mapstore_tui.screens.form import FormScreen
+from mapstore_tui.demo.form_screen import FormScreen
 from mapstore_tui.widgets.jobs import JobChanged, JobsTable
 from mapstore_tui.widgets.previews import MetricWidget, ParagraphWidget, TableWidget
 
@@ -90,7 +90,7 @@ class DemoApp(MapStoreApp):
             self.sources.run_threads()
 
     def on_unmount(self) -> None:
-        self.sources.stop()
+        self.sources.close()
 
     def action_submit_job(self) -> None:
         """Submit a simulated AI summarisation job (some fail)."""

@@ -19,7 +19,8 @@ import threading
 from collections.abc import Callable
 from typing import get_args
 
-from mapstore_core import EventKind, StoreEvent, WakeOnceBuffer
+from mapstore_core import EventKind, StoreEvent
+from mapstore_core.plumbing import WakeOnceBuffer
 from mapstore_tui.view import StoreView
 
 __all__ = ["NOTABLE_KINDS", "Batch", "PanelFeed"]

@@ -2,7 +2,7 @@
 
 ``DemoFleet`` owns everything it starts: one ``redis-server`` on a Unix socket in a private
 temporary directory (nothing saved to disk) and the worker processes
-(``mapstore_tui.fleet_worker``). ``stop()`` ends every one of them by its own pid and removes
+(``mapstore_tui.fleet_worker``). ``close()`` ends every one of them by its own pid and removes
 the directory: nothing is left behind.
 """
 
@@ -51,7 +51,7 @@ def find_redis_server() -> str | None:
 
 
 class DemoFleet:
-    """A private Redis and the demo's workers; ``stop()`` undoes all of it."""
+    """A private Redis and the demo's workers; ``close()`` undoes all of it."""
 
     def __init__(
         self,
@@ -185,7 +185,7 @@ class DemoFleet:
         """Names of the workers still running."""
         return [name for name, process in self.workers.items() if process.poll() is None]
 
-    def stop(self) -> None:
+    def close(self) -> None:
         """Stop every worker (SIGTERM, then SIGKILL), then Redis; remove the directory."""
         for process in self.workers.values():
             if process.poll() is None:
@@ -216,5 +216,9 @@ class DemoFleet:
     def __enter__(self) -> DemoFleet:
         return self.start()
 
+    def stop(self) -> None:
+        """An alias of ``close()``, kept for code written before it."""
+        self.close()
+
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.close()

@@ -101,7 +101,7 @@ class _Worker:
         polling.start()
         polling.poll()
         self.loops.append((polling.INTERVAL, polling.poll))
-        self.closers.append(polling.stop)
+        self.closers.append(polling.close)
 
     def _polling_copy(self) -> None:
         self._polling()

@@ -8,8 +8,8 @@ from mapstore_core import (
     MapObjectStore,
     consumer_only,
     create_widget_publisher,
-    is_non_descriptive,
 )
+from mapstore_core.plumbing import is_non_descriptive
 
 from .helpers import collect_events, here, of_kind
 

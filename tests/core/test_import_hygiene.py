@@ -37,6 +37,54 @@ def test_core_imports_nothing_redis_until_a_link_is_made() -> None:
     assert json.loads(out) == []
 
 
+HEAVY = ("asyncio", "ssl", "redis", "hiredis", "textual", "rich")
+USERS_FIRST_IMPORT = (
+    "from mapstore_core import MapObjectStore, map_store, create_widget_publisher, WidgetChannels"
+)
+
+
+def loaded_after(code: str, roots: tuple[str, ...]) -> list[str]:
+    """The modules under ``roots`` that a fresh interpreter holds after running ``code``."""
+    probe = (
+        f"{code}\nimport json, sys\n"
+        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {set(roots)!r})))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    found: list[str] = json.loads(done.stdout.splitlines()[-1])
+    return found
+
+
+def test_a_bare_import_loads_nothing_heavy() -> None:
+    """SPEC 10: ``import mapstore_core`` loads no asyncio, ssl, redis or Textual (nor pydantic)."""
+    assert loaded_after("import mapstore_core", (*HEAVY, "pydantic")) == []
+
+
+def test_the_users_first_import_loads_no_asyncio_ssl_redis_or_ui() -> None:
+    """What an app does first builds the default store; the transports stay unloaded."""
+    assert loaded_after(USERS_FIRST_IMPORT, HEAVY) == []
+    assert loaded_after(f"{USERS_FIRST_IMPORT}; import mapstore_core.testing", HEAVY) == []
+    remote = loaded_after(USERS_FIRST_IMPORT, ("mapstore_core",))
+    assert not [m for m in remote if m.startswith(("mapstore_core.debug", "mapstore_core.link"))]
+
+
+def test_an_async_consumer_still_works_without_asyncio_at_import() -> None:
+    """``UpdateStream`` imports asyncio when an ``async for`` starts, not before."""
+    code = (
+        f"{USERS_FIRST_IMPORT}\n"
+        "import asyncio\n"
+        "async def main():\n"
+        "    c = map_store.register_consumer('orders', 'order-widget')\n"
+        "    p = map_store.register_producer('orders', 'order-service')\n"
+        "    stream = aiter(c)\n"
+        "    p.publish(1); p.close(); c.close()\n"
+        "    return [u.value async for u in stream]\n"
+        "print(asyncio.run(main()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "[1, None]", done.stderr
+
+
 def test_public_names_are_exported() -> None:
     import mapstore_core
 

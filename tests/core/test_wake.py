@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mapstore_core import WakeOnceBuffer
+from mapstore_core.plumbing import WakeOnceBuffer
 
 
 @pytest.fixture

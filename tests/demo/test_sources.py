@@ -138,3 +138,18 @@ def test_threads_drive_the_sources() -> None:
     finally:
         sources.stop()
     assert sources.store.producers() == []
+
+
+def test_close_is_the_verb_and_stop_its_alias() -> None:
+    store = MapObjectStore()
+    sources = DemoSources(store, seed=7)
+    sources.start()
+    sources.close()
+    assert store.producers() == []
+    sources.close()  # idempotent
+    again = DemoSources(store, seed=7)
+    again.start()
+    again.polling.stop()
+    assert "polling-service" not in {p.id for p in store.producers()}
+    again.stop()
+    assert store.producers() == []

@@ -10,8 +10,9 @@ import json
 import signal
 from typing import Any
 
-from mapstore_core import MapObjectStore, schema_diff
+from mapstore_core import MapObjectStore
 from mapstore_core.link._fleet import GONE_FOR, FleetTracker
+from mapstore_core.plumbing import schema_diff
 from mapstore_tui.screens.processes import stale_producers
 from mapstore_tui.view import LocalStoreView
 from tests.fleet.helpers import BEAT, NS, Fleet, OrderEvent, OrderEventV1, spawn_worker

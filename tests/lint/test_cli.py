@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mapstore_core.lint import lint_source, main
+from mapstore_lint import lint_source, main
 
 BAD = textwrap.dedent(
     """\
@@ -264,7 +264,7 @@ def test_list_rules() -> None:
 def test_python_dash_m_and_no_ui_imports(tmp_path: Path) -> None:
     bad = write(tmp_path, "bad.py", BAD)
     done = subprocess.run(
-        [sys.executable, "-m", "mapstore_core.lint", "--select", "non-descriptive-id", str(bad)],
+        [sys.executable, "-m", "mapstore_lint", "--select", "non-descriptive-id", str(bad)],
         capture_output=True,
         text=True,
     )
@@ -274,7 +274,7 @@ def test_python_dash_m_and_no_ui_imports(tmp_path: Path) -> None:
         "source it is\n"
     )
     code = (
-        "import sys; from mapstore_core.lint import main; main([sys.argv[1]]); "
+        "import sys; from mapstore_lint import main; main([sys.argv[1]]); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in {'textual', 'rich'}))"
     )
     done = subprocess.run([sys.executable, "-c", code, str(bad)], capture_output=True, text=True)
@@ -283,7 +283,7 @@ def test_python_dash_m_and_no_ui_imports(tmp_path: Path) -> None:
 
 def test_console_script_is_declared() -> None:
     scripts = {e.name: e.value for e in entry_points(group="console_scripts")}
-    assert scripts["mapstore-lint"] == "mapstore_core.lint:main"
+    assert scripts["mapstore-lint"] == "mapstore_lint:main"
 
 
 def test_pre_commit_hook_entry() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mapstore_core.lint import RULES, main
+from mapstore_lint import RULES, main
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"

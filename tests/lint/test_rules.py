@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mapstore_core import WidgetChannels
-from mapstore_core.lint import RULES, WIDGET_CHANNELS, lint_source
+from mapstore_lint import RULES, WIDGET_CHANNELS, lint_source
 
 from .helpers import CORPUS, SRC, expected, locate
 

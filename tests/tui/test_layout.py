@@ -11,8 +11,8 @@ from textual.widgets import Checkbox, DataTable, Static, TabbedContent
 
 from mapstore_core import MapObjectStore, StoreEvent, create_widget_publisher
 from mapstore_tui import MapStoreApp
+from mapstore_tui.demo.form_screen import FormScreen
 from mapstore_tui.screens.dry_run import DryRunScreen
-from mapstore_tui.screens.form import FormScreen
 from mapstore_tui.screens.help import HelpScreen
 from mapstore_tui.screens.overview import OverviewTable, ProducersOverview
 from mapstore_tui.widgets.channel_list import ChannelList

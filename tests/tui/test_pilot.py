@@ -13,8 +13,8 @@ from textual.widgets import DataTable, Label, Static, TabbedContent, TextArea
 from mapstore_core import MapObjectStore, create_widget_publisher
 from mapstore_tui import MapStoreApp
 from mapstore_tui._format import compact
+from mapstore_tui.demo.form_screen import FormScreen
 from mapstore_tui.monitor import Monitor
-from mapstore_tui.screens.form import FormScreen
 from mapstore_tui.screens.help import HelpScreen
 from mapstore_tui.widgets.channel_list import ChannelList
 from mapstore_tui.widgets.channel_preview import ChannelPreview

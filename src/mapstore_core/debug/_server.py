@@ -552,8 +552,11 @@ class DebugServer:
         logger.info("mapstore debug endpoint: mapstore-tui attach %s", self.address)
         return self
 
-    def stop(self) -> None:
-        """Remove the socket and token files, then close every connection and the endpoint."""
+    def close(self) -> None:
+        """Remove the socket and token files, then close every connection and the endpoint.
+
+        Idempotent; ``with store.serve_debug() as server:`` closes it on leaving the block.
+        """
         if self._cleanup is not None:
             self._cleanup()  # first: a successor may claim the name as soon as we stop
         loop, thread = self._loop, self._thread
@@ -565,11 +568,15 @@ class DebugServer:
         thread.join(timeout=10)
         self._thread = None
 
+    def stop(self) -> None:
+        """An alias of ``close()``, kept for code written before it."""
+        self.close()
+
     def __enter__(self) -> DebugServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.close()
 
     # -- the listening socket ----------------------------------------------------------------
 

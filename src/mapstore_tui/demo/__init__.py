@@ -4,6 +4,11 @@ Each source registers its producer where the guide says (a service's constructor
 connection manager's ``connect``, a form's ``mount``, a polling service's ``start``, a job
 completion handler through the bridge, a page's ``load``) and closes it when its owner goes
 away. They use only ``mapstore_core``; ``DemoSources`` wires them to one store.
+
+``form_screen`` is the Textual screen of the user input form, shown by the demo app only (it
+is not imported here: the sources stay free of Textual). The panel itself (app, monitor,
+screens, widgets, views) never imports this package; ``mapstore-tui`` imports it only in
+the commands that run a demo.
 """
 
 from mapstore_tui.demo.ai_job import SummarizationJobs

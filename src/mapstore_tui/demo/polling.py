@@ -48,8 +48,12 @@ class PollingService:
         self.publisher.publish(metric)
         return metric
 
-    def stop(self) -> None:
-        """Stop polling and close the producer."""
+    def close(self) -> None:
+        """Stop polling and close the producer; ``start()`` registers it again."""
         if self.publisher is not None:
             self.publisher.close()
             self.publisher = None
+
+    def stop(self) -> None:
+        """An alias of ``close()``, kept for code written before it."""
+        self.close()

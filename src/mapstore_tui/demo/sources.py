@@ -91,7 +91,7 @@ class DemoSources:
             self.antipatterns.tick()
 
     def run_threads(self) -> None:
-        """Drive the sources from background threads until ``stop()``."""
+        """Drive the sources from background threads until ``close()``."""
         loops: list[tuple[str, float, Callable[[], None]]] = [
             ("realtime-stream", self.REALTIME_INTERVAL, self.tick_realtime),
             ("polling-loop", self.polling.INTERVAL, self.tick_polling),
@@ -110,8 +110,8 @@ class DemoSources:
         while not self._stop.wait(interval):
             tick()
 
-    def stop(self) -> None:
-        """Stop the threads and close every source's producer."""
+    def close(self) -> None:
+        """Stop the threads and close every source's producer; idempotent."""
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=5)
@@ -121,7 +121,7 @@ class DemoSources:
         self.started = False
         self.summaries.close()
         self.form.unmount()
-        self.polling.stop()
+        self.polling.close()
         self.realtime.disconnect()
         if self.market is not None:
             self.market.close()
@@ -129,3 +129,7 @@ class DemoSources:
         self.page.unload()
         if self.antipatterns is not None:
             self.antipatterns.close()
+
+    def stop(self) -> None:
+        """An alias of ``close()``, kept for code written before it."""
+        self.close()

@@ -33,12 +33,12 @@ from mapstore_core import (
     MetricData,
     ParagraphContent,
     TableData,
-    WakeOnceBuffer,
     WidgetChannels,
     WidgetConsumer,
     consumer_only,
     create_widget_consumer,
 )
+from mapstore_core.plumbing import WakeOnceBuffer
 from mapstore_tui.widgets.fitted import Column, FittedTable
 
 __all__ = ["MetricWidget", "ParagraphWidget", "PreviewWidget", "TableWidget"]

@@ -1,4 +1,8 @@
-"""The demo's user input form (``i``): a note published on ``paragraph-content``."""
+"""The demo's user input form (``i``): a note published on ``paragraph-content``.
+
+The screen of the demo's ``UserInputForm`` (the guide's user input pattern); it lives with the
+demo so the panel never imports the demo. Only ``DemoApp`` shows it.
+"""
 
 from __future__ import annotations
 

@@ -9,13 +9,10 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TextIO
 
-from mapstore_core.lint._checker import (
-    FileResult,
-    Finding,
-    check_source,
-    resolve_across_files,
-)
-from mapstore_core.lint._rules import PARSE_ERROR, RULES
+from mapstore_lint._catalogue import PARSE_ERROR, RULES
+from mapstore_lint._check import check_source
+from mapstore_lint._findings import FileResult, Finding
+from mapstore_lint._rules import producer_in_widget_across_files
 
 __all__ = [
     "EXCLUDED_DIRS",
@@ -98,7 +95,7 @@ def lint_paths(paths: Iterable[str]) -> tuple[list[Finding], int]:
         results.append(_check_file(path, _module_name(path, packages)))
     facts = [fact for result in results for fact in result.facts]
     pending = [item for result in results for item in result.pending]
-    across = resolve_across_files(facts, pending) if pending else []
+    across = producer_in_widget_across_files(facts, pending) if pending else []
     findings = [finding for result in results for finding in result.findings]
     if across:
         findings = sorted(
