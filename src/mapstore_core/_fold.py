@@ -22,7 +22,7 @@ from mapstore_core._events import StoreEvent, diagnostic_from_json, event_from_j
 from mapstore_core._records import ChannelUpdate, Diagnostic, ProcessInfo, ProducerKind
 from mapstore_core._state import ChannelState, ConsumerState, ProducerState, StoreState
 
-__all__ = ["fold", "load_state", "producer_from_event", "stale"]
+__all__ = ["fold", "load_state", "merge_state", "producer_from_event", "stale"]
 
 _KINDS: frozenset[str] = frozenset({"producer", "bridge"})
 
@@ -302,6 +302,48 @@ def load_state(snapshot: Any) -> StoreState:
     Raises:
         EventFormatError: not a snapshot of a version this mapstore reads, or malformed.
     """
+    data = _checked(snapshot)
+    try:
+        churn = ChurnTracker.from_json(data["churn"])
+        state = StoreState(_int(data["config"]["history_size"]), churn.threshold, churn.window)
+        state.churn = churn
+        _load_channels(state, data)
+        _load_globals(state, data)
+    except EventFormatError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise EventFormatError(f"malformed snapshot: {type(exc).__name__}: {exc}") from exc
+    return state
+
+
+def merge_state(state: StoreState, snapshot: Any) -> list[str]:
+    """Replace the channels a (partial) snapshot describes; return their names.
+
+    For a mirror that missed some changes (a publisher's flood it was not sent event by
+    event): ``store.snapshot(channels=[...])`` brings those channels up to date whole. Events
+    already reflected in it are stale afterwards (``fold`` skips them by their seq).
+
+    Raises:
+        EventFormatError: not a snapshot of a version this mapstore reads, or malformed.
+    """
+    data = _checked(snapshot)
+    try:
+        fresh = StoreState(state.history_size, state.churn.threshold, state.churn.window)
+        fresh.orders = state.orders
+        names = _load_channels(fresh, data)
+        with state.lock:
+            for name in names:
+                state.channels[name] = fresh.channels[name]
+                state.channels[name].owner = state
+        _load_globals(state, data)
+    except EventFormatError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise EventFormatError(f"malformed snapshot: {type(exc).__name__}: {exc}") from exc
+    return names
+
+
+def _checked(snapshot: Any) -> dict[str, Any]:
     from mapstore_core._reads import SNAPSHOT_VERSION
 
     if not isinstance(snapshot, dict):
@@ -312,22 +354,27 @@ def load_state(snapshot: Any) -> StoreState:
             f"snapshot version {str(version)[:20]} is not {SNAPSHOT_VERSION}, the one this "
             "mapstore reads (a mirror starts only from a version-2 store.snapshot())"
         )
-    try:
-        return _load(snapshot)
-    except EventFormatError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise EventFormatError(f"malformed snapshot: {type(exc).__name__}: {exc}") from exc
+    return snapshot
 
 
-def _load(data: dict[str, Any]) -> StoreState:
-    churn = ChurnTracker.from_json(data["churn"])
-    state = StoreState(int(data["config"]["history_size"]), churn.threshold, churn.window)
-    state.churn = churn
+def _load_globals(state: StoreState, data: dict[str, Any]) -> None:
+    with state.lock:
+        state.churn = ChurnTracker.from_json(data["churn"])
+    fleet = data.get("fleet")
+    if isinstance(fleet, dict):
+        _fleet(state, StoreEvent("fleet", None, None, 0.0, detail=fleet))
+    state.saw_seq(_int(data["seq"]))
+    state.generation += 1
+
+
+def _load_channels(state: StoreState, data: dict[str, Any]) -> list[str]:
+    """Build the channels ``data`` describes into ``state``; return their names."""
     extra: dict[str, Any] = data.get("channel_state") or {}
+    names: list[str] = []
     orders = [0]
     for info in data["channels"]:
         name = _str(info["name"])
+        names.append(name)
         channel = state.channel(name)
         more = extra.get(name) or {}
         if info.get("schema") is not None:
@@ -335,11 +382,12 @@ def _load(data: dict[str, Any]) -> StoreState:
             channel.define(_str(info["schema"]), schema if isinstance(schema, dict) else None)
         channel.publish_count = _int(info["publish_count"])
         channel.last_update = _float(info["last_update"])
-        channel.first_producer_order = more.get("order") if type(more.get("order")) is int else None
+        order = more.get("order")
+        channel.first_producer_order = order if type(order) is int else None
         if channel.first_producer_order is not None:
             orders.append(channel.first_producer_order + 1)
         channel.seq = _int(more.get("seq") or 0)
-    state.orders = itertools.count(max(orders))
+    state.orders = itertools.count(max(max(orders), next(state.orders)))
     values: dict[str, Any] = data.get("values") or {}
     holders: list[tuple[int, ChannelState, ProducerState]] = []
     for info in data["producers"]:
@@ -357,9 +405,8 @@ def _load(data: dict[str, Any]) -> StoreState:
         producer.publish_count = _int(info["publish_count"])
         producer.last_publish = _float(info["last_publish"])
         producer.leaked = info.get("leaked") is True
-        producer.job_error = (
-            info.get("job_error") if isinstance(info.get("job_error"), str) else None
-        )
+        error = info.get("job_error")
+        producer.job_error = error if isinstance(error, str) else None
         if producer.process is None:
             channel.producers[producer.id] = producer
             if producer.kind == "producer":
@@ -376,30 +423,26 @@ def _load(data: dict[str, Any]) -> StoreState:
         channel.holders[producer] = None
     for info in data["consumers"]:
         channel = state.channel(_str(info["channel"]))
+        model = info.get("model")
         consumer = ConsumerState(
             channel,
             _str(info["id"]),
             _str(info["registered_at"]),
             None,
             serial=_int(info["serial"]),
-            model_name=info.get("model") if isinstance(info.get("model"), str) else None,
+            model_name=model if isinstance(model, str) else None,
         )
         consumer.delivered = _int(info["delivered"])
         consumer.errors = _int(info["errors"])
         consumer.subscribers = _int(info["subscribers"])
         channel.consumers.append(consumer)
-    for channel in state.channels.values():
-        channel.rebuild_targets()
+    for name in names:
+        state.channels[name].rebuild_targets()
     for name, updates in (data.get("history") or {}).items():
         channel = state.channel(_str(name))
         for update in updates:
             channel.history.append(_update(update))
-    fleet = data.get("fleet")
-    if isinstance(fleet, dict):
-        _fleet(state, StoreEvent("fleet", None, None, 0.0, detail=fleet))
-    state.last_seq = _int(data["seq"])
-    state.generation += 1
-    return state
+    return names
 
 
 def _update(data: Any) -> ChannelUpdate:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from mapstore_core._events import EVENT_KINDS, EventKind, StoreEvent
-from mapstore_core._fold import fold, load_state
+from mapstore_core._fold import fold, load_state, merge_state
 from mapstore_core._reads import StoreReads
 from mapstore_core._state import StoreState
 
@@ -60,6 +60,15 @@ class StoreMirror(StoreReads):
     def reset(self, snapshot: Mapping[str, Any]) -> None:
         """Start again from ``snapshot`` (after events were lost)."""
         self._state = load_state(dict(snapshot))
+
+    def merge(self, snapshot: Mapping[str, Any]) -> list[str]:
+        """Bring the channels of a partial ``store.snapshot(channels=...)`` up to date.
+
+        For a mirror that was not sent some changes one by one (a flood of publishes, which
+        the debug endpoint coalesces): the channels it names are replaced whole; events
+        already in it are stale afterwards and skipped. Returns the channels' names.
+        """
+        return merge_state(self._state, dict(snapshot))
 
     @property
     def seq(self) -> int:

@@ -7,6 +7,7 @@ the state differs, and the mirror's is folded from the store's events. Reads cha
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
 from typing import Any
 
@@ -183,7 +184,11 @@ class StoreReads:
             fleet = list(state.fleet_findings)
         return [*cached[1], *fleet]
 
-    def snapshot(self) -> dict[str, Any]:
+    def channel_seqs(self) -> dict[str, int]:
+        """Each channel's ``seq`` of its last change: what a copy of it must be up to."""
+        return {channel.name: channel.seq for channel in self._state.existing()}
+
+    def snapshot(self, channels: Iterable[str] | None = None) -> dict[str, Any]:
         """Everything a debug view needs, as JSON-serializable data.
 
         Keys: ``version``, ``seq`` (the last change's), ``channels``, ``producers``,
@@ -192,18 +197,24 @@ class StoreReads:
         ``processes``, and what a mirror needs to start from it: ``config``, ``channel_state``
         (per channel: the order of its first producer, the seq of its last change, its
         model's JSON schema), ``churn`` and ``fleet``.
+
+        Args:
+            channels: Only these channels (a mirror catching up on some: ``merge``).
         """
         state = self._state
-        channels: list[dict[str, Any]] = []
+        wanted = None if channels is None else set(channels)
+        infos: list[dict[str, Any]] = []
         producers: list[dict[str, Any]] = []
         consumers: list[dict[str, Any]] = []
         values: dict[str, dict[str, Any]] = {}
         history: dict[str, list[dict[str, Any]]] = {}
         extra: dict[str, dict[str, Any]] = {}
         for channel in state.existing():
+            if wanted is not None and channel.name not in wanted:
+                continue
             schema = self.json_schema(channel.name)
             with channel.lock:
-                channels.append(
+                infos.append(
                     ChannelInfo(
                         channel.name,
                         channel.model_name,
@@ -250,7 +261,7 @@ class StoreReads:
             "version": SNAPSHOT_VERSION,
             "seq": state.last_seq,
             "config": {"history_size": state.history_size},
-            "channels": channels,
+            "channels": infos,
             "producers": producers,
             "consumers": consumers,
             "values": values,
