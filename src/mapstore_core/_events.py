@@ -34,7 +34,6 @@ What each kind carries beyond ``kind``, ``channel``, ``producer_id``, ``timestam
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal, NamedTuple, get_args
 
 from mapstore_core._errors import EventFormatError
@@ -145,36 +144,57 @@ def update_event(update: ChannelUpdate) -> StoreEvent:
 
 # -- to JSON -----------------------------------------------------------------------------
 
+_UPDATE_FIELDS: tuple[str, ...] = ChannelUpdate._fields
+_EVENT_DEFAULTS: dict[str, Any] = StoreEvent._field_defaults
 
-def _update_to_json(update: ChannelUpdate) -> dict[str, Any]:
-    data = update._asdict()
+
+def _update_to_json(update: ChannelUpdate, compact: bool) -> dict[str, Any]:
+    data = dict(zip(_UPDATE_FIELDS, update))  # noqa: B905 (a named tuple: same length)
     data["value"] = jsonable(update.value)
+    if compact and update.process is None:
+        del data["process"]  # its default
     return data
 
 
-_ENCODERS: dict[str, Any] = {
-    "update": _update_to_json,
-    "diagnostic": Diagnostic.to_dict,
-    "detail": jsonable,
-}
+def event_to_json(event: StoreEvent, *, compact: bool = False) -> dict[str, Any]:
+    """The event as JSON data: exactly its fields, by name (values as JSON data).
 
-
-def event_to_json(event: StoreEvent) -> dict[str, Any]:
-    """The event as JSON data: exactly its fields, by name (values as JSON data)."""
-    data = dict(zip(EVENT_FIELDS, event, strict=True))
-    for name, encode in _ENCODERS.items():
-        value = data[name]
-        if value is not None:
-            data[name] = encode(value)
+    ``compact`` leaves out every field that holds its default (None, or a ``seq`` of 0),
+    in the event and in its update: ``event_from_json`` reads a missing field as its
+    default, so nothing is lost. For transports that carry many events (the Redis link).
+    """
+    fields: tuple[Any, ...] = event
+    if compact:
+        data = {name: value for name, value in zip(EVENT_FIELDS, fields) if value is not None}  # noqa: B905
+        if not event.seq:
+            del data["seq"]
+    else:
+        data = dict(zip(EVENT_FIELDS, fields))  # noqa: B905 (a named tuple: same length)
+    update, diagnostic, detail = event.update, event.diagnostic, event.detail
+    if update is not None:
+        data["update"] = _update_to_json(update, compact)
+    if diagnostic is not None:
+        data["diagnostic"] = diagnostic.to_dict()
+    if detail is not None:
+        data["detail"] = jsonable(detail)
     return data
 
 
 # -- from JSON ---------------------------------------------------------------------------
+#
+# Checked field by field, but only the fields present (a compact event has a few): this runs
+# once per event a link or a debug client receives, so it avoids a call per field.
 
-_TEXT = (str,)
 _MAX_TEXT = 1 << 20
 _UPDATE_KINDS = frozenset({"published", "cleared", "gap"})
 _DIAGNOSTIC_FIELDS = tuple(Diagnostic.__dataclass_fields__)
+_TEXT_FIELDS = frozenset(
+    {"channel", "producer_id", "process", "consumer_id", "where", "message", "traceback"}
+)
+_COUNT_FIELDS = frozenset({"seq", "consumer_serial"})
+_INDEX: dict[str, int] = {name: i for i, name in enumerate(EVENT_FIELDS)}
+_BLANK: tuple[Any, ...] = tuple(_EVENT_DEFAULTS.get(name) for name in EVENT_FIELDS)
+_KIND, _TIMESTAMP = _INDEX["kind"], _INDEX["timestamp"]
 
 
 def _fail(what: str) -> EventFormatError:
@@ -187,6 +207,10 @@ def _text(data: Any, name: str, *, optional: bool = True) -> str | None:
         if optional:
             return None
         raise _fail(f"{name!r} is missing")
+    return _checked_text(name, value)
+
+
+def _checked_text(name: str, value: Any) -> str:
     if type(value) is not str:
         raise _fail(f"{name!r} must be a string, not {type(value).__name__}")
     if len(value) > _MAX_TEXT:
@@ -194,36 +218,53 @@ def _text(data: Any, name: str, *, optional: bool = True) -> str | None:
     return value
 
 
-def _number(data: Any, name: str) -> float:
-    value = data.get(name)
-    if type(value) not in (int, float) or not math.isfinite(value):
-        raise _fail(f"{name!r} must be a finite number")
-    return float(value)
+def _required_text(name: str, value: Any) -> str:
+    if value is None:
+        raise _fail(f"{name!r} is missing")
+    return _checked_text(name, value)
 
 
-def _count(data: Any, name: str, *, optional: bool = False) -> int | None:
-    value = data.get(name)
-    if value is None and optional:
-        return None
-    if type(value) is not int or value < 0:
-        raise _fail(f"{name!r} must be an integer >= 0")
-    return int(value)
+def _finite(name: str, value: Any) -> float:
+    """A finite number as a float (an integer too big for a float is refused, not raised)."""
+    kind = type(value)
+    if kind is float:
+        if value - value == 0.0:  # neither inf nor nan
+            return float(value)
+    elif kind is int:
+        try:
+            return float(value)
+        except OverflowError:
+            pass
+    raise _fail(f"{name!r} must be a finite number")
 
 
 def _update_from_json(data: Any) -> ChannelUpdate:
     if type(data) is not dict:
         raise _fail("'update' must be an object")
-    kind = data.get("kind")
-    if kind not in _UPDATE_KINDS:
+    get = data.get
+    kind, channel, producer_id, seq = get("kind"), get("channel"), get("producer_id"), get("seq")
+    if type(kind) is not str or kind not in _UPDATE_KINDS:
         raise _fail(f"update kind {str(kind)[:40]!r} is unknown")
-    return ChannelUpdate(
-        _text(data, "channel", optional=False),  # type: ignore[arg-type]
-        _text(data, "producer_id", optional=False),  # type: ignore[arg-type]
-        kind,
-        data.get("value"),
-        _count(data, "seq"),  # type: ignore[arg-type]
-        _number(data, "timestamp"),
-        _text(data, "process"),
+    if type(channel) is not str or len(channel) > _MAX_TEXT:
+        _required_text("channel", channel)  # raises, naming the field
+    if type(producer_id) is not str or len(producer_id) > _MAX_TEXT:
+        _required_text("producer_id", producer_id)
+    if type(seq) is not int or seq < 0:
+        raise _fail("'seq' must be an integer >= 0")
+    process = get("process")
+    if process is not None:
+        _checked_text("process", process)
+    return _new_tuple(
+        ChannelUpdate,
+        (
+            channel,
+            producer_id,
+            kind,
+            get("value"),
+            seq,
+            _finite("timestamp", get("timestamp")),
+            process,
+        ),
     )
 
 
@@ -253,11 +294,19 @@ def _detail_from_json(data: Any) -> dict[str, Any]:
     return data
 
 
+_DECODERS: dict[str, Any] = {
+    "update": _update_from_json,
+    "diagnostic": diagnostic_from_json,
+    "problems": _problems_from_json,
+    "detail": _detail_from_json,
+}
+
+
 def event_from_json(data: Any) -> StoreEvent:
     """Check and rebuild an event from its JSON form (values stay JSON data).
 
     Keys it does not know are ignored (a newer sender); a missing optional field is its
-    default.
+    default (so ``event_to_json(..., compact=True)`` reads back whole).
 
     Raises:
         EventFormatError: not an object, an unknown kind, or a field of the wrong type; the
@@ -266,30 +315,28 @@ def event_from_json(data: Any) -> StoreEvent:
     if type(data) is not dict:
         raise _fail(f"an event must be an object, not {type(data).__name__}")
     kind = data.get("kind")
-    if kind not in EVENT_KINDS:
+    if type(kind) is not str or kind not in EVENT_KINDS:
         raise _fail(f"unknown kind {str(kind)[:40]!r}")
-    get = data.get
-    update = get("update")
-    diagnostic = get("diagnostic")
-    problems = get("problems")
-    detail = get("detail")
-    return StoreEvent(
-        kind=kind,
-        channel=_text(data, "channel"),
-        producer_id=_text(data, "producer_id"),
-        timestamp=_number(data, "timestamp"),
-        seq=_count(data, "seq", optional=True) or 0,
-        update=None if update is None else _update_from_json(update),
-        process=_text(data, "process"),
-        consumer_id=_text(data, "consumer_id"),
-        consumer_serial=_count(data, "consumer_serial", optional=True),
-        where=_text(data, "where"),
-        message=_text(data, "message"),
-        traceback=_text(data, "traceback"),
-        diagnostic=None if diagnostic is None else diagnostic_from_json(diagnostic),
-        problems=None if problems is None else _problems_from_json(problems),
-        detail=None if detail is None else _detail_from_json(detail),
-    )
+    values = list(_BLANK)
+    values[_KIND] = kind
+    values[_TIMESTAMP] = _finite("timestamp", data.get("timestamp"))
+    index = _INDEX
+    for name, value in data.items():
+        if value is None:
+            continue
+        i = index.get(name)
+        if i is None or i == _KIND or i == _TIMESTAMP:
+            continue  # unknown (a newer sender's), or checked above
+        if name in _TEXT_FIELDS:
+            if type(value) is not str or len(value) > _MAX_TEXT:
+                _checked_text(name, value)  # raises, naming the field
+        elif name in _COUNT_FIELDS:
+            if type(value) is not int or value < 0:
+                raise _fail(f"{name!r} must be an integer >= 0")
+        else:
+            value = _DECODERS[name](value)
+        values[i] = value
+    return _new_tuple(StoreEvent, values)
 
 
 def event_stub(event: StoreEvent, note: str) -> StoreEvent:
