@@ -1,4 +1,6 @@
-"""mapstore_core must stay importable without the TUI stack (SPEC: pydantic only)."""
+"""mapstore_core must stay importable without the TUI stack (SPEC: pydantic only), and no
+modules of the three packages may form an import knot (counting every import, as
+``import_knots.py`` in the shared tools does)."""
 
 from __future__ import annotations
 
@@ -109,50 +111,127 @@ def test_public_names_are_exported() -> None:
         assert name in mapstore_core.__all__
 
 
-def _load_time_imports(path: Path, package: str) -> set[str]:
-    """Modules of ``package`` that ``path`` imports when it loads (not under TYPE_CHECKING)."""
-    found: set[str] = set()
-    pending: list[ast.AST] = list(ast.parse(path.read_text()).body)
-    while pending:
-        node = pending.pop()
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-            continue  # imports inside functions run on call, not on load
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            continue
-        if isinstance(node, ast.ImportFrom) and node.module:
-            if node.module == package:  # `from mapstore_core import _callsite`
-                found.update(f"{package}.{alias.name}" for alias in node.names)
-            elif node.module.startswith(package + "."):
-                found.add(node.module)
-        elif isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name.startswith(package + "."))
-        pending.extend(ast.iter_child_nodes(node))
+SOURCE = Path(mapstore_core.__file__).parents[1]  # src/
+PACKAGES = ("mapstore_core", "mapstore_lint", "mapstore_tui")
+
+
+def _modules() -> dict[str, Path]:
+    """Every module of ``PACKAGES`` (a package by its own name, for its ``__init__``)."""
+    found: dict[str, Path] = {}
+    for package in PACKAGES:
+        for path in (SOURCE / package).rglob("*.py"):
+            parts = path.relative_to(SOURCE).with_suffix("").parts
+            found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
     return found
 
 
-def test_core_modules_import_each_other_without_a_circle() -> None:
-    """The store loads without its transports or the default store: no module-level cycle."""
-    root = Path(mapstore_core.__file__).parent
-    graph: dict[str, set[str]] = {}
-    for path in root.rglob("*.py"):
-        if path.name == "__init__.py":
-            continue  # the curated root re-exports everything, by design
-        module = ".".join(("mapstore_core", *path.relative_to(root).with_suffix("").parts))
-        graph[module] = _load_time_imports(path, "mapstore_core")
+def _imports(name: str, path: Path, known: dict[str, Path], *, load_time: bool) -> set[str]:
+    """The modules of ``known`` that ``name`` imports.
 
-    def cycle_from(start: str) -> list[str] | None:
-        stack = [(start, [start])]
-        while stack:
-            node, trail = stack.pop()
-            for nxt in graph.get(node, ()):
-                if nxt == start:
-                    return [*trail, nxt]
-                if nxt not in trail:
-                    stack.append((nxt, [*trail, nxt]))
-        return None
+    ``load_time``: only what runs when it loads (not inside functions, not under
+    ``TYPE_CHECKING``). Otherwise every import, wherever it is: an import inside a function
+    or for type checking ties two modules together all the same. ``from pkg import sub``
+    depends on ``pkg.sub`` (not on ``pkg``'s face) when ``sub`` is a module.
+    """
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    pending: list[ast.AST] = [ast.parse(path.read_text(encoding="utf-8"), str(path))]
+    while pending:
+        node = pending.pop()
+        if load_time:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                continue  # imports inside functions run on call, not on load
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                continue
+        pending.extend(ast.iter_child_nodes(node))
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from the module's package, up level - 1
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            subs = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in known]
+            targets = subs if len(subs) == len(node.names) else [base, *subs]
+        else:
+            continue
+        for target in targets:
+            while target and target not in known:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                found.add(target)
+    return found
 
-    cycles = [c for c in map(cycle_from, sorted(graph)) if c]
-    assert cycles == []
+
+def _graph(*, load_time: bool) -> dict[str, set[str]]:
+    known = _modules()
+    return {name: _imports(name, path, known, load_time=load_time) for name, path in known.items()}
+
+
+def _knots(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    knots: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, successors = work[-1]
+            for nxt in successors:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(sorted(graph.get(nxt, ())))))
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        knots.append(sorted(component))
+    return knots
+
+
+def test_the_knot_finder_finds_a_knot() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"e", "d"}}
+    assert _knots(graph) == [["a", "b", "c"]]
+
+
+def test_no_import_knot_counting_every_import() -> None:
+    """No two modules import each other, even through others, even inside a function or
+    under ``TYPE_CHECKING``: each can be read, tested and moved on its own."""
+    graph = _graph(load_time=False)
+    assert {"mapstore_core._store", "mapstore_lint", "mapstore_tui.app"} <= set(graph)
+    assert "mapstore_core.link" in graph["mapstore_core._store"]  # local imports are counted
+    knots = [
+        [f"{m} -> {', '.join(sorted(graph[m] & set(knot)))}" for m in knot]
+        for knot in _knots(graph)
+    ]
+    assert knots == []
+
+
+def test_core_modules_load_without_their_transports() -> None:
+    """The store loads without its transports or the default store (at load time)."""
+    graph = _graph(load_time=True)
     assert not any(
         m.startswith(("mapstore_core.debug", "mapstore_core.link"))
         for m in graph["mapstore_core._store"]
