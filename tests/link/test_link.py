@@ -25,6 +25,7 @@ from mapstore_core import (
     create_widget_publisher,
     define_channel,
 )
+from mapstore_core.link._following import Follower
 from tests.link.helpers import RedisServer, spawn_worker
 from tests.poll import poll_until
 
@@ -449,6 +450,82 @@ def test_hostile_entries_in_the_namespace_are_dropped_and_counted(
     assert link.status == "connected"
 
 
+def test_hostile_events_in_a_format_2_entry_are_dropped_alone_and_counted(
+    redis_server: RedisServer, links: list[StoreLink]
+) -> None:
+    """Entry format 2 wraps events: a bad one is refused, counted and told; the good events
+    of the same entry still arrive (no lost batch), in the stream and in the ``latest``
+    hash, and nothing a sender adds to a registration's detail reaches this store."""
+    store, link = linked(redis_server, links, "victim")
+    events = events_of(store)
+    sender, _ = linked(redis_server, links, "honest")
+    sender.register_producer("ticks", "tick-service").publish({"n": 0})
+    poll_until(lambda: store.get("ticks") == {"n": 0}, what="the channel followed")
+
+    def registration(pid: str) -> dict[str, Any]:
+        return {
+            "kind": "registered",
+            "channel": "ticks",
+            "producer_id": pid,
+            "timestamp": 1.0,
+            "where": "evil.py:1",
+            "detail": {"kind": "producer", "validated": False, "order": 10**9, "junk": "x" * 99},
+        }
+
+    def publish(pid: str, n: int, value: Any, **extra: Any) -> list[Any]:
+        update = {"channel": "ticks", "producer_id": pid, "kind": "published", "value": value}
+        event = {"kind": "published", "channel": "ticks", "producer_id": pid, "timestamp": 1.0}
+        return [n, {**event, "update": {**update, "seq": 0, "timestamp": 1.0}, **extra}]
+
+    reg = registration("x")
+    bad_events: list[Any] = [
+        [1],  # not [n, event]
+        [-1, reg],  # a negative number
+        [True, reg],  # a bool is no number
+        [2, {"kind": "exploded", "timestamp": 1.0}],  # not a store event
+        [2, {**reg, "kind": "fleet"}],  # a kind that never crosses a link
+        [2, {**reg, "channel": "other"}],  # another channel's
+        [2, {**reg, "producer_id": "nobody"}],  # a producer the entry does not describe
+        [2, {**reg, "process": "someone-else"}],  # another process's
+        [2, {**reg, "detail": {"kind": ["producer"]}}],  # an unhashable producer kind
+        [2, {"kind": "published", "channel": "ticks", "producer_id": "x", "timestamp": 1.0}],
+        publish("x", 2, {"n": 1}, timestamp=10**400),  # a number no float holds
+    ]
+
+    def entry(*changes: Any) -> str:
+        described = {pid: ["producer", "evil.py:1", False] for pid in ("x", "y")}
+        return json.dumps(
+            {"v": 2, "p": "evil", "i": "1", "c": "ticks", "P": described, "e": changes}
+        )
+
+    client = redis_server.client()
+    try:
+        seconds, _ = client.time()
+        client.zadd("mapstore:test:procs", {"evil": (seconds + 600) * 1000})  # alive a while
+        client.set("mapstore:test:proc:evil", json.dumps({"name": "evil", "incarnation": "1"}))
+        stream = "mapstore:test:{ticks}:stream"
+        client.xadd(stream, {"m": entry([1, reg], *bad_events, publish("x", 3, {"n": "good"}))})
+        quiet = entry([1, registration("y")], [2, [1]], publish("y", 3, {"quiet": "good"}))
+        client.hset("mapstore:test:{ticks}:latest", "evil\ny", quiet)
+    finally:
+        client.close()
+    poll_until(lambda: store.values("ticks").get("x@evil") == {"n": "good"}, what="the good ones")
+    assert link.stats()["dropped"] == len(bad_events)
+    told = [e.message or "" for e in events if e.kind == "link_dropped"]
+    assert any(f"dropped {len(bad_events)} malformed event(s) of process 'evil'" in m for m in told)
+    (registered,) = [e for e in events if e.kind == "registered" and e.process == "evil"]
+    assert registered.where == "evil.py:1"
+    assert registered.detail is not None and "junk" not in registered.detail
+    gaps = [u for u in store.history("ticks") if u.kind == "gap"]
+    assert [g.value for g in gaps] == [{"skipped": 1}]  # the refused n=2 shows as skipped
+    assert link.status == "connected"
+
+    joiner, joining = linked(redis_server, links, "joiner")  # reads the stream, and the hash
+    poll_until(lambda: joiner.values("ticks").get("y@evil") == {"quiet": "good"}, what="y")
+    assert joiner.values("ticks").get("x@evil") == {"n": "good"}
+    assert joining.stats()["dropped"] == len(bad_events) + 1  # and the hash's one bad event
+
+
 def test_no_echo_a_store_never_sends_back_what_it_received(
     redis_server: RedisServer, links: list[StoreLink]
 ) -> None:
@@ -613,17 +690,17 @@ def test_a_process_that_links_while_a_peer_joins_a_channel_is_not_skipped(
         newcomer.register_producer("ticks", "once-service").publish({"from": "newcomer"})
         poll_until(lambda: link.stats()["sent"] >= 2, what="the newcomer's one-shot publish")
 
-    original = StoreLink._live_processes
+    original = Follower._live_processes  # the reader's look at who is alive
     forced: list[bool] = []
 
-    def live_processes(self: StoreLink) -> dict[str, str | None]:
+    def live_processes(self: Follower) -> dict[str, str | None]:
         alive = original(self)
         if self.name == "peer" and not forced:  # between the peer's two reads
             forced.append(True)
             newcomer_links_and_publishes_once()
         return alive
 
-    monkeypatch.setattr(StoreLink, "_live_processes", live_processes)
+    monkeypatch.setattr(Follower, "_live_processes", live_processes)
     peer, _ = linked(redis_server, links, "peer")
     poll_until(lambda: "once-service@newcomer" in peer.values("ticks"), what="the one-shot value")
     assert forced == [True]

@@ -66,6 +66,11 @@ def _int(value: Any) -> int:
     return value if type(value) is int and value >= 0 else 0
 
 
+def _announced(counters: Any) -> int:
+    """How many times a process announced itself, by its counters (missing or bad: 0)."""
+    return _int(counters.get("a")) if isinstance(counters, dict) else 0
+
+
 class FleetTracker:
     """What a link knows of the other processes of its namespace (thread-safe)."""
 
@@ -84,7 +89,7 @@ class FleetTracker:
             wanted = []
             for name in deadlines:
                 known = self._procs.get(name)
-                announced = _int(stats.get(name, {}).get("a")) if name in stats else 0
+                announced = _announced(stats.get(name))
                 if known is None or not known.record or known.announced != announced:
                     wanted.append(name)
             return wanted
@@ -107,7 +112,7 @@ class FleetTracker:
                 record = records.get(name)
                 if isinstance(record, dict):
                     proc.record = record
-                    proc.announced = _int(stats.get(name, {}).get("a"))
+                    proc.announced = _announced(stats.get(name))
                 proc.deadline = max(proc.deadline, deadline)
                 if deadline >= now_ms:
                     if not proc.alive:  # came back (a restart under the same name)

@@ -1,49 +1,59 @@
-"""The link's key layout and entry format in Redis (version 1), and its strict decoder.
+"""The link's key layout and entry format in Redis (version 2), and its strict decoder.
 
-Everything here is plain data: no Redis client, no threads. Entries are JSON (never pickle),
-carry a version, and are size-limited; ``decode_entry`` refuses anything else with
-``ValueError`` so a hostile or foreign entry in the namespace is dropped and counted, never
-a crash.
+Everything here is plain data: no Redis client, no threads. An entry is a versioned envelope
+around store events in their one JSON form (``_events``, the compact variant): the link
+carries nothing else. Entries are JSON (never pickle) and size-limited; ``decode_entry``
+refuses an envelope that is wrong with ``ValueError``, and an event in it that is wrong is
+refused alone (named in ``Entry.refused``), so a hostile or foreign entry in the namespace is
+dropped and counted, never a crash, and one bad event never costs the others of its entry.
 
 Keys of namespace ``NS`` (a channel's two keys share the hash tag ``{channel}``, so Redis
 Cluster places each channel on one shard and spreads channels across shards)::
 
     mapstore:NS:procs               sorted set: process name -> heartbeat deadline (ms, Redis clock)
     mapstore:NS:proc:NAME           string: the process's announcement (JSON)
+    mapstore:NS:stat:NAME           string: its link counters at its last heartbeat (JSON)
     mapstore:NS:channels            set: channel names that have a stream
-    mapstore:NS:{CHANNEL}:stream    stream: batches of updates, field "m" = one entry (JSON)
-    mapstore:NS:{CHANNEL}:latest    hash: "PROCESS<LF>PRODUCER" -> entry with its newest update
+    mapstore:NS:{CHANNEL}:stream    stream: batches of events, field "m" = one entry (JSON)
+    mapstore:NS:{CHANNEL}:latest    hash: "PROCESS<LF>PRODUCER" -> entry with its newest event
 
-An entry::
+An entry (format 2)::
 
-    {"v": 1, "p": process, "i": incarnation, "c": channel,
+    {"v": 2, "p": process, "i": incarnation, "c": channel,
      "P": {producer_id: [kind, registered_at, validated]},
-     "u": [[op, producer_id, n, timestamp, payload], ...]}
+     "e": [[n, event], ...]}
 
-``op`` is ``reg`` | ``pub`` | ``clr`` | ``close`` (payload: the reason); ``n`` numbers each
-producer's updates from 0 in its process, so a receiver drops re-sends and sees gaps.
+Each ``event`` is a ``StoreEvent`` in ``event_to_json(..., compact=True)`` form, of kind
+``registered``, ``published``, ``cleared`` or ``closed`` (a close's ``message`` is its reason),
+about a producer of ``P`` on channel ``c``; ``n`` numbers each producer's changes from 1 in its
+process, so a receiver drops re-sends and sees gaps. An event's ``seq`` is left out (0): each
+store numbers the changes it applies on its own. ``P`` describes every producer the entry
+names, for a receiver that never saw its registration (a late joiner).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, cast
 
-from pydantic_core import to_json
+from pydantic_core import from_json, to_json
 
-from mapstore_core._records import ProducerKind
+from mapstore_core._events import StoreEvent, event_from_json, event_to_json, update_event
+from mapstore_core._records import ChannelUpdate, ProducerKind
 
 __all__ = [
+    "CROSSING",
     "MAX_ENTRY_BYTES",
-    "OPS",
     "WIRE_VERSION",
+    "Change",
+    "Description",
     "Entry",
     "Keys",
     "Op",
+    "change_event",
     "check_name",
     "check_namespace",
     "decode_entry",
@@ -51,12 +61,20 @@ __all__ = [
     "entry_header",
     "entry_prefix",
     "schema_fingerprint",
+    "wire_change",
 ]
 
-WIRE_VERSION = 1
+WIRE_VERSION = 2
 MAX_ENTRY_BYTES = 512 * 1024
 """Entries bigger than this are never written, and dropped when read."""
-OPS = frozenset({"reg", "pub", "clr", "close"})
+
+Op = Literal["reg", "pub", "clr", "close"]
+"""A local change as the store's sink names it."""
+Description = tuple[ProducerKind, str, bool]
+"""A producer as ``P`` describes it: (kind, registered_at, validated)."""
+CROSSING = frozenset({"registered", "published", "cleared", "closed"})
+"""The kinds of event an entry carries."""
+
 _KINDS = frozenset({"producer", "bridge"})
 _NAMESPACE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _NAME = re.compile(r"[^\s{}@]{1,128}")
@@ -90,12 +108,16 @@ class Keys:
         """The key of a process's announcement."""
         return f"{self.prefix}:proc:{name}"
 
+    def stat(self, name: str) -> str:
+        """The key of a process's link counters."""
+        return f"{self.prefix}:stat:{name}"
+
     def stream(self, channel: str) -> str:
-        """The stream of a channel's updates."""
+        """The stream of a channel's events."""
         return f"{self.prefix}:{{{channel}}}:stream"
 
     def latest(self, channel: str) -> str:
-        """The hash of a channel's newest update per (process, producer)."""
+        """The hash of a channel's newest event per (process, producer)."""
         return f"{self.prefix}:{{{channel}}}:latest"
 
     @staticmethod
@@ -104,24 +126,59 @@ class Keys:
         return f"{process}\n{producer_id}"
 
 
-class Op(NamedTuple):
-    """One update of one producer, as it travels."""
-
-    producer_id: str
-    op: str
-    n: int
-    timestamp: float
-    payload: Any
+# -- sending --------------------------------------------------------------------------------
 
 
-class Entry(NamedTuple):
-    """A decoded entry: who sent it, for which channel, and its updates in order."""
+def change_event(
+    op: Op | str,
+    channel: str,
+    producer_id: str,
+    timestamp: float,
+    payload: Any,
+    description: Description,
+) -> StoreEvent:
+    """The event a local change is, as the link ships it (the one place it builds events).
 
-    process: str
-    incarnation: str
-    channel: str
-    meta: dict[str, tuple[ProducerKind, str, bool]]
-    ops: list[Op]
+    ``payload``: the value of a ``pub``, the reason of a ``close`` (or None). A local event
+    has no ``process`` (each receiver sets the sender's) and no ``seq`` (each store numbers
+    what it applies).
+    """
+    if op == "pub":
+        return update_event(ChannelUpdate(channel, producer_id, "published", payload, 0, timestamp))
+    if op == "clr":
+        return update_event(ChannelUpdate(channel, producer_id, "cleared", None, 0, timestamp))
+    kind, where, validated = description
+    if op == "reg":
+        return StoreEvent(
+            "registered",
+            channel,
+            producer_id,
+            timestamp,
+            where=where,
+            detail={"kind": kind, "validated": validated, "widget": None},
+        )
+    return StoreEvent(
+        "closed",
+        channel,
+        producer_id,
+        timestamp,
+        where=where,
+        message=payload if isinstance(payload, str) else None,
+    )
+
+
+def wire_change(
+    op: Op | str,
+    channel: str,
+    producer_id: str,
+    n: int,
+    timestamp: float,
+    payload: Any,
+    description: Description,
+) -> list[Any]:
+    """One change as an entry carries it: ``[n, its event in the compact JSON form]``."""
+    event = change_event(op, channel, producer_id, timestamp, payload, description)
+    return [n, event_to_json(event, compact=True)]
 
 
 def _fallback(value: Any) -> Any:
@@ -132,18 +189,18 @@ def encode_entry(
     process: str,
     incarnation: str,
     channel: str,
-    meta: Mapping[str, tuple[str, str, bool]],
-    ops: Sequence[tuple[str, str, int, float, Any]],  # (op, producer id, n, timestamp, payload)
+    meta: Mapping[str, Description],
+    changes: Sequence[list[Any]],  # wire_change's
 ) -> bytes:
-    """One entry as JSON bytes (pydantic models and unknown objects are serialised)."""
+    """One entry as JSON bytes."""
     return to_json(
-        {"v": WIRE_VERSION, "p": process, "i": incarnation, "c": channel, "P": meta, "u": ops},
+        {"v": WIRE_VERSION, "p": process, "i": incarnation, "c": channel, "P": meta, "e": changes},
         fallback=_fallback,
         inf_nan_mode="null",
     )
 
 
-_HEADER = re.compile(rb'\{"v":1,"p":("(?:[^"\\]|\\.){1,300}"),"i":("(?:[^"\\]|\\.){1,64}"),')
+_HEADER = re.compile(rb'\{"v":2,"p":("(?:[^"\\]|\\.){1,300}"),"i":("(?:[^"\\]|\\.){1,64}"),')
 
 
 def entry_header(raw: bytes) -> tuple[str, str] | None:
@@ -170,6 +227,30 @@ def entry_prefix(process: str, incarnation: str) -> bytes:
     return to_json({"v": WIRE_VERSION, "p": process, "i": incarnation})[:-1] + b","
 
 
+# -- receiving ------------------------------------------------------------------------------
+
+
+class Change(NamedTuple):
+    """One event of an entry, checked against its envelope."""
+
+    n: int
+    """The producer's own number for it."""
+    event: StoreEvent
+    """As sent: ``process`` None or the entry's; a registration's ``detail`` is checked."""
+
+
+class Entry(NamedTuple):
+    """A decoded entry: who sent it, for which channel, and its events in order."""
+
+    process: str
+    incarnation: str
+    channel: str
+    meta: dict[str, Description]
+    changes: list[Change]
+    refused: list[str]
+    """Why each event that was not a fit was left out (the others are in ``changes``)."""
+
+
 def _str(value: Any, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{what} must be a non-empty string")
@@ -180,7 +261,7 @@ def _int_or_text(text: str) -> int | str:
     """A JSON integer, or text that says what it was when Python cannot take it whole.
 
     Without this, one such value would cost the whole entry: every other producer's
-    updates in it too.
+    events in it too.
     """
     digits = len(text.lstrip("-"))
     if digits <= _MAX_INT_TEXT:
@@ -191,72 +272,116 @@ def _int_or_text(text: str) -> int | str:
 _MAX_INT_TEXT = 4300  # Python's default limit for int(text) (sys.get_int_max_str_digits)
 
 
+def _parse(raw: bytes | str) -> Any:
+    """JSON, parsed by pydantic-core (about twice as fast as ``json``), else by ``json``.
+
+    pydantic-core refuses a few things ``json`` takes (nesting past 200 levels, an integer
+    of 4,301+ digits, a lone surrogate escape); those go through ``json``, so what is
+    accepted is what ``json.loads`` accepts, and such an integer arrives as text.
+    """
+    try:
+        return from_json(raw)
+    except ValueError:
+        pass
+    try:
+        return json.loads(raw, parse_int=_int_or_text)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ValueError(f"not JSON: {str(exc)[:200]}") from None
+
+
+def _description(producer_id: Any, info: Any) -> Description:
+    if not (
+        isinstance(producer_id, str)
+        and producer_id.strip()
+        and isinstance(info, list)
+        and len(info) == 3
+        and type(info[0]) is str
+        and info[0] in _KINDS
+        and isinstance(info[1], str)
+        and isinstance(info[2], bool)
+    ):
+        raise ValueError(f"bad producer description for {str(producer_id)[:80]!r}")
+    return (cast(ProducerKind, info[0]), info[1], info[2])
+
+
+def _change(item: Any, process: str, channel: str, meta: Mapping[str, Description]) -> Change:
+    """One ``[n, event]`` of an entry, checked; ValueError (or EventFormatError) if not a fit."""
+    if type(item) is not list or len(item) != 2:
+        raise ValueError("a change must be [n, event]")
+    n, data = item
+    if type(n) is not int or n < 0:
+        raise ValueError("a change's number must be an integer >= 0")
+    event = event_from_json(data)
+    kind, producer_id = event.kind, event.producer_id
+    if kind not in CROSSING:
+        raise ValueError(f"a {kind!r} event does not cross a link")
+    if event.channel != channel:
+        raise ValueError(f"an event of channel {str(event.channel)[:80]!r} in {channel!r}'s entry")
+    if producer_id not in meta:
+        raise ValueError(f"an event of {str(producer_id)[:80]!r}, whom the entry does not describe")
+    if event.process is not None and event.process != process:
+        raise ValueError(f"an event of process {event.process[:80]!r} sent by {process!r}")
+    update = event.update
+    if kind == "published" or (kind == "cleared" and update is not None):
+        if update is None or update.kind != kind or update.channel != channel:
+            raise ValueError(f"a {kind!r} event needs its update, of that kind and channel")
+        if update.producer_id != producer_id:
+            raise ValueError(f"a {kind!r} event's update is another producer's")
+    elif kind == "registered":
+        producer_kind = (event.detail or {}).get("kind")
+        if event.where is None or type(producer_kind) is not str or producer_kind not in _KINDS:
+            raise ValueError("a registration needs 'where' and a producer kind in its detail")
+    return Change(n, event)
+
+
 def decode_entry(
     raw: Any,
     *,
     channel: str | None = None,
     accept: Callable[[str, str], bool] | None = None,
 ) -> Entry | None:
-    """Decode and check one entry; raise ValueError on anything that is not a v1 entry.
+    """Decode and check one entry; raise ValueError when its envelope is not format 2.
 
     Args:
         raw: the bytes read from Redis.
         channel: the channel whose key it was read from; an entry naming another is refused.
         accept: called with (process, incarnation) once the header is checked; False skips
-            the entry (None is returned) before its updates are checked.
+            the entry (None is returned) before its events are decoded.
     """
     if not isinstance(raw, bytes | str):
         raise ValueError("an entry must be bytes")
     if len(raw) > MAX_ENTRY_BYTES:
         raise ValueError(f"entry of {len(raw)} bytes is over the {MAX_ENTRY_BYTES} limit")
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"not JSON: {exc}") from exc
-    except ValueError:  # an integer Python will not parse (4,301+ digits): that one as text
-        try:
-            data = json.loads(raw, parse_int=_int_or_text)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ValueError(f"not JSON: {exc}") from exc
-    if not isinstance(data, dict):
+    data = _parse(raw)
+    if type(data) is not dict:
         raise ValueError("an entry must be a JSON object")
-    if data.get("v") != WIRE_VERSION:
-        raise ValueError(f"unknown entry version {data.get('v')!r}")
+    version = data.get("v")
+    if type(version) is not int or version != WIRE_VERSION:
+        if type(version) is int and version == 1:
+            raise ValueError(
+                "an entry of format 1 (an older mapstore): this link reads format 2; "
+                "link every process of the namespace with the same mapstore"
+            )
+        raise ValueError(f"unknown entry format {str(version)[:40]!r}")
     process = check_name(data.get("p"))
     incarnation = _str(data.get("i"), "incarnation")
     entry_channel = _str(data.get("c"), "channel")
     if channel is not None and entry_channel != channel:
-        raise ValueError(f"entry for {entry_channel!r} found under {channel!r}")
+        raise ValueError(f"entry for {entry_channel[:80]!r} found under {channel!r}")
     if accept is not None and not accept(process, incarnation):
         return None
-    raw_meta, raw_ops = data.get("P"), data.get("u")
-    if not isinstance(raw_meta, dict) or not isinstance(raw_ops, list):
-        raise ValueError("an entry needs 'P' (an object) and 'u' (a list)")
-    meta: dict[str, tuple[ProducerKind, str, bool]] = {}
-    for pid, info in raw_meta.items():
-        if not (
-            isinstance(info, list)
-            and len(info) == 3
-            and info[0] in _KINDS
-            and isinstance(info[1], str)
-            and isinstance(info[2], bool)
-            and pid.strip()
-        ):
-            raise ValueError(f"bad producer description for {pid!r}")
-        meta[pid] = (info[0], info[1], info[2])
-    ops: list[Op] = []
-    for item in raw_ops:
-        if not (isinstance(item, list) and len(item) == 5):
-            raise ValueError("an update must be [op, producer, n, timestamp, payload]")
-        op, pid, n, ts, payload = item
-        if op not in OPS or pid not in meta:
-            raise ValueError(f"bad update {op!r} of {pid!r}")
-        if type(n) is not int or n < 0:
-            raise ValueError("an update number must be an integer >= 0")
-        if not isinstance(ts, int | float) or isinstance(ts, bool) or not math.isfinite(ts):
-            raise ValueError("a timestamp must be a number")
-        ops.append(Op(pid, op, n, float(ts), payload))
-    return Entry(process, incarnation, entry_channel, meta, ops)
+    raw_meta, raw_changes = data.get("P"), data.get("e")
+    if type(raw_meta) is not dict or type(raw_changes) is not list:
+        raise ValueError("an entry needs 'P' (an object) and 'e' (a list)")
+    meta = {pid: _description(pid, info) for pid, info in raw_meta.items()}
+    changes: list[Change] = []
+    refused: list[str] = []
+    for item in raw_changes:
+        try:
+            changes.append(_change(item, process, entry_channel, meta))
+        except ValueError as exc:  # EventFormatError is one
+            refused.append(str(exc))
+    return Entry(process, incarnation, entry_channel, meta, changes, refused)
 
 
 def schema_fingerprint(model_name: str, json_schema: Mapping[str, Any]) -> str:

@@ -1,0 +1,515 @@
+"""Following: the reader thread, which applies here what the other processes sent.
+
+It follows every channel's stream with one blocking ``XREAD``. A channel it has not seen
+yet is joined first (``_join``): every live producer's newest (from the channel's ``latest``
+hash), then the recent history, then what came since. Each entry is decoded and checked
+(``_wire.decode_entry``: its events through ``event_from_json``), and each event becomes a
+``StorePort`` event with the sender's ``process`` set; the store validates it with its own
+model, numbers it and delivers it. Each producer's numbers drop re-sends and show gaps (a
+``gap`` in the history and a ``link_dropped`` event). Anything malformed is dropped and
+counted (``dropped``, and a ``link_dropped`` event), never raised.
+
+An observer samples instead: per producer, only the newest publish of a read is applied,
+the publishes it replaces counted (``detail={"folded": n}``).
+
+Which thread writes what: everything here is the reader thread's, but ``forget_later``
+(the writer thread, when presence reaps a process) and ``reset`` (``close()``, after the
+threads stopped).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from mapstore_core._events import StoreEvent
+from mapstore_core._port import StorePort
+from mapstore_core._records import ChannelUpdate
+from mapstore_core.link._connection import Backoff, Connection
+from mapstore_core.link._presence import redis_ms
+from mapstore_core.link._wire import Change, Description, Entry, Keys, decode_entry, entry_header
+
+__all__ = ["Follower"]
+
+logger = logging.getLogger("mapstore_core.link")
+
+_READ_COUNT = 100  # entries per XREAD (each up to 500 changes)
+_OBSERVER_READ_COUNT = 200  # per stream and read: a small batch is never a long GC pause
+_OBSERVER_PAUSE = 0.05  # seconds between an observer's reads
+_JOIN_PAGE = 10  # entries per XREVRANGE when catching up
+_new_tuple = tuple.__new__
+_AFTER_PROCESS = (None,) * (len(StoreEvent._fields) - StoreEvent._fields.index("process") - 1)
+
+
+def _published(channel: str, pid: str, value: Any, timestamp: float, process: str) -> StoreEvent:
+    """A remote publish as the port takes it (built field by field: once per update)."""
+    update = _new_tuple(ChannelUpdate, (channel, pid, "published", value, 0, timestamp, process))
+    return _new_tuple(
+        StoreEvent,
+        ("published", channel, pid, timestamp, 0, update, process, *_AFTER_PROCESS),
+    )
+
+
+class _Sample:
+    """What an observer keeps of a change while it folds a read: not the entry's others."""
+
+    __slots__ = ("change", "channel", "description", "folded", "process")
+
+    def __init__(self, entry: Entry, change: Change, folded: int) -> None:
+        self.process = entry.process
+        self.channel = entry.channel
+        self.description = entry.meta[change.event.producer_id or ""]
+        self.change = change
+        self.folded = folded
+
+
+class Follower:
+    """The reader thread: join, XREAD, decode, apply through the port (see the module)."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        port: StorePort,
+        keys: Keys,
+        *,
+        name: str,
+        own_prefix: bytes,
+        heartbeat: float,
+        observer: bool,
+        stop: threading.Event,
+        clock_offset: Callable[[], float],
+        retire: Callable[[str, str], None],
+    ) -> None:
+        """Wire the reader to its link.
+
+        ``clock_offset``: Redis's clock minus ours, in ms (presence measures it);
+        ``retire(process, reason)``: close a process's producers here (it restarted).
+        """
+        self.name = name
+        self._connection = connection
+        self._redis = connection.client
+        self._port = port
+        self._keys = keys
+        self._own_prefix = own_prefix  # our own entries start so: skipped undecoded
+        self._heartbeat = heartbeat
+        self._observer = observer
+        self._stop = stop
+        self._clock_offset = clock_offset
+        self._retire = retire
+        self.read_once = threading.Event()
+        """Set once every channel was joined (``wait_ready``)."""
+        self._gone: deque[str] = deque()  # the writer appends (a reaped process); we take
+        # -- the reader thread's --
+        # (process, channel, producer id) -> the last number applied of a remote producer
+        # (to drop re-sends and see gaps)
+        self._remote_n: dict[tuple[str, str, str], int] = {}
+        self._incarnations: dict[str, str] = {}  # process -> the run we know of
+        self._last_ids: dict[bytes, bytes] = {}  # stream key -> last entry id read
+        self._stream_channels: dict[bytes, str] = {}  # stream key -> its channel
+        self._bad_streams: set[bytes] = set()
+        self._linked_ms: int | None = None  # Redis's clock when the reader first got through
+        self.lag_ms = 0.0
+        """How long the last entry read had waited in Redis (Redis's clock)."""
+        self.counts = {"received": 0, "rejected": 0, "dropped": 0}
+
+    # -- other threads ---------------------------------------------------------------------
+
+    def forget_later(self, process: str) -> None:
+        """``process`` was reaped: before the next entry, forget its numbers and run.
+
+        Its producers are closed here already: a later change of the same run registers it
+        again (from the entry's descriptions), as for a process never seen.
+        """
+        self._gone.append(process)
+
+    def reset(self) -> None:
+        """The link closed (its threads stopped): forget every remote producer's numbers."""
+        self._remote_n.clear()
+
+    # -- the thread ------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """The thread's body: follow every channel until ``stop`` is set."""
+        backoff = Backoff(self._heartbeat / 2)
+        next_scan = 0.0
+        stop, errors = self._stop, self._connection.errors
+        while not stop.is_set():
+            try:
+                if self._linked_ms is None:
+                    self._linked_ms = redis_ms(self._redis)
+                if time.monotonic() >= next_scan:
+                    self._scan_channels()
+                    self.read_once.set()
+                    next_scan = time.monotonic() + min(0.25, self._heartbeat)
+                if not self._last_ids:
+                    stop.wait(min(0.1, self._heartbeat))
+                    continue
+                block = int(min(250, self._heartbeat * 1000))
+                response = self._redis.xread(
+                    dict(self._last_ids),
+                    count=_OBSERVER_READ_COUNT if self._observer else _READ_COUNT,
+                    block=block,
+                )
+                if self._observer:
+                    self._sample(response or ())
+                    stop.wait(_OBSERVER_PAUSE)  # a watcher samples: fewer, bigger reads
+                    backoff.reset()
+                    continue
+                for stream, entries in response or ():
+                    followed = self._stream_channels.get(stream)
+                    if followed is None:
+                        continue
+                    for entry_id, fields in entries:
+                        self._last_ids[stream] = entry_id
+                        entry = self._decode(fields.get(b"m"), followed, None)
+                        if entry is not None:
+                            self._apply_entry(entry, entry_id)
+                backoff.reset()
+            except self._connection.response_error as exc:  # a key of the wrong type
+                logger.warning("link %r: Redis refused a read (%s); re-joining", self.name, exc)
+                self._stream_channels.clear()
+                self._last_ids.clear()
+                backoff.wait(stop)
+            except errors:
+                if stop.is_set():
+                    return
+                # Nothing to re-read: XREAD goes on from the last entry read, and after a
+                # restart that lost the data every sender re-sends its newest values.
+                backoff.wait(stop)
+            except Exception:  # a bug must not kill the link silently: log, then go on
+                logger.exception("link %r: reader failed", self.name)
+                stop.wait(self._heartbeat)
+
+    # -- joining channels ------------------------------------------------------------------
+
+    def _scan_channels(self) -> None:
+        """Follow channels other processes started streaming since the last scan."""
+        members = self._redis.smembers(self._keys.channels)
+        for member in members:
+            try:
+                channel = member.decode() if isinstance(member, bytes) else str(member)
+            except UnicodeDecodeError:
+                self.counts["dropped"] += 1
+                continue
+            stream = self._keys.stream(channel).encode()
+            if stream in self._stream_channels or stream in self._bad_streams:
+                continue
+            try:
+                self._join(channel, stream)
+            except self._connection.response_error as exc:
+                self._bad_streams.add(stream)
+                self.counts["dropped"] += 1
+                logger.warning("link %r: not following %r: %s", self.name, channel, exc)
+                self._port.news(
+                    "link_dropped", f"channel {channel!r} is not followed: its key is bad ({exc})"
+                )
+
+    def _join(self, channel: str, stream: bytes) -> None:
+        """Catch up on a channel: every producer's newest value, then the recent history.
+
+        Order matters for ``get()`` (the newest applied wins): first the newest values of
+        producers that are quiet (not in the window read), then the window in stream order:
+        the last ``history_size`` changes before this link started (bounded by changes, not
+        entries: one entry can carry thousands) and every entry written since.
+        """
+        history = self._port.history_size
+        live = self._live_processes()
+        # Read before the stream: a writer updates the hash only after the stream, so every
+        # value in it is also in the stream unless its producer has been quiet for long.
+        latest = self._redis.hgetall(self._keys.latest(channel))
+        # Everything since this link started is news; history is what came before. Anything
+        # written after these reads comes through XREAD, which goes on from `last_id`.
+        since = self._redis.xrange(stream, min=f"{self._linked_ms}-0", max="+")
+        last_id = since[-1][0] if since else b"0-0"
+        backlog: list[Entry] = []
+        budget = history
+        upper = f"({self._linked_ms}-0"
+        entries_read = 0
+        while True:  # newest first, a few entries at a time: one entry can be 5,000 changes
+            page = self._redis.xrevrange(stream, max=upper, count=_JOIN_PAGE)
+            if not page:
+                break
+            if entries_read == 0:
+                last_id = max(last_id, page[0][0], key=_id_key)
+            entries_read += len(page)
+            for _entry_id, fields in page:
+                if budget <= 0:
+                    break
+                entry = self._decode(fields.get(b"m"), channel, live)
+                if entry is not None:
+                    keep = min(budget, len(entry.changes))
+                    backlog.append(entry._replace(changes=entry.changes[-keep:]))
+                    budget -= keep
+            if budget <= 0 or len(page) < _JOIN_PAGE or entries_read >= max(history, 1):
+                break
+            upper = "(" + page[-1][0].decode()
+        # Who is alive is read again after the entries: a process announces itself before
+        # it writes, so the sender of everything read is known now. Without this, a process
+        # that linked during these reads would be taken for a gone one and the first changes
+        # it sent skipped for good (they are behind `last_id`). Its entries are all newer
+        # than the first read of the processes, hence in `since` or `latest`, never history.
+        live.update(self._live_processes())
+        window = [*reversed(backlog)]
+        for _entry_id, fields in since:
+            entry = self._decode(fields.get(b"m"), channel, live)
+            if entry is not None:
+                window.append(entry)
+        seen = {(e.process, c.event.producer_id) for e in window for c in e.changes}
+        for raw in latest.values():
+            entry = self._decode(raw, channel, live)
+            if entry is not None:
+                quiet = [
+                    c for c in entry.changes if (entry.process, c.event.producer_id) not in seen
+                ]
+                if quiet:
+                    self._apply_entry(entry._replace(changes=quiet), None)
+        for entry in window:
+            self._apply_entry(entry, None)
+        self._stream_channels[stream] = channel
+        self._last_ids[stream] = last_id
+
+    def _live_processes(self) -> dict[str, str | None]:
+        """Processes whose heartbeat is current, with the incarnation they announced."""
+        now_ms = redis_ms(self._redis)
+        procs = self._redis.zrange(self._keys.procs, 0, -1, withscores=True)
+        names = [
+            member.decode(errors="replace") if isinstance(member, bytes) else str(member)
+            for member, score in procs
+            if score >= now_ms
+        ]
+        records = self._redis.mget([self._keys.proc(name) for name in names]) if names else []
+        live: dict[str, str | None] = {}
+        for name, raw in zip(names, records, strict=True):
+            incarnation = None
+            try:
+                record = json.loads(raw) if raw is not None else None
+                if isinstance(record, dict) and isinstance(record.get("incarnation"), str):
+                    incarnation = record["incarnation"]
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                self.counts["dropped"] += 1
+            live[name] = incarnation
+        return live
+
+    # -- decoding --------------------------------------------------------------------------
+
+    def _decode(self, raw: Any, channel: str, live: dict[str, str | None] | None) -> Entry | None:
+        """Decode one entry, or None to skip it; a bad one is counted and dropped, never raised.
+
+        With ``live`` (catching up), only what live processes sent in their current run is
+        kept: a gone process's history is not resurrected, nor an earlier run's. An event of
+        the entry that is not a fit is dropped alone, and counted.
+        """
+        if isinstance(raw, bytes) and raw.startswith(self._own_prefix):
+            return None  # our own batch: not even decoded
+
+        def wanted(process: str, incarnation: str) -> bool:
+            if process == self.name:
+                return False  # our own changes (or an earlier run of this name)
+            if live is None:
+                return True
+            if process not in live:
+                return False
+            current = live[process]
+            return current is None or current == incarnation
+
+        if live is not None and isinstance(raw, bytes):
+            header = entry_header(raw)  # skip a gone process's batches without parsing them
+            if header is not None and not wanted(*header):
+                return None
+        try:
+            entry = decode_entry(raw, channel=channel, accept=wanted)
+        except (ValueError, TypeError) as exc:
+            self._dropped(f"dropped a malformed entry on channel {channel!r}: {exc}")
+            return None
+        if entry is not None and entry.refused:
+            self._dropped(
+                f"dropped {len(entry.refused)} malformed event(s) of process "
+                f"{entry.process!r} on channel {channel!r}: {entry.refused[0]}",
+                len(entry.refused),
+            )
+        return entry
+
+    def _dropped(self, message: str, count: int = 1) -> None:
+        self.counts["dropped"] += count
+        logger.warning("link %r: %s", self.name, message)
+        self._port.news("link_dropped", message)
+
+    # -- applying --------------------------------------------------------------------------
+
+    def _apply_entry(self, entry: Entry, entry_id: bytes | None) -> None:
+        """Apply a decoded entry's events through the store's validation and delivery."""
+        self._check_incarnation(entry)
+        if entry_id is not None:  # a live read: how long it waited in Redis
+            self._note_lag(entry_id)
+        process, channel, meta = entry.process, entry.channel, entry.meta
+        for change in entry.changes:
+            self._apply(process, channel, meta[change.event.producer_id or ""], change, 0)
+
+    def _apply(
+        self, process: str, channel: str, description: Description, change: Change, folded: int
+    ) -> None:
+        """Apply one remote change through the port, dropping re-sends and telling gaps.
+
+        Each producer numbers its changes: one at or below the last applied is a re-send;
+        a jump means the sender skipped updates under pressure (a ``gap`` in the history and
+        a ``link_dropped`` event, both from the store). ``folded``: publishes just before
+        this one that an observer skipped on purpose (counted as publishes, not as a gap).
+        """
+        n, event = change
+        kind, pid, timestamp = event.kind, event.producer_id or "", event.timestamp
+        key = (process, channel, pid)
+        port = self._port
+        last = self._remote_n.get(key)
+        if last is None:
+            if kind == "closed":
+                return  # a producer closed before we ever saw it
+            registered = event if kind == "registered" else None
+            port.apply(_registration(process, channel, pid, timestamp, description, registered))
+            last = n - 1
+        if n <= last:
+            return  # a re-send
+        self._remote_n[key] = n
+        skipped = n - last - 1 - folded
+        if skipped > 0:
+            port.apply(
+                StoreEvent(
+                    "link_dropped",
+                    channel,
+                    pid,
+                    timestamp,
+                    process=process,
+                    message=f"{skipped} update(s) of {pid!r} in process {process!r} were "
+                    "skipped on the way (the link coalesced under pressure); the newest follows",
+                    update=ChannelUpdate(
+                        channel, pid, "gap", {"skipped": skipped}, 0, timestamp, process
+                    ),
+                )
+            )
+        if kind == "published":
+            value = None if event.update is None else event.update.value
+            remote = _published(channel, pid, value, timestamp, process)
+            if folded:
+                remote = remote._replace(detail={"folded": folded})
+            outcome = port.apply(remote)
+        elif kind == "cleared":
+            outcome = port.apply(StoreEvent("cleared", channel, pid, timestamp, process=process))
+        elif kind == "closed":
+            outcome = port.apply(
+                StoreEvent(
+                    "closed", channel, pid, timestamp, process=process, message=event.message
+                )
+            )
+            del self._remote_n[key]
+        else:
+            outcome = "applied"  # the registration: applied above, or seen again
+        if outcome == "applied":
+            self.counts["received"] += 1 + folded
+        elif outcome == "rejected":
+            self.counts["rejected"] += 1
+
+    def _sample(self, response: Any) -> None:
+        """An observer's read: per producer, only its newest publish of the read is applied.
+
+        The publishes it replaces are counted (``publish_count``, rates) but not validated,
+        stored in the history or delivered: a panel watching a fleet of 50,000 updates a
+        second shows each producer's newest value and rate, and keeps up.
+        """
+        pending: dict[tuple[str, str, str], _Sample] = {}
+        for stream, entries in response:
+            followed = self._stream_channels.get(stream)
+            if followed is None:
+                continue
+            for entry_id, fields in entries:
+                time.sleep(0)  # let the panel's thread in between entries: keys stay quick
+                self._last_ids[stream] = entry_id
+                entry = self._decode(fields.get(b"m"), followed, None)
+                if entry is None:
+                    continue
+                self._check_incarnation(entry)
+                self._note_lag(entry_id)
+                for change in entry.changes:
+                    key = (entry.process, entry.channel, change.event.producer_id or "")
+                    before = pending.pop(key, None)
+                    folded = 0
+                    if before is not None:
+                        if before.change.event.kind == "published" == change.event.kind:
+                            folded = before.folded + 1
+                        else:
+                            self._apply_sample(before)
+                    # the change alone, not its entry: a folded batch is let go as it is read
+                    pending[key] = _Sample(entry, change, folded)
+        for index, sample in enumerate(pending.values()):
+            if index % 64 == 63:
+                time.sleep(0)
+            self._apply_sample(sample)
+
+    def _apply_sample(self, sample: _Sample) -> None:
+        self._apply(
+            sample.process, sample.channel, sample.description, sample.change, sample.folded
+        )
+
+    def _note_lag(self, entry_id: bytes) -> None:
+        try:
+            entry_ms = int(entry_id.split(b"-", 1)[0])
+        except ValueError:
+            return
+        self.lag_ms = max(0.0, time.time() * 1000 + self._clock_offset() - entry_ms)
+
+    def _check_incarnation(self, entry: Entry) -> None:
+        """Forget reaped processes; a process that restarted under its name is a new one."""
+        while self._gone:
+            gone = self._gone.popleft()
+            for key in [known for known in self._remote_n if known[0] == gone]:
+                del self._remote_n[key]
+            self._incarnations.pop(gone, None)
+        process = entry.process
+        known = self._incarnations.get(process)
+        if known is None:
+            self._incarnations[process] = entry.incarnation
+        elif known != entry.incarnation:
+            self._retire(process, f"process {process!r} restarted")
+            for key in [k for k in self._remote_n if k[0] == process]:
+                del self._remote_n[key]
+            self._incarnations[process] = entry.incarnation
+
+
+def _registration(
+    process: str,
+    channel: str,
+    pid: str,
+    timestamp: float,
+    description: Description,
+    event: StoreEvent | None,
+) -> StoreEvent:
+    """The ``registered`` port event: from the registration sent, else the description.
+
+    Only what the store needs crosses (kind, validated, widget, where): nothing else a
+    sender put in the event's detail reaches this store's listeners.
+    """
+    kind, where, validated = description
+    widget = None
+    if event is not None:
+        detail = event.detail or {}
+        kind, where = detail["kind"], event.where or where
+        validated = detail.get("validated") is True
+        widget = detail.get("widget") if isinstance(detail.get("widget"), str) else None
+    return StoreEvent(
+        "registered",
+        channel,
+        pid,
+        timestamp,
+        process=process,
+        where=where,
+        detail={"kind": kind, "validated": validated, "widget": widget},
+    )
+
+
+def _id_key(entry_id: bytes) -> tuple[int, int]:
+    """A stream entry id (``b"1795770000123-4"``) as numbers, for ordering."""
+    ms, _, seq = entry_id.partition(b"-")
+    return (int(ms), int(seq or 0))
