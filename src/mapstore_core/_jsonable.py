@@ -17,8 +17,37 @@ def jsonable(value: Any) -> Any:
     string that says so, as deep inside a dict or list as it is (a few levels): one odd value
     never breaks a snapshot, a reader's answer or an event.
     """
+    if type(value) is dict and len(value) <= _FLAT:
+        flat = _flat_copy(value)
+        if flat is not None:
+            return flat
     data = _jsonable(value, _DESCEND)
     return _without_huge_ints(data) if _has_huge_int(data) else data
+
+
+_FLAT = 32
+
+
+def _flat_copy(value: dict[Any, Any]) -> dict[str, Any] | None:
+    """A copy of a flat dict that is JSON data already, else None (the general path).
+
+    The common payload (``{"n": 1, "label": "x"}``): what the general path would return,
+    for a third of its cost (a transport pays it on every update). ASCII keys only: the
+    general path rewrites a key it cannot encode.
+    """
+    for key, item in value.items():
+        if type(key) is not str or not key.isascii():
+            return None
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if -_HUGE < item < _HUGE:
+                continue
+        elif kind is float and item - item == 0.0:  # finite: NaN and infinities become null
+            continue
+        return None
+    return dict(value)
 
 
 _DESCEND = 8

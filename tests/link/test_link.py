@@ -480,6 +480,7 @@ def test_hostile_events_in_a_format_2_entry_are_dropped_alone_and_counted(
     reg = registration("x")
     bad_events: list[Any] = [
         [1],  # not [n, event]
+        "[2, {",  # not JSON (a line of its own: it costs no other line)
         [-1, reg],  # a negative number
         [True, reg],  # a bool is no number
         [2, {"kind": "exploded", "timestamp": 1.0}],  # not a store event
@@ -492,11 +493,10 @@ def test_hostile_events_in_a_format_2_entry_are_dropped_alone_and_counted(
         publish("x", 2, {"n": 1}, timestamp=10**400),  # a number no float holds
     ]
 
-    def entry(*changes: Any) -> str:
+    def entry(*changes: Any) -> str:  # format 2: a header line, then a line per event
         described = {pid: ["producer", "evil.py:1", False] for pid in ("x", "y")}
-        return json.dumps(
-            {"v": 2, "p": "evil", "i": "1", "c": "ticks", "P": described, "e": changes}
-        )
+        header = {"v": 2, "p": "evil", "i": "1", "c": "ticks", "P": described}
+        return "\n".join(c if isinstance(c, str) else json.dumps(c) for c in (header, *changes))
 
     client = redis_server.client()
     try:

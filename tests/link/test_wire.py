@@ -13,7 +13,9 @@ from mapstore_core._schemas import MetricData
 from mapstore_core.link._wire import (
     MAX_ENTRY_BYTES,
     Change,
+    Entry,
     change_event,
+    changes,
     decode_entry,
     encode_entry,
     entry_header,
@@ -22,6 +24,12 @@ from mapstore_core.link._wire import (
 )
 
 DESCRIBED = ("producer", "svc.py:3", True)
+
+
+def read(entry: Entry | None) -> tuple[list[Change], list[str]]:
+    assert entry is not None
+    refused: list[str] = []
+    return list(changes(entry, refused)), refused
 
 
 def test_each_change_crosses_as_its_event_and_reads_back_equal() -> None:
@@ -40,19 +48,22 @@ def test_each_change_crosses_as_its_event_and_reads_back_equal() -> None:
     assert raw.startswith(entry_prefix("web-2", "abc123"))
     assert entry_header(raw) == ("web-2", "abc123")
     entry = decode_entry(raw, channel="ticks")
-    assert entry is not None and entry.refused == []
+    assert entry is not None
     assert (entry.process, entry.incarnation, entry.channel) == ("web-2", "abc123", "ticks")
     assert entry.meta == {"svc": DESCRIBED}
+    assert raw.count(b"\n") == len(ops)  # a header line, then a line per event
+    got, refused = read(entry)
+    assert refused == []
     sent = [
         change_event(op, "ticks", "svc", 1795770000.25 + n, payload, DESCRIBED)
         for n, (op, payload) in enumerate(ops, start=1)
     ]
     # what arrives is the event sent, through its JSON form (a model as JSON data)
     expected = [event_from_json(json.loads(json.dumps(event_to_json(e)))) for e in sent]
-    assert entry.changes == [Change(n, e) for n, e in enumerate(expected, start=1)]
-    kinds = [c.event.kind for c in entry.changes]
+    assert got == [Change(n, e) for n, e in enumerate(expected, start=1)]
+    kinds = [c.event.kind for c in got]
     assert kinds == ["registered", "published", "published", "cleared", "closed"]
-    published = entry.changes[2].event
+    published = got[2].event
     assert published.update == ChannelUpdate(
         "ticks",
         "svc",
@@ -61,14 +72,14 @@ def test_each_change_crosses_as_its_event_and_reads_back_equal() -> None:
         0,
         1795770003.25,
     )
-    registered = entry.changes[0].event
+    registered = got[0].event
     assert registered.where == "svc.py:3"
     assert registered.detail == {"kind": "producer", "validated": True, "widget": None}
-    assert entry.changes[-1].event.message == "process 'web-2' closed its link"
+    assert got[-1].event.message == "process 'web-2' closed its link"
 
 
 def test_an_event_is_compact_on_the_wire() -> None:
-    (n, event) = wire_change("pub", "ticks", "svc", 7, 1.5, {"n": 1}, DESCRIBED)
+    (n, event) = json.loads(wire_change("pub", "ticks", "svc", 7, 1.5, {"n": 1}, DESCRIBED))
     assert n == 7
     assert event == {
         "kind": "published",
@@ -86,6 +97,11 @@ def test_an_event_is_compact_on_the_wire() -> None:
     }
 
 
+def test_a_string_json_cannot_carry_is_refused_when_sent() -> None:
+    with pytest.raises(ValueError, match="surrogates"):
+        wire_change("pub", "t", "svc", 1, 1.0, {"s": "\ud800"}, DESCRIBED)
+
+
 def test_a_format_1_entry_is_refused_saying_why() -> None:
     raw = json.dumps({"v": 1, "p": "old", "i": "1", "c": "ticks", "P": {}, "u": []})
     with pytest.raises(ValueError, match="format 1 \\(an older mapstore\\)"):
@@ -97,11 +113,12 @@ def test_a_format_1_entry_is_refused_saying_why() -> None:
     [
         (b"\x80\x04\x95pickle", "not JSON"),
         (b"[1, 2]", "a JSON object"),
-        (b'{"v": true, "p": "x", "i": "1", "c": "t", "P": {}, "e": []}', "unknown entry format"),
-        (b'{"v": 2, "p": "has space", "i": "1", "c": "t", "P": {}, "e": []}', "process name"),
-        (b'{"v": 2, "p": "x", "i": "1", "c": "other", "P": {}, "e": []}', "found under"),
-        (b'{"v": 2, "p": "x", "i": "1", "c": "t", "P": [], "e": []}', "'P'"),
-        (b'{"v": 2, "p": "x", "i": "1", "c": "t", "P": {"a": [["p"], "", 1]}, "e": []}', "bad"),
+        (b'{"v": true, "p": "x", "i": "1", "c": "t", "P": {}}', "unknown entry format"),
+        (b'{"v": 2, "p": "has space", "i": "1", "c": "t", "P": {}}', "process name"),
+        (b'{"v": 2, "p": "x", "i": "1", "c": "other", "P": {}}', "found under"),
+        (b'{"v": 2, "p": "x", "i": "1", "c": "t", "P": []}', "'P'"),
+        (b'{"v": 2, "p": "x", "i": "1", "c": "t", "P": {"a": [["p"], "", 1]}}', "bad"),
+        (b'{"v": 2,\n"p": "x", "i": "1", "c": "t", "P": {}}', "not JSON"),  # pretty-printed
         (b"[" * 100_000 + b"]" * 100_000, "not JSON"),  # deeper than any parser goes
         (b"{" * (MAX_ENTRY_BYTES + 1), "limit"),
     ],
@@ -113,12 +130,12 @@ def test_a_bad_envelope_is_refused(raw: bytes, why: str) -> None:
 
 def test_an_integer_too_long_to_parse_arrives_as_text_with_the_rest() -> None:
     """Written by another sender (ours sends such a number as text already)."""
-    change = wire_change("pub", "t", "svc", 1, 1.0, {"id": 0}, DESCRIBED)
-    raw = encode_entry("x", "1", "t", {"svc": DESCRIBED}, [change, [2, change[1]]])
-    raw = raw.replace(b'"id":0', b'"id":' + b"9" * 5000, 1)
-    entry = decode_entry(raw, channel="t")
-    assert entry is not None and entry.refused == []
-    values = [c.event.update.value for c in entry.changes if c.event.update is not None]
+    line = wire_change("pub", "t", "svc", 1, 1.0, {"id": 0}, DESCRIBED)
+    huge = line.replace(b'"id":0', b'"id":' + b"9" * 5000, 1)
+    raw = encode_entry("x", "1", "t", {"svc": DESCRIBED}, [huge, line.replace(b"[1,", b"[2,", 1)])
+    got, refused = read(decode_entry(raw, channel="t"))
+    assert refused == []
+    values = [c.event.update.value for c in got if c.event.update is not None]
     assert values == [
         {"id": "<int of about 5,000 digits, longer than JSON here carries>"},
         {"id": 0},
@@ -126,21 +143,15 @@ def test_an_integer_too_long_to_parse_arrives_as_text_with_the_rest() -> None:
 
 
 def test_a_sender_it_does_not_accept_is_skipped_before_its_events_are_read() -> None:
-    raw = encode_entry("gone", "1", "t", {}, [[1, "not even an event"]])
+    raw = encode_entry("gone", "1", "t", {}, [b"not even JSON"])
     assert decode_entry(raw, channel="t", accept=lambda process, run: False) is None
 
 
-def test_an_event_that_is_not_a_change_of_the_entry_is_refused_alone() -> None:
-    good = wire_change("pub", "t", "svc", 1, 1.0, {"n": 1}, DESCRIBED)
-    closed = StoreEvent("closed", "t", "svc", 1.0)
-    raw = encode_entry(
-        "x",
-        "1",
-        "t",
-        {"svc": DESCRIBED},
-        [[2, event_to_json(closed._replace(kind="leaked"))], good],
-    )
-    entry = decode_entry(raw, channel="t")
-    assert entry is not None
-    assert [c.n for c in entry.changes] == [1]
-    assert entry.refused == ["a 'leaked' event does not cross a link"]
+def test_an_event_line_that_is_not_a_change_of_the_entry_is_refused_alone() -> None:
+    good = wire_change("pub", "t", "svc", 3, 1.0, {"n": 1}, DESCRIBED)
+    leaked = json.dumps([1, event_to_json(StoreEvent("leaked", "t", "svc", 1.0))]).encode()
+    raw = encode_entry("x", "1", "t", {"svc": DESCRIBED}, [leaked, b"\x80 not JSON", good])
+    got, refused = read(decode_entry(raw, channel="t"))
+    assert [c.n for c in got] == [3]
+    assert refused[0] == "a 'leaked' event does not cross a link"
+    assert refused[1].startswith("not JSON")

@@ -32,7 +32,15 @@ from mapstore_core._port import StorePort
 from mapstore_core._records import ChannelUpdate
 from mapstore_core.link._connection import Backoff, Connection
 from mapstore_core.link._presence import redis_ms
-from mapstore_core.link._wire import Change, Description, Entry, Keys, decode_entry, entry_header
+from mapstore_core.link._wire import (
+    Change,
+    Description,
+    Entry,
+    Keys,
+    changes,
+    decode_entry,
+    entry_header,
+)
 
 __all__ = ["Follower"]
 
@@ -226,7 +234,7 @@ class Follower:
         # written after these reads comes through XREAD, which goes on from `last_id`.
         since = self._redis.xrange(stream, min=f"{self._linked_ms}-0", max="+")
         last_id = since[-1][0] if since else b"0-0"
-        backlog: list[Entry] = []
+        backlog: list[tuple[Entry, list[Change]]] = []
         budget = history
         upper = f"({self._linked_ms}-0"
         entries_read = 0
@@ -242,8 +250,9 @@ class Follower:
                     break
                 entry = self._decode(fields.get(b"m"), channel, live)
                 if entry is not None:
-                    keep = min(budget, len(entry.changes))
-                    backlog.append(entry._replace(changes=entry.changes[-keep:]))
+                    read = self._changes(entry)
+                    keep = min(budget, len(read))
+                    backlog.append((entry, read[len(read) - keep :]))
                     budget -= keep
             if budget <= 0 or len(page) < _JOIN_PAGE or entries_read >= max(history, 1):
                 break
@@ -258,18 +267,17 @@ class Follower:
         for _entry_id, fields in since:
             entry = self._decode(fields.get(b"m"), channel, live)
             if entry is not None:
-                window.append(entry)
-        seen = {(e.process, c.event.producer_id) for e in window for c in e.changes}
+                window.append((entry, self._changes(entry)))
+        seen = {(entry.process, c.event.producer_id) for entry, read in window for c in read}
         for raw in latest.values():
             entry = self._decode(raw, channel, live)
             if entry is not None:
-                quiet = [
-                    c for c in entry.changes if (entry.process, c.event.producer_id) not in seen
-                ]
+                read = self._changes(entry)
+                quiet = [c for c in read if (entry.process, c.event.producer_id) not in seen]
                 if quiet:
-                    self._apply_entry(entry._replace(changes=quiet), None)
-        for entry in window:
-            self._apply_entry(entry, None)
+                    self._apply_entry(entry, None, quiet)
+        for entry, read in window:
+            self._apply_entry(entry, None, read)
         self._stream_channels[stream] = channel
         self._last_ids[stream] = last_id
 
@@ -322,17 +330,25 @@ class Follower:
             if header is not None and not wanted(*header):
                 return None
         try:
-            entry = decode_entry(raw, channel=channel, accept=wanted)
+            return decode_entry(raw, channel=channel, accept=wanted)
         except (ValueError, TypeError) as exc:
             self._dropped(f"dropped a malformed entry on channel {channel!r}: {exc}")
             return None
-        if entry is not None and entry.refused:
+
+    def _changes(self, entry: Entry) -> list[Change]:
+        """All of an entry's events at once (catching up: a window is read whole)."""
+        refused: list[str] = []
+        read = list(changes(entry, refused))
+        self._refused(entry, refused)
+        return read
+
+    def _refused(self, entry: Entry, refused: list[str]) -> None:
+        if refused:
             self._dropped(
-                f"dropped {len(entry.refused)} malformed event(s) of process "
-                f"{entry.process!r} on channel {channel!r}: {entry.refused[0]}",
-                len(entry.refused),
+                f"dropped {len(refused)} malformed event(s) of process {entry.process!r} on "
+                f"channel {entry.channel!r}: {refused[0]}",
+                len(refused),
             )
-        return entry
 
     def _dropped(self, message: str, count: int = 1) -> None:
         self.counts["dropped"] += count
@@ -341,14 +357,21 @@ class Follower:
 
     # -- applying --------------------------------------------------------------------------
 
-    def _apply_entry(self, entry: Entry, entry_id: bytes | None) -> None:
-        """Apply a decoded entry's events through the store's validation and delivery."""
+    def _apply_entry(
+        self, entry: Entry, entry_id: bytes | None, read: list[Change] | None = None
+    ) -> None:
+        """Apply an entry's events through the store's validation and delivery.
+
+        Live (``read`` None), each event is decoded, applied and let go before the next.
+        """
         self._check_incarnation(entry)
         if entry_id is not None:  # a live read: how long it waited in Redis
             self._note_lag(entry_id)
         process, channel, meta = entry.process, entry.channel, entry.meta
-        for change in entry.changes:
+        refused: list[str] = []
+        for change in changes(entry, refused) if read is None else read:
             self._apply(process, channel, meta[change.event.producer_id or ""], change, 0)
+        self._refused(entry, refused)
 
     def _apply(
         self, process: str, channel: str, description: Description, change: Change, folded: int
@@ -432,7 +455,8 @@ class Follower:
                     continue
                 self._check_incarnation(entry)
                 self._note_lag(entry_id)
-                for change in entry.changes:
+                refused: list[str] = []
+                for change in changes(entry, refused):
                     key = (entry.process, entry.channel, change.event.producer_id or "")
                     before = pending.pop(key, None)
                     folded = 0
@@ -443,6 +467,7 @@ class Follower:
                             self._apply_sample(before)
                     # the change alone, not its entry: a folded batch is let go as it is read
                     pending[key] = _Sample(entry, change, folded)
+                self._refused(entry, refused)
         for index, sample in enumerate(pending.values()):
             if index % 64 == 63:
                 time.sleep(0)

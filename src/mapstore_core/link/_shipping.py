@@ -52,6 +52,8 @@ logger = logging.getLogger("mapstore_core.link")
 # Flat, strings and numbers (and the payload): such tuples are untracked by the garbage
 # collector, so a full queue does not make every collection slower.
 _Item = tuple[str, str, str, int, float, Any, int]
+# A change as its entry carries it: (n, producer id, its event line).
+_Line = tuple[int, str, bytes]
 
 _UNKNOWN: Description = ("producer", "", False)  # never used in practice: every one is known
 _SLICE = 500  # changes per pipeline: ~1 ms of the writer holding the GIL (see the docstring)
@@ -268,13 +270,12 @@ class Shipper:
         here, once). One at or below it is older than what went already: not sent, and
         already counted (a guard: the newest goes only after the queue, read under the lock).
         """
-        groups: dict[str, tuple[list[list[Any]], dict[str, int]]] = {}
+        groups: dict[str, tuple[list[_Line], dict[str, int]]] = {}
         sent = self._sent_n
-        described = self._described
         taking: dict[int, int] = {}
         skipped = stale = 0
         for item in items:
-            channel, op, pid, n, timestamp, payload, serial = item
+            serial, n = item[6], item[3]
             last = taking.get(serial)
             if last is None:
                 last = sent.get(serial, 0)
@@ -283,27 +284,17 @@ class Shipper:
                 continue
             skipped += n - last - 1
             taking[serial] = n
-            group = groups.get(channel)
-            if group is None:
-                group = groups[channel] = ([], {})
-            description = described.get(serial, _UNKNOWN)
-            group[0].append(wire_change(op, channel, pid, n, timestamp, payload, description))
-            group[1][pid] = serial
-        for channel, op, pid, n, timestamp, payload, serial in again or ():
-            # sent before; Redis may have lost it: not counted again
-            group = groups.get(channel)
-            if group is None:
-                group = groups[channel] = ([], {})
-            description = described.get(serial, _UNKNOWN)
-            group[0].append(wire_change(op, channel, pid, n, timestamp, payload, description))
-            group[1][pid] = serial
+            self._group(groups, item)
+        for item in again or ():  # sent before; Redis may have lost it: not counted again
+            self._group(groups, item)
         if groups:
             pipe = self._redis.pipeline(transaction=False)
             keys = self._keys
-            for channel, (changes, serials) in groups.items():
+            described = self._described
+            for channel, (lines, serials) in groups.items():
                 meta = {pid: described.get(s, _UNKNOWN) for pid, s in serials.items()}
                 stream = keys.stream(channel)
-                for entry in self._encode(channel, meta, changes):
+                for entry in self._encode(channel, meta, lines):
                     pipe.xadd(stream, {"m": entry}, maxlen=_STREAM_LEN, approximate=True)
                 if channel not in self._announced_channels:
                     pipe.sadd(keys.channels, channel)
@@ -315,6 +306,40 @@ class Shipper:
             self.counts["coalesced"] += skipped
             self._unreported += skipped
         self.report_skipped()
+
+    def _group(self, groups: dict[str, tuple[list[_Line], dict[str, int]]], item: _Item) -> None:
+        """Add a change to its channel's entry, as its event line (if it can be JSON)."""
+        channel, op, pid, n, timestamp, payload, serial = item
+        try:
+            line = wire_change(
+                op, channel, pid, n, timestamp, payload, self._described.get(serial, _UNKNOWN)
+            )
+        except ValueError as exc:  # a string with a lone surrogate, say
+            self._unsendable(item, exc)
+            return
+        group = groups.get(channel)
+        if group is None:
+            group = groups[channel] = ([], {})
+        group[0].append((n, pid, line))
+        group[1][pid] = serial
+
+    def _line(self, item: _Item) -> bytes | None:
+        """A change's event line; None (counted, told) when it cannot be JSON."""
+        channel, op, pid, n, timestamp, payload, serial = item
+        description = self._described.get(serial, _UNKNOWN)
+        try:
+            return wire_change(op, channel, pid, n, timestamp, payload, description)
+        except ValueError as exc:
+            self._unsendable(item, exc)
+            return None
+
+    def _unsendable(self, item: _Item, exc: ValueError) -> None:
+        self.counts["dropped"] += 1
+        self._port.news(
+            "link_dropped",
+            f"update {item[3]} of {item[2]!r} on {item[0]!r} cannot be JSON "
+            f"({str(exc)[:200]}): not sent",
+        )
 
     def report_skipped(self) -> None:
         """Tell what was skipped in one ``link_dropped`` event, at most every second.
@@ -352,14 +377,18 @@ class Shipper:
             item = self._newest(producer)
             if item is None:
                 continue  # a change under way: the next round writes it
-            channel, op, pid, n, timestamp, payload, serial = item
+            channel, op, pid, n = item[0], item[1], item[2], item[3]
             field = keys.field(self._name, pid)
             if op == "close":
                 pipe.hdel(keys.latest(channel), field)
             else:
-                description = self._described.get(serial, _UNKNOWN)
-                change = wire_change(op, channel, pid, n, timestamp, payload, description)
-                encoded = self._encode(channel, {pid: description}, [change])
+                line = self._line(item)
+                description = self._described.get(item[6], _UNKNOWN)
+                encoded = (
+                    []
+                    if line is None
+                    else self._encode(channel, {pid: description}, [(n, pid, line)])
+                )
                 if not encoded:
                     continue
                 pipe.hset(keys.latest(channel), field, encoded[0])
@@ -394,25 +423,23 @@ class Shipper:
         self._described.pop(producer.serial, None)
 
     def _encode(
-        self, channel: str, meta: dict[str, Description], changes: list[list[Any]]
+        self, channel: str, meta: dict[str, Description], lines: list[_Line]
     ) -> list[bytes]:
         """Entries for a channel's changes, each under the size limit (split in halves)."""
-        entry = encode_entry(self._name, self._incarnation, channel, meta, changes)
+        entry = encode_entry(self._name, self._incarnation, channel, meta, [x[2] for x in lines])
         if len(entry) <= MAX_ENTRY_BYTES:
             return [entry]
-        if len(changes) == 1:
+        if len(lines) == 1:
             self.counts["dropped"] += 1
-            n, event = changes[0]
+            n, pid, _line = lines[0]
             self._port.news(
                 "link_dropped",
-                f"update {n} of {event['producer_id']!r} on {channel!r} is {len(entry)} bytes "
-                f"as JSON, over the link's {MAX_ENTRY_BYTES}-byte limit: not sent",
+                f"update {n} of {pid!r} on {channel!r} is {len(entry)} bytes as JSON, over "
+                f"the link's {MAX_ENTRY_BYTES}-byte limit: not sent",
             )
             return []
-        half = len(changes) // 2
-        return self._encode(channel, meta, changes[:half]) + self._encode(
-            channel, meta, changes[half:]
-        )
+        half = len(lines) // 2
+        return self._encode(channel, meta, lines[:half]) + self._encode(channel, meta, lines[half:])
 
     def goodbye(self) -> None:
         """Tell the others this process's producers are gone (then ``Presence.leave``)."""

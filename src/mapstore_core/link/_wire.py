@@ -1,11 +1,11 @@
 """The link's key layout and entry format in Redis (version 2), and its strict decoder.
 
-Everything here is plain data: no Redis client, no threads. An entry is a versioned envelope
-around store events in their one JSON form (``_events``, the compact variant): the link
-carries nothing else. Entries are JSON (never pickle) and size-limited; ``decode_entry``
-refuses an envelope that is wrong with ``ValueError``, and an event in it that is wrong is
-refused alone (named in ``Entry.refused``), so a hostile or foreign entry in the namespace is
-dropped and counted, never a crash, and one bad event never costs the others of its entry.
+Everything here is plain data: no Redis client, no threads. An entry is a versioned header
+followed by store events in their one JSON form (``_events``, the compact variant), one per
+line: the link carries nothing else. Entries are JSON (never pickle) and size-limited;
+``decode_entry`` refuses a header that is wrong with ``ValueError``, and ``changes`` refuses
+an event line that is wrong alone (saying why), so a hostile or foreign entry in the
+namespace is dropped and counted, never a crash, and one bad event never costs the others.
 
 Keys of namespace ``NS`` (a channel's two keys share the hash tag ``{channel}``, so Redis
 Cluster places each channel on one shard and spreads channels across shards)::
@@ -14,14 +14,15 @@ Cluster places each channel on one shard and spreads channels across shards)::
     mapstore:NS:proc:NAME           string: the process's announcement (JSON)
     mapstore:NS:stat:NAME           string: its link counters at its last heartbeat (JSON)
     mapstore:NS:channels            set: channel names that have a stream
-    mapstore:NS:{CHANNEL}:stream    stream: batches of events, field "m" = one entry (JSON)
+    mapstore:NS:{CHANNEL}:stream    stream: batches of events, field "m" = one entry
     mapstore:NS:{CHANNEL}:latest    hash: "PROCESS<LF>PRODUCER" -> entry with its newest event
 
-An entry (format 2)::
+An entry (format 2): a header line, then one line per event (JSON never holds a raw line
+feed, so the lines split without parsing)::
 
-    {"v": 2, "p": process, "i": incarnation, "c": channel,
-     "P": {producer_id: [kind, registered_at, validated]},
-     "e": [[n, event], ...]}
+    {"v":2,"p":process,"i":incarnation,"c":channel,"P":{producer_id:[kind,registered_at,validated]}}
+    [n,event]
+    [n,event]
 
 Each ``event`` is a ``StoreEvent`` in ``event_to_json(..., compact=True)`` form, of kind
 ``registered``, ``published``, ``cleared`` or ``closed`` (a close's ``message`` is its reason),
@@ -29,6 +30,12 @@ about a producer of ``P`` on channel ``c``; ``n`` numbers each producer's change
 process, so a receiver drops re-sends and sees gaps. An event's ``seq`` is left out (0): each
 store numbers the changes it applies on its own. ``P`` describes every producer the entry
 names, for a receiver that never saw its registration (a late joiner).
+
+Why lines, not one JSON array: a receiver parses, checks and applies one event at a time,
+and lets it go before the next. Parsed whole, an entry of 500 events is 2,000 containers
+alive at once; they outlive the garbage collector's young generations and set off full
+collections (measured: 12 full collections instead of 1 over 200,000 updates, about 2 µs an
+update), where lines cost about 0.3 µs an update in parser calls.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal, NamedTuple, cast
 
 from pydantic_core import from_json, to_json
@@ -54,6 +61,7 @@ __all__ = [
     "Keys",
     "Op",
     "change_event",
+    "changes",
     "check_name",
     "check_namespace",
     "decode_entry",
@@ -76,6 +84,7 @@ CROSSING = frozenset({"registered", "published", "cleared", "closed"})
 """The kinds of event an entry carries."""
 
 _KINDS = frozenset({"producer", "bridge"})
+_new_tuple = tuple.__new__
 _NAMESPACE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _NAME = re.compile(r"[^\s{}@]{1,128}")
 
@@ -175,14 +184,14 @@ def wire_change(
     timestamp: float,
     payload: Any,
     description: Description,
-) -> list[Any]:
-    """One change as an entry carries it: ``[n, its event in the compact JSON form]``."""
+) -> bytes:
+    """One change as an entry carries it: the line ``[n, its event in the compact form]``.
+
+    Raises:
+        ValueError: the event cannot be JSON (a string with a lone surrogate).
+    """
     event = change_event(op, channel, producer_id, timestamp, payload, description)
-    return [n, event_to_json(event, compact=True)]
-
-
-def _fallback(value: Any) -> Any:
-    return repr(value)
+    return to_json([n, event_to_json(event, compact=True)])
 
 
 def encode_entry(
@@ -190,24 +199,21 @@ def encode_entry(
     incarnation: str,
     channel: str,
     meta: Mapping[str, Description],
-    changes: Sequence[list[Any]],  # wire_change's
+    lines: Sequence[bytes],  # wire_change's
 ) -> bytes:
-    """One entry as JSON bytes."""
-    return to_json(
-        {"v": WIRE_VERSION, "p": process, "i": incarnation, "c": channel, "P": meta, "e": changes},
-        fallback=_fallback,
-        inf_nan_mode="null",
-    )
+    """One entry: its header line, then the event lines."""
+    header = to_json({"v": WIRE_VERSION, "p": process, "i": incarnation, "c": channel, "P": meta})
+    return b"\n".join([header, *lines])
 
 
 _HEADER = re.compile(rb'\{"v":2,"p":("(?:[^"\\]|\\.){1,300}"),"i":("(?:[^"\\]|\\.){1,64}"),')
 
 
 def entry_header(raw: bytes) -> tuple[str, str] | None:
-    """(process, incarnation) read from the start of an entry without parsing all of it.
+    """(process, incarnation) read from the start of an entry without parsing it.
 
-    None when the start does not look like ``encode_entry``'s (then decode it fully, which
-    refuses what is wrong). Lets a reader skip a gone process's big batches cheaply.
+    None when the start does not look like ``encode_entry``'s (then decode it, which refuses
+    what is wrong). Lets a reader skip a gone process's big batches cheaply.
     """
     match = _HEADER.match(raw, 0, 512)
     if match is None:
@@ -240,15 +246,14 @@ class Change(NamedTuple):
 
 
 class Entry(NamedTuple):
-    """A decoded entry: who sent it, for which channel, and its events in order."""
+    """An entry whose header was checked: who sent it, for which channel, its event lines."""
 
     process: str
     incarnation: str
     channel: str
     meta: dict[str, Description]
-    changes: list[Change]
-    refused: list[str]
-    """Why each event that was not a fit was left out (the others are in ``changes``)."""
+    lines: Sequence[bytes]
+    """Its events, still JSON: ``changes`` decodes them one at a time."""
 
 
 def _str(value: Any, what: str) -> str:
@@ -272,7 +277,7 @@ def _int_or_text(text: str) -> int | str:
 _MAX_INT_TEXT = 4300  # Python's default limit for int(text) (sys.get_int_max_str_digits)
 
 
-def _parse(raw: bytes | str) -> Any:
+def _parse(raw: bytes) -> Any:
     """JSON, parsed by pydantic-core (about twice as fast as ``json``), else by ``json``.
 
     pydantic-core refuses a few things ``json`` takes (nesting past 200 levels, an integer
@@ -304,10 +309,11 @@ def _description(producer_id: Any, info: Any) -> Description:
     return (cast(ProducerKind, info[0]), info[1], info[2])
 
 
-def _change(item: Any, process: str, channel: str, meta: Mapping[str, Description]) -> Change:
-    """One ``[n, event]`` of an entry, checked; ValueError (or EventFormatError) if not a fit."""
+def _change(line: bytes, process: str, channel: str, meta: Mapping[str, Description]) -> Change:
+    """One event line of an entry, checked; ValueError (or EventFormatError) if not a fit."""
+    item = _parse(line)
     if type(item) is not list or len(item) != 2:
-        raise ValueError("a change must be [n, event]")
+        raise ValueError("an event line must be [n, event]")
     n, data = item
     if type(n) is not int or n < 0:
         raise ValueError("a change's number must be an integer >= 0")
@@ -331,7 +337,7 @@ def _change(item: Any, process: str, channel: str, meta: Mapping[str, Descriptio
         producer_kind = (event.detail or {}).get("kind")
         if event.where is None or type(producer_kind) is not str or producer_kind not in _KINDS:
             raise ValueError("a registration needs 'where' and a producer kind in its detail")
-    return Change(n, event)
+    return _new_tuple(Change, (n, event))
 
 
 def decode_entry(
@@ -340,21 +346,24 @@ def decode_entry(
     channel: str | None = None,
     accept: Callable[[str, str], bool] | None = None,
 ) -> Entry | None:
-    """Decode and check one entry; raise ValueError when its envelope is not format 2.
+    """Check one entry's header; raise ValueError when it is not a format 2 entry.
 
     Args:
         raw: the bytes read from Redis.
         channel: the channel whose key it was read from; an entry naming another is refused.
         accept: called with (process, incarnation) once the header is checked; False skips
-            the entry (None is returned) before its events are decoded.
+            the entry (None is returned).
     """
-    if not isinstance(raw, bytes | str):
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogatepass")
+    if not isinstance(raw, bytes):
         raise ValueError("an entry must be bytes")
     if len(raw) > MAX_ENTRY_BYTES:
         raise ValueError(f"entry of {len(raw)} bytes is over the {MAX_ENTRY_BYTES} limit")
-    data = _parse(raw)
+    head, _, body = raw.partition(b"\n")
+    data = _parse(head)
     if type(data) is not dict:
-        raise ValueError("an entry must be a JSON object")
+        raise ValueError("an entry must start with a JSON object")
     version = data.get("v")
     if type(version) is not int or version != WIRE_VERSION:
         if type(version) is int and version == 1:
@@ -370,18 +379,26 @@ def decode_entry(
         raise ValueError(f"entry for {entry_channel[:80]!r} found under {channel!r}")
     if accept is not None and not accept(process, incarnation):
         return None
-    raw_meta, raw_changes = data.get("P"), data.get("e")
-    if type(raw_meta) is not dict or type(raw_changes) is not list:
-        raise ValueError("an entry needs 'P' (an object) and 'e' (a list)")
+    raw_meta = data.get("P")
+    if type(raw_meta) is not dict:
+        raise ValueError("an entry's header needs 'P' (an object)")
     meta = {pid: _description(pid, info) for pid, info in raw_meta.items()}
-    changes: list[Change] = []
-    refused: list[str] = []
-    for item in raw_changes:
+    return Entry(process, incarnation, entry_channel, meta, body.split(b"\n") if body else [])
+
+
+def changes(entry: Entry, refused: list[str]) -> Iterator[Change]:
+    """The entry's events, decoded and checked one at a time, in order.
+
+    A line that is not a fit is left out, and why is appended to ``refused``.
+    """
+    process, channel, meta = entry.process, entry.channel, entry.meta
+    for line in entry.lines:
         try:
-            changes.append(_change(item, process, entry_channel, meta))
+            change = _change(line, process, channel, meta)
         except ValueError as exc:  # EventFormatError is one
             refused.append(str(exc))
-    return Entry(process, incarnation, entry_channel, meta, changes, refused)
+            continue
+        yield change
 
 
 def schema_fingerprint(model_name: str, json_schema: Mapping[str, Any]) -> str:
