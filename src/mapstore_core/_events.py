@@ -217,9 +217,8 @@ _TEXT_FIELDS = frozenset(
     {"channel", "producer_id", "process", "consumer_id", "where", "message", "traceback"}
 )
 _COUNT_FIELDS = frozenset({"seq", "consumer_serial"})
-_INDEX: dict[str, int] = {name: i for i, name in enumerate(EVENT_FIELDS)}
 _BLANK: tuple[Any, ...] = tuple(_EVENT_DEFAULTS.get(name) for name in EVENT_FIELDS)
-_KIND, _TIMESTAMP = _INDEX["kind"], _INDEX["timestamp"]
+_KIND, _TIMESTAMP = EVENT_FIELDS.index("kind"), EVENT_FIELDS.index("timestamp")
 
 
 def _fail(what: str) -> EventFormatError:
@@ -327,6 +326,15 @@ _DECODERS: dict[str, Any] = {
 }
 
 
+_CHECKS: dict[str, tuple[int, Any]] = {
+    name: (i, str if name in _TEXT_FIELDS else int if name in _COUNT_FIELDS else _DECODERS[name])
+    for i, name in enumerate(EVENT_FIELDS)
+    if i not in (_KIND, _TIMESTAMP)
+}
+"""How each field but ``kind`` and ``timestamp`` is checked: its index, and ``str`` (text),
+``int`` (a count) or the function that rebuilds it."""
+
+
 def event_from_json(data: Any) -> StoreEvent:
     """Check and rebuild an event from its JSON form (values stay JSON data).
 
@@ -345,21 +353,22 @@ def event_from_json(data: Any) -> StoreEvent:
     values = list(_BLANK)
     values[_KIND] = kind
     values[_TIMESTAMP] = _finite("timestamp", data.get("timestamp"))
-    index = _INDEX
+    checks = _CHECKS
     for name, value in data.items():
         if value is None:
             continue
-        i = index.get(name)
-        if i is None or i == _KIND or i == _TIMESTAMP:
+        check = checks.get(name)
+        if check is None:
             continue  # unknown (a newer sender's), or checked above
-        if name in _TEXT_FIELDS:
+        i, how = check
+        if how is str:
             if type(value) is not str or len(value) > _MAX_TEXT:
                 _checked_text(name, value)  # raises, naming the field
-        elif name in _COUNT_FIELDS:
+        elif how is int:
             if type(value) is not int or value < 0:
                 raise _fail(f"{name!r} must be an integer >= 0")
         else:
-            value = _DECODERS[name](value)
+            value = how(value)
         values[i] = value
     return _new_tuple(StoreEvent, values)
 

@@ -56,7 +56,7 @@ _Item = tuple[str, str, str, int, float, Any, int]
 _Line = tuple[int, str, bytes]
 
 _UNKNOWN: Description = ("producer", "", False)  # never used in practice: every one is known
-_SLICE = 500  # changes per pipeline: ~1 ms of the writer holding the GIL (see the docstring)
+_SLICE = 200  # changes per pipeline: ~0.6 ms of the writer holding the GIL (see the docstring)
 _FLOOD_PAUSE = 0.02  # seconds between two coalesced sends while a flood lasts
 _STREAM_LEN = 100_000  # entries (each a batch); a reader this far behind sees a gap
 
