@@ -48,6 +48,9 @@ _STRUCTURE = frozenset(
         "consumer_closed",
         "diagnostic",
         "channel_defined",
+        "leaked",
+        "job_failed",
+        "fleet",
     }
 )
 _LOG_PER_CHANNEL = 5
