@@ -96,6 +96,7 @@ class MapObjectStore(StoreReads):
         if churn_threshold < 2:
             raise ValueError(f"churn_threshold must be >= 2, not {churn_threshold}")
         self._state = StoreState(history_size, churn_threshold, churn_window)
+        self._leaks = self._state.leaks  # the publish path looks at it: one lookup
         self._clock = clock
         # (listener, kinds or None for all) in subscription order, and per kind the listeners
         # that want it: the publish path reads one tuple and builds no event if it is empty.
@@ -340,8 +341,7 @@ class MapObjectStore(StoreReads):
     # acquire()/release() (half the cost of `with` on CPython 3.11) and delivery is inlined.
 
     def _publish(self, producer: ProducerState, payload: Any) -> ChannelUpdate:
-        state = self._state
-        if state.leaks:
+        if self._leaks:
             self._notice()
         validate = producer.validate
         if validate is not None:
@@ -355,12 +355,13 @@ class MapObjectStore(StoreReads):
         try:
             if producer.closed:
                 raise ProducerClosed(channel.name, producer.id, producer.registered_at, "publish")
+            state = self._state
             seq = state.last_seq = next(state.seqs)
             now = self._clock()
             update: ChannelUpdate = _new_tuple(
                 ChannelUpdate, (channel.name, producer.id, "published", payload, seq, now, None)
             )
-            channel.publish(producer, update)
+            channel.publish(producer, update, payload, seq, now)
             listeners = self._published_listeners
             if listeners:
                 _tell(listeners, update_event(update))
@@ -403,7 +404,7 @@ class MapObjectStore(StoreReads):
         return update
 
     def _deliver(self, channel: ChannelState, update: ChannelUpdate) -> None:
-        """Hand ``update`` to every subscribed consumer (lock held; counted as delivered)."""
+        """Hand ``update`` to every subscribed consumer, and count it (channel lock held)."""
         for consumer in channel.targets:
             delivered = update
             if consumer.model is not None and update.value is not None:
@@ -411,6 +412,7 @@ class MapObjectStore(StoreReads):
                 if converted is None:
                     continue
                 delivered = converted
+            consumer.delivered += 1
             for fn in consumer.callbacks:
                 try:
                     fn(delivered)
@@ -612,8 +614,8 @@ class MapObjectStore(StoreReads):
     def _converted(self, consumer: ConsumerState, update: ChannelUpdate) -> ChannelUpdate | None:
         """``update`` with its value as the consumer's model, or None if it does not validate.
 
-        A rejection is taken back from the consumer's delivered count and reported as a
-        ``validation_failed`` event naming the consumer.
+        A rejection is not delivered (nor counted) and is reported as a ``validation_failed``
+        event naming the consumer.
         """
         model = consumer.model
         assert model is not None
@@ -622,7 +624,6 @@ class MapObjectStore(StoreReads):
         try:
             value = model.__pydantic_validator__.validate_python(update.value)
         except ValidationError as exc:
-            consumer.delivered -= 1
             error = PublishValidationError(
                 consumer.channel.name,
                 consumer.id,
@@ -905,12 +906,17 @@ class MapObjectStore(StoreReads):
                 self._rejected(producer, exc)
                 return "rejected"
         seq = self._state.next_seq()
+        now = self._clock()
         update = ChannelUpdate(
-            channel.name, producer.id, "published", payload, seq, self._clock(), producer.process
+            channel.name, producer.id, "published", payload, seq, now, producer.process
         )
-        local = event._replace(seq=seq, timestamp=update.timestamp, update=update)
-        fold(self._state, local)
-        self._tell_event(local)
+        folded = (event.detail or {}).get("folded")
+        # The same bookkeeping as a local publish (and as a mirror's fold of this event);
+        # deliveries are counted as they are made.
+        channel.publish(
+            producer, update, payload, seq, now, folded if type(folded) is int and folded > 0 else 0
+        )
+        self._tell_event(event._replace(seq=seq, timestamp=now, update=update))
         if channel.targets:
             self._deliver(channel, update)
         return "applied"
