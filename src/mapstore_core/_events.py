@@ -116,6 +116,19 @@ class StoreEvent(NamedTuple):
     detail: dict[str, Any] | None = None
     """What else the kind carries (see the module table), as JSON data."""
 
+    def to_json(self) -> dict[str, Any]:
+        """The event's JSON form: exactly its fields, by name (values as JSON data)."""
+        return event_to_json(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> StoreEvent:
+        """Check and rebuild an event from its JSON form (perhaps from another process).
+
+        Raises:
+            EventFormatError: not an event, naming the field that is wrong.
+        """
+        return event_from_json(data)
+
 
 EVENT_FIELDS: tuple[str, ...] = StoreEvent._fields
 _AFTER_PROCESS: tuple[None, ...] = (None,) * (len(EVENT_FIELDS) - EVENT_FIELDS.index("process") - 1)
