@@ -6,11 +6,13 @@ bookkeeping that changes it live in ``_state`` (shared with every mirror), its r
 
 Every change is one ``StoreEvent``, emitted under the channel's lock in the order the changes
 happen (a publish's before its consumers are called), so a mirror fed the events folds the
-same state. Locking: the state's lock guards the channel table and churn bookkeeping; each
-channel has a reentrant lock that guards its producers, consumers, counters and history and is
-held while an update is delivered (that is what keeps per-channel order). The store lock is
-never taken while a channel lock is held... except to draw nothing: event listeners run under
-the channel lock and must only queue.
+same state; listeners therefore run under the channel lock and must only queue.
+
+Locking: each channel has a reentrant lock that guards its producers, consumers, counters and
+history and is held while an update is delivered (that is what keeps per-channel order); the
+state's lock guards the channel table, the churn record and the fleet, and is only ever taken
+last and briefly: nothing waits for a channel lock while holding it, so a callback may
+register or publish without deadlocking.
 """
 
 from __future__ import annotations
