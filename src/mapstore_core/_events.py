@@ -34,7 +34,9 @@ What each kind carries beyond ``kind``, ``channel``, ``producer_id``, ``timestam
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Callable
 from typing import Any, Literal, NamedTuple, get_args
 
 from mapstore_core._errors import EventFormatError
@@ -52,8 +54,11 @@ __all__ = [
     "event_from_json",
     "event_stub",
     "event_to_json",
+    "tell",
     "update_event",
 ]
+
+logger = logging.getLogger("mapstore_core")
 
 EVENT_FORMAT = 1
 """The version of the JSON form of events (and of snapshots' shape for mirrors)."""
@@ -154,6 +159,15 @@ def update_event(update: ChannelUpdate) -> StoreEvent:
             *_AFTER_PROCESS,
         ),
     )
+
+
+def tell(listeners: tuple[Callable[[StoreEvent], object], ...], event: StoreEvent) -> None:
+    """Call each listener with ``event``; one that raises is logged and the others still run."""
+    for fn in listeners:
+        try:
+            fn(event)
+        except Exception:
+            logger.exception("event listener %r failed on %r", fn, event.kind)
 
 
 # -- to JSON -----------------------------------------------------------------------------
