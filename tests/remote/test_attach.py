@@ -21,6 +21,7 @@ from mapstore_tui.remote_view import RemoteStoreView
 from mapstore_tui.screens.overview import ProducersOverview
 from mapstore_tui.widgets.channel_list import ChannelList
 from mapstore_tui.widgets.channel_preview import ChannelPreview
+from mapstore_tui.widgets.events import EventLog
 from mapstore_tui.widgets.header import PanelHeader
 from mapstore_tui.widgets.previews import TableWidget
 from mapstore_tui.widgets.tables import ProducersTable
@@ -283,3 +284,38 @@ def test_a_raising_view_listener_is_logged_and_the_others_are_told(
         view.close()
         server.close()
     assert any("view status listener" in r.getMessage() for r in caplog.records)  # at close
+
+
+async def test_coalesced_publishes_are_counted_in_the_event_log(socket_path: Path) -> None:
+    """The app sends no publish one by one; the log shows the latest and counts the rest."""
+    store = MapObjectStore()
+    producer = store.register_producer("ticks", "tick-source")
+    server = DebugServer(store, path=socket_path).start()
+    view = RemoteStoreView(server.address).connect()
+    app = MapStoreApp(view=view, refresh_interval=0)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.pause()
+            log = app.query_one(EventLog)
+
+            def accounted() -> int:
+                shown = unshown = 0
+                for line in log.lines_kept:
+                    event = line.event
+                    if event is not None and event.kind == "published":
+                        shown += 1
+                    elif line.text.plain.endswith("more publishes (the latest are shown)"):
+                        unshown += int(line.text.plain.split()[1].replace(",", ""))
+                return shown + unshown
+
+            for n in range(1_000):
+                producer.publish(n)
+            total = await apoll_until(
+                lambda: accounted() >= 1_000, what="every publish accounted", pause=pilot.pause
+            )
+            assert accounted() == 1_000, total
+            shown = [line.event for line in log.lines_kept if line.event is not None]
+            assert shown[-1].update is not None and shown[-1].update.value == 999
+    finally:
+        view.close()
+        server.close()
