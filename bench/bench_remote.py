@@ -190,7 +190,10 @@ def keys_in_tmux(rounds: int) -> tuple[list[float], list[float], float] | None:
             noticed = terminal.wait_for("the app is not responding")
             stopped = terminal.keys(rounds)
             os.kill(terminal.app.pid, signal.SIGCONT)
-            terminal.wait_for("3 ch ·")  # the notice gone: the totals have their room again
+            start = time.perf_counter()
+            while "not responding" in terminal.screen():  # the notice goes
+                if time.perf_counter() - start > 30:
+                    raise TimeoutError("the notice stayed after SIGCONT")
         finally:
             terminal.close()
     return running, stopped, noticed

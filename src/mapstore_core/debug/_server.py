@@ -28,7 +28,7 @@
   read), so a client that is behind keeps no values of the app alive. Publishes are
   coalesced: one listener fires once and stops; the pump re-arms it, reads each channel's
   seq, and sends a ``sync`` (a snapshot of the channels that moved since the client was last
-  told) at most every ``SYNC_INTERVAL`` and within ``SYNC_SHARE`` of the app's time — so an
+  told) at most every ``SYNC_INTERVAL`` and within ``SYNC_SHARE`` of the app's CPU — so an
   attached panel costs a flooding app next to nothing. An event that cannot be sent whole is
   sent as a stub naming its size (and its channel is synced); a state or sync too large for
   one message comes in parts, values over the limit as stubs; a failure of the event pump is
@@ -41,6 +41,7 @@ The server runs an asyncio loop in a daemon thread.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime
 import hmac
@@ -49,6 +50,7 @@ import math
 import os
 import secrets
 import socket
+import statistics
 import threading
 import time
 import weakref
@@ -116,8 +118,12 @@ TICK_SECONDS = 1.0
 SYNC_INTERVAL = 0.05
 """Least time between two syncs of one client."""
 SYNC_SHARE = 0.05
-"""A sync that took ``t`` seconds to read and encode waits ``t / SYNC_SHARE`` for the next:
-a flood never turns into a stream of snapshots eating the app's time."""
+"""Syncs that take ``t`` seconds of CPU to read and encode (the median of the last few: a
+garbage collection that fell into one is not its cost) wait ``t / SYNC_SHARE`` for the next
+(up to ``SYNC_MAX_GAP``): a flood never turns into a stream of snapshots eating the app's
+time."""
+SYNC_MAX_GAP = 1.0
+"""The longest a costly sync makes the next one wait: a panel stays at most this stale."""
 
 
 def default_socket_path(name: str | None = None) -> Path:
@@ -152,6 +158,7 @@ class _Session:
         self.last_sent = self.loop.time()
         self.last_sync = -math.inf
         self.sync_gap = SYNC_INTERVAL
+        self.sync_costs: collections.deque[float] = collections.deque(maxlen=5)
         self.sync_timer: asyncio.TimerHandle | None = None
 
     # -- store listeners (publishing threads) ------------------------------------------------
@@ -489,7 +496,7 @@ class _Session:
             if self.sync_timer is None:
                 self.sync_timer = loop.call_at(due, self._sync_due)
             return
-        started = time.perf_counter()
+        started = time.thread_time()  # CPU: waiting for the GIL is not the sync's cost
         self.sync_wanted = False
         self.arm()  # first: a publish after the read below asks for the next sync
         store = self.server.store
@@ -505,9 +512,10 @@ class _Session:
                 first = next(messages)
             except Exception as exc:
                 raise _StateFailed(str(exc)[:MAX_ERROR_CHARS]) from exc
-        cost = time.perf_counter() - started
+        self.sync_costs.append(time.thread_time() - started)
+        cost = statistics.median(self.sync_costs)
         self.last_sync = loop.time()
-        self.sync_gap = max(SYNC_INTERVAL, cost / SYNC_SHARE)
+        self.sync_gap = min(SYNC_MAX_GAP, max(SYNC_INTERVAL, cost / SYNC_SHARE))
         if first is not None:
             await self.send_parts(first, messages)
 
