@@ -11,13 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import TabbedContent, TextArea
+from textual.widgets import Static, TabbedContent, TextArea
 
 from mapstore_core import DebugServer, MapObjectStore, StoreEvent
 from mapstore_tui import MapStoreApp
 from mapstore_tui.cli import main
 from mapstore_tui.demo import DemoSources
 from mapstore_tui.remote_view import RemoteStoreView
+from mapstore_tui.screens.dry_run import DryRunScreen
 from mapstore_tui.screens.overview import ProducersOverview
 from mapstore_tui.widgets.channel_list import ChannelList
 from mapstore_tui.widgets.channel_preview import ChannelPreview
@@ -169,11 +170,17 @@ def test_dry_run_over_the_wire_when_allowed(socket_path: Path) -> None:
         process.stop()
 
 
-async def test_a_stopped_app_never_freezes_the_panel(demo: DemoProcess) -> None:
-    """``kill -STOP`` the app: every key still answers (all reads are of the local mirror) and
-    the header says the app does not respond; ``kill -CONT``: the panel catches up and the
-    notice goes."""
-    view = RemoteStoreView(demo.address, silence=1.5).connect()
+async def test_a_stopped_app_never_freezes_the_panel(socket_path: Path) -> None:
+    """``kill -STOP`` the app: every key still answers (all reads are of the local mirror),
+    the header says the app does not respond, and a dry run (the one question asked of the
+    app) says it got no answer; ``kill -CONT``: the panel catches up and the notice goes."""
+    demo = DemoProcess(socket_path, "--allow-dry-run")
+    request_timeout = 1.0  # what a dry run waits for the stopped app
+    try:
+        view = RemoteStoreView(demo.address, silence=1.5, timeout=request_timeout).connect()
+    except BaseException:
+        demo.stop()
+        raise
     app = MapStoreApp(view=view, refresh_interval=0)
     try:
         async with app.run_test(size=(120, 36)) as pilot:
@@ -211,8 +218,21 @@ async def test_a_stopped_app_never_freezes_the_panel(demo: DemoProcess) -> None:
                 assert isinstance(app.screen, ProducersOverview)
                 await pilot.press("escape")
                 assert "market-data-service" in app.query_one("#log-producers-text", TextArea).text
-                # A read that waited for the app would take the client's 5 s timeout.
-                assert max(took) < 2.5, took
+                # A read that waited for the app would take the client's timeout a key.
+                assert max(took) < request_timeout, took
+                await pilot.press("v")  # the dry run asks the stopped app, from a worker
+                assert isinstance(app.screen, DryRunScreen)
+                await pilot.press("ctrl+s")
+                result = app.screen.query_one("#dry-run-result", Static)
+                assert "checking" in str(result.content)
+                verdict = await apoll_until(
+                    lambda: "no verdict" in str(result.content) and str(result.content),
+                    what="the dry run's missing answer",
+                    pause=pilot.pause,
+                )
+                assert "no answer from" in verdict
+                await pilot.press("escape")
+                assert not isinstance(app.screen, DryRunScreen)
                 assert "not responding" in header.notice
             finally:
                 os.kill(demo.process.pid, signal.SIGCONT)
@@ -225,6 +245,7 @@ async def test_a_stopped_app_never_freezes_the_panel(demo: DemoProcess) -> None:
             assert view.status == "connected"
     finally:
         view.close()
+        demo.stop()
 
 
 async def test_the_panel_shows_the_endpoints_refusal(socket_path: Path) -> None:

@@ -124,7 +124,7 @@ class DryRunScreen(ModalScreen[None]):
             return  # a later check is on its way
         result = self.query_one("#dry-run-result", Static)
         if message.verdict is None:
-            result.update(f"[b $error]✘ the app refused[/]: {escape(message.error)}")
+            result.update(f"[b $error]✘ no verdict[/]: {escape(message.error)}")
         else:
             result.update(describe_result(message.verdict))
 
