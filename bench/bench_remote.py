@@ -184,7 +184,7 @@ def keys_in_tmux(rounds: int) -> tuple[list[float], list[float], float] | None:
         terminal = Terminal(tmux, runtime)
         try:
             terminal.wait_for("q Quit")
-            terminal.wait_for("metric-data")
+            terminal.wait_for(PANES[-1][1])  # the event log has a publish to show
             running = terminal.keys(rounds)
             os.kill(terminal.app.pid, signal.SIGSTOP)
             noticed = terminal.wait_for("the app is not responding")

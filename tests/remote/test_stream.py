@@ -284,3 +284,21 @@ def test_an_error_about_a_huge_request_still_fits_an_answer(server: DebugServer)
         with pytest.raises(DebugRequestError, match=r"unknown method '\\x7f\\x7f"):
             client.request("\x7f" * 1_000_000)
         assert client.request("channels")  # answered, and the connection stays
+
+
+def test_a_state_that_cannot_be_read_ends_the_connection_with_the_reason(
+    store: MapObjectStore, server: DebugServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(kind: str, snapshot: object) -> Iterator[dict[str, object]]:
+        raise RuntimeError("the snapshot broke")
+
+    monkeypatch.setattr(_server, "snapshot_parts", broken)
+    with raw_connect(server.address) as sock:
+        send(sock, hello(server.token))
+        assert read_message(sock)["type"] == "welcome"  # type: ignore[index]
+        error = read_until(sock, {"error"})
+        assert error is not None and error["code"] == "internal"
+        assert error["message"] == "the store's state could not be sent: the snapshot broke"
+        assert read_until(sock, {"error"}) is None  # and the connection closed
+    with pytest.raises(MapStoreError, match="the snapshot broke"):
+        DebugClient(server.address, retry=None).connect()

@@ -100,7 +100,8 @@ def test_an_attached_panel_answers_keys_while_the_app_is_stopped(tmp_path: Path)
             f"COLORTERM=truecolor LANG=C.UTF-8 {EXE} attach {name}; echo EXITED:$?; sleep 30"
         )
         tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "36", command)
-        until_shown(session, "table-data", "metric-data", "q Quit")
+        # every pane has something to show (the event log, a publish) before the stop
+        until_shown(session, "table-data", "metric-data", "q Quit", PANES[-1][1])
         os.kill(app.pid, signal.SIGSTOP)
         try:
             until_shown(session, "the app is not responding")

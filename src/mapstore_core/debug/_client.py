@@ -405,6 +405,13 @@ class DebugClient:
     # -- the reader thread ---------------------------------------------------------------------
 
     def _read_loop(self) -> None:
+        try:
+            self._read_on()
+        finally:
+            if self._closed.is_set():  # a reconnection that ended as close() was called
+                self._drop_connection()
+
+    def _read_on(self) -> None:
         while not self._closed.is_set():
             try:
                 if self._sock is not None:
