@@ -28,7 +28,7 @@ from mapstore_core import (
     StoreEvent,
     create_widget_publisher,
 )
-from mapstore_core.debug import _server, list_debug_endpoints
+from mapstore_core.debug import _session, list_debug_endpoints
 from mapstore_tui.cli import main
 from tests.poll import poll_until
 
@@ -140,7 +140,7 @@ def test_clients_that_never_read_large_answers_cannot_swell_the_app(
     socket_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each stuck answer in parts was held whole: 16 such clients took an app to 650 MiB."""
-    monkeypatch.setattr(_server, "ANSWERS_IN_FLIGHT", 3_000_000)
+    monkeypatch.setattr(_session, "ANSWERS_IN_FLIGHT", 3_000_000)
     store = MapObjectStore()
     producer = store.register_producer("blobs", "blob-service")
     for letter in "abcd":
@@ -156,7 +156,7 @@ def test_clients_that_never_read_large_answers_cannot_swell_the_app(
             with pytest.raises(DebugRequestError, match=r"already sending .* ask again later"):
                 client.request("history", channel="blobs")
             assert client.request("channels")  # the connection stays
-            assert server.answering <= _server.ANSWERS_IN_FLIGHT
+            assert server.answering <= _session.ANSWERS_IN_FLIGHT
             stuck.close()  # what it held is released
             poll_until(lambda: server.answering == 0, what="the stuck answer released")
             history = client.request("history", channel="blobs")
@@ -201,7 +201,7 @@ def test_a_client_that_falls_behind_does_not_keep_the_apps_values_alive(
             logging.disable(logging.NOTSET)
         gc.collect()
         # the queue and the batch being written keep at most VALUES_QUEUED values each
-        assert len(alive) <= 2 * _server.VALUES_QUEUED + 1
+        assert len(alive) <= 2 * _session.VALUES_QUEUED + 1
         notes = []
         while len(notes) < 1:
             message = read_until(stuck, {"event"})
@@ -244,16 +244,16 @@ def test_an_event_that_cannot_be_encoded_reaches_the_client_as_a_stub(
     so the failure is forced: the guard must still hold if one ever does. The stub keeps
     the mirror in step (it names the producer), and a sync of its channel makes it exact.
     """
-    from mapstore_core.debug import _server
+    from mapstore_core.debug import _session
 
-    real = _server.event_to_json
+    real = _session.event_to_json
 
     def failing(event: StoreEvent) -> dict[str, Any]:
         if event.kind == "registered" and event.detail is not None:
             raise ValueError("this event cannot be encoded")
         return real(event)
 
-    monkeypatch.setattr(_server, "event_to_json", failing)
+    monkeypatch.setattr(_session, "event_to_json", failing)
     store = MapObjectStore()
     with (
         DebugServer(store, path=socket_path) as server,
@@ -460,7 +460,7 @@ def test_a_relative_socket_path_is_announced_absolute(tmp_path: Path) -> None:
 def test_one_answer_in_parts_is_always_let_through(
     socket_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_server, "ANSWERS_IN_FLIGHT", 100_000)  # less than the answer
+    monkeypatch.setattr(_session, "ANSWERS_IN_FLIGHT", 100_000)  # less than the answer
     store = MapObjectStore()
     producer = store.register_producer("blobs", "blob-service")
     for letter in "ab":

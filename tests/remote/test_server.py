@@ -21,7 +21,7 @@ from mapstore_core import (
     StoreEvent,
     create_widget_publisher,
 )
-from mapstore_core.debug import _server
+from mapstore_core.debug import _session
 from tests.poll import poll_until
 
 from .helpers import Mirrored, hello, raw_connect, read_message, send, welcomed
@@ -123,7 +123,7 @@ def test_a_quiet_app_sends_ticks(store: MapObjectStore, server: DebugServer) -> 
         started = time.monotonic()
         tick = read_message(sock)  # nothing happens in the store meanwhile
         assert tick == {"type": "tick"}
-        assert time.monotonic() - started >= _server.TICK_SECONDS * 0.9
+        assert time.monotonic() - started >= _session.TICK_SECONDS * 0.9
 
 
 @pytest.mark.parametrize(
@@ -280,7 +280,7 @@ def test_publishes_are_coalesced_for_clients(store: MapObjectStore, server: Debu
         took = time.monotonic() - started
         assert attached.mirror.get("ticks") == 4_999
         # syncs, not a copy of every publish: at most one per SYNC_INTERVAL
-        assert 1 <= len(attached.syncs) <= took / _server.SYNC_INTERVAL + 2
+        assert 1 <= len(attached.syncs) <= took / _session.SYNC_INTERVAL + 2
         assert "published" not in attached.kinds()
 
 

@@ -22,7 +22,7 @@ from mapstore_core import (
     StoreEvent,
 )
 from mapstore_core import _errors as errors_module
-from mapstore_core.debug import _server, _wire
+from mapstore_core.debug import _session, _wire
 from tests.poll import poll_until
 
 from .helpers import (
@@ -169,7 +169,7 @@ def test_an_answer_over_the_cap_is_refused_and_the_connection_stays(
 def test_a_failing_event_pump_is_reported_and_followed_by_a_resync(
     store: MapObjectStore, server: DebugServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = _server._Session.event_line
+    real = _session.Session.event_line
     failures = [1]
 
     def fails_once(event: StoreEvent) -> tuple[bytes, bool]:
@@ -178,7 +178,7 @@ def test_a_failing_event_pump_is_reported_and_followed_by_a_resync(
             raise RuntimeError("boom")
         return real(event)
 
-    monkeypatch.setattr(_server._Session, "event_line", staticmethod(fails_once))
+    monkeypatch.setattr(_session.Session, "event_line", staticmethod(fails_once))
     with Mirrored(server.address) as attached:
         store.register_producer("a", "first-service")
         poll_until(lambda: "resync" in attached.statuses, what="the failure reported as a resync")
@@ -197,7 +197,7 @@ def test_the_dropped_message_names_the_failure(
     def fails(event: StoreEvent) -> tuple[bytes, bool]:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(_server._Session, "event_line", staticmethod(fails))
+    monkeypatch.setattr(_session.Session, "event_line", staticmethod(fails))
     with raw_connect(server.address) as sock:
         welcomed(sock, server.token)
         store.register_producer("a", "first-service")
@@ -243,7 +243,7 @@ def test_lost_events_are_counted_exactly_across_threads(
 ) -> None:
     per_thread, threads = 150, 4
     emitted: list[StoreEvent] = []  # what the store tells every notable-event listener
-    store.subscribe_events(emitted.append, kinds=_server.NOTABLE_KINDS)
+    store.subscribe_events(emitted.append, kinds=_session.NOTABLE_KINDS)
     with DebugServer(store, path=socket_path, queue_size=20) as server:
         with raw_connect(server.address) as sock:
             welcomed(sock, server.token)
@@ -292,7 +292,7 @@ def test_a_state_that_cannot_be_read_ends_the_connection_with_the_reason(
     def broken(kind: str, snapshot: object) -> Iterator[dict[str, object]]:
         raise RuntimeError("the snapshot broke")
 
-    monkeypatch.setattr(_server, "snapshot_parts", broken)
+    monkeypatch.setattr(_session, "snapshot_parts", broken)
     with raw_connect(server.address) as sock:
         send(sock, hello(server.token))
         assert read_message(sock)["type"] == "welcome"  # type: ignore[index]
