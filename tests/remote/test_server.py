@@ -260,7 +260,8 @@ def test_several_clients_and_one_leaving_mid_stream(
     finally:
         stop.set()
         thread.join()
-    # each remaining client holds its notable listener (and at most one publish listener)
+    # each remaining client holds its notable listener (and at most one publish listener);
+    # no public query counts a store's listeners, so the test reads the store's own list
     poll_until(lambda: len(store._subscriptions) <= 4, what="the leaver's listeners to go")
     for client in clients.values():
         client.close()
