@@ -41,6 +41,7 @@ from typing import Any, Literal, NamedTuple, get_args
 
 from mapstore_core._errors import EventFormatError
 from mapstore_core._jsonable import jsonable
+from mapstore_core._public import public
 from mapstore_core._records import ChannelUpdate, Diagnostic
 
 __all__ = [
@@ -87,6 +88,7 @@ STATE_KINDS: frozenset[str] = EVENT_KINDS - {"diagnostic", "link_status"}
 """Kinds that change what a store's reads answer (the others only tell)."""
 
 
+@public
 class StoreEvent(NamedTuple):
     """Something that changed in a store (``store.subscribe_events``); see the module table."""
 

@@ -47,6 +47,7 @@ from mapstore_core._handles import Consumer, Producer, WidgetConsumer
 from mapstore_core._linked import LinkedSide
 from mapstore_core._names import channel_name, check_id
 from mapstore_core._port import LinkSink, StorePort
+from mapstore_core._public import public
 from mapstore_core._reads import StoreReads
 from mapstore_core._records import ChannelUpdate, Diagnostic, ProducerKind
 from mapstore_core._schemas import WIDGET_MODELS
@@ -70,6 +71,7 @@ EventListener = Callable[[StoreEvent], object]
 _new_tuple = tuple.__new__
 
 
+@public
 class MapObjectStore(StoreReads, LinkedSide):
     """An in-process map object store: channel → producer id → latest payload.
 

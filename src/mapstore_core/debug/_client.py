@@ -40,6 +40,7 @@ from mapstore_core._errors import (
     DebugRequestError,
 )
 from mapstore_core._events import StoreEvent
+from mapstore_core._public import public
 from mapstore_core.debug import _endpoints
 from mapstore_core.debug._wire import (
     MAX_MESSAGE_BYTES,
@@ -219,6 +220,7 @@ class _Ended(Exception):
         self.status = status
 
 
+@public
 class DebugClient:
     """Talks to one debug endpoint.
 

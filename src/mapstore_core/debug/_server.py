@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from mapstore_core._errors import DebugEndpointError, MapStoreError
+from mapstore_core._public import public
 from mapstore_core.debug import _endpoints
 from mapstore_core.debug._reads import JsonReads, ServedStore
 from mapstore_core.debug._session import HELLO_MAX_BYTES, Session
@@ -87,6 +88,7 @@ def _remove_files(
                 _endpoints.remove_if_same(path, made)
 
 
+@public
 class DebugServer:
     """Serves one store to debug panels; see the module docstring for the guarantees.
 
