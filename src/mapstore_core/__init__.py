@@ -17,6 +17,8 @@ import sys as _sys
 import typing as _typing
 from importlib import import_module as _import_module
 
+from mapstore_core import _public
+
 if _typing.TYPE_CHECKING:
     from mapstore_core._bridge import JobWidgetBridge, create_job_widget_bridge
     from mapstore_core._callsite import consumer_only
@@ -198,26 +200,7 @@ _unadopted = set(_SOURCES)
 """Modules whose public classes do not report ``mapstore_core`` as their module yet."""
 
 
-def _adopt(cls: type) -> None:
-    """Make ``cls`` report ``mapstore_core`` as its module (tracebacks, ``repr``, pickle).
-
-    Its own annotations written as text (``from __future__ import annotations``; a
-    ``NamedTuple`` holds them as ``ForwardRef``) are evaluated first, in the module that
-    defined it: ``typing.get_type_hints`` and pydantic evaluate them in
-    ``sys.modules[cls.__module__]``, which would then be this package. One that names
-    something imported for type checkers only cannot be evaluated there either; it stays text.
-    """
-    own = vars(cls).get("__annotations__")
-    if own:
-        namespace = vars(_sys.modules[cls.__module__])
-        for key, value in own.items():
-            text = value.__forward_arg__ if isinstance(value, _typing.ForwardRef) else value
-            if isinstance(text, str):
-                try:
-                    own[key] = eval(text, namespace, dict(vars(cls)))
-                except NameError:
-                    continue  # left as written, exactly as it was before
-    cls.__module__ = __name__
+_adopt = _public.adopt
 
 
 def _adopt_loaded() -> None:

@@ -13,6 +13,7 @@ from mapstore_core._errors import PublishValidationError
 from mapstore_core._handles import WidgetPublisher
 from mapstore_core._jobs import JobManager, JobUpdate
 from mapstore_core._names import channel_name
+from mapstore_core._public import public
 from mapstore_core._schemas import ParagraphContent
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ def _default_transform(job_id: str) -> Transform:
     return transform
 
 
+@public
 class JobWidgetBridge:
     """Owns the producer ``job-bridge:<job_id>`` and feeds it from one job.
 

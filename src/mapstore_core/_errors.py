@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mapstore_core._fields import field_problems
+from mapstore_core._public import public
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -53,6 +54,7 @@ __all__ = [
 ]
 
 
+@public
 class MapStoreError(Exception):
     """Base class of every error mapstore raises on purpose.
 
@@ -72,6 +74,7 @@ def _rebuild(cls: type[MapStoreError], args: tuple[Any, ...], state: dict[str, A
     return error
 
 
+@public
 class ProducerAlreadyRegistered(MapStoreError):
     """A producer id is already open on the channel; close the first one or pick another id."""
 
@@ -86,6 +89,7 @@ class ProducerAlreadyRegistered(MapStoreError):
         )
 
 
+@public
 class ProducerClosed(MapStoreError):
     """The producer was closed; register a new one to publish again."""
 
@@ -99,6 +103,7 @@ class ProducerClosed(MapStoreError):
         )
 
 
+@public
 class ConsumerClosed(MapStoreError, ValueError):
     """The consumer was closed; register a new one to receive updates again."""
 
@@ -111,6 +116,7 @@ class ConsumerClosed(MapStoreError, ValueError):
         )
 
 
+@public
 class ChannelNotDefined(MapStoreError, LookupError):
     """A validated publisher or consumer was asked for on a channel that has no schema."""
 
@@ -124,6 +130,7 @@ class ChannelNotDefined(MapStoreError, LookupError):
         )
 
 
+@public
 class ChannelSchemaConflict(MapStoreError, ValueError):
     """A channel can have one model only; redefining it with another is refused."""
 
@@ -135,6 +142,7 @@ class ChannelSchemaConflict(MapStoreError, ValueError):
         )
 
 
+@public
 class PublishValidationError(MapStoreError, ValueError):
     """A payload failed the channel's model; the store kept its previous value.
 
@@ -176,6 +184,7 @@ class PublishValidationError(MapStoreError, ValueError):
         )
 
 
+@public
 class UnknownJob(MapStoreError, LookupError):
     """The JobManager has no job with this id."""
 
@@ -184,10 +193,12 @@ class UnknownJob(MapStoreError, LookupError):
         super().__init__(f"no job with id {job_id!r}; ids come from JobManager.create()")
 
 
+@public
 class JobStateError(MapStoreError, ValueError):
     """A job update that its state does not allow (finished jobs are final)."""
 
 
+@public
 class EventFormatError(MapStoreError, ValueError):
     """JSON received as a store event or snapshot that is not one (or of an unknown format).
 
@@ -196,14 +207,17 @@ class EventFormatError(MapStoreError, ValueError):
     """
 
 
+@public
 class DebugProtocolError(MapStoreError, ValueError):
     """A message that is not valid for the debug protocol (malformed, oversized, unexpected)."""
 
 
+@public
 class DebugConnectionError(MapStoreError, ConnectionError):
     """The debug endpoint cannot be reached (or the connection dropped)."""
 
 
+@public
 class DebugAuthError(MapStoreError, PermissionError):
     """The endpoint refused the handshake, or the client refused to trust the endpoint.
 
@@ -212,14 +226,17 @@ class DebugAuthError(MapStoreError, PermissionError):
     """
 
 
+@public
 class DebugRequestError(MapStoreError, RuntimeError):
     """The endpoint answered a request with an error."""
 
 
+@public
 class DebugAddressError(MapStoreError, ValueError):
     """An address or endpoint name that is malformed, out of range, or names no endpoint."""
 
 
+@public
 class DebugEndpointError(MapStoreError, OSError):
     """A debug endpoint cannot be served where asked.
 
@@ -229,6 +246,7 @@ class DebugEndpointError(MapStoreError, OSError):
     """
 
 
+@public
 class LinkError(MapStoreError, RuntimeError):
     """``store.link()`` cannot link this store (the extra, the URL, the names, a second link).
 

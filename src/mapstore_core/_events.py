@@ -34,10 +34,13 @@ What each kind carries beyond ``kind``, ``channel``, ``producer_id``, ``timestam
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any, Literal, NamedTuple, get_args
 
 from mapstore_core._errors import EventFormatError
 from mapstore_core._jsonable import jsonable
+from mapstore_core._public import public
 from mapstore_core._records import ChannelUpdate, Diagnostic
 
 __all__ = [
@@ -51,8 +54,11 @@ __all__ = [
     "event_from_json",
     "event_stub",
     "event_to_json",
+    "tell",
     "update_event",
 ]
+
+logger = logging.getLogger("mapstore_core")
 
 EVENT_FORMAT = 1
 """The version of the JSON form of events (and of snapshots' shape for mirrors)."""
@@ -81,6 +87,7 @@ STATE_KINDS: frozenset[str] = EVENT_KINDS - {"diagnostic", "link_status"}
 """Kinds that change what a store's reads answer (the others only tell)."""
 
 
+@public
 class StoreEvent(NamedTuple):
     """Something that changed in a store (``store.subscribe_events``); see the module table."""
 
@@ -115,6 +122,19 @@ class StoreEvent(NamedTuple):
     detail: dict[str, Any] | None = None
     """What else the kind carries (see the module table), as JSON data."""
 
+    def to_json(self) -> dict[str, Any]:
+        """The event's JSON form: exactly its fields, by name (values as JSON data)."""
+        return event_to_json(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> StoreEvent:
+        """Check and rebuild an event from its JSON form (perhaps from another process).
+
+        Raises:
+            EventFormatError: not an event, naming the field that is wrong.
+        """
+        return event_from_json(data)
+
 
 EVENT_FIELDS: tuple[str, ...] = StoreEvent._fields
 _AFTER_PROCESS: tuple[None, ...] = (None,) * (len(EVENT_FIELDS) - EVENT_FIELDS.index("process") - 1)
@@ -140,6 +160,15 @@ def update_event(update: ChannelUpdate) -> StoreEvent:
             *_AFTER_PROCESS,
         ),
     )
+
+
+def tell(listeners: tuple[Callable[[StoreEvent], object], ...], event: StoreEvent) -> None:
+    """Call each listener with ``event``; one that raises is logged and the others still run."""
+    for fn in listeners:
+        try:
+            fn(event)
+        except Exception:
+            logger.exception("event listener %r failed on %r", fn, event.kind)
 
 
 # -- to JSON -----------------------------------------------------------------------------

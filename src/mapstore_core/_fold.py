@@ -110,7 +110,15 @@ def _published(state: StoreState, event: StoreEvent) -> bool:
     channel, producer = found
     folded = (event.detail or {}).get("folded")
     with channel.lock:
-        channel.publish(producer, update, folded if type(folded) is int and folded > 0 else 0)
+        channel.publish(
+            producer,
+            update,
+            update.value,
+            update.seq,
+            update.timestamp,
+            folded if type(folded) is int and folded > 0 else 0,
+        )
+        channel.delivered()
     return True
 
 
@@ -123,6 +131,7 @@ def _cleared(state: StoreState, event: StoreEvent) -> bool:
     with channel.lock:
         if producer.has_value:
             channel.clear(producer, update)
+            channel.delivered()
         channel.seq = max(channel.seq, update.seq)
     return True
 

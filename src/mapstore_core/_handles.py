@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
 
 from pydantic import BaseModel
 
+from mapstore_core._public import public
 from mapstore_core._records import ChannelUpdate, ProducerKind
 from mapstore_core._state import ConsumerState, ProducerState
 
@@ -43,6 +44,7 @@ class _Store(Protocol):
     def values(self, channel: str) -> dict[str, Any]: ...
 
 
+@public
 class Producer:
     """A data source's handle on one channel: it publishes, clears and finally closes.
 
@@ -141,6 +143,7 @@ class Producer:
         )
 
 
+@public
 class WidgetPublisher(Producer, Generic[M]):
     """A producer whose payloads are validated against the channel's pydantic model.
 
@@ -159,6 +162,7 @@ class WidgetPublisher(Producer, Generic[M]):
         return model  # type: ignore[return-value]
 
 
+@public
 class Consumer:
     """A reader of one channel: current values, callbacks, or ``async for``.
 
@@ -233,6 +237,7 @@ class Consumer:
         return f"<{type(self).__name__} {self.id!r} on {self.channel!r}>"
 
 
+@public
 class WidgetConsumer(Consumer, Generic[M]):
     """A consumer whose values are instances of the channel's model.
 
@@ -268,6 +273,7 @@ class WidgetConsumer(Consumer, Generic[M]):
 _END = object()
 
 
+@public
 class UpdateStream:
     """The async iterator behind ``async for update in consumer``.
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from mapstore_core._errors import JobStateError, UnknownJob
+from mapstore_core._public import public
 
 __all__ = ["JobManager", "JobStatus", "JobUpdate"]
 
@@ -22,6 +23,7 @@ _FINAL: frozenset[str] = frozenset(("completed", "failed"))
 JobListener = Callable[["JobUpdate"], object]
 
 
+@public
 @dataclass(frozen=True, slots=True)
 class JobUpdate:
     """The state of a job after a change."""
@@ -40,6 +42,7 @@ class JobUpdate:
     """The name given to ``create``."""
 
 
+@public
 class JobManager:
     """A thread-safe registry of jobs and their listeners.
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from mapstore_core._events import EVENT_KINDS, EventKind, StoreEvent
 from mapstore_core._fold import fold, load_state, merge_state
+from mapstore_core._public import public
 from mapstore_core._reads import StoreReads
 from mapstore_core._state import StoreState
 
@@ -26,6 +27,7 @@ logger = logging.getLogger("mapstore_core")
 EventListener = Callable[[StoreEvent], object]
 
 
+@public
 class StoreMirror(StoreReads):
     """A read-only copy of a store: ``StoreMirror(store.snapshot())``, then ``apply(event)``.
 

@@ -11,6 +11,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, NamedTuple
 
+from mapstore_core._public import public
+
 __all__ = [
     "ChannelInfo",
     "ChannelUpdate",
@@ -42,6 +44,7 @@ Rule = Literal[
 Severity = Literal["error", "warning", "info"]
 
 
+@public
 class ChannelUpdate(NamedTuple):
     """One change of one producer's value on a channel, as consumers receive it."""
 
@@ -62,6 +65,7 @@ class ChannelUpdate(NamedTuple):
     """The linked process the producer lives in (``store.link``), or None for a local one."""
 
 
+@public
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     """A finding of the doctor: one registration-guide rule broken by one producer."""
@@ -91,6 +95,7 @@ class Diagnostic:
         return asdict(self)
 
 
+@public
 @dataclass(frozen=True, slots=True)
 class ChannelInfo:
     """A channel as ``store.channels()`` describes it."""
@@ -113,6 +118,7 @@ class ChannelInfo:
         return asdict(self)
 
 
+@public
 @dataclass(frozen=True, slots=True)
 class ProducerInfo:
     """An open producer as ``store.producers()`` describes it."""
@@ -151,6 +157,7 @@ class ProducerInfo:
         return asdict(self)
 
 
+@public
 @dataclass(frozen=True, slots=True)
 class ConsumerInfo:
     """An open consumer as ``store.consumers()`` describes it."""
@@ -177,6 +184,7 @@ class ConsumerInfo:
         return asdict(self)
 
 
+@public
 @dataclass(frozen=True, slots=True)
 class ProcessInfo:
     """One process of a linked namespace, as ``store.processes()`` describes it."""

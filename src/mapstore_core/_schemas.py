@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
+from mapstore_core._public import public
+
 __all__ = ["MetricData", "ParagraphContent", "TableData", "WidgetChannels"]
 
 _CONFIG = ConfigDict(
@@ -28,6 +30,7 @@ _CONFIG = ConfigDict(
 )
 
 
+@public
 class WidgetChannels(StrEnum):
     """The channels of the built-in widgets; members compare equal to their names."""
 
@@ -36,6 +39,7 @@ class WidgetChannels(StrEnum):
     METRIC_DATA = "metric-data"
 
 
+@public
 class ParagraphContent(BaseModel):
     """A titled block of text for a paragraph widget."""
 
@@ -56,6 +60,7 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+@public
 class TableData(BaseModel):
     """A titled table: one header per column, rows of the same length."""
 
@@ -83,6 +88,7 @@ class TableData(BaseModel):
         return rows
 
 
+@public
 class MetricData(BaseModel):
     """One headline number with its change, for a metric widget."""
 

@@ -229,29 +229,46 @@ class ChannelState:
                     del self.sites[producer.registered_at]
         self.owner.generation += 1
 
-    def publish(self, producer: ProducerState, update: ChannelUpdate, folded: int = 0) -> None:
-        """Book a publish: the producer's value, the counters, the history, the deliveries.
+    def publish(
+        self,
+        producer: ProducerState,
+        update: ChannelUpdate,
+        value: Any,
+        seq: int,
+        now: float,
+        folded: int = 0,
+    ) -> None:
+        """Book a publish: the producer's value, the counters, the history.
 
-        ``folded``: publishes just before this one that an observer skipped on purpose
-        (counted as publishes, never stored). Every subscribed consumer is counted as
-        delivered; one whose model refuses the value is taken back (``rejected_by``).
+        ``value``, ``seq`` and ``now`` are the update's (given apart: on the publish path a
+        named tuple's fields cost a lookup each). ``folded``: publishes just before this one
+        that an observer skipped on purpose (counted as publishes, never stored). Who it was
+        delivered to is booked where it is delivered (``delivered``).
         """
-        producer.value = update.value
-        producer.value_seq = self.seq = update.seq
+        producer.value = value
+        producer.value_seq = self.seq = seq
         holders = self.holders
         if producer.has_value:
             del holders[producer]
         holders[producer] = None
         producer.has_value = True
-        producer.publish_count += 1 + folded
-        producer.last_publish = update.timestamp
+        count = producer.publish_count = producer.publish_count + 1 + folded
+        producer.last_publish = now
         self.publish_count += 1 + folded
-        self.last_update = update.timestamp
+        self.last_update = now
         self.history.append(update)
+        if not producer.validated and self.model_name is not None and count == 1 + folded:
+            self.owner.generation += 1  # the doctor's unvalidated-publish: a first raw publish
+
+    def delivered(self) -> None:
+        """Count an update as delivered to every consumer with a callback (a mirror's view).
+
+        The store counts as it delivers, and does not count a widget consumer whose model
+        refused the value; a mirror counts them all here, then takes that one back when the
+        consumer's ``validation_failed`` event arrives.
+        """
         for consumer in self.targets:
             consumer.delivered += 1
-        if producer.publish_count == 1 + folded and not producer.validated and self.model_name:
-            self.owner.generation += 1  # the doctor's unvalidated-publish: a first raw publish
 
     def clear(self, producer: ProducerState, update: ChannelUpdate) -> None:
         """Book a clear of a producer that holds a value."""
@@ -261,8 +278,6 @@ class ChannelState:
         del self.holders[producer]
         self.last_update = update.timestamp
         self.history.append(update)
-        for consumer in self.targets:
-            consumer.delivered += 1
 
     def gap(self, update: ChannelUpdate) -> None:
         """Book a linked producer's skipped updates (a ``gap`` marker in the history)."""

@@ -2,15 +2,18 @@
 
 The store proper: registration, publishing, delivery and its events. Its state and the
 bookkeeping that changes it live in ``_state`` (shared with every mirror), its reads in
-``_reads``, the doctor's incremental half in ``_watch``, and what a link may do in ``_port``.
+``_reads``, the doctor's incremental half in ``_watch``, and its linked half (what a link may do
+through ``_port.StorePort``) in ``_linked``.
 
 Every change is one ``StoreEvent``, emitted under the channel's lock in the order the changes
 happen (a publish's before its consumers are called), so a mirror fed the events folds the
-same state. Locking: the state's lock guards the channel table and churn bookkeeping; each
-channel has a reentrant lock that guards its producers, consumers, counters and history and is
-held while an update is delivered (that is what keeps per-channel order). The store lock is
-never taken while a channel lock is held... except to draw nothing: event listeners run under
-the channel lock and must only queue.
+same state; listeners therefore run under the channel lock and must only queue.
+
+Locking: each channel has a reentrant lock that guards its producers, consumers, counters and
+history and is held while an update is delivered (that is what keeps per-channel order); the
+state's lock guards the channel table, the churn record and the fleet, and is only ever taken
+last and briefly: nothing waits for a channel lock while holding it, so a callback may
+register or publish without deadlocking.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import traceback
 import weakref
 from collections.abc import Callable, Iterable
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -38,14 +41,15 @@ from mapstore_core._errors import (
     ProducerClosed,
     PublishValidationError,
 )
-from mapstore_core._events import EVENT_KINDS, EventKind, StoreEvent, update_event
+from mapstore_core._events import EVENT_KINDS, EventKind, StoreEvent, tell, update_event
 from mapstore_core._fields import field_problems
-from mapstore_core._fold import fold
 from mapstore_core._handles import Consumer, Producer, WidgetConsumer
+from mapstore_core._linked import LinkedSide
 from mapstore_core._names import channel_name, check_id
-from mapstore_core._port import Applied, LinkSink, Newest, StorePort
+from mapstore_core._port import LinkSink, StorePort
+from mapstore_core._public import public
 from mapstore_core._reads import StoreReads
-from mapstore_core._records import ChannelUpdate, Diagnostic, ProcessInfo, ProducerKind
+from mapstore_core._records import ChannelUpdate, Diagnostic, ProducerKind
 from mapstore_core._schemas import WIDGET_MODELS
 from mapstore_core._state import Callback, ChannelState, ConsumerState, ProducerState, StoreState
 from mapstore_core._watch import DoctorWatch
@@ -67,7 +71,8 @@ EventListener = Callable[[StoreEvent], object]
 _new_tuple = tuple.__new__
 
 
-class MapObjectStore(StoreReads):
+@public
+class MapObjectStore(StoreReads, LinkedSide):
     """An in-process map object store: channel → producer id → latest payload.
 
     Producers register close to their data source and publish; consumers read the newest
@@ -96,6 +101,7 @@ class MapObjectStore(StoreReads):
         if churn_threshold < 2:
             raise ValueError(f"churn_threshold must be >= 2, not {churn_threshold}")
         self._state = StoreState(history_size, churn_threshold, churn_window)
+        self._leaks = self._state.leaks  # the publish path looks at it: one lookup
         self._clock = clock
         # (listener, kinds or None for all) in subscription order, and per kind the listeners
         # that want it: the publish path reads one tuple and builds no event if it is empty.
@@ -175,7 +181,7 @@ class MapObjectStore(StoreReads):
         event = StoreEvent(
             kind, channel, producer_id, self._clock() if timestamp is None else timestamp, **fields
         )
-        _tell(listeners, event)
+        tell(listeners, event)
 
     def _stamp(self, channel: ChannelState) -> int:
         """Number a change of ``channel`` (its lock held)."""
@@ -340,8 +346,7 @@ class MapObjectStore(StoreReads):
     # acquire()/release() (half the cost of `with` on CPython 3.11) and delivery is inlined.
 
     def _publish(self, producer: ProducerState, payload: Any) -> ChannelUpdate:
-        state = self._state
-        if state.leaks:
+        if self._leaks:
             self._notice()
         validate = producer.validate
         if validate is not None:
@@ -355,15 +360,16 @@ class MapObjectStore(StoreReads):
         try:
             if producer.closed:
                 raise ProducerClosed(channel.name, producer.id, producer.registered_at, "publish")
+            state = self._state
             seq = state.last_seq = next(state.seqs)
             now = self._clock()
             update: ChannelUpdate = _new_tuple(
                 ChannelUpdate, (channel.name, producer.id, "published", payload, seq, now, None)
             )
-            channel.publish(producer, update)
+            channel.publish(producer, update, payload, seq, now)
             listeners = self._published_listeners
             if listeners:
-                _tell(listeners, update_event(update))
+                tell(listeners, update_event(update))
             if channel.targets:
                 self._deliver(channel, update)
             sink = self._link_sink
@@ -394,7 +400,7 @@ class MapObjectStore(StoreReads):
         channel.clear(producer, update)
         listeners = self._by_kind["cleared"]
         if listeners:
-            _tell(listeners, update_event(update))
+            tell(listeners, update_event(update))
         if channel.targets:
             self._deliver(channel, update)
         sink = self._link_sink
@@ -403,7 +409,7 @@ class MapObjectStore(StoreReads):
         return update
 
     def _deliver(self, channel: ChannelState, update: ChannelUpdate) -> None:
-        """Hand ``update`` to every subscribed consumer (lock held; counted as delivered)."""
+        """Hand ``update`` to every subscribed consumer, and count it (channel lock held)."""
         for consumer in channel.targets:
             delivered = update
             if consumer.model is not None and update.value is not None:
@@ -411,6 +417,7 @@ class MapObjectStore(StoreReads):
                 if converted is None:
                     continue
                 delivered = converted
+            consumer.delivered += 1
             for fn in consumer.callbacks:
                 try:
                     fn(delivered)
@@ -612,8 +619,8 @@ class MapObjectStore(StoreReads):
     def _converted(self, consumer: ConsumerState, update: ChannelUpdate) -> ChannelUpdate | None:
         """``update`` with its value as the consumer's model, or None if it does not validate.
 
-        A rejection is taken back from the consumer's delivered count and reported as a
-        ``validation_failed`` event naming the consumer.
+        A rejection is not delivered (nor counted) and is reported as a ``validation_failed``
+        event naming the consumer.
         """
         model = consumer.model
         assert model is not None
@@ -622,7 +629,6 @@ class MapObjectStore(StoreReads):
         try:
             value = model.__pydantic_validator__.validate_python(update.value)
         except ValidationError as exc:
-            consumer.delivered -= 1
             error = PublishValidationError(
                 consumer.channel.name,
                 consumer.id,
@@ -809,180 +815,6 @@ class MapObjectStore(StoreReads):
         link = self._link
         return None if link is None or link.status == "closed" else link
 
-    # -- the port's side (see _port.StorePort) --------------------------------------------
-
-    def _attach_sink(self, sink: LinkSink) -> list[tuple[Any, int]]:
-        before: dict[ProducerState, int] = {}
-        for state in self._state.existing():
-            with state.lock:
-                for producer in state.producers.values():
-                    before[producer] = producer.link_n
-        with self._state.lock:
-            if self._link_sink is not None:
-                raise LinkError("this store is already linked; close its link first")
-            self._link_sink = sink
-        current: list[tuple[Any, int]] = []
-        for state in self._state.existing():
-            with state.lock:
-                current += [(p, before.get(p, 0)) for p in state.producers.values()]
-        return current
-
-    def _detach_sink(self, sink: LinkSink, reason: str) -> None:
-        with self._state.lock:
-            if self._link_sink is not sink:
-                return
-            self._link_sink = None
-        self._close_remote(None, reason)
-        self._set_fleet(False, [], [])
-        self._link = None
-
-    def _close_remote(self, process: str | None, reason: str) -> int:
-        closed = 0
-        for state in self._state.existing():
-            with state.lock:
-                doomed = [p for p in state.remote.values() if process in (None, p.process)]
-            for producer in doomed:
-                self._close_producer(producer, reason)
-                closed += 1
-        return closed
-
-    def _remote_processes(self) -> set[str]:
-        found: set[str] = set()
-        for state in self._state.existing():
-            with state.lock:
-                found.update(p.process for p in state.remote.values() if p.process)
-        return found
-
-    def _apply_remote(self, event: StoreEvent) -> Applied:
-        """Apply a change of a linked process's producer (see ``StorePort.apply``)."""
-        process, name, producer_id = event.process, event.channel, event.producer_id
-        if process is None or name is None or producer_id is None:
-            return "unknown"
-        state = self._state.channel(name)
-        kind = event.kind
-        with state.lock:
-            producer = state.find(producer_id, process)
-            if kind == "registered":
-                if producer is not None:
-                    return "unknown"
-                detail = {**(event.detail or {}), "order": None}  # the sender's is not ours
-                local = event._replace(
-                    seq=self._state.next_seq(), timestamp=self._clock(), detail=detail
-                )
-                fold(self._state, local)
-                detail["order"] = state.first_producer_order
-                self._tell_event(local)
-                return "applied"
-            if producer is None:
-                return "unknown"
-            if kind == "published":
-                return self._remote_publish(producer, event)
-            if kind == "cleared":
-                self._clear_locked(producer)
-                return "applied"
-            if kind == "link_dropped" and event.update is not None:
-                seq = self._state.next_seq()
-                gap = event.update._replace(
-                    channel=name, producer_id=producer_id, seq=seq, timestamp=self._clock()
-                )
-                local = event._replace(seq=seq, timestamp=gap.timestamp, update=gap)
-                fold(self._state, local)
-                self._tell_event(local)
-                return "applied"
-        if kind == "closed":
-            self._close_producer(producer, event.message)
-            return "applied"
-        return "unknown"
-
-    def _remote_publish(self, producer: ProducerState, event: StoreEvent) -> Applied:
-        channel = producer.channel  # its lock held
-        payload = None if event.update is None else event.update.value
-        model = channel.model
-        if model is not None:
-            try:
-                payload = model.__pydantic_validator__.validate_python(payload)
-            except ValidationError as exc:
-                self._rejected(producer, exc)
-                return "rejected"
-        seq = self._state.next_seq()
-        now = self._clock()
-        update: ChannelUpdate = _new_tuple(
-            ChannelUpdate,
-            (channel.name, producer.id, "published", payload, seq, now, producer.process),
-        )
-        # as event._replace(seq=, timestamp=, update=), at a third of its cost (once per update)
-        local: StoreEvent = _new_tuple(StoreEvent, (*event[:3], now, seq, update, *event[6:]))
-        fold(self._state, local)
-        self._tell_event(local)
-        if channel.targets:
-            self._deliver(channel, update)
-        return "applied"
-
-    def _tell_event(self, event: StoreEvent) -> None:
-        listeners = self._by_kind[event.kind]
-        if listeners:
-            _tell(listeners, event)
-
-    def _link_news(self, kind: Literal["link_status", "link_dropped"], message: str) -> None:
-        self._emit(kind, None, None, seq=self._state.last_seq, message=message)
-
-    def _set_fleet(
-        self, linked: bool, processes: list[ProcessInfo], findings: list[Diagnostic]
-    ) -> None:
-        state = self._state
-        with state.lock:
-            state.linked = linked
-            state.fleet_processes = list(processes)
-            state.fleet_findings = list(findings)
-            state.generation += 1
-        self._emit(
-            "fleet",
-            None,
-            None,
-            seq=state.next_seq(),
-            detail={
-                "linked": linked,
-                "processes": [p.to_dict() for p in processes],
-                "findings": [d.to_dict() for d in findings],
-            },
-        )
-        self._watch.fleet(findings)
-
-    def _newest(self, producer: ProducerState) -> Newest | None:
-        lock = producer.channel.lock
-        if not lock.acquire(blocking=False):
-            return None
-        try:
-            n = producer.link_n
-            if producer.closed:
-                op, payload = "close", None
-            elif producer.has_value:
-                op, payload = "pub", producer.value
-            else:
-                op, payload = ("clr" if producer.publish_count else "reg"), None
-            return (op, payload, n, producer.last_publish or time.time())
-        finally:
-            lock.release()
-
-    def _adopt(self, producer: ProducerState, before: int) -> bool:
-        with producer.channel.lock:
-            if producer.closed:
-                return False
-            if producer.link_n == before:
-                producer.link_n += 1
-            return True
-
-    def _renumber(self, producer: ProducerState) -> int | None:
-        with producer.channel.lock:
-            if producer.closed:
-                return None
-            producer.link_n += 1
-            return producer.link_n
-
-    def _shape(self) -> int:
-        consumers = sum(len(s.consumers) for s in self._state.existing())
-        return self._state.generation * 1_000_003 + consumers
-
     def _tell_finding(self, finding: Diagnostic) -> None:
         self._emit(
             "diagnostic",
@@ -996,11 +828,3 @@ class MapObjectStore(StoreReads):
 
     def __repr__(self) -> str:
         return f"<MapObjectStore channels={len(self._state.channels)} seq={self._state.last_seq}>"
-
-
-def _tell(listeners: tuple[EventListener, ...], event: StoreEvent) -> None:
-    for fn in listeners:
-        try:
-            fn(event)
-        except Exception:
-            logger.exception("event listener %r failed on %r", fn, event.kind)

@@ -14,6 +14,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import TabbedContent, TabPane
 
 from mapstore_core import MapObjectStore, map_store
+from mapstore_core.debug import ClientStatus
 from mapstore_tui.messages import ConnectionChanged
 from mapstore_tui.monitor import Monitor
 from mapstore_tui.remote_view import ConnectionAware
@@ -84,6 +85,7 @@ class MapStoreApp(App[None]):
         self.clock = clock
         self.refresh_interval = refresh_interval
         self._held: list[tuple[str, dict[str, Any]]] = []
+        self._unwatch: Callable[[], None] | None = None
 
     def compose(self) -> ComposeResult:
         yield Monitor(
@@ -99,11 +101,18 @@ class MapStoreApp(App[None]):
         self.screen_change_signal.subscribe(self, self._screen_changed)
         if isinstance(self.view, ConnectionAware):
             monitor = self.monitor
-            self._unwatch = self.view.on_status(
-                lambda status: monitor.post_message(ConnectionChanged(status))
-            )
+
+            def changed(status: ClientStatus) -> None:  # the client's reader thread: post only
+                monitor.post_message(ConnectionChanged(str(status), status.detail, status.code))
+
+            self._unwatch = self.view.on_status(changed)
             if self.view.status != "connected":
-                monitor.post_message(ConnectionChanged(self.view.status))
+                changed(ClientStatus(self.view.status))
+
+    def on_unmount(self) -> None:
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
 
     def extra_panes(self) -> Iterable[TabPane]:
         """Panes appended to the bottom tabs (the demo adds its dashboard and jobs)."""

@@ -30,6 +30,11 @@ class ChannelSelected(Message):
 
 @dataclass
 class ConnectionChanged(Message):
-    """A remote view connected, disconnected, or lost events (posted from any thread)."""
+    """A remote view's connection changed (posted from any thread); see ``ClientStatus``."""
 
     status: str
+    """``connected``, ``unresponsive``, ``disconnected``, ``refused`` or ``resync``."""
+    detail: str = ""
+    """Why, in words (the endpoint's own, for a refusal), or empty."""
+    code: str = ""
+    """The endpoint's error code when it refused or ended the connection (``busy``)."""

@@ -48,6 +48,9 @@ _STRUCTURE = frozenset(
         "consumer_closed",
         "diagnostic",
         "channel_defined",
+        "leaked",
+        "job_failed",
+        "fleet",
     }
 )
 _LOG_PER_CHANNEL = 5
@@ -357,13 +360,35 @@ class Monitor(Vertical):
 
     @on(ConnectionChanged)
     def _connection(self, message: ConnectionChanged) -> None:
+        """Say what the connection to the app is; redraw when a fresh state arrived.
+
+        Everything shown is read from the local mirror, so nothing here waits for the app.
+        """
         header = self.query_one(PanelHeader)
-        if message.status == "disconnected":
+        status = message.status
+        if status == "unresponsive":
+            header.notice = "⚠ the app is not responding — last state shown"
+            return
+        if status == "disconnected":
             header.notice = "⚠ disconnected (last state shown), reconnecting…"
-            self.notify("The store's app went away; reconnecting.", title="Disconnected")
+            self.notify(
+                message.detail or "The store's app went away; reconnecting.",
+                title="Disconnected",
+                markup=False,  # the endpoint's own words may be in it
+            )
+            return
+        if status == "refused":
+            why = f" ({message.code})" if message.code else ""
+            header.notice = f"⚠ the app refused the panel{why}; retrying — last state shown"
+            self.notify(
+                message.detail or "The app refused the connection.",
+                title="Refused",
+                severity="error",
+                markup=False,
+            )
             return
         header.notice = ""
-        if message.status == "resync":
+        if status == "resync":
             self.query_one(EventLog).add([], dropped=1)
         self.refresh_all()
 

@@ -1,33 +1,42 @@
-"""``RemoteStoreView``: the panel's read-only view of a store in another process.
+"""``RemoteStoreView``: the panel's view of a store in another process, read from a mirror.
 
-It speaks to the store's debug endpoint (``store.serve_debug()``) through a
-``DebugClient``. When the app stops or restarts, the view keeps answering with the last data
-it received (the panel shows that it is disconnected) and reconnects by itself.
+A ``DebugClient`` keeps a ``StoreMirror`` in this process in step with the app's store: the
+store's state when it connects, then its events, and syncs of the channels whose publishes
+the endpoint coalesced. The panel reads the mirror through ``LocalStoreView``, so no read
+ever waits on the other process: a busy or stopped app never freezes the panel's keys.
+When the app stops responding, goes away or restarts, the mirror keeps the last state it
+had (the panel says so), and a new connection's state replaces it. Only a dry run asks the
+app, off the UI thread.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, get_args, runtime_checkable
 
-from mapstore_core import (
-    DebugClient,
-    DebugConnectionError,
-    DebugRequestError,
-    EventKind,
-    StoreEvent,
-)
-from mapstore_tui.view import EventListener
+from mapstore_core import DebugClient, EventKind, StoreEvent, StoreMirror
+from mapstore_core.debug import ClientStatus
+from mapstore_tui.view import EventListener, LocalStoreView
 
 __all__ = ["ConnectionAware", "RemoteStoreView"]
 
-StatusListener = Callable[[str], object]
+logger = logging.getLogger("mapstore_core.debug")
+
+StatusListener = Callable[[ClientStatus], object]
+_KINDS = frozenset(get_args(EventKind))
 
 
 @runtime_checkable
 class ConnectionAware(Protocol):
-    """A view that can lose its store: it reports ``connected``/``disconnected``/``resync``."""
+    """A view that can lose its store; it reports the client's ``ClientStatus`` changes.
+
+    ``connected``, ``unresponsive`` (the app does not answer: the last state is shown),
+    ``disconnected``, ``refused`` (with the endpoint's words in ``detail``), ``resync``
+    (events were lost; the state was read again).
+    """
 
     address: str
     status: str
@@ -37,12 +46,14 @@ class ConnectionAware(Protocol):
         ...
 
 
-class RemoteStoreView:
+class RemoteStoreView(LocalStoreView):
     """A ``StoreView`` over a debug endpoint (a name, ``unix:PATH`` or ``tcp://HOST:PORT``).
 
-    Token options are ``DebugClient``'s. A request the endpoint refuses (an answer over its
-    size limit, say) shows the last data received, like a lost connection; ``last_error``
-    says why.
+    Token options are ``DebugClient``'s, and so are ``retry`` and ``silence``. Listeners
+    (``subscribe``) are told every event the app sends, once it is folded into the mirror;
+    publishes arrive coalesced: after each sync, ``published`` listeners are told the newest
+    publish of each channel that moved (``detail`` ``{"folded": n}`` when it stands for n
+    more). A listener that raises is logged and the others are told.
 
     Raises:
         DebugAddressError: the address is malformed or names no live endpoint.
@@ -56,20 +67,26 @@ class RemoteStoreView:
         token_file: str | os.PathLike[str] | None = None,
         env_token: bool = True,
         retry: float = 1.0,
+        silence: float = 3.0,
+        timeout: float = 5.0,
     ) -> None:
-        self.status = "disconnected"
-        self.last_error = ""
-        self._listeners: list[tuple[EventListener, frozenset[str] | None]] = []
-        self._status_listeners: list[StatusListener] = []
-        self._cache: dict[tuple[str, tuple[tuple[str, Any], ...]], Any] = {}
+        self.mirror = StoreMirror()
+        super().__init__(self.mirror)
+        self.status = ClientStatus("disconnected")
+        self._lock = threading.Lock()
+        self._listeners: tuple[tuple[EventListener, frozenset[str] | None], ...] = ()
+        self._status_listeners: tuple[StatusListener, ...] = ()
         self.client = DebugClient(
             address,
             token=token,
             token_file=token_file,
             env_token=env_token,
-            on_event=self._dispatch,
+            on_event=self._on_event,
+            on_state=self._on_state,
             on_status=self._changed,
             retry=retry,
+            silence=silence,
+            timeout=timeout,
         )
         self.address = self.client.address
 
@@ -79,64 +96,27 @@ class RemoteStoreView:
         name = self.client.welcome.get("name")
         return f"{name} · {self.address}" if isinstance(name, str) and name else self.address
 
+    @property
+    def last_error(self) -> str:
+        """The endpoint's latest refusal or error, in words (``""`` if none)."""
+        return self.client.last_error
+
     def connect(self) -> RemoteStoreView:
-        """Connect now (raises ``DebugConnectionError`` / ``DebugAuthError``)."""
+        """Connect now and read the app's state.
+
+        Raises:
+            DebugConnectionError: nothing answers there, or no state came in time.
+            DebugAuthError: the endpoint refused (its words are in the message).
+        """
         self.client.connect()
-        self.status = "connected"
+        self.status = ClientStatus("connected")
         return self
 
     def close(self) -> None:
-        """Disconnect for good."""
+        """Disconnect for good (the mirror keeps the last state)."""
         self.client.close()
 
-    # -- StoreView -------------------------------------------------------------------------
-
-    def _call(self, method: str, default: Any, **params: Any) -> Any:
-        key = (method, tuple(sorted(params.items())))
-        try:
-            result = self.client.request(method, **params)
-        except (DebugConnectionError, DebugRequestError) as exc:
-            self.last_error = str(exc)
-            return self._cache.get(key, default)  # the last state stays visible
-        self._cache[key] = result
-        return result
-
-    def channels(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._call("channels", [])
-        return result
-
-    def producers(self, channel: str | None = None) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._call("producers", [], channel=channel)
-        return result
-
-    def consumers(self, channel: str | None = None) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._call("consumers", [], channel=channel)
-        return result
-
-    def values(self, channel: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("values", {}, channel=channel)
-        return result
-
-    def history(self, channel: str, *, limit: int | None = None) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._call("history", [], channel=channel, limit=limit)
-        return result
-
-    def schema(self, channel: str) -> dict[str, Any] | None:
-        result: dict[str, Any] | None = self._call("schema", None, channel=channel)
-        return result
-
-    def log_producers(self) -> str:
-        result: str = self._call("log_producers", "")
-        return result
-
-    def diagnostics(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._call("diagnostics", [])
-        return result
-
-    def snapshot(self) -> dict[str, Any]:
-        """The remote store's JSON snapshot."""
-        result: dict[str, Any] = self._call("snapshot", {})
-        return result
+    # -- dry runs: the one thing asked of the app (never on the UI thread) -----------------
 
     @property
     def can_dry_run(self) -> bool:
@@ -144,39 +124,95 @@ class RemoteStoreView:
         return bool(self.client.welcome.get("dry_run"))
 
     def dry_run(self, channel: str, payload: Any) -> dict[str, Any]:
-        """Ask the app to validate ``payload`` on ``channel``; nothing is delivered."""
+        """Ask the app to validate ``payload`` on ``channel``; nothing is delivered.
+
+        Blocks until the app answers (up to ``timeout``): call it from a worker thread.
+
+        Raises:
+            DebugConnectionError: not connected, or no answer in time (a stopped app).
+            DebugRequestError: the app refused (dry runs are off, a bad channel).
+        """
         result: dict[str, Any] = self.client.request("dry_run", channel=channel, payload=payload)
         return result
+
+    # -- events ----------------------------------------------------------------------------
 
     def subscribe(
         self, listener: EventListener, *, kinds: Iterable[EventKind] | None = None
     ) -> Callable[[], None]:
-        entry = (listener, None if kinds is None else frozenset(kinds))
-        self._listeners.append(entry)
+        wanted = None if kinds is None else frozenset(kinds)
+        if wanted is not None and not wanted <= _KINDS:
+            raise ValueError(f"unknown event kinds: {', '.join(sorted(wanted - _KINDS))}")
+        entry = (listener, wanted)
+        with self._lock:
+            self._listeners = (*self._listeners, entry)
 
         def unsubscribe() -> None:
-            if entry in self._listeners:
-                self._listeners.remove(entry)
+            with self._lock:
+                self._listeners = tuple(e for e in self._listeners if e is not entry)
 
         return unsubscribe
 
-    def _dispatch(self, event: StoreEvent) -> None:
-        for listener, kinds in list(self._listeners):
+    def _on_event(self, event: StoreEvent) -> None:
+        # The client's reader thread. An event the state already held is stale for the
+        # mirror (skipped) but it did happen, and is told all the same: each event comes
+        # over the wire once.
+        self.mirror.apply(event)
+        self._tell(event)
+
+    def _on_state(self, snapshot: dict[str, Any], partial: bool) -> None:
+        if not partial:
+            self.mirror.reset(snapshot)  # the client then tells "connected" or "resync"
+            return
+        before = {info.name: info.publish_count for info in self.mirror.channels()}
+        merged = set(self.mirror.merge(snapshot))
+        for info in self.mirror.channels():
+            moved = info.publish_count - before.get(info.name, 0)
+            newest = self._newest_publish(info.name) if info.name in merged and moved > 0 else None
+            if newest is not None:
+                self._tell(newest._replace(detail={"folded": moved - 1}) if moved > 1 else newest)
+
+    def _newest_publish(self, channel: str) -> StoreEvent | None:
+        for update in reversed(self.mirror.history(channel)):
+            if update.kind == "published":
+                return StoreEvent(
+                    "published",
+                    update.channel,
+                    update.producer_id,
+                    update.timestamp,
+                    seq=update.seq,
+                    update=update,
+                    process=update.process,
+                )
+        return None
+
+    def _tell(self, event: StoreEvent) -> None:
+        for listener, kinds in self._listeners:
             if kinds is None or event.kind in kinds:
-                listener(event)
+                try:
+                    listener(event)
+                except Exception:
+                    logger.exception("a view listener (%r) failed on %r", listener, event.kind)
 
     # -- connection ------------------------------------------------------------------------
 
     def on_status(self, listener: StatusListener) -> Callable[[], None]:
-        self._status_listeners.append(listener)
+        with self._lock:
+            self._status_listeners = (*self._status_listeners, listener)
 
         def unsubscribe() -> None:
-            if listener in self._status_listeners:
-                self._status_listeners.remove(listener)
+            with self._lock:
+                self._status_listeners = tuple(
+                    known for known in self._status_listeners if known is not listener
+                )
 
         return unsubscribe
 
-    def _changed(self, status: str) -> None:
-        self.status = "connected" if status == "resync" else status
-        for listener in list(self._status_listeners):
-            listener(status)
+    def _changed(self, status: ClientStatus) -> None:
+        # "resync" means the state was read again: connected all along.
+        self.status = ClientStatus("connected") if status == "resync" else status
+        for listener in self._status_listeners:
+            try:
+                listener(status)
+            except Exception:
+                logger.exception("a view status listener (%r) failed on %r", listener, status)

@@ -311,3 +311,48 @@ class StoreAndMirrors(RuleBasedStateMachine):
 
 StoreAndMirrors.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
 test_a_mirror_answers_what_the_store_answers = StoreAndMirrors.TestCase
+
+
+def test_a_local_and_a_remote_producer_leave_the_same_state() -> None:
+    """The same publishes, made here and received from a linked process, are booked alike."""
+    clocks = FakeClock(), FakeClock()
+    here = MapObjectStore(history_size=3, clock=clocks[0])
+    there = MapObjectStore(history_size=3, clock=clocks[1])
+    port = StorePort(there, there)
+    seen: dict[str, list[Any]] = {"here": [], "there": []}
+    for store, name in ((here, "here"), (there, "there")):
+        store.register_consumer("ticks", "card", seen[name].append)
+    local = here.register_producer("ticks", "price-service")
+    port.apply(
+        StoreEvent(
+            "registered",
+            "ticks",
+            "price-service",
+            0.0,
+            process="web-2",
+            where=local.registered_at,
+            detail={"kind": "producer", "validated": False, "widget": None},
+        )
+    )
+    for payload in ({"n": 1}, {"n": 2}, [3]):
+        for clock in clocks:
+            clock.advance(1.0)
+        local.publish(payload)
+        update = ChannelUpdate("ticks", "price-service", "published", payload, 0, 0.0, "web-2")
+        event = StoreEvent(
+            "published", "ticks", "price-service", 0.0, process="web-2", update=update
+        )
+        assert port.apply(event) == "applied"
+    local.clear()
+    port.apply(StoreEvent("cleared", "ticks", "price-service", 0.0, process="web-2"))
+
+    def without_process(infos: list[Any]) -> list[Any]:
+        return [info.to_dict() | {"process": None, "value_seq": None} for info in infos]
+
+    assert without_process(there.producers()) == without_process(here.producers())
+    assert there.consumers() == here.consumers()
+    assert [c.to_dict() for c in there.channels()] == [c.to_dict() for c in here.channels()]
+    assert [(u.kind, u.value) for u in there.history("ticks")] == [
+        (u.kind, u.value) for u in here.history("ticks")
+    ]
+    assert [u.value for u in seen["there"]] == [u.value for u in seen["here"]]

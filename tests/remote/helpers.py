@@ -7,8 +7,11 @@ import socket
 import subprocess
 import sys
 import textwrap
+import weakref
 from pathlib import Path
 from typing import Any
+
+from mapstore_core import DebugClient, StoreEvent, StoreMirror
 
 
 def raw_connect(address: str) -> socket.socket:
@@ -30,34 +33,101 @@ def send(sock: socket.socket, message: dict[str, Any] | bytes) -> None:
     sock.sendall(data)
 
 
+_buffers: weakref.WeakKeyDictionary[socket.socket, bytearray] = weakref.WeakKeyDictionary()
+
+
 def read_message(sock: socket.socket) -> dict[str, Any] | None:
     """One message, or None when the server closed the connection."""
-    buffer = b""
-    while not buffer.endswith(b"\n"):
+    buffer = _buffers.setdefault(sock, bytearray())
+    while (end := buffer.find(b"\n")) < 0:
         try:
-            chunk = sock.recv(1)
+            chunk = sock.recv(65_536)
         except ConnectionResetError:
             return None
         if not chunk:
             return None
         buffer += chunk
-    message: dict[str, Any] = json.loads(buffer)
+    line = bytes(buffer[: end + 1])
+    del buffer[: end + 1]
+    message: dict[str, Any] = json.loads(line)
     return message
 
 
 def read_until(sock: socket.socket, kinds: set[str]) -> dict[str, Any] | None:
-    """Skip events until a message of one of ``kinds`` (None: the server closed)."""
+    """Skip other messages (the state, events, ticks) until one of ``kinds`` (None: closed)."""
     while True:
         message = read_message(sock)
         if message is None or message["type"] in kinds:
             return message
 
 
+def welcomed(sock: socket.socket, token: str) -> dict[str, Any]:
+    """Say hello; return the state that follows the welcome (read whole, parts joined)."""
+    send(sock, hello(token))
+    welcome = read_message(sock)
+    assert welcome is not None and welcome["type"] == "welcome", welcome
+    return read_state(sock)
+
+
+def read_state(sock: socket.socket, kind: str = "state") -> dict[str, Any]:
+    """The next ``state`` (or ``sync``) message's snapshot, its parts joined."""
+    pieces: list[str] = []
+    while True:
+        message = read_until(sock, {kind})
+        assert message is not None, f"the server closed before the {kind}"
+        if "part" not in message:
+            snapshot: dict[str, Any] = message["snapshot"]
+            return snapshot
+        pieces.append(message["data"])
+        if message["part"] == message["parts"] - 1:
+            joined: dict[str, Any] = json.loads("".join(pieces))
+            return joined
+
+
+class Mirrored:
+    """A ``DebugClient`` feeding a ``StoreMirror``, as an attached panel does; it keeps what
+    it was told (events, syncs, statuses) for the test to look at."""
+
+    def __init__(self, address: str, **options: Any) -> None:
+        self.mirror = StoreMirror()
+        self.events: list[StoreEvent] = []
+        self.syncs: list[dict[str, Any]] = []
+        self.statuses: list[str] = []
+        self.client = DebugClient(
+            address,
+            on_event=self._event,
+            on_state=self._state,
+            on_status=self.statuses.append,
+            **options,
+        )
+
+    def _event(self, event: StoreEvent) -> None:
+        self.events.append(event)
+        self.mirror.apply(event)
+
+    def _state(self, snapshot: dict[str, Any], partial: bool) -> None:
+        if partial:
+            self.syncs.append(snapshot)
+            self.mirror.merge(snapshot)
+        else:
+            self.mirror.reset(snapshot)
+
+    def kinds(self) -> list[str]:
+        return [event.kind for event in self.events]
+
+    def __enter__(self) -> Mirrored:
+        self.client.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+
+
 def hello(token: str | None, **overrides: Any) -> dict[str, Any]:
     return {
         "type": "hello",
         "protocol": "mapstore-debug",
-        "version": 1,
+        "version": 2,
         "token": token,
         **overrides,
     }

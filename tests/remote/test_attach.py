@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import TabbedContent, TextArea
+from textual.widgets import Static, TabbedContent, TextArea
 
-from mapstore_core import MapObjectStore
+from mapstore_core import DebugServer, MapObjectStore, StoreEvent
 from mapstore_tui import MapStoreApp
 from mapstore_tui.cli import main
 from mapstore_tui.demo import DemoSources
 from mapstore_tui.remote_view import RemoteStoreView
+from mapstore_tui.screens.dry_run import DryRunScreen
+from mapstore_tui.screens.overview import ProducersOverview
 from mapstore_tui.widgets.channel_list import ChannelList
 from mapstore_tui.widgets.channel_preview import ChannelPreview
+from mapstore_tui.widgets.events import EventLog
 from mapstore_tui.widgets.header import PanelHeader
 from mapstore_tui.widgets.previews import TableWidget
 from mapstore_tui.widgets.tables import ProducersTable
-from tests.poll import apoll_until
+from tests.poll import apoll_until, poll_until
 
 from .helpers import DemoProcess
 
@@ -161,3 +168,175 @@ def test_dry_run_over_the_wire_when_allowed(socket_path: Path) -> None:
     finally:
         view.close()
         process.stop()
+
+
+async def test_a_stopped_app_never_freezes_the_panel(socket_path: Path) -> None:
+    """``kill -STOP`` the app: every key still answers (all reads are of the local mirror),
+    the header says the app does not respond, and a dry run (the one question asked of the
+    app) says it got no answer; ``kill -CONT``: the panel catches up and the notice goes."""
+    demo = DemoProcess(socket_path, "--allow-dry-run")
+    request_timeout = 1.0  # what a dry run waits for the stopped app
+    try:
+        view = RemoteStoreView(demo.address, silence=1.5, timeout=request_timeout).connect()
+    except BaseException:
+        demo.stop()
+        raise
+    app = MapStoreApp(view=view, refresh_interval=0)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            header = app.query_one(PanelHeader)
+            channel_list = app.query_one(ChannelList)
+            await apoll_until(
+                lambda: len(channel_list.rows) == 3, what="the remote channels", pause=pilot.pause
+            )
+            bottom = app.query_one("#global", TabbedContent)
+            detail = app.query_one("#detail", TabbedContent)
+            os.kill(demo.process.pid, signal.SIGSTOP)
+            try:
+                await apoll_until(
+                    lambda: "not responding" in header.notice,
+                    what="the notice of a stopped app",
+                    pause=pilot.pause,
+                )
+                assert view.status == "unresponsive" and view.client.connected
+                stopped_at = view.mirror.channels()[2].publish_count
+                took = []
+                for key, pane, tabs in (
+                    ("l", "log", bottom),
+                    ("d", "doctor", bottom),
+                    ("2", "producers", detail),
+                    ("f", "flow", bottom),
+                    ("4", "history", detail),
+                    ("e", "events", bottom),
+                    ("1", "preview", detail),
+                ):
+                    started = time.perf_counter()
+                    await pilot.press(key)
+                    took.append(time.perf_counter() - started)
+                    assert tabs.active == pane, key
+                await pilot.press("o")
+                assert isinstance(app.screen, ProducersOverview)
+                await pilot.press("escape")
+                assert "market-data-service" in app.query_one("#log-producers-text", TextArea).text
+                # A read that waited for the app would take the client's timeout a key.
+                assert max(took) < request_timeout, took
+                await pilot.press("v")  # the dry run asks the stopped app, from a worker
+                assert isinstance(app.screen, DryRunScreen)
+                await pilot.press("ctrl+s")
+                result = app.screen.query_one("#dry-run-result", Static)
+                assert "checking" in str(result.content)
+                verdict = await apoll_until(
+                    lambda: "no verdict" in str(result.content) and str(result.content),
+                    what="the dry run's missing answer",
+                    pause=pilot.pause,
+                )
+                assert "no answer from" in verdict
+                await pilot.press("escape")
+                assert not isinstance(app.screen, DryRunScreen)
+                assert "not responding" in header.notice
+            finally:
+                os.kill(demo.process.pid, signal.SIGCONT)
+            await apoll_until(lambda: header.notice == "", what="the app heard", pause=pilot.pause)
+            await apoll_until(
+                lambda: channel_list.rows[2].publishes > stopped_at,
+                what="the panel catching up",
+                pause=pilot.pause,
+            )
+            assert view.status == "connected"
+    finally:
+        view.close()
+        demo.stop()
+
+
+async def test_the_panel_shows_the_endpoints_refusal(socket_path: Path) -> None:
+    store = MapObjectStore()
+    first = DebugServer(store, path=socket_path, token="first-token").start()
+    view = RemoteStoreView(first.address, token="first-token", retry=0.05).connect()
+    app = MapStoreApp(view=view, refresh_interval=0)
+    second = None
+    try:
+        async with app.run_test(size=(120, 36), notifications=True) as pilot:
+            header = app.query_one(PanelHeader)
+            await pilot.pause()
+            first.close()
+            second = DebugServer(store, path=socket_path, token="another-token").start()
+            await apoll_until(
+                lambda: "refused the panel (auth)" in header.notice,
+                what="the refusal in the header",
+                pause=pilot.pause,
+            )
+            toasts = lambda: [str(t.render()) for t in app.screen.query("Toast")]  # noqa: E731
+            shown = await apoll_until(
+                lambda: [t for t in toasts() if "wrong or missing token" in t],
+                what="the endpoint's words in a toast",
+                pause=pilot.pause,
+            )
+            assert shown and view.last_error.endswith("(auth): wrong or missing token")
+            assert len(app.query_one(ChannelList).rows) == 3  # the last state stays
+    finally:
+        view.close()
+        first.close()
+        if second is not None:
+            second.close()
+
+
+def test_a_raising_view_listener_is_logged_and_the_others_are_told(
+    socket_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = MapObjectStore()
+    server = DebugServer(store, path=socket_path).start()
+    caplog.set_level(logging.ERROR, logger="mapstore_core.debug")
+    view = RemoteStoreView(server.address).connect()
+    told: list[str] = []
+    try:
+
+        def broken(event: StoreEvent) -> None:
+            raise RuntimeError("a broken panel listener")
+
+        view.subscribe(broken)
+        view.subscribe(lambda event: told.append(event.kind))
+        view.on_status(lambda status: 1 / 0)
+        store.register_producer("a", "first-service")
+        poll_until(lambda: "registered" in told, what="the other listener told")
+        assert view.client.connected and view.mirror.producers("a")
+        logged = [r.getMessage() for r in caplog.records if r.name == "mapstore_core.debug"]
+        assert any("view listener" in line for line in logged)
+    finally:
+        view.close()
+        server.close()
+    assert any("view status listener" in r.getMessage() for r in caplog.records)  # at close
+
+
+async def test_coalesced_publishes_are_counted_in_the_event_log(socket_path: Path) -> None:
+    """The app sends no publish one by one; the log shows the latest and counts the rest."""
+    store = MapObjectStore()
+    producer = store.register_producer("ticks", "tick-source")
+    server = DebugServer(store, path=socket_path).start()
+    view = RemoteStoreView(server.address).connect()
+    app = MapStoreApp(view=view, refresh_interval=0)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.pause()
+            log = app.query_one(EventLog)
+
+            def accounted() -> int:
+                shown = unshown = 0
+                for line in log.lines_kept:
+                    event = line.event
+                    if event is not None and event.kind == "published":
+                        shown += 1
+                    elif line.text.plain.endswith("more publishes (the latest are shown)"):
+                        unshown += int(line.text.plain.split()[1].replace(",", ""))
+                return shown + unshown
+
+            for n in range(1_000):
+                producer.publish(n)
+            total = await apoll_until(
+                lambda: accounted() >= 1_000, what="every publish accounted", pause=pilot.pause
+            )
+            assert accounted() == 1_000, total
+            shown = [line.event for line in log.lines_kept if line.event is not None]
+            assert shown[-1].update is not None and shown[-1].update.value == 999
+    finally:
+        view.close()
+        server.close()

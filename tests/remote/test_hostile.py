@@ -27,7 +27,7 @@ def app(tmp_path: Path, runtime: Path) -> Iterator[AppProcess]:
 
 
 def token_line(app: AppProcess) -> bytes:
-    return b'{"type":"hello","protocol":"mapstore-debug","version":1,"token":"%s"}\n' % (
+    return b'{"type":"hello","protocol":"mapstore-debug","version":2,"token":"%s"}\n' % (
         app.token.encode()
     )
 
@@ -37,7 +37,7 @@ def token_line(app: AppProcess) -> bytes:
     [
         # 1. a lone surrogate in the token, before auth
         (
-            b'{"type":"hello","protocol":"mapstore-debug","version":1,"token":"\\ud800"}\n',
+            b'{"type":"hello","protocol":"mapstore-debug","version":2,"token":"\\ud800"}\n',
             "auth",
             "wrong or missing token",
         ),
@@ -49,15 +49,17 @@ def token_line(app: AppProcess) -> bytes:
         ),
         (b'{"type":"hello","id":' + HUGE + b"}\n", "protocol", "digits"),
         (b'{"type":"hello","x":1e999999}\n', "protocol", "not accepted"),
-        # strict version: the integer 1 only
+        # strict version: the integer 2 only; an older client is told so
         (b'{"type":"hello","protocol":"mapstore-debug","version":true}\n', "version", ""),
-        (b'{"type":"hello","protocol":"mapstore-debug","version":1.0}\n', "version", ""),
+        (b'{"type":"hello","protocol":"mapstore-debug","version":2.0}\n', "version", ""),
+        (b'{"type":"hello","protocol":"mapstore-debug","version":1,"token":"x"}\n', "version",
+         "speaks version 2"),
         # a hello over 64 KiB
         (b'{"type":"hello","pad":"' + b"a" * 70_000 + b'"}\n', "protocol", "65,536-byte limit"),
         (b"\xff\xfe\n", "protocol", "UTF-8"),
     ],
     ids=["surrogate-token", "huge-version", "huge-id", "huge-float", "version-true",
-         "version-float", "big-hello", "not-utf8"],
+         "version-float", "version-1", "big-hello", "not-utf8"],
 )  # fmt: skip
 def test_bad_hellos_get_a_readable_refusal(
     app: AppProcess, line: bytes, code: str, reason: str

@@ -26,19 +26,22 @@ from mapstore_core import (
     DebugServer,
     MapObjectStore,
     StoreEvent,
+    create_widget_publisher,
 )
-from mapstore_core.debug import _server, list_debug_endpoints
+from mapstore_core.debug import _session, list_debug_endpoints
 from mapstore_tui.cli import main
 from tests.poll import poll_until
 
 from .helpers import (
     AppProcess,
     DemoProcess,
+    Mirrored,
     hello,
     private_dir,
     raw_connect,
     read_until,
     send,
+    welcomed,
 )
 from .test_endpoints import user_error
 
@@ -137,7 +140,7 @@ def test_clients_that_never_read_large_answers_cannot_swell_the_app(
     socket_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each stuck answer in parts was held whole: 16 such clients took an app to 650 MiB."""
-    monkeypatch.setattr(_server, "ANSWERS_IN_FLIGHT", 3_000_000)
+    monkeypatch.setattr(_session, "ANSWERS_IN_FLIGHT", 3_000_000)
     store = MapObjectStore()
     producer = store.register_producer("blobs", "blob-service")
     for letter in "abcd":
@@ -145,8 +148,7 @@ def test_clients_that_never_read_large_answers_cannot_swell_the_app(
     request = {"type": "request", "id": 1, "method": "history", "params": {"channel": "blobs"}}
     with DebugServer(store, path=socket_path) as server:
         stuck = raw_connect(server.address)
-        send(stuck, hello(server.token))
-        assert read_until(stuck, {"welcome"}) is not None
+        welcomed(stuck, server.token)  # its state, in parts, is read whole
         send(stuck, request)
         first = read_until(stuck, {"response"})
         assert first is not None and first["part"] == 0  # ...and it reads no more
@@ -154,7 +156,7 @@ def test_clients_that_never_read_large_answers_cannot_swell_the_app(
             with pytest.raises(DebugRequestError, match=r"already sending .* ask again later"):
                 client.request("history", channel="blobs")
             assert client.request("channels")  # the connection stays
-            assert server.answering <= _server.ANSWERS_IN_FLIGHT
+            assert server.answering <= _session.ANSWERS_IN_FLIGHT
             stuck.close()  # what it held is released
             poll_until(lambda: server.answering == 0, what="the stuck answer released")
             history = client.request("history", channel="blobs")
@@ -199,7 +201,7 @@ def test_a_client_that_falls_behind_does_not_keep_the_apps_values_alive(
             logging.disable(logging.NOTSET)
         gc.collect()
         # the queue and the batch being written keep at most VALUES_QUEUED values each
-        assert len(alive) <= 2 * _server.VALUES_QUEUED + 1
+        assert len(alive) <= 2 * _session.VALUES_QUEUED + 1
         notes = []
         while len(notes) < 1:
             message = read_until(stuck, {"event"})
@@ -239,43 +241,44 @@ def test_an_event_that_cannot_be_encoded_reaches_the_client_as_a_stub(
     """The stub once carried its update as a list: the client dropped the connection.
 
     No value is known to fail encoding any more (huge integers travel as text, see below),
-    so the failure is forced: the guard must still hold if one ever does.
+    so the failure is forced: the guard must still hold if one ever does. The stub keeps
+    the mirror in step (it names the producer), and a sync of its channel makes it exact.
     """
-    from mapstore_core.debug import _server
+    from mapstore_core.debug import _session
 
-    real = _server.event_to_json
+    real = _session.event_to_json
 
     def failing(event: StoreEvent) -> dict[str, Any]:
-        if event.kind == "published":
-            raise ValueError("this value cannot be encoded")
+        if event.kind == "registered" and event.detail is not None:
+            raise ValueError("this event cannot be encoded")
         return real(event)
 
-    monkeypatch.setattr(_server, "event_to_json", failing)
+    monkeypatch.setattr(_session, "event_to_json", failing)
     store = MapObjectStore()
-    producer = store.register_producer("numbers", "counter")
-    seen: list[StoreEvent] = []
-    statuses: list[str] = []
     with (
         DebugServer(store, path=socket_path) as server,
-        DebugClient(server.address, on_event=seen.append, on_status=statuses.append) as client,
+        Mirrored(server.address) as attached,
     ):
-        producer.publish(1)
-        poll_until(lambda: any(e.kind == "published" for e in seen), what="the published event")
-        [event] = [e for e in seen if e.kind == "published"]
+        create_widget_publisher("metric-data", "cpu-service", store=store)
+        poll_until(lambda: "registered" in attached.kinds(), what="the registration's stub")
+        [event] = [e for e in attached.events if e.kind == "registered"]
         assert event.message is not None and "could not be encoded" in event.message
-        assert event.update is not None and event.update.value is None
-        assert event.update.producer_id == "counter"
-        assert client.request("channels") and statuses == ["connected"]
+        assert event.producer_id == "cpu-service" and event.detail is None
+        poll_until(
+            lambda: attached.mirror.producers() == store.producers(),
+            what="the channel synced after the stub (validated, its kind)",
+        )
+        assert attached.client.request("channels") and attached.statuses == ["connected"]
 
 
 def test_integers_too_long_for_json_travel_as_text_that_says_so(socket_path: Path) -> None:
     """Once, a stored 5,000-digit integer broke every `values` answer of its channel."""
     store = MapObjectStore()
-    seen: list[StoreEvent] = []
     with (
         DebugServer(store, path=socket_path) as server,
-        DebugClient(server.address, on_event=seen.append) as client,
+        Mirrored(server.address) as attached,
     ):
+        client = attached.client
         huge = store.register_producer("numbers", "huge")
         huge.publish(10**5000)  # over Python's own 4,300-digit limit for text
         long = store.register_producer("numbers", "long")
@@ -291,7 +294,7 @@ def test_integers_too_long_for_json_travel_as_text_that_says_so(socket_path: Pat
         assert values["fine"] == 7
         history = client.request("history", channel="numbers")
         assert history[0]["value"] == values["huge"]
-        poll_until(lambda: any(e.kind == "published" for e in seen), what="an event")
+        poll_until(lambda: attached.mirror.values("numbers") == values, what="the mirror")
         assert client.request("channels")  # the connection is fine
         for handle in (huge, long, fine):
             handle.close()
@@ -324,7 +327,8 @@ def test_one_odd_value_never_breaks_an_answer_or_a_snapshot(socket_path: Path) -
 
 
 class FakeServer:
-    """A server that sends the welcome and ``events`` in one write, then answers one request."""
+    """A server that sends the welcome, a state and ``events`` in one write, then answers one
+    request."""
 
     def __init__(self, socket_path: Path, events: list[object]) -> None:
         self.events = events
@@ -338,7 +342,10 @@ class FakeServer:
         connection, _ = self.listener.accept()
         with connection, connection.makefile("rb") as stream:
             stream.readline()  # the hello
-            lines = [{"type": "welcome", "protocol": "mapstore-debug", "version": 1}]
+            lines: list[dict[str, Any]] = [
+                {"type": "welcome", "protocol": "mapstore-debug", "version": 2},
+                {"type": "state", "snapshot": MapObjectStore().snapshot()},
+            ]
             lines += [{"type": "event", "event": event} for event in self.events]
             connection.sendall(b"".join(json.dumps(line).encode() + b"\n" for line in lines))
             line = stream.readline()
@@ -453,7 +460,7 @@ def test_a_relative_socket_path_is_announced_absolute(tmp_path: Path) -> None:
 def test_one_answer_in_parts_is_always_let_through(
     socket_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_server, "ANSWERS_IN_FLIGHT", 100_000)  # less than the answer
+    monkeypatch.setattr(_session, "ANSWERS_IN_FLIGHT", 100_000)  # less than the answer
     store = MapObjectStore()
     producer = store.register_producer("blobs", "blob-service")
     for letter in "ab":

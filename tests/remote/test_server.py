@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import stat
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,9 +21,10 @@ from mapstore_core import (
     StoreEvent,
     create_widget_publisher,
 )
+from mapstore_core.debug import _session
 from tests.poll import poll_until
 
-from .helpers import hello, raw_connect, read_message, send
+from .helpers import Mirrored, hello, raw_connect, read_message, send, welcomed
 
 
 @pytest.fixture
@@ -79,7 +82,7 @@ def test_requests_read_the_store(store: MapObjectStore, server: DebugServer) -> 
         history = client.request("history", channel="metric-data", limit=2)
         assert [h["value"]["value"] for h in history] == [3, 4]
         assert client.request("schema", channel="metric-data")["title"] == "MetricData"
-        assert client.request("snapshot")["seq"] == 5
+        assert client.request("snapshot") == store.snapshot()
         with pytest.raises(DebugRequestError, match="unknown method 'exec'"):
             client.request("exec", code="print(1)")
         with pytest.raises(DebugRequestError, match="'limit' must be an integer"):
@@ -92,14 +95,35 @@ def test_requests_read_the_store(store: MapObjectStore, server: DebugServer) -> 
             client.request("dry_run", channel="metric-data", payload={})
 
 
-def test_events_stream_to_clients(store: MapObjectStore, server: DebugServer) -> None:
-    seen: list[StoreEvent] = []
-    with DebugClient(server.address, on_event=seen.append):
-        producer = store.register_producer("prices", "price-feed")
-        producer.publish({"px": 1.5})
-        poll_until(lambda: [e.kind for e in seen] == ["registered", "published"], what="events")
-    assert seen[1].update is not None and seen[1].update.value == {"px": 1.5}
-    assert seen[0].where == producer.registered_at
+def test_a_client_is_sent_the_state_then_events_and_syncs(
+    store: MapObjectStore, server: DebugServer
+) -> None:
+    early = store.register_producer("prices", "price-feed")
+    early.publish({"px": 1.0})
+    with Mirrored(server.address) as attached:
+        # connect() returns with the state in the mirror
+        assert attached.mirror.values("prices") == {"price-feed": {"px": 1.0}}
+        late = store.register_producer("prices", "late-feed")
+        poll_until(lambda: "registered" in attached.kinds(), what="the registration event")
+        [registered] = [e for e in attached.events if e.kind == "registered"]
+        assert registered.where == late.registered_at and registered.producer_id == "late-feed"
+        early.publish({"px": 1.5})  # publishes come as syncs of the channel, not events
+        poll_until(
+            lambda: attached.mirror.get("prices") == {"px": 1.5}, what="the publish in a sync"
+        )
+        assert "published" not in attached.kinds()
+        assert [c["name"] for s in attached.syncs for c in s["channels"]] == ["prices"]
+    assert attached.mirror.snapshot() == json.loads(json.dumps(store.snapshot()))
+
+
+def test_a_quiet_app_sends_ticks(store: MapObjectStore, server: DebugServer) -> None:
+    with raw_connect(server.address) as sock:
+        state = welcomed(sock, server.token)
+        assert state["seq"] == store.snapshot()["seq"]
+        started = time.monotonic()
+        tick = read_message(sock)  # nothing happens in the store meanwhile
+        assert tick == {"type": "tick"}
+        assert time.monotonic() - started >= _session.TICK_SECONDS * 0.9
 
 
 @pytest.mark.parametrize(
@@ -107,7 +131,7 @@ def test_events_stream_to_clients(store: MapObjectStore, server: DebugServer) ->
     [
         (hello("wrong-token"), "auth"),
         (hello(None), "auth"),
-        (hello("x", version=2), "version"),
+        (hello("x", version=1), "version"),  # an older client
         (hello("x", protocol="other"), "protocol"),
         ({"type": "request", "id": 1, "method": "channels"}, "protocol"),
     ],
@@ -236,7 +260,8 @@ def test_several_clients_and_one_leaving_mid_stream(
     finally:
         stop.set()
         thread.join()
-    # each remaining client holds its notable listener (and at most one publish listener)
+    # each remaining client holds its notable listener (and at most one publish listener);
+    # no public query counts a store's listeners, so the test reads the store's own list
     poll_until(lambda: len(store._subscriptions) <= 4, what="the leaver's listeners to go")
     for client in clients.values():
         client.close()
@@ -244,15 +269,20 @@ def test_several_clients_and_one_leaving_mid_stream(
 
 
 def test_publishes_are_coalesced_for_clients(store: MapObjectStore, server: DebugServer) -> None:
-    seen: list[StoreEvent] = []
-    with DebugClient(server.address, on_event=seen.append) as client:
+    with Mirrored(server.address) as attached:
         producer = store.register_producer("ticks", "tick-source")
+        started = time.monotonic()
         for n in range(5_000):
             producer.publish(n)
-        poll_until(lambda: any(e.kind == "published" for e in seen), what="a publish notice")
-        published = [e for e in seen if e.kind == "published"]
-        assert 1 <= len(published) < 5_000  # notices, not a copy of every publish
-        assert client.request("producers", channel="ticks")[0]["publish_count"] == 5_000
+        poll_until(
+            lambda: [p.publish_count for p in attached.mirror.producers("ticks")] == [5_000],
+            what="every publish counted in the mirror",
+        )
+        took = time.monotonic() - started
+        assert attached.mirror.get("ticks") == 4_999
+        # syncs, not a copy of every publish: at most one per SYNC_INTERVAL
+        assert 1 <= len(attached.syncs) <= took / _session.SYNC_INTERVAL + 2
+        assert "published" not in attached.kinds()
 
 
 def test_client_reconnects_when_the_app_restarts(store: MapObjectStore, socket_path: Path) -> None:

@@ -10,13 +10,18 @@ from hypothesis import strategies as st
 
 from mapstore_core import DebugProtocolError, StoreEvent
 from mapstore_core._events import event_to_json
+from mapstore_core.debug import _wire
 from mapstore_core.debug._wire import (
     MAX_MESSAGE_BYTES,
+    Assembler,
     answer_parts,
+    bounded_snapshot,
     decode,
     encode,
     event_from_dict,
     loads,
+    snapshot_parts,
+    split,
 )
 
 json_values = st.recursive(
@@ -127,3 +132,55 @@ def test_a_large_answer_goes_in_parts_each_under_the_limit() -> None:
     assert [p["part"] for p in parts] == list(range(len(parts)))
     assert loads("".join(p["data"] for p in parts)) == result
     assert list(answer_parts(4, [1, 2])) == [{"type": "response", "id": 4, "result": [1, 2]}]
+
+
+def test_a_state_over_the_limit_comes_in_parts_with_huge_values_as_stubs() -> None:
+    big = "x" * (MAX_MESSAGE_BYTES + 10)
+    snapshot = {
+        "channels": [{"name": "blobs"}],
+        "values": {"blobs": {"feed": big, "small": 1}},
+        "history": {"blobs": [{"seq": 1, "value": big}, {"seq": 2, "value": "y" * 300_000}]},
+    }
+    parts = list(snapshot_parts("state", snapshot))
+    assert all(len(encode(part)) <= MAX_MESSAGE_BYTES for part in parts)
+    assert [p["part"] for p in parts] == list(range(len(parts))) and parts[0]["type"] == "state"
+    whole = loads("".join(p["data"] for p in parts))
+    stub = f"<left out: a value of {MAX_MESSAGE_BYTES + 12:,} bytes, over the 1,048,576-byte limit>"
+    assert whole["values"] == {"blobs": {"feed": stub, "small": 1}}
+    assert [u["value"] for u in whole["history"]["blobs"]] == [stub, "y" * 300_000]
+    assert snapshot["values"]["blobs"]["feed"] is big  # the snapshot given is left alone
+    assert list(snapshot_parts("sync", {"values": {}})) == [
+        {"type": "sync", "snapshot": {"values": {}}}
+    ]
+
+
+def test_a_state_over_its_cap_leaves_out_history_values_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_wire, "MAX_STATE_BYTES", 2_000_000)
+    snapshot = {
+        "values": {"c": {"feed": "v" * 900_000}},
+        "history": {"c": [{"value": "a" * 800_000}, {"value": "b" * 900_000}]},
+    }
+    bounded, stubbed = bounded_snapshot(snapshot)
+    assert stubbed == 1  # the largest history value is enough
+    assert bounded["values"]["c"]["feed"] == "v" * 900_000  # the current value is kept
+    assert bounded["history"]["c"][0]["value"] == "a" * 800_000
+    assert bounded["history"]["c"][1]["value"] == (
+        "<left out: a value of 900,002 bytes, left out so the state fits 2,000,000 bytes>"
+    )
+
+
+def test_parts_are_joined_in_order_or_refused() -> None:
+    parts = list(split({"type": "state"}, '"' + "z" * 450_000 + '"'))
+    joiner = Assembler()
+    assert [joiner.add("state", part) for part in parts] == [(False, None)] * (len(parts) - 1) + [
+        (True, "z" * 450_000)
+    ]
+    with pytest.raises(DebugProtocolError, match="out of order"):
+        Assembler().add("state", parts[1])
+    with pytest.raises(DebugProtocolError, match="malformed part"):
+        Assembler().add("state", {"type": "state", "part": "0", "parts": 2, "data": ""})
+    small = Assembler(limit=10)
+    with pytest.raises(DebugProtocolError, match="over the size limit"):
+        small.add("state", {"type": "state", "part": 0, "parts": 2, "data": "a" * 11})

@@ -541,18 +541,25 @@ async def test_v_dry_runs_a_payload_without_delivering_it() -> None:
         editor = app.screen.query_one("#dry-run-payload", TextArea)
         assert '"label": "API latency (ms, polled)"' in editor.text  # the newest value
         result = app.screen.query_one("#dry-run-result", Static)
+
+        async def verdict() -> str:
+            """The verdict, once the worker's answer has arrived (a message)."""
+            await pilot.press("ctrl+s")
+            return await apoll_until(
+                lambda: "checking" not in str(result.content) and str(result.content),
+                what="the verdict",
+                pause=pilot.pause,
+            )
+
         editor.load_text("{oops")
-        await pilot.press("ctrl+s")
-        assert "not JSON" in str(result.content)
+        assert "not JSON" in await verdict()
         editor.load_text('{"label": 3}')
-        await pilot.press("ctrl+s")
-        text = str(result.content)
+        text = await verdict()
         assert "invalid MetricData" in text and "would reach: metric-widget" in text
         assert "[b]label[/]: Input should be a valid string" in text
         before = app.store.channels()[2].publish_count
         editor.load_text('{"label": "ok", "value": 1}')
-        await pilot.press("ctrl+s")
-        assert "✔ valid" in str(result.content)
+        assert "✔ valid" in await verdict()
         assert app.store.channels()[2].publish_count == before  # nothing was published
         await pilot.press("escape")
         await pilot.pause()

@@ -1,11 +1,14 @@
-"""Smoke test of the real ``mapstore-tui demo`` in a real terminal (tmux)."""
+"""Smoke tests of the real ``mapstore-tui`` in a real terminal (tmux): the demo, and a panel
+attached to an app that is stopped."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -66,3 +69,64 @@ def test_demo_in_a_real_terminal() -> None:
         until_shown(session, "EXITED:0")
     finally:
         subprocess.run([TMUX or "tmux", "kill-session", "-t", session], capture_output=True)
+
+
+PANES = (  # key -> what only that bottom pane shows, for the attached demo
+    ("l", "1. market-data-service (producer)"),
+    ("d", "no findings"),
+    ("f", "(no consumers)"),
+    ("e", "published   "),
+)
+
+
+def test_an_attached_panel_answers_keys_while_the_app_is_stopped(tmp_path: Path) -> None:
+    """``kill -STOP`` the app: the attached panel says so and every key still changes the
+    screen at once (it reads its local mirror); ``kill -CONT``: the notice goes."""
+    runtime = tmp_path / "xdg"
+    runtime.mkdir(mode=0o700)
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
+    name = f"frozen-{os.getpid()}"
+    app = subprocess.Popen(
+        [str(EXE), "serve-demo", "--seed", "1", "--name", name],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    session = f"mapstore-frozen-{os.getpid()}"
+    try:
+        assert app.stdout is not None and app.stdout.readline().startswith("mapstore debug")
+        command = (
+            f"env -u COLUMNS -u LINES XDG_RUNTIME_DIR={runtime} TERM=xterm-256color "
+            f"COLORTERM=truecolor LANG=C.UTF-8 {EXE} attach {name}; echo EXITED:$?; sleep 30"
+        )
+        tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "36", command)
+        # every pane has something to show (the event log, a publish) before the stop
+        until_shown(session, "table-data", "metric-data", "q Quit", PANES[-1][1])
+        os.kill(app.pid, signal.SIGSTOP)
+        try:
+            until_shown(session, "the app is not responding")
+            took = []
+            for key, shows in PANES * 3:
+                started = time.monotonic()
+                tmux("send-keys", "-t", session, key)
+                until_shown(session, shows)
+                took.append(time.monotonic() - started)
+            assert "the app is not responding" in capture(session)
+        finally:
+            os.kill(app.pid, signal.SIGCONT)
+        poll_until(
+            lambda: "not responding" not in capture(session), what="the notice gone", interval=0.1
+        )
+        # Generous (bench_remote.py measures it): a read that waited for the stopped app
+        # would take the client's 5 s timeout per key.
+        assert sorted(took)[int(0.95 * len(took))] < 1.0, took
+        tmux("send-keys", "-t", session, "q")
+        until_shown(session, "EXITED:0")
+    finally:
+        subprocess.run([TMUX or "tmux", "kill-session", "-t", session], capture_output=True)
+        if app.poll() is None:
+            app.send_signal(signal.SIGCONT)
+            app.terminate()
+            app.wait(timeout=10)
+        if app.stdout is not None:
+            app.stdout.close()

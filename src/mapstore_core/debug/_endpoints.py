@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from mapstore_core._errors import DebugAddressError, DebugAuthError, DebugEndpointError
+from mapstore_core._public import public
 
 __all__ = [
     "DebugEndpoint",
@@ -50,6 +51,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+@public
 @dataclass(frozen=True)
 class DebugEndpoint:
     """A live debug endpoint, as ``mapstore-tui ls`` shows it."""

@@ -1,7 +1,8 @@
 """What the debug endpoint reads of a store, and the JSON shape its answers take.
 
-The endpoint sees a store only as ``ServedStore``: its public reads, its events and its dry
-run. Nothing here changes the store (the doctor's ``diagnostics()`` is a pure read).
+The endpoint sees a store only as ``ServedStore``: its public reads, its events, its snapshot
+(whole or of some channels, with each channel's seq) and its dry run. Nothing here changes
+the store (the doctor's ``diagnostics()`` is a pure read).
 """
 
 from __future__ import annotations
@@ -58,8 +59,12 @@ class ServedStore(Protocol):
         """As ``MapObjectStore.diagnostics``."""
         ...
 
-    def snapshot(self) -> dict[str, Any]:
-        """As ``MapObjectStore.snapshot``."""
+    def snapshot(self, channels: Iterable[str] | None = None) -> dict[str, Any]:
+        """As ``MapObjectStore.snapshot`` (the whole store, or some channels)."""
+        ...
+
+    def channel_seqs(self) -> dict[str, int]:
+        """As ``MapObjectStore.channel_seqs``: what a client's copy of each channel is up to."""
         ...
 
     def subscribe_events(

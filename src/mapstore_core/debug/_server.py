@@ -4,29 +4,12 @@
   the user, no symlink followed), named after the program (``app.sock`` for ``python app.py``)
   so a restarted app comes back at the same address; TCP only on request, on loopback unless
   a host is given. Files are removed at exit; a live socket is never replaced (``_endpoints``).
-- Every connection starts with a versioned ``hello`` carrying a token (generated per process,
-  written next to the socket with mode 0600, or given by the user), within ``HELLO_TIMEOUT``
-  and ``HELLO_MAX_BYTES``. A wrong or missing token gets an ``error`` and the connection is
-  closed; nothing else is disclosed. Connections waiting to authenticate and clients are
-  capped (``max_pending``, ``max_clients``); one over the cap is told ``busy``.
-- JSON lines only (``_wire``); a malformed, oversized or unexpected message closes that
-  connection with an error; a request the server can answer but not satisfy (unknown method,
-  bad params, an answer over ``MAX_ANSWER_BYTES``, or one in parts while the clients are
-  already being sent ``ANSWERS_IN_FLIGHT`` characters of such) gets an error response and the
-  connection stays. No input ever raises out of a session: the app never prints a traceback
-  for a client.
-- Read-only: requests read the store and change nothing in it (not even the doctor's record
-  of what it reported). ``dry_run`` (validate a payload, name who would receive it, deliver
-  nothing) works only when the app opted in with ``allow_dry_run=True``.
-- Publishers never wait for a client: each client has a bounded queue of events filled by a
-  store listener that only appends; when it overflows the client is told how many events it
-  lost (``dropped``) and should resynchronise; past ``VALUES_QUEUED`` queued events, an
-  event's value is left out (the event names the seq to read), so a client that is behind
-  keeps no values of the app alive. Publishes are coalesced: a client gets the
-  first ``published`` event after each batch it was sent, and reads counts and histories
-  for the rest — so an attached panel costs a flooding app next to nothing. An event that
-  cannot be sent whole is sent as a stub naming its size; a failure of the event pump is a
-  ``dropped`` message with its reason.
+- Connections waiting to authenticate and clients are capped (``max_pending``,
+  ``max_clients``); one over the cap is told ``busy``. What each connection says and is sent
+  is ``_session``'s.
+- Read-only: requests read the store and change nothing in it. ``dry_run`` (validate a
+  payload, name who would receive it, deliver nothing) works only when the app opted in with
+  ``allow_dry_run=True``.
 
 The server runs an asyncio loop in a daemon thread.
 """
@@ -36,55 +19,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
-import hmac
 import logging
 import os
 import secrets
 import socket
 import threading
 import weakref
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
-from mapstore_core._errors import DebugEndpointError, DebugProtocolError, MapStoreError
-from mapstore_core._events import EventKind, StoreEvent, event_stub, event_to_json
-from mapstore_core._wake import WakeOnceBuffer
+from mapstore_core._errors import DebugEndpointError, MapStoreError
+from mapstore_core._public import public
 from mapstore_core.debug import _endpoints
 from mapstore_core.debug._reads import JsonReads, ServedStore
-from mapstore_core.debug._wire import (
-    MAX_ANSWER_BYTES,
-    MAX_MESSAGE_BYTES,
-    PART_CHARS,
-    PROTOCOL,
-    VERSION,
-    answer_parts,
-    decode,
-    dumps,
-    encode,
-)
+from mapstore_core.debug._session import HELLO_MAX_BYTES, Session
 
 __all__ = ["DebugServer", "default_socket_path"]
 
 logger = logging.getLogger("mapstore_core.debug")
 
-HELLO_TIMEOUT = 5.0
-HELLO_MAX_BYTES = 65_536
-EVENTS_PER_WRITE = 256
-LINGER_SECONDS = 1.0
-LINGER_BYTES = 8 * MAX_MESSAGE_BYTES
 BACKLOG = 512
 """Connections the kernel queues before the server accepts them (200 at once must fit)."""
-VALUES_QUEUED = 64
-"""Queued events per client that keep their update's value; later ones leave it out."""
-WRITE_BYTES = 262_144
-"""Bytes of event lines written to a client before waiting for it to take them."""
+
 ACCEPT_BATCH = 32
 """Connections accepted per loop turn, so refusals close sockets before more are taken."""
-READ_CHUNK = 65_536
-MAX_ERROR_CHARS = 2_000
-ANSWERS_IN_FLIGHT = MAX_ANSWER_BYTES
-"""Characters of answers in parts that all clients together may be sent at once."""
+
 READ_METHODS = frozenset(
     (
         "channels",
@@ -99,330 +58,11 @@ READ_METHODS = frozenset(
         "dry_run",
     )
 )
-NOTABLE_KINDS: frozenset[EventKind] = frozenset(get_args(EventKind)) - {"published"}
 
 
 def default_socket_path(name: str | None = None) -> Path:
     """Where ``serve_debug(name=...)`` puts its socket: ``<endpoint dir>/<name>.sock``."""
     return _endpoints.endpoint_dir() / f"{name or _endpoints.program_name()}.sock"
-
-
-class _Session:
-    """One connection: handshake, then requests in and events out. Never raises out."""
-
-    def __init__(
-        self, server: DebugServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        self.server = server
-        self.reader = reader
-        self.writer = writer
-        self.buffer = bytearray()
-        self.wake = asyncio.Event()
-        self.loop = asyncio.get_running_loop()
-        self.events: WakeOnceBuffer[StoreEvent] = WakeOnceBuffer(
-            self._wake_loop, maxlen=server.queue_size
-        )
-        self.arm_lock = threading.Lock()
-        self.unsubscribe_publish: Callable[[], None] | None = None
-        self.unsubscribe_notable: Callable[[], None] | None = None
-
-    # -- store listeners (publishing threads) ------------------------------------------------
-
-    def arm(self) -> None:
-        """Listen for the next publish (one per batch: see ``on_publish``)."""
-        with self.arm_lock:
-            if self.unsubscribe_publish is None:
-                self.unsubscribe_publish = self.server.store.subscribe_events(
-                    self.on_publish, kinds=("published",)
-                )
-
-    def disarm(self) -> bool:
-        with self.arm_lock:
-            unsubscribe, self.unsubscribe_publish = self.unsubscribe_publish, None
-        if unsubscribe is None:
-            return False
-        unsubscribe()
-        return True
-
-    def on_publish(self, event: StoreEvent) -> None:
-        # Publishes are coalesced: the first one after a batch is queued and the listener
-        # stops, so a flood costs the app nothing per publish; clients read counts and
-        # histories for the rest. The pump re-arms after each batch.
-        if self.disarm():
-            self.on_event(event)
-
-    def on_event(self, event: StoreEvent) -> None:
-        # Runs in the publishing thread: push (bounded; lost ones counted) and wake the
-        # loop once per batch. A client that is behind does not keep the app's values
-        # alive: past VALUES_QUEUED events, a queued event's value (a failing consumer's
-        # update) is left out and the event says where to read it.
-        update = event.update
-        if update is not None and len(self.events) >= VALUES_QUEUED:
-            note = f"(value left out: this client is behind; see the history, seq {update.seq})"
-            event = event._replace(
-                update=update._replace(value=None),
-                message=f"{event.message} {note}" if event.message else note,
-            )
-        self.events.push(event)
-
-    def _wake_loop(self) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop is closing
-            self.loop.call_soon_threadsafe(self.wake.set)
-
-    # -- reading and writing -----------------------------------------------------------------
-
-    async def send(self, message: dict[str, Any]) -> None:
-        self.writer.write(encode(message))
-        await self.writer.drain()
-
-    async def readline(self, limit: int) -> bytes | None:
-        """One line of at most ``limit`` bytes; None at the end of the stream.
-
-        Reads in chunks into this session's buffer, so a client can never make the server
-        hold more than ``limit`` plus a chunk of an unfinished line.
-        """
-        scanned = 0
-        while True:
-            end = self.buffer.find(b"\n", scanned)
-            if end >= 0:
-                if end + 1 > limit:
-                    break
-                line = bytes(self.buffer[: end + 1])
-                del self.buffer[: end + 1]
-                return line
-            if len(self.buffer) > limit:
-                break
-            scanned = len(self.buffer)
-            chunk = await self.reader.read(READ_CHUNK)
-            if not chunk:
-                return None
-            self.buffer += chunk
-        self.buffer.clear()
-        raise DebugProtocolError(f"message over the {limit:,}-byte limit")
-
-    async def read(self, limit: int = MAX_MESSAGE_BYTES) -> dict[str, Any] | None:
-        line = await self.readline(limit)
-        return None if line is None else decode(line)
-
-    async def refuse(self, code: str, message: str) -> None:
-        """Send the error, then briefly read and discard what the client is still sending.
-
-        Closing a socket with unread data would reset the connection and could destroy the
-        error before the client reads it. Lingering is bounded (time, bytes, and how many
-        connections may linger at once).
-        """
-        server = self.server
-        with contextlib.suppress(Exception):
-            await self.send({"type": "error", "code": code, "message": message})
-            if self.writer.can_write_eof():
-                self.writer.write_eof()
-            if server.lingering >= server.max_pending:
-                return
-            server.lingering += 1
-            try:
-                async with asyncio.timeout(LINGER_SECONDS):
-                    discarded = 0
-                    while discarded < LINGER_BYTES and (
-                        chunk := await self.reader.read(READ_CHUNK)
-                    ):
-                        discarded += len(chunk)
-            finally:
-                server.lingering -= 1
-
-    # -- the session -------------------------------------------------------------------------
-
-    async def run(self) -> None:
-        server = self.server
-        pump: asyncio.Task[None] | None = None
-        welcomed = False
-        try:
-            if server.pending >= server.max_pending:
-                await self.refuse(
-                    "busy", f"{server.max_pending} connections are already authenticating"
-                )
-                return
-            server.pending += 1
-            try:
-                welcomed = await self.handshake()
-            finally:
-                server.pending -= 1
-            if not welcomed:
-                return
-            server.clients += 1
-            pump = asyncio.create_task(self.pump_events())
-            while True:
-                message = await self.read()
-                if message is None:
-                    return
-                await self.answer(message)
-        except DebugProtocolError as exc:
-            await self.refuse("protocol", str(exc))
-        except (OSError, EOFError):
-            pass  # the client went away
-        except Exception:  # never a traceback in the app for a client's doing
-            logger.debug("debug session failed", exc_info=True)
-            await self.refuse("internal", "the endpoint failed on this connection")
-        finally:
-            if welcomed:
-                server.clients -= 1
-            await self.close(pump)
-
-    async def close(self, pump: asyncio.Task[None] | None) -> None:
-        if self.unsubscribe_notable is not None:
-            self.unsubscribe_notable()
-        self.disarm()
-        if pump is not None:
-            pump.cancel()
-            with contextlib.suppress(BaseException):
-                await pump
-        self.writer.close()
-        with contextlib.suppress(Exception):
-            await self.writer.wait_closed()
-
-    async def handshake(self) -> bool:
-        """Read the hello (in time, small); subscribe, then welcome: nothing is missed."""
-        try:
-            async with asyncio.timeout(HELLO_TIMEOUT):
-                hello = await self.read(HELLO_MAX_BYTES)
-        except TimeoutError:
-            await self.refuse("timeout", f"no hello within {HELLO_TIMEOUT:g} seconds")
-            return False
-        if hello is None:
-            return False
-        if hello.get("type") != "hello" or hello.get("protocol") != PROTOCOL:
-            await self.refuse("protocol", f"expected a hello of protocol {PROTOCOL!r}")
-            return False
-        version = hello.get("version")
-        if type(version) is not int or version != VERSION:
-            await self.refuse("version", f"this server speaks version {VERSION} (an integer) only")
-            return False
-        token = hello.get("token")
-        if not isinstance(token, str) or not hmac.compare_digest(
-            token.encode("utf-8", "surrogatepass"), self.server.token.encode("utf-8")
-        ):
-            await self.refuse("auth", "wrong or missing token")
-            return False
-        if self.server.clients >= self.server.max_clients:
-            await self.refuse("busy", f"{self.server.max_clients} clients are already attached")
-            return False
-        self.unsubscribe_notable = self.server.store.subscribe_events(
-            self.on_event, kinds=NOTABLE_KINDS
-        )
-        self.arm()
-        await self.send(
-            {
-                "type": "welcome",
-                "protocol": PROTOCOL,
-                "version": VERSION,
-                "name": self.server.name,
-                "read_only": not self.server.allow_dry_run,
-                "dry_run": self.server.allow_dry_run,
-            }
-        )
-        return True
-
-    @staticmethod
-    def event_line(event: StoreEvent) -> bytes:
-        """An event as a line; one too large, or that cannot be encoded, as a stub."""
-        try:
-            line = dumps({"type": "event", "event": event_to_json(event)}).encode("utf-8")
-        except Exception as exc:  # a value the wire cannot carry at all
-            stub = event_stub(event, f"event could not be encoded: {str(exc)[:200]}")
-            return encode({"type": "event", "event": event_to_json(stub)})
-        if len(line) + 1 > MAX_MESSAGE_BYTES:
-            note = (
-                f"event of {len(line) + 1:,} bytes omitted: over the "
-                f"{MAX_MESSAGE_BYTES:,}-byte message limit"
-            )
-            stub = event_stub(event, note)
-            return encode({"type": "event", "omitted": len(line) + 1, "event": event_to_json(stub)})
-        return line + b"\n"
-
-    async def pump_events(self) -> None:
-        """Send queued events in batches, yielding between them.
-
-        Every client (and every request) gets its turn even while one queue refills as fast
-        as it drains. A failure is reported to the client as ``dropped`` (it resyncs) and the
-        pump goes on.
-        """
-        while True:
-            await self.wake.wait()
-            self.wake.clear()
-            unsent = 0
-            try:
-                batch, lost, remaining = self.events.drain(EVENTS_PER_WRITE)
-                unsent = len(batch)
-                if lost:
-                    await self.send({"type": "dropped", "count": lost})
-                # Written a few lines at a time, each event let go once it is a line: a
-                # client that reads slowly holds a write's worth of bytes, not a batch.
-                batch.reverse()
-                lines: list[bytes] = []
-                size = 0
-                while batch:
-                    lines.append(self.event_line(batch.pop()))
-                    size += len(lines[-1])
-                    if size >= WRITE_BYTES or not batch:
-                        self.writer.write(b"".join(lines))
-                        unsent -= len(lines)
-                        lines.clear()
-                        size = 0
-                        await self.writer.drain()
-                if remaining:
-                    self.wake.set()
-            except OSError:
-                return  # the connection is gone; the session notices and closes
-            except Exception as exc:
-                logger.debug("debug event pump failed", exc_info=True)
-                with contextlib.suppress(Exception):
-                    await self.send(
-                        {
-                            "type": "dropped",
-                            "count": unsent,
-                            "reason": f"the event stream failed: {exc}",
-                        }
-                    )
-            self.arm()
-            await asyncio.sleep(0)
-
-    async def answer(self, message: dict[str, Any]) -> None:
-        if message["type"] != "request":
-            raise DebugProtocolError(f"unexpected message type {message['type']!r}")
-        request_id = message.get("id")
-        if type(request_id) is not int:
-            raise DebugProtocolError("a request needs an integer 'id'")
-        method = message.get("method")
-        params = message.get("params", {})
-        server = self.server
-        try:
-            if not isinstance(method, str):
-                raise TypeError("a request needs a string 'method'")
-            if not isinstance(params, dict):
-                raise TypeError(f"'params' must be an object, not {type(params).__name__}")
-            result = server.call(method, params)
-            parts = answer_parts(request_id, result)
-            del result
-            first = next(parts)
-            # An answer in parts is held until its client has read it all: what all clients
-            # hold at once is capped (one is always let through), so clients that never read
-            # cannot swell the app.
-            held = first.get("parts", 0) * PART_CHARS
-            if held and server.answering and server.answering + held > ANSWERS_IN_FLIGHT:
-                raise RuntimeError(
-                    f"the endpoint is already sending {server.answering:,} bytes of large "
-                    "answers; ask again later, or ask for less (a channel, a history limit)"
-                )
-        except Exception as exc:  # any failure to answer is that request's error, not ours
-            error = (str(exc) or type(exc).__name__)[:MAX_ERROR_CHARS]
-            await self.send({"type": "response", "id": request_id, "error": error})
-            return
-        server.answering += held
-        try:
-            await self.send(first)
-            for part in parts:
-                await self.send(part)
-        finally:
-            server.answering -= held
 
 
 def _remove_files(
@@ -448,6 +88,7 @@ def _remove_files(
                 _endpoints.remove_if_same(path, made)
 
 
+@public
 class DebugServer:
     """Serves one store to debug panels; see the module docstring for the guarantees.
 
@@ -682,7 +323,7 @@ class DebugServer:
             assert task is not None
             sessions.add(task)
             try:
-                await _Session(self, reader, writer).run()
+                await Session(self, reader, writer).run()
             except asyncio.CancelledError:
                 writer.close()  # the server is stopping
             except Exception:  # never "Unhandled exception in client_connected_cb"

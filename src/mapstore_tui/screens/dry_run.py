@@ -1,38 +1,57 @@
 """The dry-run screen (``v``): would this payload validate on the channel, who would get it?
 
-Nothing is published: the view asks the store to validate only.
+Nothing is published: the view asks the store to validate only. The question may go to
+another process (an attached app, which may be busy or stopped), so it is asked by a thread
+worker and the verdict comes back as a ``DryRunAnswered`` message: the screen never waits.
 """
 
 from __future__ import annotations
 
 import json
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static, TextArea
 
-from mapstore_core import MapStoreError
 from mapstore_tui.view import DryRunCapable
 
-__all__ = ["DryRunScreen", "describe_result"]
+__all__ = ["DryRunAnswered", "DryRunScreen", "describe_result"]
+
+
+@dataclass
+class DryRunAnswered(Message):
+    """The verdict on a payload, or why there is none (posted by the dry run's worker)."""
+
+    check: int
+    """Which check it answers (a later one replaces it)."""
+    verdict: dict[str, Any] | None
+    """``valid``, ``schema``, ``problems``, ``receivers``; None when it failed."""
+    error: str = ""
+    """Why there is no verdict (the app refused, or did not answer)."""
 
 
 def describe_result(result: dict[str, object]) -> str:
-    """The verdict in plain words (Content markup)."""
+    """The verdict in plain words (Content markup; the app's words escaped)."""
     receivers = result.get("receivers") or []
     reach = ", ".join(str(r) for r in receivers) if isinstance(receivers, list) else ""
-    who = f"would reach: {reach}" if reach else "no consumer is subscribed"
+    who = f"would reach: {escape(reach)}" if reach else "no consumer is subscribed"
     if result.get("valid"):
-        schema = result.get("schema") or "raw channel: anything goes"
+        schema = escape(str(result.get("schema") or "raw channel: anything goes"))
         return f"[b $success]✔ valid[/] ({schema}); {who}"
     problems = result.get("problems") or {}
-    lines = [f"[b $error]✘ invalid {result.get('schema')}[/]; {who}"]
+    lines = [f"[b $error]✘ invalid {escape(str(result.get('schema')))}[/]; {who}"]
     if isinstance(problems, dict):
-        lines += [f"  • [b]{field}[/]: {message}" for field, message in problems.items()]
+        lines += [
+            f"  • [b]{escape(str(field))}[/]: {escape(str(message))}"
+            for field, message in problems.items()
+        ]
     return "\n".join(lines)
 
 
@@ -60,6 +79,7 @@ class DryRunScreen(ModalScreen[None]):
         self._view = view
         self._channel = channel
         self._payload = payload
+        self._checks = 0
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -76,7 +96,7 @@ class DryRunScreen(ModalScreen[None]):
 
     @on(Button.Pressed, "#dry-run-check")
     def action_check(self) -> None:
-        """Validate the payload as written."""
+        """Validate the payload as written (the verdict arrives as a message)."""
         result = self.query_one("#dry-run-result", Static)
         text = self.query_one(TextArea).text
         try:
@@ -84,12 +104,29 @@ class DryRunScreen(ModalScreen[None]):
         except json.JSONDecodeError as exc:
             result.update(f"[b $error]✘ not JSON[/]: {exc.msg} (line {exc.lineno})")
             return
+        self._checks += 1
+        result.update("checking…")
+        self._ask(self._checks, payload)
+
+    @work(thread=True, group="dry-run")
+    def _ask(self, check: int, payload: Any) -> None:
+        # A worker thread: it may wait for another process; it only posts the answer.
         try:
             verdict = self._view.dry_run(self._channel, payload)
-        except MapStoreError as exc:
-            result.update(f"[b $error]✘ the app refused[/]: {exc}")
+        except Exception as exc:  # shown to the person, in the dialog
+            self.post_message(DryRunAnswered(check, None, str(exc) or type(exc).__name__))
             return
-        result.update(describe_result(verdict))
+        self.post_message(DryRunAnswered(check, verdict))
+
+    @on(DryRunAnswered)
+    def _answered(self, message: DryRunAnswered) -> None:
+        if message.check != self._checks:
+            return  # a later check is on its way
+        result = self.query_one("#dry-run-result", Static)
+        if message.verdict is None:
+            result.update(f"[b $error]✘ no verdict[/]: {escape(message.error)}")
+        else:
+            result.update(describe_result(message.verdict))
 
     @on(Button.Pressed, "#dry-run-close")
     def _close(self) -> None:

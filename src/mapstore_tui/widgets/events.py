@@ -15,7 +15,7 @@ from textual.widgets import RichLog
 from mapstore_core import StoreEvent
 from mapstore_tui._format import clip, clip_left, problems_text, short_json
 
-__all__ = ["EventLine", "EventLog", "describe_event"]
+__all__ = ["QUIET_KINDS", "EventLine", "EventLog", "describe_event"]
 
 _STYLES = {
     "registered": "green",
@@ -28,7 +28,14 @@ _STYLES = {
     "consumer_registered": "cyan",
     "consumer_closed": "cyan",
     "channel_defined": "blue",
+    "leaked": "bold red",
+    "job_failed": "red",
+    "link_status": "blue",
+    "link_dropped": "yellow",
 }
+QUIET_KINDS = frozenset({"consumer_subscribed", "consumer_unsubscribed", "fleet"})
+"""Events the log does not show: a callback added or removed, the fleet's heartbeat reading
+(the Consumers tab and the Processes view show what they change)."""
 
 
 _CHANNEL = 18
@@ -53,6 +60,7 @@ _SHORT_KINDS = {
     "consumer_registered": "+consumer",
     "consumer_closed": "-consumer",
     "channel_defined": "+channel",
+    "job_failed": "job failed",
 }
 _NARROW_COLUMNS = (10, 14, 16)
 _WIDE_COLUMNS = (19, _CHANNEL, _WHO)
@@ -133,7 +141,11 @@ class EventLog(RichLog):
         if unshown_publishes:
             note = f"… {unshown_publishes:,} more publishes (the latest are shown)"
             fresh.append(EventLine(Text(note, "dim italic"), "published"))
-        fresh.extend(describe_event(event, narrow=self.narrow) for event in events)
+        fresh.extend(
+            describe_event(event, narrow=self.narrow)
+            for event in events
+            if event.kind not in QUIET_KINDS
+        )
         self.lines_kept.extend(fresh)
         self._unwritten.extend(fresh)
         if flush_in <= 0:

@@ -1,0 +1,235 @@
+"""The store's linked half: what ``StorePort`` does to a store, kept out of the store proper.
+
+``MapObjectStore`` inherits it. A link hands local changes over through the sink it attached,
+and applies what other processes sent: each change is checked against this store's model,
+numbered on this store's clock, booked by the same ``_state`` code as a local change (a
+registration and a gap through ``_fold.fold`` itself), told as an event and delivered. Here too
+live the fleet the link last read and a producer's newest state for a coalescing link.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import ValidationError
+
+from mapstore_core._errors import LinkError
+from mapstore_core._events import EventKind, StoreEvent, tell
+from mapstore_core._fold import fold
+from mapstore_core._port import Applied, LinkSink, Newest
+from mapstore_core._records import ChannelUpdate, Diagnostic, ProcessInfo
+from mapstore_core._state import ChannelState, ProducerState, StoreState
+from mapstore_core._watch import DoctorWatch
+
+if TYPE_CHECKING:
+    from mapstore_core._errors import PublishValidationError
+
+__all__ = ["LinkedSide"]
+
+EventListener = Callable[[StoreEvent], object]
+_new_tuple = tuple.__new__  # a remote publish is built once per update: no keyword constructor
+
+
+class LinkedSide:
+    """The methods behind ``StorePort`` (see the module docstring)."""
+
+    _state: StoreState
+    _clock: Callable[[], float]
+    _link_sink: LinkSink | None
+    _link: Any
+    _by_kind: dict[str, tuple[EventListener, ...]]
+    _watch: DoctorWatch
+
+    if TYPE_CHECKING:  # the store proper provides these
+
+        def _emit(
+            self, kind: EventKind, channel: str | None, producer_id: str | None, **fields: Any
+        ) -> None: ...
+
+        def _rejected(
+            self, producer: ProducerState, exc: ValidationError
+        ) -> PublishValidationError: ...
+
+        def _deliver(self, channel: ChannelState, update: ChannelUpdate) -> None: ...
+
+        def _clear_locked(self, producer: ProducerState) -> ChannelUpdate | None: ...
+
+        def _close_producer(self, producer: ProducerState, reason: str | None = None) -> None: ...
+
+    def _attach_sink(self, sink: LinkSink) -> list[tuple[Any, int]]:
+        before: dict[ProducerState, int] = {}
+        for state in self._state.existing():
+            with state.lock:
+                for producer in state.producers.values():
+                    before[producer] = producer.link_n
+        with self._state.lock:
+            if self._link_sink is not None:
+                raise LinkError("this store is already linked; close its link first")
+            self._link_sink = sink
+        current: list[tuple[Any, int]] = []
+        for state in self._state.existing():
+            with state.lock:
+                current += [(p, before.get(p, 0)) for p in state.producers.values()]
+        return current
+
+    def _detach_sink(self, sink: LinkSink, reason: str) -> None:
+        with self._state.lock:
+            if self._link_sink is not sink:
+                return
+            self._link_sink = None
+        self._close_remote(None, reason)
+        self._set_fleet(False, [], [])
+        self._link = None
+
+    def _close_remote(self, process: str | None, reason: str) -> int:
+        closed = 0
+        for state in self._state.existing():
+            with state.lock:
+                doomed = [p for p in state.remote.values() if process in (None, p.process)]
+            for producer in doomed:
+                self._close_producer(producer, reason)
+                closed += 1
+        return closed
+
+    def _remote_processes(self) -> set[str]:
+        found: set[str] = set()
+        for state in self._state.existing():
+            with state.lock:
+                found.update(p.process for p in state.remote.values() if p.process)
+        return found
+
+    def _apply_remote(self, event: StoreEvent) -> Applied:
+        """Apply a change of a linked process's producer (see ``StorePort.apply``)."""
+        process, name, producer_id = event.process, event.channel, event.producer_id
+        if process is None or name is None or producer_id is None:
+            return "unknown"
+        state = self._state.channel(name)
+        kind = event.kind
+        with state.lock:
+            producer = state.find(producer_id, process)
+            if kind == "registered":
+                if producer is not None:
+                    return "unknown"
+                detail = {**(event.detail or {}), "order": None}  # the sender's is not ours
+                local = event._replace(
+                    seq=self._state.next_seq(), timestamp=self._clock(), detail=detail
+                )
+                fold(self._state, local)
+                detail["order"] = state.first_producer_order
+                self._tell_event(local)
+                return "applied"
+            if producer is None:
+                return "unknown"
+            if kind == "published":
+                return self._remote_publish(producer, event)
+            if kind == "cleared":
+                self._clear_locked(producer)
+                return "applied"
+            if kind == "link_dropped" and event.update is not None:
+                seq = self._state.next_seq()
+                gap = event.update._replace(
+                    channel=name, producer_id=producer_id, seq=seq, timestamp=self._clock()
+                )
+                local = event._replace(seq=seq, timestamp=gap.timestamp, update=gap)
+                fold(self._state, local)
+                self._tell_event(local)
+                return "applied"
+        if kind == "closed":
+            self._close_producer(producer, event.message)
+            return "applied"
+        return "unknown"
+
+    def _remote_publish(self, producer: ProducerState, event: StoreEvent) -> Applied:
+        channel = producer.channel  # its lock held
+        payload = None if event.update is None else event.update.value
+        model = channel.model
+        if model is not None:
+            try:
+                payload = model.__pydantic_validator__.validate_python(payload)
+            except ValidationError as exc:
+                self._rejected(producer, exc)
+                return "rejected"
+        seq = self._state.next_seq()
+        now = self._clock()
+        update: ChannelUpdate = _new_tuple(
+            ChannelUpdate,
+            (channel.name, producer.id, "published", payload, seq, now, producer.process),
+        )
+        folded = (event.detail or {}).get("folded")
+        # The same bookkeeping as a local publish (and as a mirror's fold of this event);
+        # deliveries are counted as they are made.
+        channel.publish(
+            producer, update, payload, seq, now, folded if type(folded) is int and folded > 0 else 0
+        )
+        # as event._replace(timestamp=now, seq=seq, update=update), at a third of its cost
+        self._tell_event(_new_tuple(StoreEvent, (*event[:3], now, seq, update, *event[6:])))
+        if channel.targets:
+            self._deliver(channel, update)
+        return "applied"
+
+    def _tell_event(self, event: StoreEvent) -> None:
+        listeners = self._by_kind[event.kind]
+        if listeners:
+            tell(listeners, event)
+
+    def _link_news(self, kind: Literal["link_status", "link_dropped"], message: str) -> None:
+        self._emit(kind, None, None, seq=self._state.last_seq, message=message)
+
+    def _set_fleet(
+        self, linked: bool, processes: list[ProcessInfo], findings: list[Diagnostic]
+    ) -> None:
+        state = self._state
+        with state.lock:
+            state.linked = linked
+            state.fleet_processes = list(processes)
+            state.fleet_findings = list(findings)
+            state.generation += 1
+        self._emit(
+            "fleet",
+            None,
+            None,
+            seq=state.next_seq(),
+            detail={
+                "linked": linked,
+                "processes": [p.to_dict() for p in processes],
+                "findings": [d.to_dict() for d in findings],
+            },
+        )
+        self._watch.fleet(findings)
+
+    def _newest(self, producer: ProducerState) -> Newest | None:
+        lock = producer.channel.lock
+        if not lock.acquire(blocking=False):
+            return None
+        try:
+            n = producer.link_n
+            if producer.closed:
+                op, payload = "close", None
+            elif producer.has_value:
+                op, payload = "pub", producer.value
+            else:
+                op, payload = ("clr" if producer.publish_count else "reg"), None
+            return (op, payload, n, producer.last_publish or time.time())
+        finally:
+            lock.release()
+
+    def _adopt(self, producer: ProducerState, before: int) -> bool:
+        with producer.channel.lock:
+            if producer.closed:
+                return False
+            if producer.link_n == before:
+                producer.link_n += 1
+            return True
+
+    def _renumber(self, producer: ProducerState) -> int | None:
+        with producer.channel.lock:
+            if producer.closed:
+                return None
+            producer.link_n += 1
+            return producer.link_n
+
+    def _shape(self) -> int:
+        consumers = sum(len(s.consumers) for s in self._state.existing())
+        return self._state.generation * 1_000_003 + consumers
