@@ -32,6 +32,7 @@ from typing import Any, Self
 
 from mapstore_core._errors import LinkError
 from mapstore_core._port import StorePort
+from mapstore_core._public import public
 from mapstore_core._records import ProcessInfo
 from mapstore_core.link._connection import Connection, LinkStatus, Writer, redact
 from mapstore_core.link._following import Follower
@@ -51,6 +52,7 @@ def _ignore(producer: Any, op: str, payload: Any, timestamp: float) -> None:
     """An observer's sink: it publishes nothing, a local change stays in its own store."""
 
 
+@public
 class StoreLink:
     """A store's link to the other stores of a namespace on one Redis (``store.link()``).
 
