@@ -35,6 +35,7 @@ What each kind carries beyond ``kind``, ``channel``, ``producer_id``, ``timestam
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from typing import Any, Literal, NamedTuple, get_args
 
@@ -50,6 +51,7 @@ __all__ = [
     "STATE_KINDS",
     "EventKind",
     "StoreEvent",
+    "compact_update_json",
     "diagnostic_from_json",
     "event_from_json",
     "event_stub",
@@ -179,27 +181,61 @@ _TAIL = EVENT_FIELDS.index("consumer_id")
 _NO_TAIL: tuple[None, ...] = (None,) * (len(EVENT_FIELDS) - _TAIL)
 
 
-def _update_to_json(update: ChannelUpdate, compact: bool) -> dict[str, Any]:
+def _update_to_json(
+    update: ChannelUpdate, compact: bool, event: tuple[Any, ...] = ()
+) -> dict[str, Any]:
+    """An update as JSON data; ``compact``: without what its event already says, nor Nones."""
     channel, producer_id, kind, value, seq, timestamp, process = update
-    data = {
+    if not compact:
+        return {
+            "channel": channel,
+            "producer_id": producer_id,
+            "kind": kind,
+            "value": jsonable(value),
+            "seq": seq,
+            "timestamp": timestamp,
+            "process": process,
+        }
+    data: dict[str, Any] = {}
+    for name, mine, said in zip(  # noqa: B905 (both are (kind, channel, ...) of one length)
+        _SHARED, (kind, channel, producer_id, timestamp, seq, process), event or _NOTHING_SAID
+    ):
+        if mine != said or type(mine) is not type(said):
+            data[name] = mine
+    if value is not None:
+        data["value"] = jsonable(value)
+    return data
+
+
+_SHARED = ("kind", "channel", "producer_id", "timestamp", "seq", "process")
+"""An update's fields that its event has too (its compact form leaves out equal ones)."""
+_NOTHING_SAID: tuple[object, ...] = (object(),) * len(_SHARED)
+
+
+def compact_update_json(
+    kind: str, channel: str, producer_id: str, value: Any, timestamp: float
+) -> dict[str, Any]:
+    """``event_to_json(update_event(ChannelUpdate(...)), compact=True)`` without building them.
+
+    The Redis link's publish path (once per update): a local publish or clear with no seq
+    and no process. A test checks it equals the general form.
+    """
+    return {
+        "kind": kind,
         "channel": channel,
         "producer_id": producer_id,
-        "kind": kind,
-        "value": jsonable(value),
-        "seq": seq,
         "timestamp": timestamp,
+        "update": {} if value is None else {"value": jsonable(value)},
     }
-    if process is not None or not compact:
-        data["process"] = process
-    return data
 
 
 def event_to_json(event: StoreEvent, *, compact: bool = False) -> dict[str, Any]:
     """The event as JSON data: exactly its fields, by name (values as JSON data).
 
-    ``compact`` leaves out every field that holds None (and a ``seq`` of 0), in the event
-    and in its update: ``event_from_json`` reads a missing field as that, so nothing is
-    lost. For transports that carry many events (the Redis link: once per update).
+    ``compact`` leaves out every field that holds None (and a ``seq`` of 0), and in the
+    update what the event already says (its kind, channel, producer, time, seq, process):
+    ``event_from_json`` reads a missing field back as that, so nothing is lost. For
+    transports that carry many events (the Redis link: once per update).
     """
     fields: tuple[Any, ...] = event
     if compact:
@@ -215,7 +251,7 @@ def event_to_json(event: StoreEvent, *, compact: bool = False) -> dict[str, Any]
             if seq:
                 data["seq"] = seq
             if update is not None:
-                data["update"] = _update_to_json(update, True)
+                data["update"] = _update_to_json(update, True, (*fields[:4], seq, process))
             if process is not None:
                 data["process"] = process
             return data
@@ -226,7 +262,8 @@ def event_to_json(event: StoreEvent, *, compact: bool = False) -> dict[str, Any]
         data = dict(zip(EVENT_FIELDS, fields))  # noqa: B905 (a named tuple: same length)
     update, diagnostic, detail = event.update, event.diagnostic, event.detail
     if update is not None:
-        data["update"] = _update_to_json(update, compact)
+        said = (event.kind, event.channel, event.producer_id, event.timestamp, event.seq)
+        data["update"] = _update_to_json(update, compact, (*said, event.process))
     if diagnostic is not None:
         data["diagnostic"] = diagnostic.to_dict()
     if detail is not None:
@@ -248,6 +285,9 @@ _TEXT_FIELDS = frozenset(
 _COUNT_FIELDS = frozenset({"seq", "consumer_serial"})
 _BLANK: tuple[Any, ...] = tuple(_EVENT_DEFAULTS.get(name) for name in EVENT_FIELDS)
 _KIND, _TIMESTAMP = EVENT_FIELDS.index("kind"), EVENT_FIELDS.index("timestamp")
+_UPDATE, _PROCESS = EVENT_FIELDS.index("update"), EVENT_FIELDS.index("process")
+_NO_TAIL_1: tuple[None, ...] = (None,) * (len(EVENT_FIELDS) - _UPDATE - 1)
+"""A compact publish's fields after its update: all None (its process too)."""
 
 
 def _fail(what: str) -> EventFormatError:
@@ -291,11 +331,17 @@ def _finite(name: str, value: Any) -> float:
     raise _fail(f"{name!r} must be a finite number")
 
 
-def _update_from_json(data: Any) -> ChannelUpdate:
+def _update_from_json(data: Any, said: tuple[Any, ...] = (None,) * 6) -> ChannelUpdate:
+    """Rebuild an update; a field it leaves out is its event's, a value it leaves out None.
+
+    ``said``: the event's kind, channel, producer id, timestamp, seq and process.
+    """
     if type(data) is not dict:
         raise _fail("'update' must be an object")
     get = data.get
-    kind, channel, producer_id, seq = get("kind"), get("channel"), get("producer_id"), get("seq")
+    kind = get("kind", said[0])
+    channel, producer_id = get("channel", said[1]), get("producer_id", said[2])
+    seq = get("seq", said[4])
     if type(kind) is not str or kind not in _UPDATE_KINDS:
         raise _fail(f"update kind {str(kind)[:40]!r} is unknown")
     if type(channel) is not str or len(channel) > _MAX_TEXT:
@@ -304,7 +350,7 @@ def _update_from_json(data: Any) -> ChannelUpdate:
         _required_text("producer_id", producer_id)
     if type(seq) is not int or seq < 0:
         raise _fail("'seq' must be an integer >= 0")
-    process = get("process")
+    process = get("process", said[5])
     if process is not None:
         _checked_text("process", process)
     return _new_tuple(
@@ -315,7 +361,7 @@ def _update_from_json(data: Any) -> ChannelUpdate:
             kind,
             get("value"),
             seq,
-            _finite("timestamp", get("timestamp")),
+            _finite("timestamp", get("timestamp", said[3])),
             process,
         ),
     )
@@ -348,7 +394,7 @@ def _detail_from_json(data: Any) -> dict[str, Any]:
 
 
 _DECODERS: dict[str, Any] = {
-    "update": _update_from_json,
+    "update": None,  # after the loop: what it leaves out is its event's
     "diagnostic": diagnostic_from_json,
     "problems": _problems_from_json,
     "detail": _detail_from_json,
@@ -374,6 +420,33 @@ def event_from_json(data: Any) -> StoreEvent:
         EventFormatError: not an object, an unknown kind, or a field of the wrong type; the
             message names the field.
     """
+    if type(data) is dict and len(data) == 5:  # maybe a publish or clear in compact form
+        get = data.get
+        kind, channel, producer_id = get("kind"), get("channel"), get("producer_id")
+        update, timestamp = get("update"), get("timestamp")
+        if (
+            (kind == "published" or kind == "cleared")
+            and type(channel) is str
+            and type(producer_id) is str
+            and type(update) is dict
+            and type(timestamp) is float
+            and len(update) <= 1
+            and len(channel) <= _MAX_TEXT
+            and len(producer_id) <= _MAX_TEXT
+            and math.isfinite(timestamp)
+        ):
+            value = update.get("value")
+            if (not update or "value" in update) and (value is None or kind == "published"):
+                new = _new_tuple
+                change = new(ChannelUpdate, (channel, producer_id, kind, value, 0, timestamp, None))
+                return new(
+                    StoreEvent, (kind, channel, producer_id, timestamp, 0, change, *_NO_TAIL_1)
+                )
+    return _event_from_json(data)
+
+
+def _event_from_json(data: Any) -> StoreEvent:
+    """The general decoder (every kind, every field)."""
     if type(data) is not dict:
         raise _fail(f"an event must be an object, not {type(data).__name__}")
     kind = data.get("kind")
@@ -396,9 +469,14 @@ def event_from_json(data: Any) -> StoreEvent:
         elif how is int:
             if type(value) is not int or value < 0:
                 raise _fail(f"{name!r} must be an integer >= 0")
-        else:
+        elif how is not None:
             value = how(value)
         values[i] = value
+    update = values[_UPDATE]
+    if update is not None:
+        values[_UPDATE] = _update_from_json(
+            update, (kind, values[1], values[2], values[_TIMESTAMP], values[4], values[_PROCESS])
+        )
     return _new_tuple(StoreEvent, values)
 
 

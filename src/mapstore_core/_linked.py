@@ -163,8 +163,9 @@ class LinkedSide:
         channel.publish(
             producer, update, payload, seq, now, folded if type(folded) is int and folded > 0 else 0
         )
-        # as event._replace(timestamp=now, seq=seq, update=update), at a third of its cost
-        self._tell_event(_new_tuple(StoreEvent, (*event[:3], now, seq, update, *event[6:])))
+        listeners = self._by_kind["published"]
+        if listeners:  # as event._replace(timestamp=now, seq=seq, update=update), a third the cost
+            tell(listeners, _new_tuple(StoreEvent, (*event[:3], now, seq, update, *event[6:])))
         if channel.targets:
             self._deliver(channel, update)
         return "applied"

@@ -19,6 +19,8 @@ from mapstore_core import (
 )
 from mapstore_core._events import (
     EVENT_FIELDS,
+    _event_from_json,
+    compact_update_json,
     event_from_json,
     event_stub,
     event_to_json,
@@ -118,6 +120,59 @@ def test_the_compact_form_leaves_out_only_defaults_and_reads_back_whole(
     }
     assert all(compact[k] == full[k] for k in compact if k != "update")
     assert event_from_json(json.loads(json.dumps(compact))) == event
+
+
+@given(
+    st.sampled_from(["published", "cleared"]),
+    texts.filter(bool),
+    texts.filter(bool),
+    json_values,
+    numbers,
+)
+def test_the_links_fast_builder_writes_the_general_compact_form(
+    kind: str, channel: str, producer_id: str, value: Any, timestamp: float
+) -> None:
+    if kind == "cleared":
+        value = None
+    update = ChannelUpdate(channel, producer_id, kind, value, 0, timestamp)  # type: ignore[arg-type]
+    general = event_to_json(update_event(update), compact=True)
+    assert compact_update_json(kind, channel, producer_id, value, timestamp) == general
+    assert event_from_json(json.loads(json.dumps(general))) == update_event(update)
+
+
+five_keys = st.fixed_dictionaries(
+    {
+        "kind": st.sampled_from(["published", "cleared", "closed"]) | texts,
+        "channel": texts | st.integers(),
+        "producer_id": texts | st.none(),
+        "timestamp": numbers | st.integers(0, 10) | st.just(float("inf")) | texts,
+        "update": st.dictionaries(st.sampled_from(["value", "seq", "kind"]), json_values)
+        | st.none()
+        | st.lists(json_values, max_size=1),
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        five_keys,
+        updates(("published", "cleared"))
+        .map(update_event)
+        .map(lambda e: event_to_json(e, compact=True)),
+    )
+)
+def test_the_decoders_fast_path_answers_what_the_general_one_does(data: dict[str, Any]) -> None:
+    """A publish or clear in compact form is read by a fast path: the same event, or refused."""
+    try:
+        general: StoreEvent | str = _event_from_json(data)
+    except EventFormatError as exc:
+        general = str(exc)
+    try:
+        fast: StoreEvent | str = event_from_json(data)
+    except EventFormatError as exc:
+        fast = str(exc)
+    assert fast == general
 
 
 @given(updates(("published", "cleared")))

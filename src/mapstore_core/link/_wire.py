@@ -48,7 +48,13 @@ from typing import Any, Literal, NamedTuple, cast
 
 from pydantic_core import from_json, to_json
 
-from mapstore_core._events import StoreEvent, event_from_json, event_to_json, update_event
+from mapstore_core._events import (
+    StoreEvent,
+    compact_update_json,
+    event_from_json,
+    event_to_json,
+    update_event,
+)
 from mapstore_core._records import ChannelUpdate, ProducerKind
 
 __all__ = [
@@ -190,6 +196,12 @@ def wire_change(
     Raises:
         ValueError: the event cannot be JSON (a string with a lone surrogate).
     """
+    if op == "pub":  # most changes: built without the tuples (the same JSON, tested)
+        return to_json(
+            [n, compact_update_json("published", channel, producer_id, payload, timestamp)]
+        )
+    if op == "clr":
+        return to_json([n, compact_update_json("cleared", channel, producer_id, None, timestamp)])
     event = change_event(op, channel, producer_id, timestamp, payload, description)
     return to_json([n, event_to_json(event, compact=True)])
 
