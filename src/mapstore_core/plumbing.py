@@ -6,6 +6,7 @@ in ``mapstore_core`` itself.
 
 - ``WakeOnceBuffer`` / ``Drained``: hand items from any thread to one reader, waking it once
   per batch, with exact loss counts (the panel's feed and previews, the debug endpoint).
+- ``update_event``: the event of a publish or clear (``ChannelUpdate``), as the store emits it.
 - ``jsonable``: any payload as JSON data (models dumped, unknown objects as strings), the
   shape every view shows values in.
 - ``is_non_descriptive``: the doctor's rule for generic producer ids (``mapstore-lint`` uses
@@ -17,6 +18,7 @@ in ``mapstore_core`` itself.
 import typing as _typing
 from importlib import import_module as _import_module
 
+from mapstore_core._events import update_event
 from mapstore_core._ids import is_non_descriptive
 from mapstore_core._jsonable import jsonable
 from mapstore_core._wake import Drained, WakeOnceBuffer
@@ -24,7 +26,14 @@ from mapstore_core._wake import Drained, WakeOnceBuffer
 if _typing.TYPE_CHECKING:
     from mapstore_core.link._fleet import schema_diff
 
-__all__ = ["Drained", "WakeOnceBuffer", "is_non_descriptive", "jsonable", "schema_diff"]
+__all__ = [
+    "Drained",
+    "WakeOnceBuffer",
+    "is_non_descriptive",
+    "jsonable",
+    "schema_diff",
+    "update_event",
+]
 
 if not _typing.TYPE_CHECKING:
 

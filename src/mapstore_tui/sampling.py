@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mapstore_core import ChannelUpdate, StoreEvent
+from mapstore_core.plumbing import update_event
 
 __all__ = ["sample_publishes"]
 
@@ -32,12 +33,7 @@ def sample_publishes(
             continue
         want = min(delta, per_channel)
         tail = [u for u in history(name, want + 2) if u["kind"] == "published"][-want:]
-        events.extend(
-            StoreEvent(
-                "published", name, u["producer_id"], u["timestamp"], update=ChannelUpdate(**u)
-            )
-            for u in tail
-        )
+        events.extend(update_event(ChannelUpdate(**u)) for u in tail)
     events.sort(key=lambda e: e.update.seq if e.update else 0)
     events = events[-per_batch:]
     return events, sum(d for d in deltas.values() if d > 0) - len(events)

@@ -142,6 +142,13 @@ def test_sampling_logs_the_latest_publishes_and_counts_the_rest() -> None:
     assert sample_publishes({}, _history(updates)) == ([], 0)
 
 
+def test_sampled_publishes_keep_the_process_of_a_linked_producer() -> None:
+    remote = {**_update(7, "tick-service"), "process": "web-2"}
+    [event], unshown = sample_publishes({"metric-data": 1}, _history({"metric-data": [remote]}))
+    assert (event.process, event.seq, unshown) == ("web-2", 7, 0)
+    assert event.update is not None and event.update.process == "web-2"
+
+
 def _rejected(producer: str, channel: str = "metric-data") -> StoreEvent:
     return StoreEvent(
         "validation_failed",
