@@ -395,10 +395,22 @@ def report(r: dict[str, Any]) -> None:
             r["e2e"] >= 0.5 * r["xadd"],
         ),
         (
+            "end to end vs pipelined XADD (issue 15)",
+            r["e2e"] / r["xadd"],
+            ">= 1.5",
+            r["e2e"] >= 1.5 * r["xadd"],
+        ),
+        (
             "publisher with link vs without, wall",
             r["pub_with"] / r["pub_without"],
             ">= 0.7",
             r["pub_with"] >= 0.7 * r["pub_without"],
+        ),
+        (
+            "publisher with link vs without (issue 15)",
+            r["pub_with"] / r["pub_without"],
+            ">= 0.85",
+            r["pub_with"] >= 0.85 * r["pub_without"],
         ),
         (
             "publisher's own CPU, with vs without",
