@@ -377,7 +377,7 @@ class MapObjectStore(StoreReads, LinkedSide):
                 sink(producer, "pub", payload, now)
         finally:
             lock.release()
-        if producer.publish_count == 1 and not producer.validated and channel.model is not None:
+        if not producer.validated and producer.publish_count == 1 and channel.model is not None:
             self._watch.producer(producer)  # a raw producer's first publish on a schema channel
         return update
 
@@ -410,9 +410,10 @@ class MapObjectStore(StoreReads, LinkedSide):
 
     def _deliver(self, channel: ChannelState, update: ChannelUpdate) -> None:
         """Hand ``update`` to every subscribed consumer, and count it (channel lock held)."""
+        value = update[3]
         for consumer in channel.targets:
             delivered = update
-            if consumer.model is not None and update.value is not None:
+            if consumer.model is not None and value is not None:
                 converted = self._converted(consumer, update)
                 if converted is None:
                     continue
