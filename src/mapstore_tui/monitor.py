@@ -389,7 +389,8 @@ class Monitor(Vertical):
             return
         header.notice = ""
         if status == "resync":
-            self.query_one(EventLog).add([], dropped=1)
+            why = message.detail or "events were lost"
+            self.query_one(EventLog).add([], note=f"{why}; caught up from a fresh state")
         self.refresh_all()
 
     @on(ChannelSelected)

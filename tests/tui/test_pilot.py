@@ -564,3 +564,20 @@ async def test_v_dry_runs_a_payload_without_delivering_it() -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, DryRunScreen)
+
+
+async def test_a_resync_says_in_the_event_log_what_was_lost_and_that_it_caught_up() -> None:
+    from mapstore_tui.messages import ConnectionChanged
+
+    app = MapStoreApp(store=MapObjectStore(), clock=lambda: 0.0)
+    async with app.run_test(size=SIZE) as pilot:
+        monitor = app.query_one(Monitor)
+        monitor.post_message(
+            ConnectionChanged("resync", "12 events were lost (the client fell behind)")
+        )
+        await pilot.pause()
+        lines = [line.text.plain for line in app.query_one(EventLog).lines_kept]
+        assert lines[-1] == (
+            "… 12 events were lost (the client fell behind); caught up from a fresh state"
+        )
+        assert app.query_one(PanelHeader).notice == ""

@@ -130,10 +130,13 @@ class EventLog(RichLog):
         *,
         dropped: int = 0,
         unshown_publishes: int = 0,
+        note: str = "",
         flush_in: float = 0.0,
     ) -> None:
-        """Append events (oldest first)."""
+        """Append events (oldest first); ``note``: a line that says what happened instead."""
         fresh: list[EventLine] = []
+        if note:
+            fresh.append(EventLine(Text(f"… {note}", "dim italic"), ""))
         if dropped:
             self.dropped += dropped
             note = f"… {dropped} events not shown (the panel fell behind)"
