@@ -552,3 +552,15 @@ def test_piping_into_head_is_no_traceback(command: str) -> None:
     process.stderr.close()
     assert process.wait(timeout=60) in (0, 141)  # 0: everything fitted in the pipe first
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_a_directory_as_token_file_is_refused_in_one_line(
+    tmp_path: Path, socket_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A directory cannot even be opened as a stream: it was a traceback (IsADirectoryError)."""
+    directory = tmp_path / "tokens"
+    directory.mkdir(mode=0o700)
+    with DebugServer(MapObjectStore(), path=socket_path) as server:
+        argv = ["snapshot", "--attach", server.address, "--token-file", str(directory)]
+        err = user_error(argv, capsys)
+        assert "is not a regular file" in err and "Traceback" not in err

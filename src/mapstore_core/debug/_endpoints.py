@@ -186,10 +186,15 @@ def read_private(path: Path) -> str | None:
         if exc.errno == errno.ELOOP:
             raise DebugAuthError(f"{path} is a symlink; not reading a token through it") from None
         raise DebugAuthError(f"cannot read {path}: {exc.strerror}") from exc
+    try:  # checked on the descriptor, before a stream is made of it (a directory cannot be)
+        info = os.fstat(descriptor)
+    except OSError as exc:
+        os.close(descriptor)
+        raise DebugAuthError(f"cannot read {path}: {exc.strerror}") from exc
+    if not stat.S_ISREG(info.st_mode):
+        os.close(descriptor)
+        raise DebugAuthError(f"{path} is not a regular file")
     with os.fdopen(descriptor, "rb") as stream:
-        info = os.fstat(stream.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise DebugAuthError(f"{path} is not a regular file")
         if info.st_uid != os.getuid():
             raise DebugAuthError(
                 f"{path} belongs to another user (uid {info.st_uid}); not using it"
