@@ -96,6 +96,7 @@ class Monitor(Vertical):
         self._counts: dict[str, int] = {}
         self._findings: list[dict[str, Any]] | None = None
         self._card_order: tuple[str | None, list[str]] = (None, [])
+        self._away = False  # disconnected since: the log says when the panel is back
 
     def compose(self) -> ComposeResult:
         yield PanelHeader(id="panel-header")
@@ -370,6 +371,7 @@ class Monitor(Vertical):
             header.notice = "⚠ the app is not responding — last state shown"
             return
         if status == "disconnected":
+            self._away = True
             header.notice = "⚠ disconnected (last state shown), reconnecting…"
             self.notify(
                 message.detail or "The store's app went away; reconnecting.",
@@ -391,6 +393,11 @@ class Monitor(Vertical):
         if status == "resync":
             why = message.detail or "events were lost"
             self.query_one(EventLog).add([], note=f"{why}; caught up from a fresh state")
+        elif status == "connected" and self._away:
+            self._away = False
+            self.query_one(EventLog).add(
+                [], note="reconnected: what changed meanwhile is in the panes, not in this log"
+            )
         self.refresh_all()
 
     @on(ChannelSelected)

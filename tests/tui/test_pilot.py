@@ -581,3 +581,11 @@ async def test_a_resync_says_in_the_event_log_what_was_lost_and_that_it_caught_u
             "… 12 events were lost (the client fell behind); caught up from a fresh state"
         )
         assert app.query_one(PanelHeader).notice == ""
+        monitor.post_message(ConnectionChanged("disconnected", "the app went away"))
+        await pilot.pause()
+        assert "disconnected" in app.query_one(PanelHeader).notice
+        monitor.post_message(ConnectionChanged("connected"))
+        await pilot.pause()
+        lines = [line.text.plain for line in app.query_one(EventLog).lines_kept]
+        assert lines[-1].startswith("… reconnected: what changed meanwhile is in the panes")
+        assert app.query_one(PanelHeader).notice == ""
