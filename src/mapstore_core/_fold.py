@@ -136,37 +136,31 @@ def _cleared(state: StoreState, event: StoreEvent) -> bool:
     return True
 
 
-def _closed(state: StoreState, event: StoreEvent) -> bool:
+def _producer(
+    state: StoreState, event: StoreEvent, change: Callable[[ChannelState, ProducerState], None]
+) -> bool:
+    """Apply ``change`` to the producer an event names, under its channel's lock."""
     found = _held(state, event)
     if found is None:
         return False
     channel, producer = found
     with channel.lock:
-        channel.remove_producer(producer)
+        change(channel, producer)
         channel.seq = max(channel.seq, event.seq)
     return True
+
+
+def _closed(state: StoreState, event: StoreEvent) -> bool:
+    return _producer(state, event, ChannelState.remove_producer)
 
 
 def _leaked(state: StoreState, event: StoreEvent) -> bool:
-    found = _held(state, event)
-    if found is None:
-        return False
-    channel, producer = found
-    with channel.lock:
-        channel.leaked(producer)
-        channel.seq = max(channel.seq, event.seq)
-    return True
+    return _producer(state, event, ChannelState.leaked)
 
 
 def _job_failed(state: StoreState, event: StoreEvent) -> bool:
-    found = _held(state, event)
-    if found is None:
-        return False
-    channel, producer = found
-    with channel.lock:
-        channel.job_failed(producer, event.message or "unknown error")
-        channel.seq = max(channel.seq, event.seq)
-    return True
+    error = event.message or "unknown error"
+    return _producer(state, event, lambda channel, producer: channel.job_failed(producer, error))
 
 
 # -- consumers -----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from mapstore_core._records import (
     ProcessInfo,
     ProducerInfo,
 )
-from mapstore_core._state import ChannelState, ProducerState, StoreState
+from mapstore_core._state import ChannelState, ConsumerState, ProducerState, StoreState
 
 __all__ = ["SNAPSHOT_VERSION", "StoreReads", "producer_fact", "update_to_json"]
 
@@ -90,16 +90,7 @@ class StoreReads:
         out = []
         for state in self._state.existing():
             with state.lock:
-                out.append(
-                    ChannelInfo(
-                        state.name,
-                        state.model_name,
-                        len(state.producers) + len(state.remote),
-                        len(state.consumers),
-                        state.publish_count,
-                        state.last_update,
-                    )
-                )
+                out.append(_channel_info(state))
         return out
 
     def producers(self, channel: str | Enum | None = None) -> list[ProducerInfo]:
@@ -115,19 +106,7 @@ class StoreReads:
         out: list[ConsumerInfo] = []
         for state in self._selected(channel):
             with state.lock:
-                out.extend(
-                    ConsumerInfo(
-                        c.id,
-                        state.name,
-                        c.registered_at,
-                        c.delivered,
-                        c.errors,
-                        c.subscribers,
-                        c.model_name,
-                        c.serial,
-                    )
-                    for c in state.consumers
-                )
+                out.extend(_consumer_info(state, c) for c in state.consumers)
         return out
 
     def json_schema(self, channel: str | Enum) -> dict[str, Any] | None:
@@ -214,31 +193,10 @@ class StoreReads:
                 continue
             schema = self.json_schema(channel.name)
             with channel.lock:
-                infos.append(
-                    ChannelInfo(
-                        channel.name,
-                        channel.model_name,
-                        len(channel.producers) + len(channel.remote),
-                        len(channel.consumers),
-                        channel.publish_count,
-                        channel.last_update,
-                    ).to_dict()
-                )
+                infos.append(_channel_info(channel).to_dict())
                 everyone = channel.all_producers()
                 producers += [_producer_info(channel, p).to_dict() for p in everyone]
-                consumers += [
-                    ConsumerInfo(
-                        c.id,
-                        channel.name,
-                        c.registered_at,
-                        c.delivered,
-                        c.errors,
-                        c.subscribers,
-                        c.model_name,
-                        c.serial,
-                    ).to_dict()
-                    for c in channel.consumers
-                ]
+                consumers += [_consumer_info(channel, c).to_dict() for c in channel.consumers]
                 held = {p.key: p.value for p in everyone if p.has_value}
                 past = list(channel.history)
                 extra[channel.name] = {
@@ -272,6 +230,30 @@ class StoreReads:
             "processes": fleet["processes"],
             "diagnostics": [d.to_dict() for d in self.diagnostics()],
         }
+
+
+def _channel_info(state: ChannelState) -> ChannelInfo:
+    return ChannelInfo(
+        state.name,
+        state.model_name,
+        len(state.producers) + len(state.remote),
+        len(state.consumers),
+        state.publish_count,
+        state.last_update,
+    )
+
+
+def _consumer_info(state: ChannelState, c: ConsumerState) -> ConsumerInfo:
+    return ConsumerInfo(
+        c.id,
+        state.name,
+        c.registered_at,
+        c.delivered,
+        c.errors,
+        c.subscribers,
+        c.model_name,
+        c.serial,
+    )
 
 
 def _producer_info(state: ChannelState, p: ProducerState) -> ProducerInfo:
