@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from mapstore_core._errors import LinkError
 from mapstore_core._events import EventKind, StoreEvent, tell
 from mapstore_core._fold import fold
+from mapstore_core._listeners import Listeners
 from mapstore_core._port import Applied, LinkSink, Newest
 from mapstore_core._records import ChannelUpdate, Diagnostic, ProcessInfo
 from mapstore_core._state import ChannelState, ProducerState, StoreState
@@ -39,7 +40,7 @@ class LinkedSide:
     _clock: Callable[[], float]
     _link_sink: LinkSink | None
     _link: Any
-    _by_kind: dict[str, tuple[EventListener, ...]]
+    _listeners: Listeners
     _watch: DoctorWatch
 
     if TYPE_CHECKING:  # the store proper provides these
@@ -163,7 +164,7 @@ class LinkedSide:
         channel.publish(
             producer, update, payload, seq, now, folded if type(folded) is int and folded > 0 else 0
         )
-        listeners = self._by_kind["published"]
+        listeners = self._listeners.by_kind["published"]
         if listeners:  # as event._replace(timestamp=now, seq=seq, update=update), a third the cost
             tell(listeners, _new_tuple(StoreEvent, (*event[:3], now, seq, update, *event[6:])))
         if channel.targets:
@@ -171,9 +172,7 @@ class LinkedSide:
         return "applied"
 
     def _tell_event(self, event: StoreEvent) -> None:
-        listeners = self._by_kind[event.kind]
-        if listeners:
-            tell(listeners, event)
+        self._listeners.tell(event)
 
     def _link_news(self, kind: Literal["link_status", "link_dropped"], message: str) -> None:
         self._emit(kind, None, None, seq=self._state.last_seq, message=message)

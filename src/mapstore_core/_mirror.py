@@ -10,12 +10,12 @@ recording's replay. It never publishes: it only takes events.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from mapstore_core._events import EVENT_KINDS, EventKind, StoreEvent
+from mapstore_core._events import EventKind, StoreEvent
 from mapstore_core._fold import fold, load_state, merge_state
+from mapstore_core._listeners import EventListener, Listeners
 from mapstore_core._public import public
 from mapstore_core._reads import StoreReads
 from mapstore_core._state import StoreState
@@ -23,8 +23,6 @@ from mapstore_core._state import StoreState
 __all__ = ["StoreMirror"]
 
 logger = logging.getLogger("mapstore_core")
-
-EventListener = Callable[[StoreEvent], object]
 
 
 @public
@@ -45,8 +43,7 @@ class StoreMirror(StoreReads):
 
     def __init__(self, snapshot: Mapping[str, Any] | None = None) -> None:
         self._state = _empty() if snapshot is None else load_state(dict(snapshot))
-        self._lock = threading.Lock()
-        self._listeners: tuple[tuple[EventListener, frozenset[str] | None], ...] = ()
+        self._listeners = Listeners()
 
     def apply(self, event: StoreEvent) -> bool:
         """Fold ``event`` in, then tell the listeners; False if it was stale or named nothing.
@@ -56,7 +53,7 @@ class StoreMirror(StoreReads):
         """
         applied = fold(self._state, event)
         if applied:
-            self._tell(event)
+            self._listeners.tell(event)
         return applied
 
     def reset(self, snapshot: Mapping[str, Any]) -> None:
@@ -93,26 +90,7 @@ class StoreMirror(StoreReads):
         Raises:
             ValueError: ``kinds`` names an event kind that does not exist.
         """
-        wanted = None if kinds is None else frozenset(kinds)
-        if wanted is not None and not wanted <= EVENT_KINDS:
-            raise ValueError(f"unknown event kinds: {', '.join(sorted(wanted - EVENT_KINDS))}")
-        entry = (fn, wanted)
-        with self._lock:
-            self._listeners = (*self._listeners, entry)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                self._listeners = tuple(e for e in self._listeners if e is not entry)
-
-        return unsubscribe
-
-    def _tell(self, event: StoreEvent) -> None:
-        for fn, kinds in self._listeners:
-            if kinds is None or event.kind in kinds:
-                try:
-                    fn(event)
-                except Exception:
-                    logger.exception("mirror listener %r failed on %r", fn, event.kind)
+        return self._listeners.add(fn, kinds)
 
     def __repr__(self) -> str:
         return f"<StoreMirror channels={len(self._state.channels)} seq={self._state.last_seq}>"

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import threading
 import time
 import traceback
 import weakref
@@ -41,10 +40,11 @@ from mapstore_core._errors import (
     ProducerClosed,
     PublishValidationError,
 )
-from mapstore_core._events import EVENT_KINDS, EventKind, StoreEvent, tell, update_event
+from mapstore_core._events import EventKind, StoreEvent, tell, update_event
 from mapstore_core._fields import field_problems
 from mapstore_core._handles import Consumer, Producer, WidgetConsumer
 from mapstore_core._linked import LinkedSide
+from mapstore_core._listeners import EventListener, Listeners
 from mapstore_core._names import channel_name, check_id
 from mapstore_core._port import LinkSink, StorePort
 from mapstore_core._public import public
@@ -64,7 +64,6 @@ logger = logging.getLogger("mapstore_core")
 
 M = TypeVar("M", bound=BaseModel)
 P = TypeVar("P", bound=Producer)
-EventListener = Callable[[StoreEvent], object]
 
 # Building the publish path's named tuples with tuple.__new__ skips NamedTuple's Python-level
 # __new__, which costs twice as much.
@@ -105,14 +104,12 @@ class MapObjectStore(StoreReads, LinkedSide):
         self._clock = clock
         # (listener, kinds or None for all) in subscription order, and per kind the listeners
         # that want it: the publish path reads one tuple and builds no event if it is empty.
-        self._subscriptions: list[tuple[EventListener, frozenset[str] | None]] = []
-        self._by_kind: dict[str, tuple[EventListener, ...]] = dict.fromkeys(EVENT_KINDS, ())
-        self._published_listeners: tuple[EventListener, ...] = ()
-        self._listen_lock = threading.Lock()
+        self._published_listeners: tuple[EventListener, ...] = ()  # read by every publish
+        self._listeners = Listeners(self._listeners_changed)
         self._link_sink: LinkSink | None = None
         self._link: StoreLink | None = None
         self._watch = DoctorWatch(
-            self._state, self._tell_finding, lambda: bool(self._by_kind["diagnostic"])
+            self._state, self._tell_finding, lambda: bool(self._listeners.by_kind["diagnostic"])
         )
         for channel, model in WIDGET_MODELS.items():  # part of every store from the start
             state = self._state.channel(channel_name(channel))
@@ -144,37 +141,15 @@ class MapObjectStore(StoreReads, LinkedSide):
         Raises:
             ValueError: ``kinds`` names an event kind that does not exist.
         """
-        if not callable(fn):
-            raise TypeError(f"subscribe_events() needs a callable, not {fn!r}")
-        wanted = None if kinds is None else frozenset(kinds)
-        if wanted is not None and not wanted <= EVENT_KINDS:
-            unknown = ", ".join(sorted(wanted - EVENT_KINDS))
-            raise ValueError(f"unknown event kinds: {unknown}; known: {sorted(EVENT_KINDS)}")
-        entry = (fn, wanted)
-        with self._listen_lock:
-            self._subscriptions.append(entry)
-            self._rebuild_listeners()
+        return self._listeners.add(fn, kinds)
 
-        def unsubscribe() -> None:
-            with self._listen_lock:
-                if entry in self._subscriptions:
-                    self._subscriptions.remove(entry)
-                    self._rebuild_listeners()
-
-        return unsubscribe
-
-    def _rebuild_listeners(self) -> None:
-        by_kind = {
-            kind: tuple(fn for fn, kinds in self._subscriptions if kinds is None or kind in kinds)
-            for kind in EVENT_KINDS
-        }
-        self._by_kind = by_kind
-        self._published_listeners = by_kind["published"]
+    def _listeners_changed(self, listeners: Listeners) -> None:
+        self._published_listeners = listeners.by_kind["published"]
 
     def _emit(
         self, kind: EventKind, channel: str | None, producer_id: str | None, **fields: Any
     ) -> None:
-        listeners = self._by_kind[kind]
+        listeners = self._listeners.by_kind[kind]
         if not listeners:
             return
         timestamp = fields.pop("timestamp", None)
@@ -211,7 +186,7 @@ class MapObjectStore(StoreReads, LinkedSide):
                 raise ChannelSchemaConflict(name, state.model.__name__, model.__name__)
             state.model = model
             schema = None
-            if self._by_kind["channel_defined"]:  # a mirror needs it; nobody else yet
+            if self._listeners.by_kind["channel_defined"]:  # a mirror needs it; nobody else yet
                 schema = model.model_json_schema(by_alias=False)
             state.define(model.__name__, schema)
             seq = self._stamp(state)
@@ -398,7 +373,7 @@ class MapObjectStore(StoreReads, LinkedSide):
             channel.name, producer.id, "cleared", None, seq, self._clock(), producer.process
         )
         channel.clear(producer, update)
-        listeners = self._by_kind["cleared"]
+        listeners = self._listeners.by_kind["cleared"]
         if listeners:
             tell(listeners, update_event(update))
         if channel.targets:

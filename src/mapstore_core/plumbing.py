@@ -6,6 +6,7 @@ in ``mapstore_core`` itself.
 
 - ``WakeOnceBuffer`` / ``Drained``: hand items from any thread to one reader, waking it once
   per batch, with exact loss counts (the panel's feed and previews, the debug endpoint).
+- ``Listeners``: who is told a store's events, by kind (the store's, a mirror's, a view's).
 - ``update_event``: the event of a publish or clear (``ChannelUpdate``), as the store emits it.
 - ``jsonable``: any payload as JSON data (models dumped, unknown objects as strings), the
   shape every view shows values in.
@@ -21,6 +22,7 @@ from importlib import import_module as _import_module
 from mapstore_core._events import update_event
 from mapstore_core._ids import is_non_descriptive
 from mapstore_core._jsonable import jsonable
+from mapstore_core._listeners import Listeners
 from mapstore_core._wake import Drained, WakeOnceBuffer
 
 if _typing.TYPE_CHECKING:
@@ -28,6 +30,7 @@ if _typing.TYPE_CHECKING:
 
 __all__ = [
     "Drained",
+    "Listeners",
     "WakeOnceBuffer",
     "is_non_descriptive",
     "jsonable",

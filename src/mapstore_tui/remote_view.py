@@ -15,10 +15,11 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol, get_args, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from mapstore_core import DebugClient, EventKind, StoreEvent, StoreMirror
 from mapstore_core.debug import ClientStatus
+from mapstore_core.plumbing import Listeners
 from mapstore_tui.view import EventListener, LocalStoreView
 
 __all__ = ["ConnectionAware", "RemoteStoreView"]
@@ -26,7 +27,6 @@ __all__ = ["ConnectionAware", "RemoteStoreView"]
 logger = logging.getLogger("mapstore_core.debug")
 
 StatusListener = Callable[[ClientStatus], object]
-_KINDS = frozenset(get_args(EventKind))
 
 
 @runtime_checkable
@@ -74,7 +74,7 @@ class RemoteStoreView(LocalStoreView):
         super().__init__(self.mirror)
         self.status = ClientStatus("disconnected")
         self._lock = threading.Lock()
-        self._listeners: tuple[tuple[EventListener, frozenset[str] | None], ...] = ()
+        self._listeners = Listeners()
         self._status_listeners: tuple[StatusListener, ...] = ()
         self.client = DebugClient(
             address,
@@ -140,18 +140,7 @@ class RemoteStoreView(LocalStoreView):
     def subscribe(
         self, listener: EventListener, *, kinds: Iterable[EventKind] | None = None
     ) -> Callable[[], None]:
-        wanted = None if kinds is None else frozenset(kinds)
-        if wanted is not None and not wanted <= _KINDS:
-            raise ValueError(f"unknown event kinds: {', '.join(sorted(wanted - _KINDS))}")
-        entry = (listener, wanted)
-        with self._lock:
-            self._listeners = (*self._listeners, entry)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                self._listeners = tuple(e for e in self._listeners if e is not entry)
-
-        return unsubscribe
+        return self._listeners.add(listener, kinds)
 
     def _on_event(self, event: StoreEvent) -> None:
         # The client's reader thread. An event the state already held is stale for the
@@ -187,12 +176,7 @@ class RemoteStoreView(LocalStoreView):
         return None
 
     def _tell(self, event: StoreEvent) -> None:
-        for listener, kinds in self._listeners:
-            if kinds is None or event.kind in kinds:
-                try:
-                    listener(event)
-                except Exception:
-                    logger.exception("a view listener (%r) failed on %r", listener, event.kind)
+        self._listeners.tell(event)
 
     # -- connection ------------------------------------------------------------------------
 

@@ -262,10 +262,10 @@ def test_several_clients_and_one_leaving_mid_stream(
         thread.join()
     # each remaining client holds its notable listener (and at most one publish listener);
     # no public query counts a store's listeners, so the test reads the store's own list
-    poll_until(lambda: len(store._subscriptions) <= 4, what="the leaver's listeners to go")
+    poll_until(lambda: len(store._listeners) <= 4, what="the leaver's listeners to go")
     for client in clients.values():
         client.close()
-    poll_until(lambda: store._subscriptions == [], what="every listener to go")
+    poll_until(lambda: len(store._listeners) == 0, what="every listener to go")
 
 
 def test_publishes_are_coalesced_for_clients(store: MapObjectStore, server: DebugServer) -> None:
