@@ -110,14 +110,9 @@ def _published(state: StoreState, event: StoreEvent) -> bool:
     channel, producer = found
     folded = (event.detail or {}).get("folded")
     with channel.lock:
-        channel.publish(
-            producer,
-            update,
-            update.value,
-            update.seq,
-            update.timestamp,
-            folded if type(folded) is int and folded > 0 else 0,
-        )
+        channel.publish(producer, update, update.value, update.seq, update.timestamp)
+        if type(folded) is int and folded > 0:
+            channel.folded(producer, folded)
         channel.delivered()
     return True
 

@@ -161,9 +161,9 @@ class LinkedSide:
         folded = (event.detail or {}).get("folded")
         # The same bookkeeping as a local publish (and as a mirror's fold of this event);
         # deliveries are counted as they are made.
-        channel.publish(
-            producer, update, payload, seq, now, folded if type(folded) is int and folded > 0 else 0
-        )
+        channel.publish(producer, update, payload, seq, now)
+        if type(folded) is int and folded > 0:
+            channel.folded(producer, folded)
         listeners = self._listeners.by_kind["published"]
         if listeners:  # as event._replace(timestamp=now, seq=seq, update=update), a third the cost
             tell(listeners, _new_tuple(StoreEvent, (*event[:3], now, seq, update, *event[6:])))

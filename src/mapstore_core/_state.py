@@ -230,20 +230,13 @@ class ChannelState:
         self.owner.generation += 1
 
     def publish(
-        self,
-        producer: ProducerState,
-        update: ChannelUpdate,
-        value: Any,
-        seq: int,
-        now: float,
-        folded: int = 0,
+        self, producer: ProducerState, update: ChannelUpdate, value: Any, seq: int, now: float
     ) -> None:
         """Book a publish: the producer's value, the counters, the history.
 
         ``value``, ``seq`` and ``now`` are the update's (given apart: on the publish path a
-        named tuple's fields cost a lookup each). ``folded``: publishes just before this one
-        that an observer skipped on purpose (counted as publishes, never stored). Who it was
-        delivered to is booked where it is delivered (``delivered``).
+        named tuple's fields cost a lookup each). Who it was delivered to is booked where it
+        is delivered (``delivered``); publishes an observer folded into it, by ``folded``.
         """
         producer.value = value
         producer.value_seq = self.seq = seq
@@ -252,13 +245,18 @@ class ChannelState:
             del holders[producer]
         holders[producer] = None
         producer.has_value = True
-        count = producer.publish_count = producer.publish_count + 1 + folded
+        producer.publish_count += 1
         producer.last_publish = now
-        self.publish_count += 1 + folded
+        self.publish_count += 1
         self.last_update = now
         self.history.append(update)
-        if not producer.validated and self.model_name is not None and count == 1 + folded:
+        if not producer.validated and producer.publish_count == 1 and self.model_name:
             self.owner.generation += 1  # the doctor's unvalidated-publish: a first raw publish
+
+    def folded(self, producer: ProducerState, count: int) -> None:
+        """Count publishes an observer skipped on purpose just before one it applied."""
+        producer.publish_count += count
+        self.publish_count += count
 
     def delivered(self) -> None:
         """Count an update as delivered to every consumer with a callback (a mirror's view).
