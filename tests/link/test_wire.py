@@ -113,6 +113,7 @@ def test_a_format_1_entry_is_refused_saying_why() -> None:
         (b'{"v": 2, "p": "has space", "i": "1", "c": "t", "P": {}}', "process name"),
         (b'{"v": 2, "p": "x", "i": "1", "c": "other", "P": {}}', "found under"),
         (b'{"v": 2, "p": "x", "i": "1", "c": "t", "P": []}', "'P'"),
+        (b'{"v": 2, "p": "x", "i": "1", "c": "t", "P": {}, "e": 2}', "events in format 2"),
         (b'{"v": 2, "p": "x", "i": "1", "c": "t", "P": {"a": [["p"], "", 1]}}', "bad"),
         (b'{"v": 2,\n"p": "x", "i": "1", "c": "t", "P": {}}', "not JSON"),  # pretty-printed
         (b"[" * 100_000 + b"]" * 100_000, "not JSON"),  # deeper than any parser goes

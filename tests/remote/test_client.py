@@ -6,6 +6,7 @@ Each status it reports is a ``ClientStatus``: a ``str`` with the endpoint's word
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from mapstore_core import DebugClient, DebugServer, MapObjectStore, StoreEvent
+from mapstore_core import DebugClient, DebugConnectionError, DebugServer, MapObjectStore, StoreEvent
 from mapstore_core.debug import ClientStatus
 from tests.poll import poll_until
 
@@ -140,7 +141,8 @@ def test_busy_is_said_and_the_client_gets_in_when_there_is_room(
 class SilentServer:
     """Says welcome and sends a state, then only what the test tells it to send."""
 
-    def __init__(self, socket_path: Path) -> None:
+    def __init__(self, socket_path: Path, **welcome: Any) -> None:
+        self.welcome = welcome
         self.listener = socket.socket(socket.AF_UNIX)
         self.listener.bind(str(socket_path))
         self.listener.listen(1)
@@ -153,8 +155,11 @@ class SilentServer:
         connection, _ = self.listener.accept()
         connection.recv(65_536)  # the hello
         self.connection = connection
-        self.send({"type": "welcome", "protocol": "mapstore-debug", "version": 2})
-        self.send({"type": "state", "snapshot": MapObjectStore().snapshot()})
+        with contextlib.suppress(OSError):  # a client that refuses the welcome hangs up
+            self.send(
+                {"type": "welcome", "protocol": "mapstore-debug", "version": 2, **self.welcome}
+            )
+            self.send({"type": "state", "snapshot": MapObjectStore().snapshot()})
         self.ready.set()
 
     def send(self, message: dict[str, Any]) -> None:
@@ -234,3 +239,12 @@ def test_a_mirror_attached_late_catches_up(store: MapObjectStore, server: DebugS
             lambda: attached.mirror.snapshot() == json.loads(json.dumps(store.snapshot())),
             what="the mirror equal to the store",
         )
+
+
+def test_events_of_a_newer_format_are_refused_at_the_handshake(socket_path: Path) -> None:
+    fake = SilentServer(socket_path, events=2)
+    try:
+        with pytest.raises(DebugConnectionError, match="events of format 2; this mapstore reads"):
+            DebugClient(f"unix:{socket_path}", token="t", retry=None).connect()
+    finally:
+        fake.close()

@@ -39,7 +39,7 @@ from mapstore_core._errors import (
     DebugProtocolError,
     DebugRequestError,
 )
-from mapstore_core._events import StoreEvent
+from mapstore_core._events import EVENT_FORMAT, StoreEvent
 from mapstore_core._public import public
 from mapstore_core.debug import _endpoints
 from mapstore_core.debug._wire import (
@@ -353,6 +353,12 @@ class DebugClient:
                 raise DebugAuthError(text)
             if reply.get("type") != "welcome":
                 raise DebugProtocolError(f"expected a welcome, not {str(reply['type'])[:40]!r}")
+            events = reply.get("events", EVENT_FORMAT)
+            if type(events) is not int or events > EVENT_FORMAT:
+                raise DebugProtocolError(
+                    f"the endpoint sends events of format {str(events)[:20]}; this mapstore "
+                    f"reads format {EVENT_FORMAT}: attach with the app's own mapstore version"
+                )
             snapshot = self._first_state(lines)
         except DebugAuthError:
             lines.close()

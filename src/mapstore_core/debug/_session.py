@@ -53,7 +53,14 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol, get_args
 
 from mapstore_core._errors import DebugProtocolError
-from mapstore_core._events import STATE_KINDS, EventKind, StoreEvent, event_stub, event_to_json
+from mapstore_core._events import (
+    EVENT_FORMAT,
+    STATE_KINDS,
+    EventKind,
+    StoreEvent,
+    event_stub,
+    event_to_json,
+)
 from mapstore_core._wake import WakeOnceBuffer
 from mapstore_core.debug._reads import ServedStore
 from mapstore_core.debug._wire import (
@@ -367,6 +374,7 @@ class Session:
                 "type": "welcome",
                 "protocol": PROTOCOL,
                 "version": VERSION,
+                "events": EVENT_FORMAT,
                 "name": self.server.name,
                 "read_only": not self.server.allow_dry_run,
                 "dry_run": self.server.allow_dry_run,

@@ -49,6 +49,7 @@ from typing import Any, Literal, NamedTuple, cast
 from pydantic_core import from_json, to_json
 
 from mapstore_core._events import (
+    EVENT_FORMAT,
     StoreEvent,
     compact_update_json,
     event_from_json,
@@ -214,7 +215,16 @@ def encode_entry(
     lines: Sequence[bytes],  # wire_change's
 ) -> bytes:
     """One entry: its header line, then the event lines."""
-    header = to_json({"v": WIRE_VERSION, "p": process, "i": incarnation, "c": channel, "P": meta})
+    header = to_json(
+        {
+            "v": WIRE_VERSION,
+            "p": process,
+            "i": incarnation,
+            "c": channel,
+            "P": meta,
+            "e": EVENT_FORMAT,
+        }
+    )
     return b"\n".join([header, *lines])
 
 
@@ -391,6 +401,12 @@ def decode_entry(
         raise ValueError(f"entry for {entry_channel[:80]!r} found under {channel!r}")
     if accept is not None and not accept(process, incarnation):
         return None
+    events = data.get("e", EVENT_FORMAT)
+    if type(events) is not int or events != EVENT_FORMAT:
+        raise ValueError(
+            f"an entry of events in format {str(events)[:20]}: this link reads format "
+            f"{EVENT_FORMAT}; link every process of the namespace with the same mapstore"
+        )
     raw_meta = data.get("P")
     if type(raw_meta) is not dict:
         raise ValueError("an entry's header needs 'P' (an object)")
