@@ -1,9 +1,11 @@
 """A store's state and its bookkeeping, shared by the store and every mirror of it.
 
 ``StoreState`` holds one ``ChannelState`` per channel, with its producers and consumers. The
-methods here are the only code that changes them: the store calls them for its own producers
-and for those of linked processes, and ``_fold`` calls the same ones for a mirror (a panel in
-another process, a recording). That is why a mirror answers exactly what the store answers.
+methods here book every change of them: the store calls them for its own producers and for
+those of linked processes, and ``_fold`` calls the same ones for a mirror (a panel in another
+process, a recording). That is why a mirror answers exactly what the store answers. What only
+the store sees is counted where it happens: a delivery and a callback's error (a mirror
+counts them from ``delivered`` and the ``consumer_error`` events), a link's numbers.
 
 Handles (``Producer``, ``Consumer``) point at these states; the store holds the states, never
 the handles, which is how a dropped producer handle can be noticed (it is only weakly
