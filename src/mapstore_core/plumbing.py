@@ -6,6 +6,8 @@ in ``mapstore_core`` itself.
 
 - ``WakeOnceBuffer`` / ``Drained``: hand items from any thread to one reader, waking it once
   per batch, with exact loss counts (the panel's feed and previews, the debug endpoint).
+- ``JsonReads``: a store's (or a mirror's) reads as JSON data, the one shape the debug
+  endpoint answers in and the panel reads.
 - ``Listeners``: who is told a store's events, by kind (the store's, a mirror's, a view's).
 - ``update_event``: the event of a publish or clear (``ChannelUpdate``), as the store emits it.
 - ``jsonable``: any payload as JSON data (models dumped, unknown objects as strings), the
@@ -21,6 +23,7 @@ from importlib import import_module as _import_module
 
 from mapstore_core._events import update_event
 from mapstore_core._ids import is_non_descriptive
+from mapstore_core._json_reads import JsonReads
 from mapstore_core._jsonable import jsonable
 from mapstore_core._listeners import Listeners
 from mapstore_core._wake import Drained, WakeOnceBuffer
@@ -30,6 +33,7 @@ if _typing.TYPE_CHECKING:
 
 __all__ = [
     "Drained",
+    "JsonReads",
     "Listeners",
     "WakeOnceBuffer",
     "is_non_descriptive",

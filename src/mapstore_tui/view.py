@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
 from mapstore_core import EventKind, MapObjectStore, StoreEvent, StoreMirror
-from mapstore_core.plumbing import jsonable
+from mapstore_core.plumbing import JsonReads
 
 __all__ = ["DryRunCapable", "EventListener", "LocalStoreView", "StoreView"]
 
@@ -80,15 +80,17 @@ class DryRunCapable(Protocol):
         ...
 
 
-class LocalStoreView:
+class LocalStoreView(JsonReads):
     """A ``StoreView`` over a store in this process, or a mirror of one in another.
+
+    Its reads are ``JsonReads``' (the debug endpoint answers with the same), and add the
+    consumers of the other processes of a linked namespace.
 
     Args:
         reads: The store, or a ``StoreMirror``.
     """
 
-    def __init__(self, reads: MapObjectStore | StoreMirror) -> None:
-        self.reads = reads
+    reads: MapObjectStore | StoreMirror
 
     def subscribe(
         self, listener: EventListener, *, kinds: Iterable[EventKind] | None = None
@@ -113,34 +115,6 @@ class LocalStoreView:
         if isinstance(reads, MapObjectStore):
             return reads.linked is not None
         return reads.linked
-
-    def processes(self) -> list[dict[str, Any]]:
-        """The processes of the linked namespace (``ProcessInfo`` fields; empty unlinked)."""
-        return [process.to_dict() for process in self.reads.processes()]
-
-    def values(self, channel: str) -> dict[str, Any]:
-        """``{producer_id: payload}`` as JSON data, in registration order."""
-        data: dict[str, Any] = jsonable(self.reads.values(channel))
-        return data
-
-    def history(self, channel: str, *, limit: int | None = None) -> list[dict[str, Any]]:
-        """Past updates (the last ``limit``), oldest first, values as JSON data."""
-        updates = self.reads.history(channel)
-        if limit is not None:
-            updates = updates[-limit:] if limit > 0 else []
-        return [{**u._asdict(), "value": jsonable(u.value)} for u in updates]
-
-    def log_producers(self) -> str:
-        """The Log Producers text."""
-        return self.reads.log_producers()
-
-    def diagnostics(self) -> list[dict[str, Any]]:
-        """The doctor's findings (``Diagnostic`` fields)."""
-        return [d.to_dict() for d in self.reads.diagnostics()]
-
-    def snapshot(self) -> dict[str, Any]:
-        """The JSON snapshot."""
-        return self.reads.snapshot()
 
     # A linked store holds the producers of every process, but consumers stay where they
     # are; their announcements say which. The panel counts and lists them all.
@@ -167,7 +141,7 @@ class LocalStoreView:
         return found
 
     def channels(self) -> list[dict[str, Any]]:
-        channels = [info.to_dict() for info in self.reads.channels()]
+        channels = super().channels()
         remote = self._remote_consumers(None)
         if remote:
             counts: dict[str, int] = {}
@@ -178,16 +152,12 @@ class LocalStoreView:
         return channels
 
     def consumers(self, channel: str | None = None) -> list[dict[str, Any]]:
-        local = [{**c.to_dict(), "process": None} for c in self.reads.consumers(channel)]
+        local = [{**c, "process": None} for c in super().consumers(channel)]
         return local + self._remote_consumers(channel)
-
-    def producers(self, channel: str | None = None) -> list[dict[str, Any]]:
-        """Open producers (``ProducerInfo`` fields), of one channel or all."""
-        return [info.to_dict() for info in self.reads.producers(channel)]
 
     def schema(self, channel: str) -> dict[str, Any] | None:
         """This store's model, else the one a linked process announced (the observer's case)."""
-        mine = self.reads.json_schema(channel)
+        mine = super().schema(channel)
         if mine is not None:
             return mine
         for process in self.reads.processes():

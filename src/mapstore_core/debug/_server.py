@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from mapstore_core._errors import DebugEndpointError, MapStoreError
+from mapstore_core._json_reads import JsonReads
 from mapstore_core._public import public
 from mapstore_core.debug import _endpoints
-from mapstore_core.debug._reads import JsonReads, ServedStore
+from mapstore_core.debug._reads import ServedStore
 from mapstore_core.debug._session import HELLO_MAX_BYTES, Session
 
 __all__ = ["DebugServer", "default_socket_path"]
@@ -363,4 +364,6 @@ class DebugServer:
             value = params.get(name)
             if value is not None and (not isinstance(value, expected) or isinstance(value, bool)):
                 raise TypeError(f"{name!r} must be {what}")
-        return getattr(self.reader, method)(**params)  # unknown params: TypeError
+        if method == "dry_run":
+            return self.store.dry_run(**params)  # unknown params: TypeError
+        return getattr(self.reader, method)(**params)
