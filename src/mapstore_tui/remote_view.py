@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from mapstore_core import DebugClient, EventKind, StoreEvent, StoreMirror
 from mapstore_core.debug import ClientStatus
-from mapstore_core.plumbing import Listeners
+from mapstore_core.plumbing import Listeners, update_event
 from mapstore_tui.view import EventListener, LocalStoreView
 
 __all__ = ["ConnectionAware", "RemoteStoreView"]
@@ -164,15 +164,7 @@ class RemoteStoreView(LocalStoreView):
     def _newest_publish(self, channel: str) -> StoreEvent | None:
         for update in reversed(self.mirror.history(channel)):
             if update.kind == "published":
-                return StoreEvent(
-                    "published",
-                    update.channel,
-                    update.producer_id,
-                    update.timestamp,
-                    seq=update.seq,
-                    update=update,
-                    process=update.process,
-                )
+                return update_event(update)
         return None
 
     def _tell(self, event: StoreEvent) -> None:

@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from mapstore_core._events import StoreEvent
+from mapstore_core._events import StoreEvent, update_event
 from mapstore_core._port import StorePort
 from mapstore_core._records import ChannelUpdate
 from mapstore_core.link._connection import Backoff, Connection
@@ -51,15 +51,12 @@ _OBSERVER_READ_COUNT = 200  # per stream and read: a small batch is never a long
 _OBSERVER_PAUSE = 0.05  # seconds between an observer's reads
 _JOIN_PAGE = 10  # entries per XREVRANGE when catching up
 _new_tuple = tuple.__new__
-_AFTER_PROCESS = (None,) * (len(StoreEvent._fields) - StoreEvent._fields.index("process") - 1)
 
 
 def _published(channel: str, pid: str, value: Any, timestamp: float, process: str) -> StoreEvent:
-    """A remote publish as the port takes it (built field by field: once per update)."""
-    update = _new_tuple(ChannelUpdate, (channel, pid, "published", value, 0, timestamp, process))
-    return _new_tuple(
-        StoreEvent,
-        ("published", channel, pid, timestamp, 0, update, process, *_AFTER_PROCESS),
+    """A remote publish as the port takes it (once per update: no keyword constructor)."""
+    return update_event(
+        _new_tuple(ChannelUpdate, (channel, pid, "published", value, 0, timestamp, process))
     )
 
 
