@@ -340,3 +340,26 @@ async def test_coalesced_publishes_are_counted_in_the_event_log(socket_path: Pat
     finally:
         view.close()
         server.close()
+
+
+def test_an_attached_panel_of_a_linked_app_sees_its_fleet(socket_path: Path) -> None:
+    """The fleet crosses as events: the mirror has the processes and the fleet's findings."""
+    from mapstore_core import Diagnostic, ProcessInfo
+    from mapstore_core._port import StorePort
+
+    store = MapObjectStore()
+    port = StorePort(store, store)  # what a link pushes at each heartbeat, without Redis
+    web = ProcessInfo(
+        "web-2", "host", 7, "app.py", 1.0, 0.2, True, None, "", [], [], 3.0, 0, 0, {}, "0.1.0"
+    )
+    gone = Diagnostic("process-gone", "error", "(fleet)", "@jobs-1", "gone", "", "")
+    with DebugServer(store, path=socket_path) as server:
+        view = RemoteStoreView(server.address).connect()
+        try:
+            assert not view.linked and view.processes() == []
+            port.fleet([web], [gone])
+            poll_until(lambda: view.processes(), what="the fleet in the mirror")
+            assert view.linked and view.processes() == [web.to_dict()]
+            assert gone.to_dict() in view.diagnostics()
+        finally:
+            view.close()
