@@ -359,8 +359,8 @@ def _run(args: argparse.Namespace) -> int:
 def _print(
     command: str, log_producers: Callable[[], str], snapshot: Callable[[], dict[str, Any]]
 ) -> None:
-    if command == "log-producers":
-        print(log_producers())
+    if command == "log-producers":  # names come from other processes: never raw escapes
+        print("\n".join(_printable(line) for line in log_producers().split("\n")))
     else:
         json.dump(snapshot(), sys.stdout, indent=2)
         print()

@@ -12,6 +12,7 @@ from typing import Any
 
 from mapstore_core import MapObjectStore
 from mapstore_core.link._fleet import GONE_FOR, FleetTracker
+from mapstore_core.link._registry import Announcement, Counters
 from mapstore_core.plumbing import schema_diff
 from mapstore_tui.screens.processes import stale_producers
 from mapstore_tui.view import LocalStoreView
@@ -170,13 +171,15 @@ def test_a_link_that_drops_is_reported(redis_server: RedisServer) -> None:
 
 def test_malformed_fleet_records_are_skipped(redis_server: RedisServer) -> None:
     client = redis_server.client()
-    client.zadd(f"mapstore:{NS}:procs", {"evil": 10**15})
+    seconds, micros = client.time()
+    soon = seconds * 1000 + micros // 1000 + 60_000
+    client.zadd(f"mapstore:{NS}:procs", {"evil": soon, "never-dies": 10**15})
     client.set(f"mapstore:{NS}:proc:evil", b"\xff not json")
     client.set(f"mapstore:{NS}:stat:evil", json.dumps({"sent": "lots", "a": [1]}))
     store = MapObjectStore()
     with store.link(redis_server.url, namespace=NS, observer=True, heartbeat=BEAT) as link:
         assert link.wait_ready(timeout=15)
-        (evil,) = store.processes()
+        (evil,) = store.processes()  # "never-dies" has a deadline no heartbeat gives
         assert evil.name == "evil" and evil.alive and evil.producers == [] and evil.pid is None
         assert link.status == "connected"
         store.diagnostics()  # no crash on it either
@@ -184,8 +187,8 @@ def test_malformed_fleet_records_are_skipped(redis_server: RedisServer) -> None:
 
 def test_gone_processes_drop_off_after_ten_minutes() -> None:
     tracker = FleetTracker(None)
-    record = {"name": "w", "heartbeat": 1.0, "producers": [["c", "p", "producer", "x.py:1"]]}
-    tracker.update(1_000_000, {"w": 1_003_000}, {"w": {"a": 0, "sent": 5}}, {"w": record})
+    record = Announcement(name="w", heartbeat=1.0, producers=[("c", "p", "producer", "x.py:1")])
+    tracker.update(1_000_000, {"w": 1_003_000}, {"w": Counters(0, 5, 0)}, {"w": record})
     assert [p.alive for p in tracker.processes()] == [True]
     tracker.update(1_004_000, {"w": 1_003_000}, {}, {})
     (gone,) = tracker.processes()

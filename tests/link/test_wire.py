@@ -16,6 +16,8 @@ from mapstore_core.link._wire import (
     Entry,
     change_event,
     changes,
+    check_name,
+    client_name,
     decode_entry,
     encode_entry,
     entry_header,
@@ -125,18 +127,32 @@ def test_a_bad_envelope_is_refused(raw: bytes, why: str) -> None:
         decode_entry(raw, channel="t")
 
 
-def test_an_integer_too_long_to_parse_arrives_as_text_with_the_rest() -> None:
-    """Written by another sender (ours sends such a number as text already)."""
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        (b"9" * 5000, "number out of range"),  # an integer past what a parser takes whole
+        (b"1e400", "out of a float's range"),  # a float infinity: JSON cannot carry it out
+        (b"-" + b"9" * 400 + b".0", "out of a float's range"),
+        (b'"\\ud800"', "not JSON within bounds"),  # a lone surrogate escape
+        (b"[" * 300 + b"]" * 300, "not JSON within bounds"),  # nested past the bound
+    ],
+)
+def test_a_value_out_of_bounds_costs_its_own_event_only(value: bytes, why: str) -> None:
+    """Written by another sender (ours never sends such a value): refused alone, saying why."""
     line = wire_change("pub", "t", "svc", 1, 1.0, {"id": 0}, DESCRIBED)
-    huge = line.replace(b'"id":0', b'"id":' + b"9" * 5000, 1)
-    raw = encode_entry("x", "1", "t", {"svc": DESCRIBED}, [huge, line.replace(b"[1,", b"[2,", 1)])
+    bad = line.replace(b'"id":0', b'"id":' + value, 1)
+    raw = encode_entry("x", "1", "t", {"svc": DESCRIBED}, [bad, line.replace(b"[1,", b"[2,", 1)])
     got, refused = read(decode_entry(raw, channel="t"))
-    assert refused == []
-    values = [c.event.update.value for c in got if c.event.update is not None]
-    assert values == [
-        {"id": "<int of about 5,000 digits, longer than JSON here carries>"},
-        {"id": 0},
-    ]
+    assert len(refused) == 1 and why in refused[0]
+    assert [c.event.update.value for c in got if c.event.update is not None] == [{"id": 0}]
+
+
+def test_a_process_name_must_be_printable_text() -> None:
+    for name in ["w\x1b[31m", "w\ud800", "a b", "x" * 129, ""]:
+        with pytest.raises(ValueError, match="process name"):
+            check_name(name)
+    assert check_name("wörker-1") == "wörker-1"
+    assert client_name("wörker-1") == "mapstore:w\\xf6rker-1"  # what Redis takes as a name
 
 
 def test_a_sender_it_does_not_accept_is_skipped_before_its_events_are_read() -> None:

@@ -14,12 +14,14 @@ writer thread, and ``status`` once more by ``close()`` after both threads stoppe
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
 from mapstore_core._errors import LinkError
+from mapstore_core.link._wire import client_name
 
 __all__ = ["Backoff", "Connection", "Heartbeats", "LinkStatus", "Ships", "Writer", "redact"]
 
@@ -30,10 +32,14 @@ LinkStatus = Literal["connecting", "connected", "disconnected", "closed"]
 _FIRST_DELAY = 0.05  # seconds before the first retry; doubled after each failure
 
 
+_PASSWORD_OPTION = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+
+
 def redact(url: str) -> str:
-    """``url`` without its password, for messages and reprs."""
+    """``url`` without its password (in the user part or a ``password=`` option)."""
+    url = _PASSWORD_OPTION.sub(r"\1***", url)
     scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
+    if not sep or "@" not in rest.split("?", 1)[0]:
         return url
     credentials, _, host = rest.rpartition("@")
     user = credentials.split(":", 1)[0]
@@ -93,7 +99,7 @@ class Connection:
                 socket_connect_timeout=min(1.0, heartbeat),
                 socket_timeout=timeout,
                 retry=Retry(NoBackoff(), 0),
-                client_name=f"mapstore:{name}",
+                client_name=client_name(name),  # Redis takes only "!" to "~" there
             )
         except ValueError as exc:
             raise LinkError(f"cannot use Redis URL {redact(url)!r}: {exc}") from exc

@@ -15,7 +15,7 @@ The fleet rules judge what only a fleet can get wrong:
 - ``process-gone``: a process stopped heartbeating with producers open;
 - ``link-dropping``: a process's link skipped updates in the last minute.
 
-Everything read from Redis may be malformed: a bad record or counter is skipped, never raised.
+What Redis holds is read through ``_registry`` (typed, bounded values) before it gets here.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mapstore_core._records import Diagnostic, ProcessInfo, ProducerInfo
+from mapstore_core.link._registry import MAX_PROCESSES, Announcement, Counters
 
 __all__ = ["GONE_FOR", "FleetTracker", "ProcessInfo", "fleet_diagnostics", "schema_diff"]
 
@@ -52,7 +53,7 @@ class _Proc:
     )
 
     def __init__(self) -> None:
-        self.record: dict[str, Any] = {}
+        self.record = _NO_RECORD
         self.announced = -1
         self.deadline = 0
         self.alive = True
@@ -61,14 +62,14 @@ class _Proc:
         self.samples: deque[tuple[int, int, int]] = deque()  # (redis ms, sent, skipped)
         self.stale: list[tuple[str, str, Any]] = []
 
+    def last_beat_ms(self) -> int | None:
+        """When it last beat (its deadline less its grace), on Redis's clock."""
+        if not self.deadline:
+            return None
+        return max(0, self.deadline - int(3 * self.record.heartbeat * 1000))
 
-def _int(value: Any) -> int:
-    return value if type(value) is int and value >= 0 else 0
 
-
-def _announced(counters: Any) -> int:
-    """How many times a process announced itself, by its counters (missing or bad: 0)."""
-    return _int(counters.get("a")) if isinstance(counters, dict) else 0
+_NO_RECORD = Announcement()
 
 
 class FleetTracker:
@@ -83,25 +84,41 @@ class FleetTracker:
 
     # -- fed by the link's writer thread ----------------------------------------------------
 
-    def wanted_records(self, deadlines: Mapping[str, int], stats: Mapping[str, Any]) -> list[str]:
+    def wanted_records(
+        self, deadlines: Mapping[str, int], stats: Mapping[str, Counters | None]
+    ) -> list[str]:
         """The processes whose announcement must be (re)read: new ones, or re-announced."""
         with self._lock:
             wanted = []
             for name in deadlines:
                 known = self._procs.get(name)
-                announced = _announced(stats.get(name))
-                if known is None or not known.record or known.announced != announced:
+                counters = stats.get(name)
+                announced = counters.announced if counters is not None else 0
+                if known is None or known.record is _NO_RECORD or known.announced != announced:
                     wanted.append(name)
             return wanted
+
+    def record(self, name: str) -> Announcement | None:
+        """The announcement last read of ``name``, if any."""
+        with self._lock:
+            proc = self._procs.get(name)
+            return None if proc is None or proc.record is _NO_RECORD else proc.record
 
     def update(
         self,
         now_ms: int,
         deadlines: Mapping[str, int],
-        stats: Mapping[str, Any],
-        records: Mapping[str, Any],
+        stats: Mapping[str, Counters | None],
+        records: Mapping[str, Announcement],
+        *,
+        settled: bool = True,
     ) -> list[str]:
-        """Take one heartbeat's reading; return the names that went gone just now."""
+        """Take one heartbeat's reading; return the names that went gone just now.
+
+        ``settled``: this process itself has beaten regularly for a grace period. Until
+        then a passed deadline says nothing (Redis was frozen or away, or this process
+        was), and nobody is taken for gone for missing beats.
+        """
         went: list[str] = []
         with self._lock:
             self.now_ms = now_ms
@@ -110,21 +127,19 @@ class FleetTracker:
                 if proc is None:
                     proc = self._procs[name] = _Proc()
                 record = records.get(name)
-                if isinstance(record, dict):
+                counters = stats.get(name)
+                if record is not None:
                     proc.record = record
-                    proc.announced = _announced(stats.get(name))
+                    proc.announced = counters.announced if counters is not None else 0
                 proc.deadline = max(proc.deadline, deadline)
                 if deadline >= now_ms:
                     if not proc.alive:  # came back (a restart under the same name)
                         proc.alive, proc.gone_since_ms, proc.gone_reason = True, None, ""
                         proc.stale = []
-                elif proc.alive:
+                elif proc.alive and settled:
                     self._gone(proc, name, "missed 3 heartbeats", went)
-                counters = stats.get(name)
-                if isinstance(counters, dict):
-                    sent = _int(counters.get("sent"))
-                    skipped = _int(counters.get("coalesced")) + _int(counters.get("dropped"))
-                    proc.samples.append((now_ms, sent, skipped))
+                if counters is not None:
+                    proc.samples.append((now_ms, counters.sent, counters.skipped))
                     while proc.samples and now_ms - proc.samples[0][0] > _DROP_WINDOW_MS + 5_000:
                         proc.samples.popleft()
             for name, proc in list(self._procs.items()):
@@ -133,7 +148,9 @@ class FleetTracker:
                     clean = proc.deadline >= now_ms
                     reason = CLEAN if clean else "missed 3 heartbeats"
                     self._gone(proc, name, reason, went)
-                if (
+                if not proc.alive and name not in deadlines and len(self._procs) > MAX_PROCESSES:
+                    del self._procs[name]  # over the bound: the gone ones go first
+                elif (
                     not proc.alive
                     and proc.gone_since_ms is not None
                     and now_ms - proc.gone_since_ms > GONE_FOR * 1000
@@ -142,11 +159,9 @@ class FleetTracker:
         return went
 
     def _gone(self, proc: _Proc, name: str, reason: str, went: list[str]) -> None:
-        heartbeat = proc.record.get("heartbeat")
-        beat = heartbeat if isinstance(heartbeat, int | float) and heartbeat > 0 else 1.0
-        last_beat = proc.deadline - int(3 * beat * 1000) if proc.deadline else self.now_ms
+        last_beat = proc.last_beat_ms()
         proc.alive = False
-        proc.gone_since_ms = min(self.now_ms, max(0, last_beat))
+        proc.gone_since_ms = min(self.now_ms, self.now_ms if last_beat is None else last_beat)
         proc.gone_reason = reason
         went.append(name)
 
@@ -169,9 +184,7 @@ class FleetTracker:
 
     def _info(self, name: str, proc: _Proc, now: int) -> ProcessInfo:
         record = proc.record
-        heartbeat = record.get("heartbeat")
-        beat = heartbeat if isinstance(heartbeat, int | float) and heartbeat > 0 else 1.0
-        last_beat = proc.deadline - int(3 * beat * 1000) if proc.deadline else None
+        last_beat = proc.last_beat_ms()
         rate: float | None = None
         drops = drops_minute = 0
         if proc.samples:
@@ -186,28 +199,22 @@ class FleetTracker:
                 drops_minute = max(0, minute[-1][2] - minute[0][2])
         return ProcessInfo(
             name=name,
-            host=_text(record.get("host")),
-            pid=record.get("pid") if type(record.get("pid")) is int else None,
-            program=_text(record.get("program")),
-            started=_number(record.get("started")),
+            host=record.host,
+            pid=record.pid,
+            program=record.program,
+            started=record.started,
             heartbeat_age=None if last_beat is None else max(0.0, (now - last_beat) / 1000),
             alive=proc.alive,
             gone_since=None if proc.gone_since_ms is None else proc.gone_since_ms / 1000,
             gone_reason=proc.gone_reason,
-            producers=_producers(record.get("producers")),
-            consumers=_consumers(record.get("consumers")),
+            producers=list(record.producers),
+            consumers=list(record.consumers),
             publish_rate=rate,
             link_drops=drops,
             drops_last_minute=drops_minute,
-            schemas={
-                k: v
-                for k, v in (record.get("schemas") or {}).items()
-                if isinstance(k, str) and isinstance(v, str)
-            }
-            if isinstance(record.get("schemas"), dict)
-            else {},
-            version=_text(record.get("version")),
-            models=_documents(record.get("schema_json")),
+            schemas=dict(record.schemas),
+            version=record.version,
+            models=dict(record.documents),
             stale=list(proc.stale),
             me=name == self.own,
         )
@@ -216,40 +223,10 @@ class FleetTracker:
         """Process -> channel -> JSON schema, for the alive processes that announced them."""
         with self._lock:
             return {
-                name: _documents(proc.record.get("schema_json"))
+                name: dict(proc.record.documents)
                 for name, proc in self._procs.items()
                 if proc.alive
             }
-
-
-def _documents(raw: Any) -> dict[str, dict[str, Any]]:
-    if not isinstance(raw, dict):
-        return {}
-    return {k: v for k, v in raw.items() if isinstance(k, str) and isinstance(v, dict)}
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _producers(raw: Any) -> list[tuple[str, str, str, str]]:
-    out = []
-    for item in raw if isinstance(raw, list) else ():
-        if isinstance(item, list) and len(item) == 4 and all(isinstance(x, str) for x in item):
-            out.append((item[0], item[1], item[2], item[3]))
-    return out
-
-
-def _consumers(raw: Any) -> list[tuple[str, str]]:
-    out = []
-    for item in raw if isinstance(raw, list) else ():
-        if isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item):
-            out.append((item[0], item[1]))
-    return out
 
 
 # -- schema compatibility ------------------------------------------------------------------
@@ -309,6 +286,14 @@ def _accepts(consumer: Any, producer: Any) -> bool:
     return False
 
 
+def _required(schema: Mapping[str, Any]) -> set[str]:
+    """The field names a schema requires (anything else in its ``required`` is ignored)."""
+    required = schema.get("required")
+    if not isinstance(required, list):
+        return set()
+    return {name for name in required if isinstance(name, str)}
+
+
 def schema_diff(producer: Mapping[str, Any], consumer: Mapping[str, Any]) -> tuple[list[str], bool]:
     """How a consumer's model differs from a producer's, and whether that breaks it.
 
@@ -320,12 +305,7 @@ def schema_diff(producer: Mapping[str, Any], consumer: Mapping[str, Any]) -> tup
     p_props = producer.get("properties") if isinstance(producer.get("properties"), dict) else {}
     c_props = consumer.get("properties") if isinstance(consumer.get("properties"), dict) else {}
     assert isinstance(p_props, dict) and isinstance(c_props, dict)
-    p_req = (
-        set(producer.get("required") or ()) if isinstance(producer.get("required"), list) else set()
-    )
-    c_req = (
-        set(consumer.get("required") or ()) if isinstance(consumer.get("required"), list) else set()
-    )
+    p_req, c_req = _required(producer), _required(consumer)
     closed = consumer.get("additionalProperties") is False
     changes: list[str] = []
     breaking = False

@@ -19,7 +19,6 @@ threads stopped).
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -32,6 +31,7 @@ from mapstore_core._port import StorePort
 from mapstore_core._records import ChannelUpdate
 from mapstore_core.link._connection import Backoff, Connection
 from mapstore_core.link._presence import redis_ms
+from mapstore_core.link._registry import MAX_PROCESSES, read_announcement, read_registry
 from mapstore_core.link._wire import (
     Change,
     Description,
@@ -49,7 +49,10 @@ logger = logging.getLogger("mapstore_core.link")
 _READ_COUNT = 100  # entries per XREAD (each up to 500 changes)
 _OBSERVER_READ_COUNT = 200  # per stream and read: a small batch is never a long GC pause
 _OBSERVER_PAUSE = 0.05  # seconds between an observer's reads
-_JOIN_PAGE = 10  # entries per XREVRANGE when catching up
+_JOIN_PAGE = 10  # entries per XREVRANGE / XRANGE when catching up (each up to 512 KiB)
+_BAD_STREAM_RETRY = 5.0  # seconds before a key that was not a stream is looked at again
+_REWIND = 1_000  # a producer's number this far below the last applied is not a re-send
+_REFUSED_RUNS = 1_000  # (process, run) pairs remembered as refused, for a second each
 _new_tuple = tuple.__new__
 
 
@@ -116,11 +119,15 @@ class Follower:
         self._incarnations: dict[str, str] = {}  # process -> the run we know of
         self._last_ids: dict[bytes, bytes] = {}  # stream key -> last entry id read
         self._stream_channels: dict[bytes, str] = {}  # stream key -> its channel
-        self._bad_streams: set[bytes] = set()
+        self._bad_streams: dict[bytes, float] = {}  # stream key -> when to look again
+        self._refused_runs: dict[tuple[str, str], float] = {}  # (process, run) -> until
+        self._told: dict[str, float] = {}  # what was told -> when it may be told again
         self._linked_ms: int | None = None  # Redis's clock when the reader first got through
         self.lag_ms = 0.0
         """How long the last entry read had waited in Redis (Redis's clock)."""
         self.counts = {"received": 0, "rejected": 0, "dropped": 0}
+        self.skipped_history = 0
+        """Updates of gone processes (or earlier runs) left out when joining a channel."""
 
     # -- other threads ---------------------------------------------------------------------
 
@@ -176,9 +183,7 @@ class Follower:
                             self._apply_entry(entry, entry_id)
                 backoff.reset()
             except self._connection.response_error as exc:  # a key of the wrong type
-                logger.warning("link %r: Redis refused a read (%s); re-joining", self.name, exc)
-                self._stream_channels.clear()
-                self._last_ids.clear()
+                self._set_aside_bad_streams(exc)
                 backoff.wait(stop)
             except errors:
                 if stop.is_set():
@@ -193,26 +198,79 @@ class Follower:
     # -- joining channels ------------------------------------------------------------------
 
     def _scan_channels(self) -> None:
-        """Follow channels other processes started streaming since the last scan."""
-        members = self._redis.smembers(self._keys.channels)
+        """Follow channels other processes started streaming since the last scan.
+
+        A key of the wrong type (the channels set, a channel's stream) is told once and
+        looked at again later: once repaired, it is followed again.
+        """
+        try:
+            members = self._redis.smembers(self._keys.channels)
+        except self._connection.response_error as exc:
+            self._tell_once(
+                "channels",
+                f"the namespace's channels set is not a set ({exc}): no new channel "
+                "is followed until it is repaired (the ones followed go on)",
+            )
+            return
+        now = time.monotonic()
         for member in members:
             try:
-                channel = member.decode() if isinstance(member, bytes) else str(member)
+                channel = member.decode("utf-8") if isinstance(member, bytes) else str(member)
             except UnicodeDecodeError:
-                self.counts["dropped"] += 1
+                self._tell_once(
+                    "channel-name", "a member of the channels set is not UTF-8: skipped"
+                )
                 continue
             stream = self._keys.stream(channel).encode()
-            if stream in self._stream_channels or stream in self._bad_streams:
+            if stream in self._stream_channels or self._bad_streams.get(stream, 0.0) > now:
                 continue
             try:
                 self._join(channel, stream)
             except self._connection.response_error as exc:
-                self._bad_streams.add(stream)
-                self.counts["dropped"] += 1
-                logger.warning("link %r: not following %r: %s", self.name, channel, exc)
-                self._port.news(
-                    "link_dropped", f"channel {channel!r} is not followed: its key is bad ({exc})"
+                self._bad_streams[stream] = now + _BAD_STREAM_RETRY
+                self._tell_once(
+                    f"bad:{channel}",
+                    f"channel {channel!r} is not followed for now: its keys in "
+                    f"Redis are of the wrong type ({exc}); looked at again every "
+                    f"{_BAD_STREAM_RETRY:g} s",
                 )
+            else:
+                self._bad_streams.pop(stream, None)
+
+    def _set_aside_bad_streams(self, exc: Exception) -> None:
+        """A read was refused: set aside the followed keys that are no stream, keep the rest.
+
+        Every other channel goes on from where it was (nothing is read twice); a key set
+        aside is joined again once it is a stream (or gone) again.
+        """
+        streams = list(self._last_ids)
+        pipe = self._redis.pipeline(transaction=False)
+        for stream in streams:
+            pipe.type(stream)
+        kinds = pipe.execute()
+        retry = time.monotonic() + _BAD_STREAM_RETRY
+        for stream, kind in zip(streams, kinds, strict=True):
+            if kind not in (b"stream", b"none", "stream", "none"):
+                channel = self._stream_channels.pop(stream, "?")
+                del self._last_ids[stream]
+                self._bad_streams[stream] = retry
+                self._tell_once(
+                    f"bad:{channel}",
+                    f"channel {channel!r} is not followed for now: its stream "
+                    f"key holds a {kind!r} ({exc}); looked at again every {_BAD_STREAM_RETRY:g} s",
+                )
+
+    def _tell_once(self, key: str, message: str, *, count: int = 1, every: float = 60.0) -> None:
+        """Count and tell something refused, at most once per ``every`` seconds per ``key``."""
+        self.counts["dropped"] += count
+        now = time.monotonic()
+        if self._told.get(key, 0.0) > now:
+            return
+        if len(self._told) > 10_000:
+            self._told.clear()
+        self._told[key] = now + every
+        logger.warning("link %r: %s", self.name, message)
+        self._port.news("link_dropped", message)
 
     def _join(self, channel: str, stream: bytes) -> None:
         """Catch up on a channel: every producer's newest value, then the recent history.
@@ -224,12 +282,13 @@ class Follower:
         """
         history = self._port.history_size
         live = self._live_processes()
+        skipped_before = self.skipped_history
         # Read before the stream: a writer updates the hash only after the stream, so every
         # value in it is also in the stream unless its producer has been quiet for long.
         latest = self._redis.hgetall(self._keys.latest(channel))
         # Everything since this link started is news; history is what came before. Anything
         # written after these reads comes through XREAD, which goes on from `last_id`.
-        since = self._redis.xrange(stream, min=f"{self._linked_ms}-0", max="+")
+        since = self._read_since(stream)
         last_id = since[-1][0] if since else b"0-0"
         backlog: list[tuple[Entry, list[Change]]] = []
         budget = history
@@ -277,27 +336,39 @@ class Follower:
             self._apply_entry(entry, None, read)
         self._stream_channels[stream] = channel
         self._last_ids[stream] = last_id
+        skipped = self.skipped_history - skipped_before
+        if skipped:
+            self._port.news(
+                "link_dropped",
+                f"joining channel {channel!r} left out {skipped} earlier update(s) of "
+                "processes that are gone or restarted since (their history, not news)",
+            )
+
+    def _read_since(self, stream: bytes) -> list[Any]:
+        """The stream's entries since this link started, read a page at a time.
+
+        Bounded replies: one entry can be 512 KiB, and a stream 100,000 entries.
+        """
+        entries: list[Any] = []
+        lower = f"{self._linked_ms}-0"
+        while True:
+            page = self._redis.xrange(stream, min=lower, max="+", count=_JOIN_PAGE)
+            entries += page
+            if len(page) < _JOIN_PAGE:
+                return entries
+            lower = "(" + page[-1][0].decode()
 
     def _live_processes(self) -> dict[str, str | None]:
-        """Processes whose heartbeat is current, with the incarnation they announced."""
+        """Processes whose heartbeat is current, with the run (incarnation) they announced."""
         now_ms = redis_ms(self._redis)
         procs = self._redis.zrange(self._keys.procs, 0, -1, withscores=True)
-        names = [
-            member.decode(errors="replace") if isinstance(member, bytes) else str(member)
-            for member, score in procs
-            if score >= now_ms
-        ]
+        registry = read_registry(procs, now_ms)
+        names = [name for name, deadline in registry.deadlines.items() if deadline >= now_ms]
         records = self._redis.mget([self._keys.proc(name) for name in names]) if names else []
         live: dict[str, str | None] = {}
         for name, raw in zip(names, records, strict=True):
-            incarnation = None
-            try:
-                record = json.loads(raw) if raw is not None else None
-                if isinstance(record, dict) and isinstance(record.get("incarnation"), str):
-                    incarnation = record["incarnation"]
-            except (ValueError, UnicodeDecodeError, RecursionError):
-                self.counts["dropped"] += 1
-            live[name] = incarnation
+            record = read_announcement(raw)
+            live[name] = record.incarnation if record is not None and record.incarnation else None
         return live
 
     # -- decoding --------------------------------------------------------------------------
@@ -305,32 +376,110 @@ class Follower:
     def _decode(self, raw: Any, channel: str, live: dict[str, str | None] | None) -> Entry | None:
         """Decode one entry, or None to skip it; a bad one is counted and dropped, never raised.
 
-        With ``live`` (catching up), only what live processes sent in their current run is
-        kept: a gone process's history is not resurrected, nor an earlier run's. An event of
-        the entry that is not a fit is dropped alone, and counted.
+        Only entries of a run a process announced are kept (``_accepts``); with ``live``
+        (catching up), only those of processes alive now: a gone process's history is not
+        resurrected, nor an earlier run's (skipped, and counted in ``skipped_history``).
+        An event of the entry that is not a fit is dropped alone, and counted.
         """
         if isinstance(raw, bytes) and raw.startswith(self._own_prefix):
             return None  # our own batch: not even decoded
+        if self._gone:
+            self._forget_gone()
+        refused: list[str] = []
 
         def wanted(process: str, incarnation: str) -> bool:
             if process == self.name:
-                return False  # our own changes (or an earlier run of this name)
+                return False  # an earlier run of this name (ours are skipped above)
             if live is None:
-                return True
-            if process not in live:
-                return False
-            current = live[process]
-            return current is None or current == incarnation
+                accepted = self._accepts(process, incarnation)
+            else:
+                accepted = live.get(process) == incarnation and self._adopt_run(
+                    process, incarnation
+                )
+            if not accepted:
+                refused.append(process)
+            return accepted
 
         if live is not None and isinstance(raw, bytes):
             header = entry_header(raw)  # skip a gone process's batches without parsing them
             if header is not None and not wanted(*header):
+                self.skipped_history += raw.count(b"\n")
                 return None
         try:
-            return decode_entry(raw, channel=channel, accept=wanted)
+            entry = decode_entry(raw, channel=channel, accept=wanted)
         except (ValueError, TypeError) as exc:
             self._dropped(f"dropped a malformed entry on channel {channel!r}: {exc}")
             return None
+        if entry is None and refused and isinstance(raw, bytes):
+            if live is None:
+                self.counts["dropped"] += raw.count(b"\n")  # one line per update
+            else:
+                self.skipped_history += raw.count(b"\n")
+        return entry
+
+    def _accepts(self, process: str, incarnation: str) -> bool:
+        """Whether an entry read live comes from the run ``process`` announced.
+
+        The announcement (``proc:NAME``) is what a process writes before any entry; an
+        entry naming another run is another process under the same name, or forged: its
+        updates are dropped and counted, and the process's producers here are left alone.
+        A run that is the announced one, after another, is a restart.
+        """
+        known = self._incarnations.get(process)
+        if known == incarnation:
+            return True
+        now = time.monotonic()
+        run = (process, incarnation)
+        if self._refused_runs.get(run, 0.0) <= now:
+            announced = self._announced_run(process)
+            if announced == incarnation:
+                return self._adopt_run(process, incarnation)
+            if len(self._refused_runs) >= _REFUSED_RUNS:
+                self._refused_runs.clear()
+            self._refused_runs[run] = now + 1.0
+        self._tell_once(
+            f"run:{process}",
+            f"dropped updates that claim to come from process {process!r} in a run "
+            f"({incarnation[:16]!r}) its announcement does not name: two processes share "
+            "the name, or the entries are forged",
+            count=0,  # _decode counts the entry's updates
+        )
+        return False
+
+    def _adopt_run(self, process: str, incarnation: str) -> bool:
+        """Take ``incarnation`` as ``process``'s current run (a restart if another was)."""
+        known = self._incarnations.get(process)
+        if known == incarnation:
+            return True
+        if known is None and len(self._incarnations) >= MAX_PROCESSES:
+            self._tell_once(
+                "too-many",
+                f"more than {MAX_PROCESSES} processes send to this namespace: "
+                f"updates of {process!r} dropped",
+            )
+            self.counts["dropped"] -= 1
+            return False
+        if known is not None:
+            self._retire(process, f"process {process!r} restarted")
+            self._forget_numbers(process)
+        self._incarnations[process] = incarnation
+        return True
+
+    def _announced_run(self, process: str) -> str | None:
+        """The run ``process``'s announcement in Redis names (None: no valid one)."""
+        record = read_announcement(self._redis.get(self._keys.proc(process)))
+        return record.incarnation if record is not None and record.incarnation else None
+
+    def _forget_gone(self) -> None:
+        """Forget reaped processes: numbers and run (a later run starts afresh)."""
+        while self._gone:
+            gone = self._gone.popleft()
+            self._forget_numbers(gone)
+            self._incarnations.pop(gone, None)
+
+    def _forget_numbers(self, process: str) -> None:
+        for key in [known for known in self._remote_n if known[0] == process]:
+            del self._remote_n[key]
 
     def _changes(self, entry: Entry) -> list[Change]:
         """All of an entry's events at once (catching up: a window is read whole)."""
@@ -361,7 +510,6 @@ class Follower:
 
         Live (``read`` None), each event is decoded, applied and let go before the next.
         """
-        self._check_incarnation(entry)
         if entry_id is not None:  # a live read: how long it waited in Redis
             self._note_lag(entry_id)
         process, channel, meta = entry.process, entry.channel, entry.meta
@@ -392,7 +540,16 @@ class Follower:
             port.apply(_registration(process, channel, pid, timestamp, description, registered))
             last = n - 1
         if n <= last:
-            return  # a re-send
+            if last - n <= _REWIND:
+                return  # a re-send
+            # Numbers never go back this far in one run: the last one was not this run's
+            # (forged with its public run id): follow this one rather than drop every
+            # later update.
+            self._tell_once(
+                f"rewind:{process}",
+                f"the numbers of {pid!r} in process {process!r} went back from {last} to {n}: "
+                "an earlier update claiming to be its was not; following the run's own",
+            )
         self._remote_n[key] = n
         skipped = n - last - 1 - folded
         if skipped > 0:
@@ -450,7 +607,6 @@ class Follower:
                 entry = self._decode(fields.get(b"m"), followed, None)
                 if entry is None:
                     continue
-                self._check_incarnation(entry)
                 self._note_lag(entry_id)
                 refused: list[str] = []
                 for change in changes(entry, refused):
@@ -481,23 +637,6 @@ class Follower:
         except ValueError:
             return
         self.lag_ms = max(0.0, time.time() * 1000 + self._clock_offset() - entry_ms)
-
-    def _check_incarnation(self, entry: Entry) -> None:
-        """Forget reaped processes; a process that restarted under its name is a new one."""
-        while self._gone:
-            gone = self._gone.popleft()
-            for key in [known for known in self._remote_n if known[0] == gone]:
-                del self._remote_n[key]
-            self._incarnations.pop(gone, None)
-        process = entry.process
-        known = self._incarnations.get(process)
-        if known is None:
-            self._incarnations[process] = entry.incarnation
-        elif known != entry.incarnation:
-            self._retire(process, f"process {process!r} restarted")
-            for key in [k for k in self._remote_n if k[0] == process]:
-                del self._remote_n[key]
-            self._incarnations[process] = entry.incarnation
 
 
 def _registration(

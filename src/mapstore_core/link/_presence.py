@@ -33,7 +33,13 @@ from mapstore_core._port import StorePort
 from mapstore_core._records import Diagnostic, ProcessInfo
 from mapstore_core.link._connection import Connection
 from mapstore_core.link._fleet import FleetTracker, fleet_diagnostics
-from mapstore_core.link._wire import Keys, schema_fingerprint
+from mapstore_core.link._registry import (
+    Counters,
+    read_announcement,
+    read_counters,
+    read_registry,
+)
+from mapstore_core.link._wire import Keys, schema_fingerprint, valid_text
 
 __all__ = ["MISSED_BEATS", "Presence", "redis_ms"]
 
@@ -58,27 +64,14 @@ def _version() -> str:
         return "unknown"
 
 
-def _json_object(raw: Any) -> dict[str, Any] | None:
-    """A JSON object read from Redis, or None when it is missing or malformed."""
-    if not isinstance(raw, bytes | str) or len(raw) > 4 * 1024 * 1024:
-        return None
+def _incarnation_in(counters: bytes) -> str | None:
+    """The run that wrote a counters key, read without trusting it (None if unreadable)."""
     try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        data = json.loads(counters) if 0 < len(counters) <= 4_096 else None
+    except (ValueError, UnicodeDecodeError):
         return None
-    return value if isinstance(value, dict) else None
-
-
-def _names(procs: Any) -> dict[str, int]:
-    """The registry's members (process name -> deadline); a name that is not text is skipped."""
-    deadlines: dict[str, int] = {}
-    for member, score in procs:
-        try:
-            name = member.decode() if isinstance(member, bytes) else str(member)
-        except UnicodeDecodeError:
-            continue
-        deadlines[name] = int(score)
-    return deadlines
+    run = data.get("i") if isinstance(data, dict) else None
+    return run if isinstance(run, str) and len(run) <= 64 and run.isprintable() else None
 
 
 class Presence:
@@ -125,6 +118,10 @@ class Presence:
         self._announcements = 0
         self._announced_as: int | None = None  # the store's shape when last announced
         self._deadlines: dict[str, int] = {}  # process -> heartbeat deadline, Redis ms
+        self._last_beat_ms: int | None = None  # Redis's clock at our last heartbeat
+        self._settled_at_ms: int | None = None  # since when our beats have been regular
+        self._twins: set[str] = set()  # incarnations of another process under our name, told
+        self._told_over = 0  # the registry's excess last told
 
     # -- announcing ----------------------------------------------------------------------
 
@@ -143,7 +140,7 @@ class Presence:
         self._announced_as = self._port.shape()
         producers, schemas, documents = [], {}, {}
         for info in reads.producers():
-            if info.process is None:
+            if info.process is None and valid_text(info.channel) and valid_text(info.id):
                 producers.append([info.channel, info.id, info.kind, info.registered_at])
         for channel in reads.channels():
             document = reads.json_schema(channel.name)
@@ -168,7 +165,10 @@ class Presence:
         now_ms = self._now_ms()
         pipe = self._redis.pipeline(transaction=False)
         self._announcements += 1
-        pipe.set(self._keys.proc(self._name), json.dumps(record), px=self._record_ttl_ms())
+        # Any text that cannot be UTF-8 (a file name decoded with surrogateescape, say)
+        # becomes "?": a record every reader can parse, rather than one none can.
+        encoded = json.dumps(record, ensure_ascii=False).encode("utf-8", "replace")
+        pipe.set(self._keys.proc(self._name), encoded, px=self._record_ttl_ms())
         pipe.set(self._keys.stat(self._name), self._stats_json(), px=self._record_ttl_ms())
         pipe.zadd(self._keys.procs, {self._name: self._deadline(now_ms)})
         pipe.execute()
@@ -193,6 +193,7 @@ class Presence:
         counts = self._counters()
         return json.dumps(
             {
+                "i": self._incarnation,
                 "a": self._announcements,
                 "sent": counts["sent"],
                 "coalesced": counts["coalesced"],
@@ -214,45 +215,96 @@ class Presence:
             procs = self._redis.zrange(keys.procs, 0, -1, withscores=True)
         else:
             pipe = self._redis.pipeline(transaction=False)
+            pipe.get(keys.stat(self._name))  # who beat under our name since our last beat
             pipe.zadd(keys.procs, {self._name: self._deadline(now_ms)})
             pipe.pexpire(keys.proc(self._name), self._record_ttl_ms())
             pipe.set(keys.stat(self._name), self._stats_json(), px=self._record_ttl_ms())
             pipe.zrange(keys.procs, 0, -1, withscores=True)
-            _, still_there, _, procs = pipe.execute()
+            before, _, still_there, _, procs = pipe.execute()
+            self._check_twin(before)
             if still_there and self._announced_as != self._port.shape():
                 self.announce()  # producers or consumers changed: keep the announcement true
             if not still_there:  # Redis restarted empty: announce again, resend every value
                 logger.warning("link %r: Redis lost the namespace; announcing again", self._name)
                 self.announce()
                 self._on_lost()
-        deadlines = _names(procs)
+        settled = self._settle(now_ms)
+        registry = read_registry(procs, now_ms, keep=None if self._observer else self._name)
+        if registry.refused and not self._observer:
+            self._redis.zrem(keys.procs, *registry.refused)  # no process's: not a name, or
+            self._port.news(  # an impossible deadline; nobody could ever reap them
+                "link_dropped",
+                f"link {self._name!r} removed {len(registry.refused)} member(s) of the process "
+                "registry that are no process's (not a valid name, or an impossible deadline)",
+            )
+        if registry.over != self._told_over:
+            self._told_over = registry.over
+            if registry.over:
+                self._port.news(
+                    "link_dropped",
+                    f"the namespace lists {registry.over} process(es) over the "
+                    f"{len(registry.deadlines)} this link follows; the most recent are kept",
+                )
+        deadlines = registry.deadlines
         for name, deadline in deadlines.items():
             self._deadlines[name] = max(self._deadlines.get(name, 0), deadline)
-        self._read_fleet(now_ms, deadlines)
-        self._reap(now_ms)
+        self._read_fleet(now_ms, deadlines, settled)
+        if settled:
+            self._reap(now_ms, deadlines)
 
-    def _read_fleet(self, now_ms: int, deadlines: dict[str, int]) -> None:
+    def _settle(self, now_ms: int) -> bool:
+        """Whether this process has beaten regularly for a whole grace period.
+
+        A beat that comes more than two heartbeats after the last one means Redis was
+        frozen or away, or this process was: beats the others missed meanwhile do not
+        count, so nobody is judged until a grace period of regular beats has passed.
+        """
+        last, self._last_beat_ms = self._last_beat_ms, now_ms
+        if last is None or now_ms - last > 2 * self._heartbeat * 1000:
+            self._settled_at_ms = now_ms
+        since = self._connection.connected_since
+        if since is None or time.monotonic() - since < 2 * self._heartbeat:
+            return False  # after a reconnect, give every process a chance to beat again
+        settled_at = self._settled_at_ms if self._settled_at_ms is not None else now_ms
+        return now_ms - settled_at >= MISSED_BEATS * self._heartbeat * 1000
+
+    def _check_twin(self, raw: Any) -> None:
+        """Tell once when another process heartbeats under this one's name."""
+        counters = raw if isinstance(raw, bytes) else b""
+        other = _incarnation_in(counters)
+        if other is None or other == self._incarnation or other in self._twins:
+            return
+        self._twins.add(other)
+        message = (
+            f"another process heartbeats under this process's name {self._name!r} (run "
+            f"{other}): give each process its own name; the others follow only the run whose "
+            "announcement is current and drop the other's updates"
+        )
+        logger.warning("link %r: %s", self._name, message)
+        self._port.news("link_status", message)
+
+    def _read_fleet(self, now_ms: int, deadlines: dict[str, int], settled: bool) -> None:
         """Feed the fleet tracker: deadlines, counters, and the announcements that changed.
 
-        Anything malformed in Redis is skipped (a process without a readable record is listed
+        Everything goes through ``_registry`` (a process without a valid record is listed
         by name only). The store gets what was read (new findings become ``diagnostic``
         events).
         """
         names = list(deadlines)
-        stats: dict[str, Any] = {}
+        stats: dict[str, Counters | None] = {}
         if names:
             raws = self._redis.mget([self._keys.stat(name) for name in names])
             for name, raw in zip(names, raws, strict=True):
-                stats[name] = _json_object(raw)
+                stats[name] = read_counters(raw)
         wanted = self.fleet.wanted_records(deadlines, stats)
-        records: dict[str, Any] = {}
+        records = {}
         if wanted:
             raws = self._redis.mget([self._keys.proc(name) for name in wanted])
             for name, raw in zip(wanted, raws, strict=True):
-                record = _json_object(raw)
+                record = read_announcement(raw)
                 if record is not None:
                     records[name] = record
-        self.fleet.update(now_ms, deadlines, {k: v for k, v in stats.items() if v}, records)
+        self.fleet.update(now_ms, deadlines, stats, records, settled=settled)
         self._port.fleet(self.fleet.processes(), self.diagnostics())
         self.seen_once.set()
 
@@ -273,30 +325,51 @@ class Presence:
 
     # -- reaping -------------------------------------------------------------------------
 
-    def _reap(self, now_ms: int) -> None:
-        """Close here the producers of processes whose heartbeat deadline has passed."""
-        since = self._connection.connected_since
-        if since is None or time.monotonic() - since < 2 * self._heartbeat:
-            return  # after a reconnect, give every process a chance to beat again
+    def _reap(self, now_ms: int, deadlines: dict[str, int]) -> None:
+        """Reap every process whose heartbeat deadline has passed, with producers or not.
+
+        Its producers close here; unless an observer, it also leaves Redis: its registry
+        member, announcement, counters and ``latest`` fields. Called only once this process
+        has beaten regularly for a grace period (``_settle``).
+        """
         grace = int(MISSED_BEATS * self._heartbeat * 1000)
-        for process in self._port.remote_processes():
-            deadline = self._deadlines.setdefault(process, now_ms + grace)
-            if now_ms <= deadline:
+        remote = self._port.remote_processes()
+        for process in remote:
+            if process != self._name:  # producers of a process no longer in the registry
+                self._deadlines.setdefault(process, now_ms + grace)
+        for process in [p for p in self._deadlines if p not in deadlines and p not in remote]:
+            del self._deadlines[process]  # left cleanly, or reaped by another process
+        for process, deadline in list(self._deadlines.items()):
+            if now_ms <= deadline or process == self._name:
                 continue
             missed = (now_ms - deadline) / 1000 + MISSED_BEATS * self._heartbeat
             reason = (
                 f"process {process!r} missed {MISSED_BEATS} heartbeats "
                 f"(last seen {missed:.1f} s ago on Redis's clock)"
             )
+            fields = self._latest_fields(process)
             self.retire(process, reason)
-            self._deadlines.pop(process, None)
+            del self._deadlines[process]
             self._on_gone(process)
             if self._observer:
                 continue  # an observer writes nothing; the processes reap each other
             pipe = self._redis.pipeline(transaction=False)
             pipe.zrem(self._keys.procs, process)
-            pipe.delete(self._keys.proc(process))
+            pipe.delete(self._keys.proc(process), self._keys.stat(process))
+            for channel, names in fields.items():
+                pipe.hdel(self._keys.latest(channel), *names)
             pipe.execute()
+
+    def _latest_fields(self, process: str) -> dict[str, list[str]]:
+        """The ``latest`` hash fields of a process's producers: those here and announced."""
+        fields: dict[str, list[str]] = {}
+        known = {(p.channel, p.id) for p in self._port.reads.producers() if p.process == process}
+        record = self.fleet.record(process)
+        if record is not None:
+            known.update((channel, pid) for channel, pid, _kind, _where in record.producers)
+        for channel, pid in known:
+            fields.setdefault(channel, []).append(Keys.field(process, pid))
+        return fields
 
     def retire(self, process: str, reason: str) -> None:
         """Close every producer of ``process`` here, keeping their last values as stale.

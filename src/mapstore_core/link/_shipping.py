@@ -40,6 +40,8 @@ from mapstore_core.link._wire import (
     Description,
     Keys,
     encode_entry,
+    safe_text,
+    valid_text,
     wire_change,
 )
 
@@ -92,6 +94,7 @@ class Shipper:
         self._woken = False  # the sink sets it (it woke the writer); the writer clears it
         self._linked: dict[int, LinkedProducer] = {}  # serial -> every local producer
         self._described: dict[int, Description] = {}  # serial -> its description
+        self._unlinkable: set[int] = set()  # serials whose id or channel cannot be JSON
         # -- the writer thread's --
         self._sent_n: dict[int, int] = {}  # serial -> the last number Redis took of each
         self._hashed: dict[LinkedProducer, int] = {}  # the n of each one's `latest` field
@@ -100,6 +103,10 @@ class Shipper:
         self._resend_all = False  # Redis may have lost what it took: send every newest
         self._next_hash = 0.0
         self._unreported = 0  # skipped changes not yet told in a `link_dropped` event
+        self._refused = 0  # changes Redis refused, not yet told
+        self._refusal = ""  # what Redis said, the last time
+        self._told_unlinkable: set[int] = set()
+        self._adopted: dict[int, int] = {}  # serial -> the number given its state at attach
         self._report_after = 0.0
         self.counts = {"sent": 0, "coalesced": 0, "dropped": 0}
 
@@ -125,12 +132,16 @@ class Shipper:
             self._wake.set()
 
     def _remember(self, producer: LinkedProducer) -> None:
+        # Where it was registered is description: a lone surrogate (a file name that is not
+        # UTF-8) becomes U+FFFD. Its id and channel are names: such a producer cannot cross.
         self._described[producer.serial] = (
             producer.kind,
-            producer.registered_at,
+            safe_text(producer.registered_at),
             producer.validated,
         )
         self._linked[producer.serial] = producer
+        if not (valid_text(producer.id) and valid_text(producer.channel_name)):
+            self._unlinkable.add(producer.serial)
 
     def adopt(self, current: list[tuple[LinkedProducer, int]]) -> None:
         """Take over the producers the store had before the link (``StorePort.attach``).
@@ -143,6 +154,8 @@ class Shipper:
             if self._port.adopt(producer, before):
                 self._remember(producer)
                 self._sent_n.setdefault(producer.serial, before)
+                if producer.link_n == before + 1:  # a number for its state, not an update
+                    self._adopted[producer.serial] = before + 1
 
     @property
     def queued(self) -> int:
@@ -269,59 +282,86 @@ class Shipper:
         one Redis took last was preceded by changes that never went (coalesced: counted
         here, once). One at or below it is older than what went already: not sent, and
         already counted (a guard: the newest goes only after the queue, read under the lock).
+        A channel whose entry Redis refused (out of memory, a key of the wrong type) is not
+        sent: its producers' newest go again at the next round.
         """
         groups: dict[str, tuple[list[_Line], dict[str, int]]] = {}
         sent = self._sent_n
-        taking: dict[int, int] = {}
-        skipped = stale = 0
+        taking: dict[int, list[int]] = {}  # serial -> [newest n, changes, changes skipped]
         for item in items:
             serial, n = item[6], item[3]
-            last = taking.get(serial)
-            if last is None:
-                last = sent.get(serial, 0)
+            took = taking.get(serial)
+            last = took[0] if took is not None else sent.get(serial, 0)
             if n <= last:
-                stale += 1  # counted in the gap before the newer one that went
-                continue
-            skipped += n - last - 1
-            taking[serial] = n
-            self._group(groups, item)
+                continue  # counted in the gap before the newer one that went
+            gap = n - last - 1
+            adopted = self._adopted.get(serial)
+            if adopted is not None and n >= adopted:
+                del self._adopted[serial]
+                gap -= last < adopted < n  # its state at attach: a number, not an update
+            went = self._group(groups, item)  # False: it cannot be JSON (counted, told)
+            if took is None:
+                taking[serial] = [n, went, gap]
+            else:
+                took[0], took[1], took[2] = n, took[1] + went, took[2] + gap
         for item in again or ():  # sent before; Redis may have lost it: not counted again
             self._group(groups, item)
+        refused: set[str] = set()
         if groups:
             pipe = self._redis.pipeline(transaction=False)
             keys = self._keys
             described = self._described
+            writes: list[tuple[str, bool]] = []  # per command: its channel, whether an XADD
             for channel, (lines, serials) in groups.items():
                 meta = {pid: described.get(s, _UNKNOWN) for pid, s in serials.items()}
                 stream = keys.stream(channel)
                 for entry in self._encode(channel, meta, lines):
                     pipe.xadd(stream, {"m": entry}, maxlen=_STREAM_LEN, approximate=True)
+                    writes.append((channel, True))
                 if channel not in self._announced_channels:
                     pipe.sadd(keys.channels, channel)
-            self._execute(pipe)
-            self._announced_channels.update(groups)
-        sent.update(taking)
-        self.counts["sent"] += len(items) - stale
+                    writes.append((channel, False))
+            failed = self._execute(pipe)
+            refused = {writes[i][0] for i in failed if writes[i][1]}
+            unlisted = {writes[i][0] for i in failed if not writes[i][1]}
+            self._announced_channels.update(c for c in groups if c not in unlisted)
+        skipped = taken = 0
+        for serial, (n, count, gap) in taking.items():
+            producer = self._linked.get(serial)
+            if refused and producer is not None and producer.channel_name in refused:
+                self._refused += count
+                continue
+            sent[serial] = n
+            taken += count
+            skipped += gap
+        self.counts["sent"] += taken
+        if refused:
+            self._resync = True  # the newest of each goes again once Redis takes it
+            self._resend_all = self._resend_all or bool(again)
         if skipped:
             self.counts["coalesced"] += skipped
             self._unreported += skipped
         self.report_skipped()
 
-    def _group(self, groups: dict[str, tuple[list[_Line], dict[str, int]]], item: _Item) -> None:
+    def _group(self, groups: dict[str, tuple[list[_Line], dict[str, int]]], item: _Item) -> bool:
         """Add a change to its channel's entry, as its event line (if it can be JSON)."""
         channel, op, pid, n, timestamp, payload, serial = item
+        if serial in self._unlinkable:
+            self._cannot_cross(item)
+            return False
         try:
             line = wire_change(
                 op, channel, pid, n, timestamp, payload, self._described.get(serial, _UNKNOWN)
             )
         except ValueError as exc:  # a string with a lone surrogate, say
             self._unsendable(item, exc)
-            return
+            return False
         group = groups.get(channel)
         if group is None:
             group = groups[channel] = ([], {})
         group[0].append((n, pid, line))
         group[1][pid] = serial
+        return True
 
     def _line(self, item: _Item) -> bytes | None:
         """A change's event line; None (counted, told) when it cannot be JSON."""
@@ -333,6 +373,19 @@ class Shipper:
             self._unsendable(item, exc)
             return None
 
+    def _cannot_cross(self, item: _Item) -> None:
+        """A change of a producer whose id or channel cannot be JSON: counted, told once."""
+        self.counts["dropped"] += 1
+        serial = item[6]
+        if serial in self._told_unlinkable:
+            return
+        self._told_unlinkable.add(serial)
+        self._port.news(
+            "link_dropped",
+            f"producer {item[2]!r} on {item[0]!r} cannot cross the link: its id or channel "
+            "is not valid UTF-8 (a lone surrogate); its updates stay in this process",
+        )
+
     def _unsendable(self, item: _Item, exc: ValueError) -> None:
         self.counts["dropped"] += 1
         self._port.news(
@@ -342,14 +395,23 @@ class Shipper:
         )
 
     def report_skipped(self) -> None:
-        """Tell what was skipped in one ``link_dropped`` event, at most every second.
+        """Tell what was skipped or refused in ``link_dropped`` events, at most every second.
 
         A flood skips at every send: an event each time would flood the event log in turn.
         """
-        if not self._unreported or time.monotonic() < self._report_after:
+        if not (self._unreported or self._refused) or time.monotonic() < self._report_after:
+            return
+        self._report_after = time.monotonic() + 1.0
+        if self._refused:
+            refused, self._refused = self._refused, 0
+            self._port.news(
+                "link_dropped",
+                f"Redis refused {refused} update(s) of link {self._name!r} ({self._refusal}): "
+                "not sent; each producer's newest goes again once Redis takes writes",
+            )
+        if not self._unreported:
             return
         skipped, self._unreported = self._unreported, 0
-        self._report_after = time.monotonic() + 1.0
         self._port.news(
             "link_dropped",
             f"link {self._name!r} skipped {skipped} update(s): its queue of {self.max_queue} "
@@ -357,11 +419,18 @@ class Shipper:
             "newest went out",
         )
 
-    def _execute(self, pipe: Any) -> None:
-        for result in pipe.execute(raise_on_error=False):
-            if isinstance(result, Exception):  # e.g. WRONGTYPE: someone clobbered our key
-                self.counts["dropped"] += 1
-                logger.warning("link %r: Redis refused a write: %s", self._name, result)
+    def _execute(self, pipe: Any) -> list[int]:
+        """Run a pipeline; the indexes of the commands Redis refused (OOM, WRONGTYPE)."""
+        failed = []
+        for index, result in enumerate(pipe.execute(raise_on_error=False)):
+            if isinstance(result, Exception):
+                failed.append(index)
+                self._refusal = str(result)[:200]
+        if failed:
+            logger.warning(
+                "link %r: Redis refused %d write(s): %s", self._name, len(failed), self._refusal
+            )
+        return failed
 
     def _write_latest(self) -> None:
         """Bring each producer's ``latest`` hash field up to date (at most every 0.1 s)."""
@@ -395,8 +464,10 @@ class Shipper:
             done.append((producer, item))
         if not done:
             return
-        self._execute(pipe)
-        for producer, item in done:
+        failed = set(self._execute(pipe))
+        for index, (producer, item) in enumerate(done):
+            if index in failed:
+                continue  # the next round writes it again
             self._hashed[producer] = item[3]
             if item[1] == "close" and self._sent_n.get(producer.serial, 0) >= item[3]:
                 self._forget_closed(producer)
@@ -421,12 +492,26 @@ class Shipper:
         self._linked.pop(producer.serial, None)
         self._sent_n.pop(producer.serial, None)
         self._described.pop(producer.serial, None)
+        self._unlinkable.discard(producer.serial)
+        self._told_unlinkable.discard(producer.serial)
+        self._adopted.pop(producer.serial, None)
 
     def _encode(
         self, channel: str, meta: dict[str, Description], lines: list[_Line]
     ) -> list[bytes]:
         """Entries for a channel's changes, each under the size limit (split in halves)."""
-        entry = encode_entry(self._name, self._incarnation, channel, meta, [x[2] for x in lines])
+        try:
+            entry = encode_entry(
+                self._name, self._incarnation, channel, meta, [x[2] for x in lines]
+            )
+        except ValueError as exc:  # a guard: every string in it was checked before
+            self.counts["dropped"] += len(lines)
+            self._port.news(
+                "link_dropped",
+                f"{len(lines)} update(s) on {channel!r} cannot be JSON ({str(exc)[:200]}): "
+                "not sent",
+            )
+            return []
         if len(entry) <= MAX_ENTRY_BYTES:
             return [entry]
         if len(lines) == 1:

@@ -71,11 +71,15 @@ __all__ = [
     "changes",
     "check_name",
     "check_namespace",
+    "client_name",
     "decode_entry",
     "encode_entry",
     "entry_header",
     "entry_prefix",
+    "finite",
+    "safe_text",
     "schema_fingerprint",
+    "valid_text",
     "wire_change",
 ]
 
@@ -93,7 +97,7 @@ CROSSING = frozenset({"registered", "published", "cleared", "closed"})
 _KINDS = frozenset({"producer", "bridge"})
 _new_tuple = tuple.__new__
 _NAMESPACE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-_NAME = re.compile(r"[^\s{}@]{1,128}")
+_NAME = re.compile(r"[^\s{}@\ud800-\udfff]{1,128}")
 
 
 def check_namespace(namespace: object) -> str:
@@ -104,12 +108,42 @@ def check_namespace(namespace: object) -> str:
 
 
 def check_name(name: object) -> str:
-    """Return a process name if it has 1-128 characters and no space, ``{``, ``}`` or ``@``."""
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
+    """Return a process name: 1-128 printable characters, no space, ``{``, ``}`` or ``@``.
+
+    Printable and valid UTF-8 (no lone surrogate): a name reaches Redis, other processes
+    and terminals.
+    """
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or not name.isprintable():
         raise ValueError(
-            f"a process name is 1-128 characters without spaces, braces or '@', not {name!r}"
+            "a process name is 1-128 printable characters without spaces, braces or '@', "
+            f"not {name!r}"
         )
     return name
+
+
+def valid_text(text: str) -> bool:
+    """Whether ``text`` can cross as JSON: no lone surrogate.
+
+    A file name decoded with ``surrogateescape`` from bytes that are not UTF-8 has some.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def safe_text(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD (for descriptive text only)."""
+    if valid_text(text):
+        return text
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
+def client_name(name: str) -> str:
+    """The Redis client name for process ``name`` (Redis takes only ``!`` to ``~`` there)."""
+    ascii_name = name.encode("ascii", "backslashreplace").decode("ascii")
+    return "mapstore:" + "".join(c if "!" <= c <= "~" else "?" for c in ascii_name)
 
 
 class Keys:
@@ -284,36 +318,40 @@ def _str(value: Any, what: str) -> str:
     return value
 
 
-def _int_or_text(text: str) -> int | str:
-    """A JSON integer, or text that says what it was when Python cannot take it whole.
-
-    Without this, one such value would cost the whole entry: every other producer's
-    events in it too.
-    """
-    digits = len(text.lstrip("-"))
-    if digits <= _MAX_INT_TEXT:
-        return int(text)
-    return f"<int of about {digits:,} digits, longer than JSON here carries>"
-
-
-_MAX_INT_TEXT = 4300  # Python's default limit for int(text) (sys.get_int_max_str_digits)
+_HUGE_NUMBER = re.compile(rb"[0-9.][eE][+]?[0-9]{3,}|[0-9]{300,}")
+"""What a number needs to overflow a float: a 3-digit exponent or 300 digits (C-speed scan)."""
 
 
 def _parse(raw: bytes) -> Any:
-    """JSON, parsed by pydantic-core (about twice as fast as ``json``), else by ``json``.
+    """JSON, within the boundary's bounds, parsed by pydantic-core; ValueError if not.
 
-    pydantic-core refuses a few things ``json`` takes (nesting past 200 levels, an integer
-    of 4,301+ digits, a lone surrogate escape); those go through ``json``, so what is
-    accepted is what ``json.loads`` accepts, and such an integer arrives as text.
+    pydantic-core refuses nesting past 200 levels, an integer of 4,301+ digits, invalid
+    UTF-8 and a lone surrogate escape, without recursing in Python; a number that would be
+    a float infinity is refused here (JSON cannot carry it back out, a widget cannot draw it).
     """
     try:
-        return from_json(raw)
-    except ValueError:
-        pass
-    try:
-        return json.loads(raw, parse_int=_int_or_text)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise ValueError(f"not JSON: {str(exc)[:200]}") from None
+        value = from_json(raw, allow_inf_nan=False)
+    except ValueError as exc:
+        raise ValueError(f"not JSON within bounds: {str(exc)[:200]}") from None
+    if _HUGE_NUMBER.search(raw) is not None and not finite(value):
+        raise ValueError("a number out of a float's range")
+    return value
+
+
+def finite(value: Any) -> bool:
+    """Whether no float in ``value`` (parsed JSON) is infinite; walks without recursion."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is float:
+            if item - item != 0.0:
+                return False
+        elif kind is list:
+            stack.extend(item)
+        elif kind is dict:
+            stack.extend(item.values())
+    return True
 
 
 def _description(producer_id: Any, info: Any) -> Description:
