@@ -147,6 +147,10 @@ class Ships(Protocol):
         """Ship what is queued until ``until`` (monotonic); True if some is left."""
         ...
 
+    def beat(self) -> None:
+        """Once a heartbeat (keeps the channels set filled in)."""
+        ...
+
     def report_skipped(self) -> None:
         """Tell the store what was skipped (at most once a second)."""
         ...
@@ -237,6 +241,7 @@ class Writer:
                 more = shipper is not None and shipper.flush(until=next_beat) and not stopping
                 if time.monotonic() >= next_beat:
                     if shipper is not None:
+                        shipper.beat()
                         shipper.report_skipped()
                     presence.beat()
                     next_beat = time.monotonic() + self._heartbeat

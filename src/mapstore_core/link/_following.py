@@ -119,7 +119,7 @@ class Follower:
         self._incarnations: dict[str, str] = {}  # process -> the run we know of
         self._last_ids: dict[bytes, bytes] = {}  # stream key -> last entry id read
         self._stream_channels: dict[bytes, str] = {}  # stream key -> its channel
-        self._bad_streams: dict[bytes, float] = {}  # stream key -> when to look again
+        self._bad_streams: dict[bytes, tuple[str, float]] = {}  # -> (channel, look again at)
         self._refused_runs: dict[tuple[str, str], float] = {}  # (process, run) -> until
         self._told: dict[str, float] = {}  # what was told -> when it may be told again
         self._linked_ms: int | None = None  # Redis's clock when the reader first got through
@@ -213,7 +213,8 @@ class Follower:
             )
             return
         now = time.monotonic()
-        for member in members:
+        due = [channel.encode() for channel, at in self._bad_streams.values() if at <= now]
+        for member in [*members, *due]:  # a repaired key is looked at even if unlisted
             try:
                 channel = member.decode("utf-8") if isinstance(member, bytes) else str(member)
             except UnicodeDecodeError:
@@ -222,12 +223,12 @@ class Follower:
                 )
                 continue
             stream = self._keys.stream(channel).encode()
-            if stream in self._stream_channels or self._bad_streams.get(stream, 0.0) > now:
+            if stream in self._stream_channels or self._bad_streams.get(stream, ("", 0.0))[1] > now:
                 continue
             try:
                 self._join(channel, stream)
             except self._connection.response_error as exc:
-                self._bad_streams[stream] = now + _BAD_STREAM_RETRY
+                self._bad_streams[stream] = (channel, now + _BAD_STREAM_RETRY)
                 self._tell_once(
                     f"bad:{channel}",
                     f"channel {channel!r} is not followed for now: its keys in "
@@ -253,7 +254,7 @@ class Follower:
             if kind not in (b"stream", b"none", "stream", "none"):
                 channel = self._stream_channels.pop(stream, "?")
                 del self._last_ids[stream]
-                self._bad_streams[stream] = retry
+                self._bad_streams[stream] = (channel, retry)
                 self._tell_once(
                     f"bad:{channel}",
                     f"channel {channel!r} is not followed for now: its stream "

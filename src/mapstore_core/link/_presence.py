@@ -122,6 +122,7 @@ class Presence:
         self._settled_at_ms: int | None = None  # since when our beats have been regular
         self._twins: set[str] = set()  # incarnations of another process under our name, told
         self._told_over = 0  # the registry's excess last told
+        self._refusal_told = 0.0  # when a refused write may be logged again
 
     # -- announcing ----------------------------------------------------------------------
 
@@ -171,14 +172,37 @@ class Presence:
         pipe.set(self._keys.proc(self._name), encoded, px=self._record_ttl_ms())
         pipe.set(self._keys.stat(self._name), self._stats_json(), px=self._record_ttl_ms())
         pipe.zadd(self._keys.procs, {self._name: self._deadline(now_ms)})
-        pipe.execute()
+        self._execute(pipe)
+
+    def _execute(self, pipe: Any) -> list[Any]:
+        """Run a pipeline; a command Redis refused (full: OOM) answers None, and is logged.
+
+        Connection failures still raise (the writer reconnects); a refusal must not stop
+        the heartbeat, nor shipping behind it.
+        """
+        results: list[Any] = pipe.execute(raise_on_error=False)
+        refused = [r for r in results if isinstance(r, Exception)]
+        if refused:
+            now = time.monotonic()
+            if now >= self._refusal_told:
+                self._refusal_told = now + 60.0
+                logger.warning(
+                    "link %r: Redis refused %d heartbeat write(s): %s",
+                    self._name,
+                    len(refused),
+                    refused[0],
+                )
+            for error in refused:
+                if not isinstance(error, self._connection.response_error):
+                    raise error  # the connection, not a refusal
+        return [None if isinstance(r, Exception) else r for r in results]
 
     def leave(self) -> None:
         """Leave the registry (a clean goodbye: the others close our producers at once)."""
         pipe = self._redis.pipeline(transaction=False)
         pipe.zrem(self._keys.procs, self._name)
         pipe.delete(self._keys.proc(self._name))
-        pipe.execute()
+        self._execute(pipe)
 
     def _now_ms(self) -> int:
         now_ms = redis_ms(self._redis)
@@ -220,7 +244,7 @@ class Presence:
             pipe.pexpire(keys.proc(self._name), self._record_ttl_ms())
             pipe.set(keys.stat(self._name), self._stats_json(), px=self._record_ttl_ms())
             pipe.zrange(keys.procs, 0, -1, withscores=True)
-            before, _, still_there, _, procs = pipe.execute()
+            before, _, still_there, _, procs = self._execute(pipe)
             self._check_twin(before)
             if still_there and self._announced_as != self._port.shape():
                 self.announce()  # producers or consumers changed: keep the announcement true
@@ -358,7 +382,7 @@ class Presence:
             pipe.delete(self._keys.proc(process), self._keys.stat(process))
             for channel, names in fields.items():
                 pipe.hdel(self._keys.latest(channel), *names)
-            pipe.execute()
+            self._execute(pipe)
 
     def _latest_fields(self, process: str) -> dict[str, list[str]]:
         """The ``latest`` hash fields of a process's producers: those here and announced."""

@@ -102,6 +102,7 @@ class Shipper:
         self._resync = True  # send every producer's newest whose n is past what was acked
         self._resend_all = False  # Redis may have lost what it took: send every newest
         self._next_hash = 0.0
+        self._beats = 0
         self._unreported = 0  # skipped changes not yet told in a `link_dropped` event
         self._refused = 0  # changes Redis refused, not yet told
         self._refusal = ""  # what Redis said, the last time
@@ -393,6 +394,16 @@ class Shipper:
             f"update {item[3]} of {item[2]!r} on {item[0]!r} cannot be JSON "
             f"({str(exc)[:200]}): not sent",
         )
+
+    def beat(self) -> None:
+        """Once a heartbeat: list this process's channels again every 10 beats.
+
+        The channels set is how a newcomer finds channels: one deleted or repaired after
+        being clobbered is filled in again.
+        """
+        self._beats += 1
+        if self._beats % 10 == 0:
+            self._announced_channels.clear()
 
     def report_skipped(self) -> None:
         """Tell what was skipped or refused in ``link_dropped`` events, at most every second.

@@ -96,6 +96,7 @@ CROSSING = frozenset({"registered", "published", "cleared", "closed"})
 
 _KINDS = frozenset({"producer", "bridge"})
 _new_tuple = tuple.__new__
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _NAMESPACE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _NAME = re.compile(r"[^\s{}@\ud800-\udfff]{1,128}")
 
@@ -137,7 +138,7 @@ def safe_text(text: str) -> str:
     """``text`` with each lone surrogate replaced by U+FFFD (for descriptive text only)."""
     if valid_text(text):
         return text
-    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def client_name(name: str) -> str:
