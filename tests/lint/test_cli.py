@@ -368,5 +368,5 @@ def test_code_nested_too_deeply_to_check_is_an_error_not_a_traceback(tmp_path: P
     status, out = run(str(tmp_path))
     assert status == 2
     lines = out.splitlines()
-    assert lines[0].startswith(f"{deep}:1:1: parse-error cannot ")
+    assert lines[0].startswith(f"{deep}:1:1: parse-error too deeply nested to check: ")
     assert any("later.py" in line and "non-descriptive-id" in line for line in lines[1:])
