@@ -58,24 +58,29 @@ def iter_python_files(paths: Iterable[str], errors: list[str] | None = None) -> 
 
 
 def _walk(directory: str) -> Iterator[str]:
-    """``*.py`` files under ``directory``, sorted, without following symbolic links."""
-    try:
-        with os.scandir(directory) as scan:
-            entries = sorted(scan, key=lambda entry: entry.name)
-    except OSError:
-        return
-    subdirectories: list[str] = []
-    for entry in entries:
-        name = entry.name
-        if name.startswith("."):
+    """``*.py`` files under ``directory``, sorted, without following symbolic links.
+
+    Depth first, each directory's files before its subdirectories; the walk keeps its own
+    stack, so a tree deeper than Python's recursion limit is walked all the same.
+    """
+    stack = [directory]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except OSError:
             continue
-        if entry.is_dir(follow_symlinks=False):
-            if name not in EXCLUDED_DIRS:
-                subdirectories.append(entry.path)
-        elif name.endswith(".py") and entry.is_file(follow_symlinks=False):
-            yield entry.path
-    for subdirectory in subdirectories:
-        yield from _walk(subdirectory)
+        subdirectories: list[str] = []
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                if name not in EXCLUDED_DIRS:
+                    subdirectories.append(entry.path)
+            elif name.endswith(".py") and entry.is_file(follow_symlinks=False):
+                yield entry.path
+        stack.extend(reversed(subdirectories))
 
 
 def lint_paths(paths: Iterable[str]) -> tuple[list[Finding], int]:
@@ -110,17 +115,28 @@ def lint_paths(paths: Iterable[str]) -> tuple[list[Finding], int]:
 
 
 def _package_of(directory: str, cache: dict[str, str | None]) -> str | None:
-    """The dotted package a directory is, or None when it has no ``__init__.py``."""
-    if directory in cache:
-        return cache[directory]
-    package: str | None = None
-    if os.path.isfile(os.path.join(directory, "__init__.py")):
-        parent = os.path.dirname(directory)
-        name = os.path.basename(directory)
-        above = _package_of(parent, cache) if parent != directory else None
-        package = f"{above}.{name}" if above else name
-    cache[directory] = package
-    return package
+    """The dotted package a directory is, or None when it has no ``__init__.py``.
+
+    Climbs the parents in a loop: a tree can be deeper than Python's recursion limit.
+    """
+    below: list[str] = []  # packages whose parent's package is not known yet, nearest last
+    current = directory
+    above: str | None = None
+    while current not in cache:
+        if not os.path.isfile(os.path.join(current, "__init__.py")):
+            cache[current] = None
+            break
+        below.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    else:
+        above = cache[current]
+    for path in reversed(below):
+        name = os.path.basename(path)
+        above = cache[path] = f"{above}.{name}" if above else name
+    return cache[directory]
 
 
 def _module_name(path: str, cache: dict[str, str | None]) -> str:

@@ -48,13 +48,16 @@ class ImportedNames:
             self.table[alias.asname or alias.name] = f"{module}.{alias.name}"
 
     def qualname(self, node: ast.expr) -> str | None:
-        """The dotted name an expression refers to (``pkg.widgets.Chart``), if imports tell."""
-        if isinstance(node, ast.Name):
-            return self.table.get(node.id)
-        if isinstance(node, ast.Attribute):
-            base = self.qualname(node.value)
-            return None if base is None else f"{base}.{node.attr}"
-        return None
+        """The dotted name an expression refers to (``pkg.widgets.Chart``), if imports tell.
+
+        An attribute chain is followed in a loop: thousands of ``.a`` are no deeper to read.
+        """
+        attrs: list[str] = []
+        while isinstance(node, ast.Attribute):
+            attrs.append(node.attr)
+            node = node.value
+        base = self.table.get(node.id) if isinstance(node, ast.Name) else None
+        return None if base is None else ".".join([base, *reversed(attrs)])
 
     def mapstore_name(self, node: ast.expr) -> str | None:
         """The mapstore_core name ``node`` refers to (``create_widget_publisher``), if any."""
