@@ -212,7 +212,7 @@ def test_missing_path_is_an_error_and_the_rest_is_checked(tmp_path: Path) -> Non
     bad = write(tmp_path, "bad.py", BAD)
     status, out = run(str(tmp_path / "nope.py"), str(bad))
     assert status == 2
-    assert f"{tmp_path / 'nope.py'}:1:1: parse-error no such file or directory" in out
+    assert f"{tmp_path / 'nope.py'}: read-error no such file or directory\n" in out
     assert "non-descriptive-id" in out
 
 

@@ -2,18 +2,22 @@
 
 Each test is one way an outside check broke it: a source Python refuses must say why and where
 (never a column below 1), nesting too deep for the parser or for the linter's own walks is a
-per-file ``parse-error`` (exit 2, the "could not check" status), not a traceback.
+per-file ``parse-error`` (exit 2, the "could not check" status), not a traceback; a FIFO, a
+device, a file over the size cap or a missing path is a ``read-error`` line, never a hang.
 """
 
 from __future__ import annotations
 
 import io
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from mapstore_lint import PARSE_ERROR, lint_source, main
+from mapstore_lint import MAX_SOURCE_BYTES, PARSE_ERROR, lint_source, main
 
 BAD = "import mapstore_core\n\ndef f(store):\n    store.register_producer('m', 'temp').close()\n"
 
@@ -183,3 +187,89 @@ def test_a_tree_deeper_than_the_recursion_limit_is_walked(tmp_path: Path) -> Non
         sys.setrecursionlimit(limit)
     assert status == 1
     assert out.startswith(f"{deep}:4:34: non-descriptive-id ")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_is_reported_not_read(tmp_path: Path) -> None:
+    """Named on the command line, a FIFO blocked ``open()`` forever; while walking, one named
+    ``*.py`` is skipped like every other file that is not regular. Run in a subprocess: a
+    regression hangs until the timeout instead of hanging the test run."""
+    fifo = tmp_path / "pipe.py"
+    os.mkfifo(fifo)
+    bad = write(tmp_path, "bad.py", BAD)
+    done = subprocess.run(
+        [sys.executable, "-m", "mapstore_lint", "--quiet", str(fifo), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stdout.splitlines() == [
+        f"{fifo}: read-error not a regular file (a FIFO)",
+        f"{bad}:4:34: non-descriptive-id producer id 'temp' does not say which data source it is",
+    ]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="no /dev/null here")
+def test_a_device_is_reported_not_read() -> None:
+    assert run("/dev/null") == (
+        2,
+        "/dev/null: read-error not a regular file (a character device)\n",
+    )
+
+
+def test_a_file_over_the_size_cap_is_reported_not_read(tmp_path: Path) -> None:
+    """A sparse file just over the cap: no disk written, and nothing of it read or parsed."""
+    big = tmp_path / "big.py"
+    with big.open("wb") as file:
+        file.truncate(MAX_SOURCE_BYTES + 1)
+    bad = write(tmp_path, "bad.py", BAD)
+    status, out = run(str(big), str(bad))
+    assert status == 2
+    assert out.splitlines()[0] == f"{big}: read-error too large to check (5.1 MiB > 5 MiB)"
+    assert out.splitlines()[1].startswith(f"{bad}:4:34: non-descriptive-id ")
+
+
+def test_a_file_at_the_size_cap_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("mapstore_lint._read.MAX_SOURCE_BYTES", len(BAD))
+    bad = write(tmp_path, "bad.py", BAD)
+    assert run(str(bad))[0] == 1
+    bigger = write(tmp_path, "bigger.py", BAD + "\n")
+    assert run(str(bigger)) == (
+        2,
+        f"{bigger}: read-error too large to check ({len(BAD) + 1} bytes > {len(BAD)} bytes)\n",
+    )
+
+
+def test_a_missing_path_is_a_read_error_with_no_place(tmp_path: Path) -> None:
+    """It used to read ``nonexistent_dir:1:1: parse-error ...``: there is nothing to parse."""
+    missing = tmp_path / "nonexistent_dir"
+    assert run(str(missing)) == (2, f"{missing}: read-error no such file or directory\n")
+    status, out = run("--format", "json", str(missing))
+    assert status == 2
+    assert json.loads(out) == [
+        {
+            "path": str(missing),
+            "line": 1,
+            "column": 1,
+            "rule": "read-error",
+            "severity": "error",
+            "message": "no such file or directory",
+            "hint": "check the path",
+        }
+    ]
+    status, out = run("--format", "github", str(missing))
+    assert out.startswith(f"::error file={missing},title=mapstore-lint read-error::")
+    # not a rule: --select and --ignore do not hide it
+    assert run("--select", "missing-cleanup", str(missing))[0] == 2
+
+
+def test_an_unreadable_file_is_a_read_error(tmp_path: Path) -> None:
+    locked = write(tmp_path, "locked.py", BAD)
+    locked.chmod(0)
+    try:
+        if os.access(locked, os.R_OK):
+            pytest.skip("running as a user who reads every file")
+        assert run(str(locked)) == (2, f"{locked}: read-error cannot read: Permission denied\n")
+    finally:
+        locked.chmod(0o600)
