@@ -265,6 +265,7 @@ class _Collector:
         self.classes: dict[str, _ClassInfo] = {}
         self.calls: list[_Call] = []
         self.defined: dict[str, str] = {}  # channel → its define_channel text
+        self._mapstore: bool | None = None  # whether the file uses mapstore, once asked
 
     def collect(self) -> FileFacts:
         self.scan_module_level(self.tree.body)
@@ -399,10 +400,38 @@ class _Collector:
 
     # --- registrations -------------------------------------------------------------------
 
+    def _uses_mapstore(self) -> bool:
+        """Whether the file imports ``mapstore_core`` (anywhere), or is part of it.
+
+        Only then is ``x.register_producer(...)`` taken for the store's: the store comes in as
+        a parameter, so the call alone cannot tell, and a file's own
+        ``broker.register_producer()`` gave five false findings. The top-level imports are
+        known already; others are looked for only on the lines that name ``mapstore_core``.
+        """
+        if self._mapstore is None:
+            self._mapstore = (
+                (self.module or "").partition(".")[0] == "mapstore_core"
+                or self.names.imports_mapstore()
+                or self._imports_mapstore_below()
+            )
+        return self._mapstore
+
+    def _imports_mapstore_below(self) -> bool:
+        if b"mapstore_core" not in self.source:
+            return False
+        lines = lines_of(self.source, word_positions(self.source, (b"mapstore_core",)))
+        for node, _ in touching(self.tree.body, lines):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = ImportedNames(self.names.package)
+                names.add(node)
+                if names.imports_mapstore():
+                    return True
+        return False
+
     def _classify(self, call: ast.Call) -> tuple[Kind | Literal["define"], str] | None:
         func = call.func
         if isinstance(func, ast.Attribute) and func.attr == "register_producer":
-            return "raw", "register_producer"
+            return ("raw", "register_producer") if self._uses_mapstore() else None
         name = self.names.mapstore_name(func)
         if name is not None and name in _FACTORIES:
             if name == "create_job_widget_bridge":

@@ -47,6 +47,13 @@ class ImportedNames:
                 continue
             self.table[alias.asname or alias.name] = f"{module}.{alias.name}"
 
+    def imports_mapstore(self) -> bool:
+        """Whether an import recorded so far is of ``mapstore_core`` or one of its modules."""
+        return self.star_mapstore or any(
+            name == "mapstore_core" or name.startswith("mapstore_core.")
+            for name in self.table.values()
+        )
+
     def qualname(self, node: ast.expr) -> str | None:
         """The dotted name an expression refers to (``pkg.widgets.Chart``), if imports tell.
 

@@ -273,3 +273,60 @@ def test_an_unreadable_file_is_a_read_error(tmp_path: Path) -> None:
         assert run(str(locked)) == (2, f"{locked}: read-error cannot read: Permission denied\n")
     finally:
         locked.chmod(0o600)
+
+
+FOREIGN = """\
+{header}
+class Broker:
+    def register_producer(self, topic, name): ...
+
+
+broker = Broker()
+
+
+def start():
+    {inner}
+    feed = broker.register_producer("metric-data", "producer1")
+    for topic in ("a", "b"):
+        broker.register_producer(topic, "temp")
+"""
+
+
+@pytest.mark.parametrize(
+    ("header", "inner"),
+    [
+        ("", "pass"),
+        ("# not mapstore_core's broker", "pass"),
+        ("from myapp import mapstore_core", "pass"),
+        ("", "print('mapstore_core')"),
+    ],
+    ids=["no-import", "a-comment", "another-package", "a-string"],
+)
+def test_register_producer_in_a_file_that_does_not_import_mapstore_is_not_ours(
+    header: str, inner: str
+) -> None:
+    """A file's own ``broker.register_producer()`` gave five findings about mapstore's."""
+    assert lint_source(FOREIGN.format(header=header, inner=inner)) == []
+
+
+@pytest.mark.parametrize(
+    ("header", "inner"),
+    [
+        ("import mapstore_core", "pass"),
+        ("from mapstore_core import MapObjectStore", "pass"),
+        ("import mapstore_core.plumbing as plumbing", "pass"),
+        ("from mapstore_core import *", "pass"),
+        ("", "from mapstore_core import map_store"),
+    ],
+    ids=["import", "from-import", "submodule", "star", "in-a-function"],
+)
+def test_a_file_that_imports_mapstore_anywhere_is_checked(header: str, inner: str) -> None:
+    rules = [f.rule for f in lint_source(FOREIGN.format(header=header, inner=inner))]
+    assert rules == [
+        "missing-cleanup",
+        "unvalidated-publish",
+        "non-descriptive-id",
+        "missing-cleanup",
+        "registration-churn",
+        "non-descriptive-id",
+    ]
