@@ -16,18 +16,22 @@ Shaped like the doctor: facts first, then small pure rules over them.
 - ``_syntax``, ``_names``: AST helpers, and what a module's names refer to from its imports;
 - ``_facts``: one walk of the AST into plain records (``Registration``, ``ClassFact``);
 - ``_rules``: one pure function per rule over those records; ``_catalogue``: what each catches;
+- ``_read``: one path, as hostile input (regular files only, never blocking, at most 5 MiB);
 - ``_check``: one file (parse, facts, rules, noqa); ``_cli``: paths, across files, output.
 """
 
-from mapstore_lint._catalogue import PARSE_ERROR, RULES, LintRule, LintSeverity
+from mapstore_lint._catalogue import PARSE_ERROR, READ_ERROR, RULES, LintRule, LintSeverity
 from mapstore_lint._check import lint_source
 from mapstore_lint._cli import EXCLUDED_DIRS, iter_python_files, lint_file, lint_paths, main
 from mapstore_lint._facts import WIDGET_CHANNELS
 from mapstore_lint._findings import Finding
+from mapstore_lint._read import MAX_SOURCE_BYTES
 
 __all__ = [
     "EXCLUDED_DIRS",
+    "MAX_SOURCE_BYTES",
     "PARSE_ERROR",
+    "READ_ERROR",
     "RULES",
     "WIDGET_CHANNELS",
     "Finding",

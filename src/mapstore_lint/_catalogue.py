@@ -9,12 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["PARSE_ERROR", "RULES", "LintRule", "LintSeverity"]
+__all__ = ["PARSE_ERROR", "READ_ERROR", "RULES", "LintRule", "LintSeverity"]
 
 LintSeverity = Literal["error", "warning"]
 
 PARSE_ERROR = "parse-error"
-"""Not a rule: a file that cannot be read or parsed. Always reported; exit status 2."""
+"""Not a rule: a file Python cannot parse, or nested too deeply to check. Always reported;
+exit status 2."""
+READ_ERROR = "read-error"
+"""Not a rule: a path that is not read: it does not exist, is not a regular file (a FIFO, a
+device, a socket), is larger than ``MAX_SOURCE_BYTES``, or reading it failed. Always
+reported; exit status 2."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ same finding is reported once.
 from __future__ import annotations
 
 import ast
+import re
 
 from mapstore_lint._catalogue import PARSE_ERROR, RULES
 from mapstore_lint._facts import class_facts_only, collect, registration_lines
@@ -18,8 +19,54 @@ from mapstore_lint._source import place, text_lines
 __all__ = ["check_source", "lint_source"]
 
 
+_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=]")
+
+
 def _parse_error(path: str, line: int, column: int, message: str) -> Finding:
-    return Finding(path, line, column, PARSE_ERROR, "error", message, "fix the file, then re-run")
+    """A ``parse-error`` finding; its line and column are 1-based whatever Python said."""
+    return Finding(
+        path,
+        max(line, 1),
+        max(column, 1),
+        PARSE_ERROR,
+        "error",
+        message,
+        "fix the file, then re-run",
+    )
+
+
+def _reason(error: BaseException) -> str:
+    """The error's own text; its type's name when it has none (a bare ``MemoryError``)."""
+    return str(error) or type(error).__name__
+
+
+def _cookie_line(data: bytes) -> int:
+    """The line of the coding declaration Python refused (it says line 0, column -1)."""
+    for number, line in enumerate(data.split(b"\n", 2)[:2], start=1):
+        if _COOKIE.match(line):
+            return number
+    return 1
+
+
+def _cannot_parse(path: str, data: bytes, error: Exception) -> Finding:
+    """Why Python refused the source, where it says (1:1 when it does not).
+
+    Python's parser answers nesting deeper than it can build with a ``RecursionError`` (or,
+    from its own stack, a ``MemoryError`` without a message): the file is too deeply nested
+    to check, which is said so rather than shown as a traceback.
+    """
+    if isinstance(error, RecursionError):
+        return _parse_error(path, 1, 1, f"too deeply nested to check: {_reason(error)}")
+    if isinstance(error, MemoryError):
+        return _parse_error(
+            path, 1, 1, "too deeply nested to check: Python's parser ran out of memory"
+        )
+    if isinstance(error, SyntaxError):
+        message = f"cannot parse: {error.msg or _reason(error)}"
+        if error.lineno == 0:  # the coding declaration
+            return _parse_error(path, _cookie_line(data), 1, message)
+        return _parse_error(path, error.lineno or 1, error.offset or 1, message)
+    return _parse_error(path, 1, 1, f"cannot parse: {_reason(error)}")
 
 
 def lint_source(source: bytes | str, path: str = "<string>") -> list[Finding]:
@@ -36,13 +83,8 @@ def check_source(data: bytes, path: str, module: str | None = None) -> FileResul
     """Check one file; with its dotted ``module`` name, also collect what other files need."""
     try:
         tree = ast.parse(data, filename=path)
-    except SyntaxError as error:
-        line = error.lineno or 1
-        return FileResult(
-            [_parse_error(path, line, error.offset or 1, f"cannot parse: {error.msg}")]
-        )
-    except (ValueError, RecursionError, MemoryError) as error:
-        return FileResult([_parse_error(path, 1, 1, f"cannot parse: {error}")])
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+        return FileResult([_cannot_parse(path, data, error)])
     package = None
     if module is not None:
         is_package = path.endswith("__init__.py")
@@ -57,8 +99,8 @@ def check_source(data: bytes, path: str, module: str | None = None) -> FileResul
                 return FileResult([])
             return FileResult([], class_facts_only(tree, package, module))
         facts = collect(data, tree, lines, package, module)
-    except RecursionError:
-        return FileResult([_parse_error(path, 1, 1, "cannot check: nested too deeply")])
+    except RecursionError as error:
+        return FileResult([_cannot_parse(path, data, error)])
     result = FileResult([], facts.classes)
     flags = file_rules(facts)
     waiting = [reg for reg in facts.registrations if waits_on_other_files(reg)]

@@ -9,9 +9,10 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TextIO
 
-from mapstore_lint._catalogue import PARSE_ERROR, RULES
+from mapstore_lint._catalogue import PARSE_ERROR, READ_ERROR, RULES
 from mapstore_lint._check import check_source
 from mapstore_lint._findings import FileResult, Finding
+from mapstore_lint._read import MAX_SOURCE_BYTES, Unreadable, read_source
 from mapstore_lint._rules import producer_in_widget_across_files
 
 __all__ = [
@@ -39,58 +40,73 @@ EXCLUDED_DIRS = frozenset(
 """Directory names never entered while walking (hidden directories are skipped too)."""
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+_NOT_CHECKED = frozenset({PARSE_ERROR, READ_ERROR})
 
 
 def iter_python_files(paths: Iterable[str], errors: list[str] | None = None) -> Iterator[str]:
     """The files to check, in a stable order: each file given, and every ``*.py`` under each dir.
 
-    While walking, hidden directories (``.venv``, ``.git``, ``.tox``...), ``EXCLUDED_DIRS``
-    and symbolic links are skipped; a path given explicitly is always checked. A path that
-    does not exist is added to ``errors`` (when given) and skipped.
+    While walking, hidden directories (``.venv``, ``.git``, ``.tox``...), ``EXCLUDED_DIRS``,
+    symbolic links and whatever is not a regular file (a FIFO, a socket) are skipped; a path
+    given explicitly is always yielded (reading it says whether it can be checked). A path
+    that does not exist is added to ``errors`` (when given) and skipped.
     """
+    missing: list[str] = []
+    yield from _targets(paths, missing)
+    if errors is not None:
+        errors.extend(f"{path}: no such file or directory" for path in missing)
+
+
+def _targets(paths: Iterable[str], missing: list[str]) -> Iterator[str]:
     for path in paths:
         if os.path.isdir(path):
             yield from _walk(path)
         elif os.path.exists(path):
             yield path
-        elif errors is not None:
-            errors.append(f"{path}: no such file or directory")
+        else:
+            missing.append(path)
 
 
 def _walk(directory: str) -> Iterator[str]:
-    """``*.py`` files under ``directory``, sorted, without following symbolic links."""
-    try:
-        with os.scandir(directory) as scan:
-            entries = sorted(scan, key=lambda entry: entry.name)
-    except OSError:
-        return
-    subdirectories: list[str] = []
-    for entry in entries:
-        name = entry.name
-        if name.startswith("."):
+    """``*.py`` files under ``directory``, sorted, without following symbolic links.
+
+    Depth first, each directory's files before its subdirectories; the walk keeps its own
+    stack, so a tree deeper than Python's recursion limit is walked all the same.
+    """
+    stack = [directory]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except OSError:
             continue
-        if entry.is_dir(follow_symlinks=False):
-            if name not in EXCLUDED_DIRS:
-                subdirectories.append(entry.path)
-        elif name.endswith(".py") and entry.is_file(follow_symlinks=False):
-            yield entry.path
-    for subdirectory in subdirectories:
-        yield from _walk(subdirectory)
+        subdirectories: list[str] = []
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                if name not in EXCLUDED_DIRS:
+                    subdirectories.append(entry.path)
+            elif name.endswith(".py") and entry.is_file(follow_symlinks=False):
+                yield entry.path
+        stack.extend(reversed(subdirectories))
 
 
 def lint_paths(paths: Iterable[str]) -> tuple[list[Finding], int]:
     """Check every Python file under ``paths``; returns (findings, number of files checked).
 
-    A file that cannot be read or parsed gives a ``parse-error`` finding; the others are
-    still checked. A missing path is a ``parse-error`` finding at 1:1. A class whose base
-    is defined in another checked file (``from app.widgets import Chart``) is judged with
-    that file's facts: its module name comes from the ``__init__.py`` files around it.
+    A path that is not read (missing, not a regular file, over ``MAX_SOURCE_BYTES``,
+    unreadable) gives a ``read-error`` finding, a file that does not parse a ``parse-error``;
+    the others are still checked. A class whose base is defined in another checked file
+    (``from app.widgets import Chart``) is judged with that file's facts: its module name
+    comes from the ``__init__.py`` files around it.
     """
     results: list[FileResult] = []
     missing: list[str] = []
     packages: dict[str, str | None] = {}
     order: dict[str, int] = {}
-    for path in iter_python_files(paths, missing):
+    for path in _targets(paths, missing):
         order.setdefault(path, len(order))
         results.append(_check_file(path, _module_name(path, packages)))
     facts = [fact for result in results for fact in result.facts]
@@ -101,26 +117,33 @@ def lint_paths(paths: Iterable[str]) -> tuple[list[Finding], int]:
         findings = sorted(
             findings + across, key=lambda f: (order.get(f.path, 0), f.line, f.column, f.rule)
         )
-    for message in missing:
-        path = message.split(": ", 1)[0]
-        findings.append(
-            Finding(path, 1, 1, PARSE_ERROR, "error", "no such file or directory", "check it")
-        )
+    findings.extend(_read_error(path, "no such file or directory") for path in missing)
     return findings, len(results)
 
 
 def _package_of(directory: str, cache: dict[str, str | None]) -> str | None:
-    """The dotted package a directory is, or None when it has no ``__init__.py``."""
-    if directory in cache:
-        return cache[directory]
-    package: str | None = None
-    if os.path.isfile(os.path.join(directory, "__init__.py")):
-        parent = os.path.dirname(directory)
-        name = os.path.basename(directory)
-        above = _package_of(parent, cache) if parent != directory else None
-        package = f"{above}.{name}" if above else name
-    cache[directory] = package
-    return package
+    """The dotted package a directory is, or None when it has no ``__init__.py``.
+
+    Climbs the parents in a loop: a tree can be deeper than Python's recursion limit.
+    """
+    below: list[str] = []  # packages whose parent's package is not known yet, nearest last
+    current = directory
+    above: str | None = None
+    while current not in cache:
+        if not os.path.isfile(os.path.join(current, "__init__.py")):
+            cache[current] = None
+            break
+        below.append(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    else:
+        above = cache[current]
+    for path in reversed(below):
+        name = os.path.basename(path)
+        above = cache[path] = f"{above}.{name}" if above else name
+    return cache[directory]
 
 
 def _module_name(path: str, cache: dict[str, str | None]) -> str:
@@ -132,20 +155,20 @@ def _module_name(path: str, cache: dict[str, str | None]) -> str:
     return f"{package}.{stem}" if package else stem
 
 
+def _read_error(path: str, reason: str) -> Finding:
+    return Finding(path, 1, 1, READ_ERROR, "error", reason, "check the path")
+
+
 def _check_file(path: str, module: str | None) -> FileResult:
     try:
-        with open(path, "rb") as file:
-            source = file.read()
-    except OSError as error:
-        reason = error.strerror or str(error)
-        return FileResult(
-            [Finding(path, 1, 1, PARSE_ERROR, "error", f"cannot read: {reason}", "check it")]
-        )
+        source = read_source(path)
+    except Unreadable as error:
+        return FileResult([_read_error(path, str(error))])
     return check_source(source, path, module)
 
 
 def lint_file(path: str) -> list[Finding]:
-    """Check one file on its own; an unreadable one gives a single ``parse-error`` finding."""
+    """Check one file on its own; one that is not read gives a single ``read-error`` finding."""
     return _check_file(path, None).findings
 
 
@@ -167,28 +190,33 @@ def _github_escape(text: str, *, property_value: bool = False) -> str:
 
 
 def format_finding(finding: Finding, style: str) -> str:
-    """One finding in ``text`` or ``github`` form (``json`` is written as one array)."""
+    """One finding in ``text`` or ``github`` form (``json`` is written as one array).
+
+    A ``read-error`` has no place in the file, so neither form gives it one.
+    """
+    placed = finding.rule != READ_ERROR
     if style == "github":
         level = "error" if finding.severity == "error" else "warning"
-        props = ",".join(
-            (
-                f"file={_github_escape(finding.path, property_value=True)}",
-                f"line={max(finding.line, 1)}",
-                f"col={max(finding.column, 1)}",
-                f"title={_github_escape('mapstore-lint ' + finding.rule, property_value=True)}",
-            )
+        props = [f"file={_github_escape(finding.path, property_value=True)}"]
+        if placed:
+            props += [f"line={finding.line}", f"col={finding.column}"]
+        props.append(
+            f"title={_github_escape('mapstore-lint ' + finding.rule, property_value=True)}"
         )
         body = _github_escape(f"{finding.rule}: {finding.message}; {finding.hint}")
-        return f"::{level} {props}::{body}"
-    return f"{finding.path}:{finding.line}:{finding.column}: {finding.rule} {finding.message}"
+        return f"::{level} {','.join(props)}::{body}"
+    where = f"{finding.path}:{finding.line}:{finding.column}" if placed else finding.path
+    return f"{where}: {finding.rule} {finding.message}"
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mapstore-lint",
         description="Check Python sources against the mapstore registration guide.",
-        epilog="Exit status: 0 clean, 1 findings, 2 usage error or a file that cannot be "
-        "parsed. Silence one line with '# noqa: <rule>' (or a bare '# noqa').",
+        epilog="Exit status: 0 clean, 1 findings, 2 a usage error or a path that could not be "
+        f"checked (missing, not a regular file, over {MAX_SOURCE_BYTES >> 20} MiB, unreadable, "
+        "not parsed or nested too deeply). Silence one line with '# noqa: <rule>' (or a bare "
+        "'# noqa').",
     )
     parser.add_argument(
         "paths", nargs="*", metavar="PATH", help="files or directories (default: .)"
@@ -231,7 +259,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     shown = [
         f
         for f in findings
-        if f.rule == PARSE_ERROR or ((select is None or f.rule in select) and f.rule not in ignore)
+        if f.rule in _NOT_CHECKED or ((select is None or f.rule in select) and f.rule not in ignore)
     ]
     if args.format == "json":
         json.dump([f.to_dict() for f in shown], stdout, indent=2)
@@ -239,7 +267,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     else:
         for finding in shown:
             stdout.write(format_finding(finding, args.format) + "\n")
-    errors = sum(1 for f in shown if f.rule == PARSE_ERROR)
+    errors = sum(1 for f in shown if f.rule in _NOT_CHECKED)
     if not args.quiet:
         files = "file" if count == 1 else "files"
         print(

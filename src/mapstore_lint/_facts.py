@@ -35,6 +35,7 @@ __all__ = [
     "FileFacts",
     "Kind",
     "Registration",
+    "WidgetReason",
     "class_facts_only",
     "collect",
     "registration_lines",
@@ -76,9 +77,39 @@ _FACTORIES = {
     "define_channel": "define",
 }
 
+_SHOWN_BASES = 3
 _FuncNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+
+
+@dataclass(frozen=True, slots=True)
+class WidgetReason:
+    """Why a class is consumer-only: its own mark, or the chain of bases that leads to one.
+
+    A chain keeps its nearest few bases and a count of the others, so a chain of thousands of
+    classes costs as little as a short one and still reads in one line (written out in full,
+    the texts of a chain grew with the square of its length).
+    """
+
+    root: str
+    """What the class at the far end is: ``marked @consumer_only``, ``a Textual widget ...``."""
+    bases: tuple[str, ...] = ()
+    """The bases on the way there, nearest first, as written in a message (``Mid (app.mid)``)."""
+    more: int = 0
+    """How many bases the chain has beyond ``bases``."""
+
+    def through(self, base: str) -> WidgetReason:
+        """The reason of a subclass of ``base``, this being ``base``'s reason."""
+        if len(self.bases) < _SHOWN_BASES:
+            return WidgetReason(self.root, (base, *self.bases), self.more)
+        return WidgetReason(self.root, (base, *self.bases[:-1]), self.more + 1)
+
+    def __str__(self) -> str:
+        parts = [f"a subclass of {base}" for base in self.bases]
+        if self.more:
+            parts.append(f"{self.more} more base{'s' if self.more > 1 else ''} up the chain")
+        return ", ".join([*parts, self.root])
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +162,7 @@ class ClassFact:
     """What another file needs to know about a top-level class of a checked module."""
 
     qualname: str
-    why: str | None
+    why: WidgetReason | None
     """Why it is consumer-only, if this file alone says so."""
     bases: tuple[str, ...]
     """Its bases' qualified names (``pkg.widgets.Chart``), as far as the imports tell."""
@@ -178,7 +209,7 @@ def class_facts_only(tree: ast.Module, package: str | None, module: str) -> list
 class _ClassInfo:
     name: str
     node: ast.ClassDef
-    widget: str | None  # why it is consumer-only ("marked @consumer_only", "a Textual ...")
+    widget: WidgetReason | None  # why it is consumer-only, if it is
     constants: dict[str, str] | None = None
 
 
@@ -234,6 +265,7 @@ class _Collector:
         self.classes: dict[str, _ClassInfo] = {}
         self.calls: list[_Call] = []
         self.defined: dict[str, str] = {}  # channel → its define_channel text
+        self._mapstore: bool | None = None  # whether the file uses mapstore, once asked
 
     def collect(self) -> FileFacts:
         self.scan_module_level(self.tree.body)
@@ -310,24 +342,24 @@ class _Collector:
     # --- classes, constants, channels -----------------------------------------------------
 
     def _class_info(self, node: ast.ClassDef) -> _ClassInfo:
-        why: str | None = None
+        why: WidgetReason | None = None
         for decorator in node.decorator_list:
             target = decorator.func if isinstance(decorator, ast.Call) else decorator
             if self.names.mapstore_name(target) == "consumer_only":
-                why = "marked @consumer_only"
+                why = WidgetReason("marked @consumer_only")
         for base in node.bases:
             if why is not None:
                 break
             if isinstance(base, ast.Name) and base.id in self.classes:
                 inherited = self.classes[base.id].widget
                 if inherited is not None:
-                    why = f"a subclass of {base.id}, {inherited}"
+                    why = inherited.through(base.id)
                 continue
             qualified = self.names.qualname(base)
             if qualified is not None and "." in qualified:
                 module, name = qualified.rsplit(".", 1)
                 if any(module == m or module.startswith(m + ".") for m in _TEXTUAL_WIDGET_MODULES):
-                    why = f"a Textual widget (subclass of {name})"
+                    why = WidgetReason(f"a Textual widget (subclass of {name})")
         return _ClassInfo(node.name, node, why)
 
     def _class_constants(self, info: _ClassInfo) -> dict[str, str]:
@@ -368,10 +400,38 @@ class _Collector:
 
     # --- registrations -------------------------------------------------------------------
 
+    def _uses_mapstore(self) -> bool:
+        """Whether the file imports ``mapstore_core`` (anywhere), or is part of it.
+
+        Only then is ``x.register_producer(...)`` taken for the store's: the store comes in as
+        a parameter, so the call alone cannot tell, and a file's own
+        ``broker.register_producer()`` gave five false findings. The top-level imports are
+        known already; others are looked for only on the lines that name ``mapstore_core``.
+        """
+        if self._mapstore is None:
+            self._mapstore = (
+                (self.module or "").partition(".")[0] == "mapstore_core"
+                or self.names.imports_mapstore()
+                or self._imports_mapstore_below()
+            )
+        return self._mapstore
+
+    def _imports_mapstore_below(self) -> bool:
+        if b"mapstore_core" not in self.source:
+            return False
+        lines = lines_of(self.source, word_positions(self.source, (b"mapstore_core",)))
+        for node, _ in touching(self.tree.body, lines):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = ImportedNames(self.names.package)
+                names.add(node)
+                if names.imports_mapstore():
+                    return True
+        return False
+
     def _classify(self, call: ast.Call) -> tuple[Kind | Literal["define"], str] | None:
         func = call.func
         if isinstance(func, ast.Attribute) and func.attr == "register_producer":
-            return "raw", "register_producer"
+            return ("raw", "register_producer") if self._uses_mapstore() else None
         name = self.names.mapstore_name(func)
         if name is not None and name in _FACTORIES:
             if name == "create_job_widget_bridge":
@@ -598,7 +658,7 @@ class _Collector:
             id_is_literal=isinstance(c.pid_expr, ast.Constant),
             store=c.store_key,
             owner=ctx.cls.name if ctx.cls is not None else None,
-            owner_why=ctx.cls.widget if ctx.cls is not None else None,
+            owner_why=(None if ctx.cls is None or ctx.cls.widget is None else str(ctx.cls.widget)),
             owner_across=c.across,
             function=ctx.func_name,
             in_loop=ctx.loop is not None,

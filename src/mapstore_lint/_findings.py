@@ -15,8 +15,9 @@ class Finding:
     """One problem at one place: ``path:line:column: rule message``.
 
     ``line`` and ``column`` are 1-based, the column counted in characters (as ruff and
-    flake8 print them). ``rule`` is a rule name, or ``parse-error`` for a file that could not
-    be read or parsed.
+    flake8 print them). ``rule`` is a rule name, or one of the two ways a file is not
+    checked: ``parse-error`` (at the place Python gives, else 1:1) or ``read-error`` (a path
+    not read; at 1:1, and printed as ``path: read-error ...``, for it has no place).
     """
 
     path: str

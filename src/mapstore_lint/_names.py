@@ -47,14 +47,24 @@ class ImportedNames:
                 continue
             self.table[alias.asname or alias.name] = f"{module}.{alias.name}"
 
+    def imports_mapstore(self) -> bool:
+        """Whether an import recorded so far is of ``mapstore_core`` or one of its modules."""
+        return self.star_mapstore or any(
+            name == "mapstore_core" or name.startswith("mapstore_core.")
+            for name in self.table.values()
+        )
+
     def qualname(self, node: ast.expr) -> str | None:
-        """The dotted name an expression refers to (``pkg.widgets.Chart``), if imports tell."""
-        if isinstance(node, ast.Name):
-            return self.table.get(node.id)
-        if isinstance(node, ast.Attribute):
-            base = self.qualname(node.value)
-            return None if base is None else f"{base}.{node.attr}"
-        return None
+        """The dotted name an expression refers to (``pkg.widgets.Chart``), if imports tell.
+
+        An attribute chain is followed in a loop: thousands of ``.a`` are no deeper to read.
+        """
+        attrs: list[str] = []
+        while isinstance(node, ast.Attribute):
+            attrs.append(node.attr)
+            node = node.value
+        base = self.table.get(node.id) if isinstance(node, ast.Name) else None
+        return None if base is None else ".".join([base, *reversed(attrs)])
 
     def mapstore_name(self, node: ast.expr) -> str | None:
         """The mapstore_core name ``node`` refers to (``create_widget_publisher``), if any."""

@@ -15,7 +15,13 @@ from typing import NamedTuple
 
 from mapstore_core._ids import is_non_descriptive
 from mapstore_lint._catalogue import RULES
-from mapstore_lint._facts import WIDGET_CHANNELS, ClassFact, FileFacts, Registration
+from mapstore_lint._facts import (
+    WIDGET_CHANNELS,
+    ClassFact,
+    FileFacts,
+    Registration,
+    WidgetReason,
+)
 from mapstore_lint._findings import Finding, PendingWidgetCheck
 
 __all__ = [
@@ -269,32 +275,51 @@ def file_rules(facts: FileFacts) -> list[Flag]:
     return flags
 
 
+def _reason(
+    qualname: str, by_name: dict[str, ClassFact], memo: dict[str, WidgetReason | None]
+) -> WidgetReason | None:
+    """Why the class ``qualname`` is consumer-only through its bases' files, if it is.
+
+    Depth first through the bases in order, the first reason found wins; a cycle of bases
+    ends where it closes. The walk keeps its own stack: a chain of thousands of classes is
+    followed without recursing.
+    """
+    if qualname in memo:
+        return memo[qualname]
+    memo[qualname] = None  # until found; a cycle of bases ends here
+    stack = [(qualname, 0)]
+    while stack:
+        name, index = stack.pop()
+        fact = by_name.get(name)
+        if fact is None:
+            continue
+        if fact.why is not None:
+            memo[name] = fact.why
+            continue
+        while index < len(fact.bases):
+            base = fact.bases[index]
+            if base not in memo:  # look at the base first, then come back here
+                memo[base] = None
+                stack += [(name, index), (base, 0)]
+                break
+            inherited = memo[base]
+            if inherited is not None:
+                module, _, short = base.rpartition(".")
+                memo[name] = inherited.through(f"{short} ({module})")
+                break
+            index += 1
+    return memo[qualname]
+
+
 def producer_in_widget_across_files(
     facts: Iterable[ClassFact], pending: Iterable[PendingWidgetCheck]
 ) -> list[Finding]:
     """``producer-in-widget`` for registrations whose class is a widget through other files."""
     by_name = {fact.qualname: fact for fact in facts}
-    memo: dict[str, str | None] = {}
-
-    def reason(qualname: str) -> str | None:
-        if qualname in memo:
-            return memo[qualname]
-        memo[qualname] = None  # a cycle of bases ends here
-        fact = by_name.get(qualname)
-        found = None if fact is None else fact.why
-        if fact is not None and found is None:
-            for base in fact.bases:
-                inherited = reason(base)
-                if inherited is not None:
-                    module, _, name = base.rpartition(".")
-                    found = f"a subclass of {name} ({module}), {inherited}"
-                    break
-        memo[qualname] = found
-        return found
-
+    memo: dict[str, WidgetReason | None] = {}
     findings: list[Finding] = []
     for item in pending:
-        why = reason(item.qualname)
+        why = _reason(item.qualname, by_name, memo)
         if why is not None:
             findings.append(
                 Finding(

@@ -35,14 +35,21 @@ def children(node: ast.AST) -> list[ast.AST]:
 
 
 def expr_key(node: ast.expr | None) -> str:
-    """A cheap identity for a store expression: equal for ``self._store`` twice, else unique."""
+    """A cheap identity for a store expression: equal for ``self._store`` twice, else unique.
+
+    An attribute chain is followed in a loop: thousands of ``.a`` are no deeper to read.
+    """
+    attrs: list[str] = []
+    while isinstance(node, ast.Attribute):
+        attrs.append(node.attr)
+        node = node.value
     if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return f"{expr_key(node.value)}.{node.attr}"
-    if node is None:
-        return "<default>"
-    return f"<{node.lineno}:{node.col_offset}>"
+        head = node.id
+    elif node is None:
+        head = "<default>"
+    else:
+        head = f"<{node.lineno}:{node.col_offset}>"
+    return ".".join([head, *reversed(attrs)])
 
 
 def touching(

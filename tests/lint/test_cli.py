@@ -16,14 +16,16 @@ from mapstore_lint import lint_source, main
 
 BAD = textwrap.dedent(
     """\
-    def start(store):
+    from mapstore_core import MapObjectStore
+    def start(store: MapObjectStore):
         feed = store.register_producer("metric-data", "producer1")
         feed.publish(1)
     """
 )
 CLEAN = textwrap.dedent(
     """\
-    def start(store):
+    from mapstore_core import MapObjectStore
+    def start(store: MapObjectStore):
         with store.register_producer("counter", "counter-service") as feed:
             feed.publish(1)
     """
@@ -50,12 +52,12 @@ def test_exit_zero_when_clean_and_one_with_findings(tmp_path: Path) -> None:
     status, out = run(str(bad))
     assert status == 1
     assert out.splitlines() == [
-        f"{bad}:2:12: missing-cleanup the producer 'feed' from register_producer() is never "
+        f"{bad}:3:12: missing-cleanup the producer 'feed' from register_producer() is never "
         "closed nor handed on (returned, stored, passed): its value stays in the store",
-        f"{bad}:2:12: unvalidated-publish raw register_producer() on widget channel "
+        f"{bad}:3:12: unvalidated-publish raw register_producer() on widget channel "
         "'metric-data' skips validation; migrate: "
         "create_widget_publisher(WidgetChannels.METRIC_DATA, 'producer1', store=...)",
-        f"{bad}:2:51: non-descriptive-id producer id 'producer1' does not say which data "
+        f"{bad}:3:51: non-descriptive-id producer id 'producer1' does not say which data "
         "source it is",
     ]
 
@@ -76,9 +78,9 @@ def test_json_format(tmp_path: Path) -> None:
     assert status == 1
     records = json.loads(out)
     assert [(r["line"], r["column"], r["rule"], r["severity"]) for r in records] == [
-        (2, 12, "missing-cleanup", "error"),
-        (2, 12, "unvalidated-publish", "warning"),
-        (2, 51, "non-descriptive-id", "warning"),
+        (3, 12, "missing-cleanup", "error"),
+        (3, 12, "unvalidated-publish", "warning"),
+        (3, 51, "non-descriptive-id", "warning"),
     ]
     assert records[0]["path"] == str(bad)
     assert records[0]["hint"].startswith("call close()")
@@ -92,13 +94,13 @@ def test_github_format_is_workflow_commands(tmp_path: Path) -> None:
     assert status == 1
     path = str(bad).replace(":", "%3A").replace(",", "%2C")
     assert out == (
-        f"::error file={path},line=2,col=12,title=mapstore-lint missing-cleanup::"
+        f"::error file={path},line=3,col=12,title=mapstore-lint missing-cleanup::"
         "missing-cleanup: the producer 'feed' from register_producer() is never closed nor "
         "handed on (returned, stored, passed): its value stays in the store; call close() when "
         "the owner goes away, or use the producer as a context manager\n"
     )
     _, out = run("--format", "github", "--select", "non-descriptive-id", str(bad))
-    assert out.startswith(f"::warning file={path},line=2,col=51,")
+    assert out.startswith(f"::warning file={path},line=3,col=51,")
 
 
 def test_select_and_ignore(tmp_path: Path) -> None:
@@ -146,7 +148,7 @@ def test_unknown_rule_error_names_the_rules(capsys: pytest.CaptureFixture[str]) 
 
 def test_noqa(tmp_path: Path) -> None:
     line = '    store.register_producer("metric-data", "temp").close()'
-    code = "def a(store):\n{}\n"
+    code = "import mapstore_core\ndef a(store):\n{}\n"
 
     def rules(comment: str) -> list[str]:
         return [f.rule for f in lint_source(code.format(line + comment))]
@@ -163,6 +165,7 @@ def test_noqa(tmp_path: Path) -> None:
 def test_noqa_applies_to_the_reported_line_only() -> None:
     code = textwrap.dedent(
         """\
+        import mapstore_core
         def a(store):  # noqa
             store.register_producer(  # noqa: missing-cleanup
                 "metric-data",
@@ -171,8 +174,8 @@ def test_noqa_applies_to_the_reported_line_only() -> None:
         """
     )
     assert [(f.line, f.rule) for f in lint_source(code)] == [
-        (2, "unvalidated-publish"),
-        (4, "non-descriptive-id"),
+        (3, "unvalidated-publish"),
+        (5, "non-descriptive-id"),
     ]
 
 
@@ -212,7 +215,7 @@ def test_missing_path_is_an_error_and_the_rest_is_checked(tmp_path: Path) -> Non
     bad = write(tmp_path, "bad.py", BAD)
     status, out = run(str(tmp_path / "nope.py"), str(bad))
     assert status == 2
-    assert f"{tmp_path / 'nope.py'}:1:1: parse-error no such file or directory" in out
+    assert f"{tmp_path / 'nope.py'}: read-error no such file or directory\n" in out
     assert "non-descriptive-id" in out
 
 
@@ -270,7 +273,7 @@ def test_python_dash_m_and_no_ui_imports(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert done.stdout == (
-        f"{bad}:2:51: non-descriptive-id producer id 'producer1' does not say which data "
+        f"{bad}:3:51: non-descriptive-id producer id 'producer1' does not say which data "
         "source it is\n"
     )
     code = (
@@ -316,6 +319,7 @@ def test_consumer_only_bases_are_followed_across_the_files_checked(tmp_path: Pat
         "app/bars.py",
         textwrap.dedent(
             """\
+            from mapstore_core import MapObjectStore
             from app.ui import base as b
             from app.ui.mid import Mid
             from app.ui.textual_base import Card
@@ -347,10 +351,10 @@ def test_consumer_only_bases_are_followed_across_the_files_checked(tmp_path: Pat
     status, out = run(str(tmp_path))
     assert status == 1
     assert out.splitlines() == [
-        f"{bars}:7:21: producer-in-widget register_producer() in Bars.on_mount: Bars is a "
+        f"{bars}:8:21: producer-in-widget register_producer() in Bars.on_mount: Bars is a "
         "subclass of Mid (app.ui.mid), a subclass of ChartBase (app.ui.base), marked "
         "@consumer_only, and widgets consume only",
-        f"{bars}:19:14: producer-in-widget register_producer() in Badge.on_mount: Badge is a "
+        f"{bars}:20:14: producer-in-widget register_producer() in Badge.on_mount: Badge is a "
         "subclass of Card (app.ui.textual_base), a Textual widget (subclass of Static), and "
         "widgets consume only",
     ]
@@ -368,5 +372,5 @@ def test_code_nested_too_deeply_to_check_is_an_error_not_a_traceback(tmp_path: P
     status, out = run(str(tmp_path))
     assert status == 2
     lines = out.splitlines()
-    assert lines[0].startswith(f"{deep}:1:1: parse-error cannot ")
+    assert lines[0].startswith(f"{deep}:1:1: parse-error too deeply nested to check: ")
     assert any("later.py" in line and "non-descriptive-id" in line for line in lines[1:])

@@ -12,7 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-BAD = 'def f(store):\n    return store.register_producer("metric-data", "producer1")\n'
+BAD = (
+    "import mapstore_core\n\n"
+    'def f(store):\n    return store.register_producer("metric-data", "producer1")\n'
+)
 HEAVY = {"pydantic", "pydantic_core", "textual", "rich", "asyncio", "mapstore_tui"}
 # The package root (lazy; it loads its small, stdlib-only `_public`) and the one shared rule.
 ALLOWED_CORE = ["mapstore_core", "mapstore_core._ids", "mapstore_core._public"]

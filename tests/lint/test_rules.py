@@ -130,6 +130,7 @@ def test_star_import_from_mapstore_core_counts() -> None:
 
 def test_keyword_and_positional_arguments() -> None:
     code = """
+        import mapstore_core
         def a(store):
             store.register_producer(producer_id="tmp", channel="metric-data").close()
             store.register_producer("metric-data", producer_id="foo").close()
@@ -144,6 +145,7 @@ def test_keyword_and_positional_arguments() -> None:
 
 def test_fstring_ids_are_skipped_not_guessed() -> None:
     code = """
+        import mapstore_core
         def a(store, n):
             store.register_producer("counter", f"producer{n}").close()
             store.register_producer("counter", "producer" + str(n)).close()
@@ -152,16 +154,20 @@ def test_fstring_ids_are_skipped_not_guessed() -> None:
 
 
 def test_column_counts_characters_not_bytes() -> None:
-    code = 'def a(store):\n    é = "ü"; store.register_producer("x", "temp").close()\n'
-    line = code.splitlines()[1]
+    code = (
+        "import mapstore_core\n"
+        'def a(store):\n    é = "ü"; store.register_producer("x", "temp").close()\n'
+    )
+    line = code.splitlines()[2]
     characters = line.index('"temp"') + 1
     assert line.encode().index(b'"temp"') + 1 != characters  # the two counts differ here
-    assert check(code) == [(2, characters, "non-descriptive-id")]
+    assert check(code) == [(3, characters, "non-descriptive-id")]
 
 
 def test_consumer_only_subclass_across_files_is_not_claimed() -> None:
     """lint_source judges one file alone: a base from another module is not guessed."""
     code = """
+        import mapstore_core
         from myapp.widgets import ChartWidget
 
         class Bars(ChartWidget):
@@ -176,6 +182,7 @@ def test_consumer_only_subclass_across_files_is_not_claimed() -> None:
 
 def test_only_names_bound_once_to_a_string_count_as_constants() -> None:
     code = """
+        import mapstore_core
         GENERIC = "temp"
         CHANGED = "feed-service"
         CHANGED = "tmp"
