@@ -15,6 +15,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -443,3 +444,41 @@ def test_a_password_in_the_url_options_is_never_printed(
     assert cli.main(["snapshot", "--attach", url, "--namespace", NS]) == 2
     err = capsys.readouterr().err
     assert "cannot read namespace" in err and "hunter2" not in err and "password=***" in err
+
+
+APP_USER = (
+    "dash-app on >app-secret ~mapstore:dash:* +@read +@write +@connection +time -@dangerous "
+    "+client|setname"
+)
+PANEL_USER = "dash-panel on >panel-secret ~mapstore:dash:* +@read +@connection +time -@write"
+
+
+def test_the_readme_acl_users_link_and_watch(tmp_path: Any) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for user in (APP_USER, PANEL_USER):
+        assert f"ACL SETUSER {user}\n" in readme
+    server = RedisServer(tmp_path, tcp=True).start()
+    try:
+        admin = server.client()
+        for user in (APP_USER, PANEL_USER):
+            admin.execute_command("ACL", "SETUSER", *user.split())
+        address = f"127.0.0.1:{server.port}/0"
+        app, panel = MapObjectStore(), MapObjectStore()
+        feed = app.register_producer("prices", "price-feed")
+        with (
+            app.link(f"redis://dash-app:app-secret@{address}", namespace="dash", name="w-1") as a,
+            panel.link(
+                f"redis://dash-panel:panel-secret@{address}", namespace="dash", observer=True
+            ) as p,
+        ):
+            feed.publish(5)
+            poll_until(lambda: panel.values("prices").get("price-feed@w-1") == 5, what="seen")
+            assert a.status == p.status == "connected"
+        import redis
+
+        reader = redis.Redis.from_url(f"redis://dash-panel:panel-secret@{address}")
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            reader.set("mapstore:dash:channels", "clobbered")  # a panel cannot write
+        reader.close()
+    finally:
+        server.stop()
