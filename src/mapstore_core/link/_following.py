@@ -52,7 +52,7 @@ _OBSERVER_PAUSE = 0.05  # seconds between an observer's reads
 _JOIN_PAGE = 10  # entries per XREVRANGE / XRANGE when catching up (each up to 512 KiB)
 _BAD_STREAM_RETRY = 5.0  # seconds before a key that was not a stream is looked at again
 _REWIND = 1_000  # a producer's number this far below the last applied is not a re-send
-_REFUSED_RUNS = 1_000  # (process, run) pairs remembered as refused, for a second each
+_REFUSED_RUNS = 1_000  # processes whose announced run is remembered (a quarter second)
 _new_tuple = tuple.__new__
 
 
@@ -120,7 +120,7 @@ class Follower:
         self._last_ids: dict[bytes, bytes] = {}  # stream key -> last entry id read
         self._stream_channels: dict[bytes, str] = {}  # stream key -> its channel
         self._bad_streams: dict[bytes, tuple[str, float]] = {}  # -> (channel, look again at)
-        self._refused_runs: dict[tuple[str, str], float] = {}  # (process, run) -> until
+        self._announced: dict[str, tuple[str | None, float]] = {}  # process -> (run, until)
         self._told: dict[str, float] = {}  # what was told -> when it may be told again
         self._linked_ms: int | None = None  # Redis's clock when the reader first got through
         self.lag_ms = 0.0
@@ -430,14 +430,14 @@ class Follower:
         if known == incarnation:
             return True
         now = time.monotonic()
-        run = (process, incarnation)
-        if self._refused_runs.get(run, 0.0) <= now:
-            announced = self._announced_run(process)
-            if announced == incarnation:
-                return self._adopt_run(process, incarnation)
-            if len(self._refused_runs) >= _REFUSED_RUNS:
-                self._refused_runs.clear()
-            self._refused_runs[run] = now + 1.0
+        announced, until = self._announced.get(process, (None, 0.0))
+        if until <= now:  # one look at the announcement per process and quarter second,
+            announced = self._announced_run(process)  # however many runs entries claim
+            if len(self._announced) >= _REFUSED_RUNS:
+                self._announced.clear()
+            self._announced[process] = (announced, now + 0.25)
+        if announced == incarnation:
+            return self._adopt_run(process, incarnation)
         self._tell_once(
             f"run:{process}",
             f"dropped updates that claim to come from process {process!r} in a run "
