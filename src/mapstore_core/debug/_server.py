@@ -5,8 +5,8 @@
   so a restarted app comes back at the same address; TCP only on request, on loopback unless
   a host is given. Files are removed at exit; a live socket is never replaced (``_endpoints``).
 - Connections waiting to authenticate and clients are capped (``max_pending``,
-  ``max_clients``); one over the cap is told ``busy``. What each connection says and is sent
-  is ``_session``'s.
+  ``max_clients``); one over the cap is told ``busy``. A client that stops reading is cut
+  off after ``WRITE_TIMEOUT``. What each connection says and is sent is ``_session``'s.
 - Read-only: requests read the store and change nothing in it. ``dry_run`` (validate a
   payload, name who would receive it, deliver nothing) works only when the app opted in with
   ``allow_dry_run=True``.

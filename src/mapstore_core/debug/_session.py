@@ -15,6 +15,10 @@
   already being sent ``ANSWERS_IN_FLIGHT`` characters of such) gets an error response and the
   connection stays. No input ever raises out of a session: the app never prints a traceback
   for a client.
+- A client that does not take what it is sent within ``WRITE_TIMEOUT`` (one write's worth:
+  it stopped reading) is cut off, with a warning naming it on ``mapstore_core.debug``: what
+  it held (its share of ``ANSWERS_IN_FLIGHT``, its buffers, a state in parts) is released,
+  and the other clients never wait for it.
 - Read-only: requests read the store and change nothing in it (not even the doctor's record
   of what it reported). ``dry_run`` (validate a payload, name who would receive it, deliver
   nothing) works only when the app opted in with ``allow_dry_run=True``.
@@ -62,6 +66,7 @@ from mapstore_core._events import (
     event_to_json,
 )
 from mapstore_core._wake import WakeOnceBuffer
+from mapstore_core.debug._endpoints import peer_credentials
 from mapstore_core.debug._reads import ServedStore
 from mapstore_core.debug._wire import (
     MAX_ANSWER_BYTES,
@@ -95,6 +100,12 @@ VALUES_QUEUED = 64
 
 WRITE_BYTES = 262_144
 """Bytes of event lines written to a client before waiting for it to take them."""
+
+WRITE_TIMEOUT = 5.0
+"""Seconds a client has to take one write's worth (a message or a part, at most
+``MAX_MESSAGE_BYTES``, or ``WRITE_BYTES`` of events); one that does not has stopped reading
+and is cut off, so it cannot hold the answers budget (``ANSWERS_IN_FLIGHT``), its place or
+its buffers for ever. A client that reads 1 MB/s never is."""
 
 READ_CHUNK = 65_536
 
@@ -226,7 +237,32 @@ class Session:
     async def send(self, message: dict[str, Any]) -> None:
         self.writer.write(encode(message))
         self.last_sent = self.loop.time()
-        await self.writer.drain()
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Wait until the client has taken what it was sent, at most ``WRITE_TIMEOUT``.
+
+        Raises:
+            _Stalled: it did not, so it stopped reading; the session ends (``cut_off``).
+        """
+        try:
+            async with asyncio.timeout(WRITE_TIMEOUT):
+                await self.writer.drain()
+        except TimeoutError:  # an OSError: raised as something the "went away" paths miss
+            raise _Stalled(
+                f"a client of {self.server.name!r} ({_peer(self.writer)}) did not read what "
+                f"it was sent for {WRITE_TIMEOUT:g} s; its connection is closed"
+            ) from None
+
+    def cut_off(self, stalled: _Stalled) -> None:
+        """End a stalled client's connection now: its unsent bytes are dropped, not flushed.
+
+        ``close()`` would wait for the client to read them first, which it does not.
+        Aborting ends the session's read, so the session closes and releases what it held.
+        """
+        if not self.writer.transport.is_closing():
+            logger.warning("mapstore debug endpoint: %s", stalled)
+        self.writer.transport.abort()
 
     async def readline(self, limit: int) -> bytes | None:
         """One line of at most ``limit`` bytes; None at the end of the stream.
@@ -310,6 +346,8 @@ class Session:
                 await self.answer(message)
         except DebugProtocolError as exc:
             await self.refuse("protocol", str(exc))
+        except _Stalled as exc:
+            self.cut_off(exc)
         except (OSError, EOFError):
             pass  # the client went away
         except Exception:  # never a traceback in the app for a client's doing
@@ -332,7 +370,9 @@ class Session:
                 await pump
         self.writer.close()
         with contextlib.suppress(Exception):
-            await self.writer.wait_closed()
+            async with asyncio.timeout(WRITE_TIMEOUT):
+                await self.writer.wait_closed()  # what is still queued is flushed...
+        self.writer.transport.abort()  # ...or dropped, for a client that does not read
 
     async def handshake(self) -> bool:
         """Read the hello (in time, small); subscribe, then welcome: nothing is missed."""
@@ -420,6 +460,8 @@ class Session:
                 await asyncio.sleep(0)
         except OSError:
             return  # the connection is gone; the session notices and closes
+        except _Stalled as exc:
+            self.cut_off(exc)  # the session's read ends, and it closes
         except Exception as exc:  # never a traceback in the app; the client reconnects
             logger.debug("debug event pump failed", exc_info=True)
             if isinstance(exc, _StateFailed):
@@ -475,8 +517,8 @@ class Session:
                     unsent -= len(lines)
                     lines.clear()
                     size = 0
-                    await self.writer.drain()
-        except OSError:
+                    await self.drain()
+        except (OSError, _Stalled):
             raise
         except Exception as exc:
             logger.debug("debug event pump failed", exc_info=True)
@@ -590,6 +632,27 @@ class Session:
 
 class _StateFailed(Exception):
     """The store's state or a sync could not be read or encoded: the connection ends."""
+
+
+class _Stalled(Exception):
+    """A client did not take what it was sent within ``WRITE_TIMEOUT``: it is cut off.
+
+    Not an ``OSError`` (as ``TimeoutError`` is): the paths for a client that went away
+    would end it silently, and without dropping what is still queued for it.
+    """
+
+
+def _peer(writer: asyncio.StreamWriter) -> str:
+    """Who is at the other end, for a log line: ``process 1234`` or ``127.0.0.1:5678``."""
+    peer = writer.get_extra_info("peername")
+    if isinstance(peer, tuple):
+        return f"[{peer[0]}]:{peer[1]}" if ":" in peer[0] else f"{peer[0]}:{peer[1]}"
+    sock = writer.get_extra_info("socket")
+    with contextlib.suppress(OSError):
+        pid = None if sock is None else peer_credentials(sock)[0]
+        if pid is not None:
+            return f"process {pid}"
+    return "pid unknown"
 
 
 def _seqs(snapshot: dict[str, Any]) -> dict[str, int]:
