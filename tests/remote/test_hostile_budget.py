@@ -7,6 +7,7 @@ import logging
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -95,3 +96,27 @@ def test_a_client_that_never_reads_its_state_gives_its_place_back(
         f"mapstore debug endpoint: a client of 'app' (process {os.getpid()}) did not read "
         f"what it was sent for {STALL:g} s; its connection is closed"
     )
+
+
+@pytest.mark.parametrize("tcp", [False, True], ids=["unix", "tcp"])
+def test_silent_connections_never_keep_out_a_client_with_the_token(
+    socket_path: Path, tcp: bool
+) -> None:
+    """16 silent connections (on TCP, any local user can open them) kept a client with the
+    token out until the first hello deadline, 5 s. The one waiting longest makes room now."""
+    where: dict[str, Any] = {"port": 0} if tcp else {"path": socket_path}
+    with DebugServer(MapObjectStore(), **where) as server:
+        silent = [raw_connect(server.address) for _ in range(server.max_pending)]
+        try:
+            poll_until(
+                lambda: server.pending == server.max_pending,
+                what="every silent connection waiting for its hello",
+            )
+            with DebugClient(server.address, token=server.token, retry=None) as client:
+                assert client.request("channels")  # answered
+            pushed_out = read_message(silent[0])
+            assert pushed_out is not None and pushed_out["code"] == "busy", pushed_out
+            assert "the longest waiting, made room" in pushed_out["message"]
+        finally:
+            for sock in silent:
+                sock.close()

@@ -7,8 +7,10 @@
 - Every connection starts with a versioned ``hello`` carrying a token (generated per process,
   written next to the socket with mode 0600, or given by the user), within ``HELLO_TIMEOUT``
   and ``HELLO_MAX_BYTES``. A wrong or missing token gets an ``error`` and the connection is
-  closed; nothing else is disclosed. Connections waiting to authenticate and clients are
-  capped (``max_pending``, ``max_clients``); one over the cap is told ``busy``.
+  closed; nothing else is disclosed. Connections waiting for their hello are capped
+  (``max_pending``): one more pushes out the one that has waited longest (told ``busy``), so
+  silent connections only push each other out and a client with the token gets in at once.
+  Clients are capped too (``max_clients``); one over that cap is told ``busy``.
 - JSON lines only (``_wire``); a malformed, oversized or unexpected message closes that
   connection with an error; a request the server can answer but not satisfy (unknown method,
   bad params, an answer over ``MAX_ANSWER_BYTES``, or one in parts while the clients are
@@ -143,7 +145,9 @@ class Host(Protocol):
     queue_size: int
     max_clients: int
     max_pending: int
-    pending: int
+    awaiting_hello: dict[Session, asyncio.Timeout]
+    """The connections waiting for their hello, the longest waiting first, with the
+    deadline of each (moved to now to push one out)."""
     clients: int
     lingering: int
     answering: int
@@ -182,6 +186,8 @@ class Session:
         self.sync_gap = SYNC_INTERVAL
         self.sync_costs: collections.deque[float] = collections.deque(maxlen=5)
         self.sync_timer: asyncio.TimerHandle | None = None
+        self.pushed_out = False
+        """Set when a newer connection took this one's place in ``awaiting_hello``."""
 
     # -- store listeners (publishing threads) ------------------------------------------------
 
@@ -325,16 +331,7 @@ class Session:
         pump: asyncio.Task[None] | None = None
         welcomed = False
         try:
-            if server.pending >= server.max_pending:
-                await self.refuse(
-                    "busy", f"{server.max_pending} connections are already authenticating"
-                )
-                return
-            server.pending += 1
-            try:
-                welcomed = await self.handshake()
-            finally:
-                server.pending -= 1
+            welcomed = await self.handshake()
             if not welcomed:
                 return
             server.clients += 1
@@ -377,10 +374,16 @@ class Session:
     async def handshake(self) -> bool:
         """Read the hello (in time, small); subscribe, then welcome: nothing is missed."""
         try:
-            async with asyncio.timeout(HELLO_TIMEOUT):
-                hello = await self.read(HELLO_MAX_BYTES)
+            hello = await self.read_hello()
         except TimeoutError:
-            await self.refuse("timeout", f"no hello within {HELLO_TIMEOUT:g} seconds")
+            if self.pushed_out:
+                await self.refuse(
+                    "busy",
+                    f"{self.server.max_pending} connections were waiting for their hello; "
+                    "this one, the longest waiting, made room for a newer one",
+                )
+            else:
+                await self.refuse("timeout", f"no hello within {HELLO_TIMEOUT:g} seconds")
             return False
         if hello is None:
             return False
@@ -422,6 +425,27 @@ class Session:
             }
         )
         return True
+
+    async def read_hello(self) -> dict[str, Any] | None:
+        """The hello, within ``HELLO_TIMEOUT``; meanwhile this connection waits in line.
+
+        With ``max_pending`` connections already waiting, the one that has waited longest
+        is pushed out (its deadline becomes now, and it is told ``busy``) to make room:
+        idle connections cannot keep out a client that sends its hello as it connects.
+        """
+        waiting = self.server.awaiting_hello
+        if len(waiting) >= self.server.max_pending:
+            oldest = next(iter(waiting))
+            deadline = waiting.pop(oldest)
+            if not deadline.expired():  # else it is leaving anyway
+                oldest.pushed_out = True
+                deadline.reschedule(self.loop.time())
+        async with asyncio.timeout(HELLO_TIMEOUT) as deadline:
+            waiting[self] = deadline
+            try:
+                return await self.read(HELLO_MAX_BYTES)
+            finally:
+                waiting.pop(self, None)
 
     @staticmethod
     def event_line(event: StoreEvent) -> tuple[bytes, bool]:
