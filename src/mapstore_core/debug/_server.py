@@ -1,9 +1,10 @@
 """``DebugServer``: lets a panel in another process watch a store — safely by default.
 
 - A Unix domain socket that only this user can open (mode 0600, in a real 0700 directory of
-  the user, no symlink followed), named after the program (``app.sock`` for ``python app.py``)
-  so a restarted app comes back at the same address; TCP only on request, on loopback unless
-  a host is given. Files are removed at exit; a live socket is never replaced (``_endpoints``).
+  the user, reached through no other user's directory or symlink), named after the program
+  (``app.sock`` for ``python app.py``) so a restarted app comes back at the same address; TCP
+  only on request, on loopback unless a host is given. Files are removed at exit; a live
+  socket is never replaced (``_endpoints``).
 - Connections waiting for their hello are capped (``max_pending``): one more pushes out the
   one that has waited longest, so idle connections never keep out a client with the token.
   Clients are capped (``max_clients``): one more is told ``busy``. A client that stops

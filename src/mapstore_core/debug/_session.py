@@ -1,9 +1,10 @@
 """One connection to a ``DebugServer``: the handshake, the requests, and what it is sent.
 
 - A Unix domain socket that only this user can open (mode 0600, in a real 0700 directory of
-  the user, no symlink followed), named after the program (``app.sock`` for ``python app.py``)
-  so a restarted app comes back at the same address; TCP only on request, on loopback unless
-  a host is given. Files are removed at exit; a live socket is never replaced (``_endpoints``).
+  the user, reached through no other user's directory or symlink), named after the program
+  (``app.sock`` for ``python app.py``) so a restarted app comes back at the same address; TCP
+  only on request, on loopback unless a host is given. Files are removed at exit; a live
+  socket is never replaced (``_endpoints``).
 - Every connection starts with a versioned ``hello`` carrying a token (generated per process,
   written next to the socket with mode 0600, or given by the user), within ``HELLO_TIMEOUT``
   and ``HELLO_MAX_BYTES``. A wrong or missing token gets an ``error`` and the connection is
