@@ -240,9 +240,10 @@ class DebugAddressError(MapStoreError, ValueError):
 class DebugEndpointError(MapStoreError, OSError):
     """A debug endpoint cannot be served where asked.
 
-    Its directory is not a private directory of this user, the path is taken by a live
-    endpoint (the message names its process) or by something that is not a socket, or the
-    name is not a plain file name. Nothing is deleted or replaced to make room.
+    Its directory is not a private directory of this user, another user could change a
+    directory or symlink on the way to it (the message names which), the path is taken by a
+    live endpoint (the message names its process) or by something that is not a socket, or
+    the name is not a plain file name. Nothing is deleted or replaced to make room.
     """
 
 

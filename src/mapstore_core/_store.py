@@ -731,7 +731,8 @@ class MapObjectStore(StoreReads, LinkedSide):
 
         Raises:
             DebugEndpointError: the endpoint cannot be served there (a live endpoint holds
-                ``path``, a file that is not a socket is there, its directory is not private).
+                ``path``, a file that is not a socket is there, its directory is not private,
+                or another user could change a directory or symlink on the way to it).
         """
         from mapstore_core.debug import DebugServer
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import stat
 from pathlib import Path
@@ -58,6 +59,79 @@ def test_a_directory_of_another_user_is_refused(runtime: Path) -> None:
     os.chown(directory, OTHER_UID, OTHER_UID)
     with pytest.raises(DebugEndpointError, match="belong to you"):
         MapObjectStore().serve_debug(announce=False)
+
+
+def _serve_under(way: Path, how: str, monkeypatch: pytest.MonkeyPatch) -> DebugServer:
+    """Serve with ``way`` on the path: as ``$XDG_RUNTIME_DIR`` (named) or above ``path=``."""
+    if how == "named":
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(way))
+        return MapObjectStore().serve_debug(announce=False)
+    return DebugServer(MapObjectStore(), path=way / "run" / "app.sock").start()
+
+
+@pytest.mark.parametrize("how", ["named", "path"])
+def test_a_parent_symlink_of_another_user_is_refused(
+    tmp_path: Path, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the last component was checked: a symlink above it, someone else's, was followed."""
+    needs_root()
+    target = private_dir(tmp_path / "elsewhere")
+    private_dir(target / "run")
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    os.lchown(link, OTHER_UID, OTHER_UID)
+    expected = rf"^{re.escape(str(link))}, on the way to .* is a symlink of another user"
+    with pytest.raises(DebugEndpointError, match=expected):
+        _serve_under(link, how, monkeypatch)
+    assert [p.name for p in target.iterdir()] == ["run"]  # nothing made in the link's target
+    assert list((target / "run").iterdir()) == []
+
+
+@pytest.mark.parametrize("how", ["named", "path"])
+def test_a_parent_directory_others_can_write_is_refused(
+    tmp_path: Path, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another user could swap the private directory below it for one of theirs."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    way = private_dir(shared / "xdg")
+    private_dir(way / "run")
+    expected = (
+        rf"^{re.escape(str(shared))}, on the way to .* is writable by other users \(mode 777\)"
+    )
+    with pytest.raises(DebugEndpointError, match=expected):
+        _serve_under(way, how, monkeypatch)
+    assert not (way / "mapstore").exists() and list((way / "run").iterdir()) == []
+
+
+def test_a_parent_directory_of_another_user_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    needs_root()
+    theirs = private_dir(tmp_path / "theirs")
+    way = private_dir(theirs / "xdg")
+    os.chown(theirs, OTHER_UID, OTHER_UID)
+    with pytest.raises(DebugEndpointError, match=r"theirs, on the way to .* another user"):
+        _serve_under(way, "named", monkeypatch)
+
+
+def test_own_symlinks_and_sticky_directories_on_the_way_are_fine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not everything is refused: a symlink of yours (or root's, as macOS's ``/tmp``) and a
+    sticky directory open to all (as ``/tmp``), ``..`` included."""
+    sticky = tmp_path / "sticky"
+    sticky.mkdir()
+    sticky.chmod(0o1777)
+    real = private_dir(sticky / "real")
+    (tmp_path / "link").symlink_to("sticky/real/../real")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "link"))
+    with MapObjectStore().serve_debug("ok", announce=False) as server:
+        assert server.path == tmp_path / "link" / "mapstore" / "ok.sock"
+        assert (real / "mapstore" / "ok.sock").exists()
+        with DebugClient(server.address) as client:
+            assert client.request("channels")
 
 
 def test_a_symlinked_token_file_is_replaced_not_written_through(

@@ -4,9 +4,14 @@ Named endpoints live in one private directory of the user (``endpoint_dir()``): 
 ``NAME.sock`` (the socket), ``NAME.sock.token`` (its token) and ``NAME.sock.json`` (name, pid,
 program, start time, address). Everything here distrusts the file system:
 
-- no symlink is ever followed (``lstat``, ``O_NOFOLLOW``); a directory must be a real directory
-  owned by the user with mode 0700; a file is written to a new name (``O_EXCL``) with mode 0600
-  and renamed into place, so whatever was at the final name is replaced, never written through;
+- no symlink is ever followed to the directory or its files (``lstat``, ``O_NOFOLLOW``); the
+  directory must be a real directory owned by the user with mode 0700; a file is written to a
+  new name (``O_EXCL``) with mode 0600 and renamed into place, so whatever was at the final
+  name is replaced, never written through;
+- the way to that directory is checked too, from ``/``, one component at a time: only
+  symlinks of the user or root are followed, and every directory on the way must belong to
+  the user or root and be writable by nobody else (unless sticky, as ``/tmp`` is), so no
+  other user can swap the directory, or one on its way, after the check;
 - a socket is live when something accepts on it; a live socket is never replaced, a non-socket is
   never deleted; a stale one (nothing listening, its process gone) is removed;
 - claims, listings and removals take a lock on the directory, so two apps starting together never
@@ -47,6 +52,8 @@ __all__ = [
 
 MAX_SUFFIX = 99
 PROBE_TIMEOUT = 1.0
+MAX_SYMLINKS = 40
+"""Symlinks followed on the way to an endpoint directory before giving up (Linux's limit)."""
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -101,11 +108,14 @@ def check_name(name: str) -> str:
 def private_directory(directory: Path, *, create: bool) -> None:
     """Make sure ``directory`` is a real directory of this user that nobody else can enter.
 
-    With ``create``, only its last component is created (mode 0700); parents never are.
+    The way to it is checked first (``_check_way``). With ``create``, only its last
+    component is created (mode 0700); parents never are.
 
     Raises:
-        DebugEndpointError: missing, a symlink, not a directory, someone else's, or not 0700.
+        DebugEndpointError: missing, a symlink, not a directory, someone else's, or not 0700;
+            or another user could change the way to it (the message names the component).
     """
+    _check_way(directory)
     if create:
         try:
             os.mkdir(directory, 0o700)
@@ -133,6 +143,68 @@ def private_directory(directory: Path, *, create: bool) -> None:
         raise DebugEndpointError(
             f"{directory} must belong to you and be private (chmod 700) to hold the debug socket"
         )
+
+
+def _check_way(directory: Path) -> None:
+    """Refuse ``directory`` if a user other than this one or root could change its parents.
+
+    Walks from ``/`` as the kernel resolves the path, one ``lstat`` per component: a symlink
+    is followed only if this user or root made it (one of another user's could be pointed
+    elsewhere between this check and the bind); each directory on the way (the links'
+    targets included) must belong to this user or root and be writable by nobody else,
+    unless it is sticky (``/tmp``: others cannot rename what is ours in it). ``directory``
+    itself is ``private_directory``'s to check.
+
+    Raises:
+        DebugEndpointError: naming the component and what is wrong with it.
+    """
+    trusted = (os.getuid(), 0)
+    target = directory.absolute()
+    rest = list(target.parent.parts[1:])  # the components after "/"
+    here = Path(target.anchor)
+    hops = 0
+    while True:
+        way = f"{here}, on the way to {directory},"
+        try:
+            info = os.lstat(here)
+            link = Path(os.readlink(here)) if stat.S_ISLNK(info.st_mode) else None
+        except FileNotFoundError:
+            raise DebugEndpointError(
+                f"{way} does not exist; create it or choose another path"
+            ) from None
+        except OSError as exc:
+            raise DebugEndpointError(f"cannot use {directory}: {here}: {exc.strerror}") from exc
+        if link is not None:
+            if info.st_uid not in trusted:
+                raise DebugEndpointError(
+                    f"{way} is a symlink of another user (uid {info.st_uid}), who could point "
+                    "it elsewhere; not following it: serve the debug socket elsewhere"
+                )
+            hops += 1
+            if hops > MAX_SYMLINKS:
+                raise DebugEndpointError(f"cannot use {directory}: too many symlinks on the way")
+            rest[:0] = link.parts[1:] if link.is_absolute() else link.parts
+            here = Path(link.anchor) if link.is_absolute() else here.parent
+            continue
+        if not stat.S_ISDIR(info.st_mode):
+            raise DebugEndpointError(f"cannot use {directory}: {here} is not a directory")
+        if info.st_uid not in trusted:
+            raise DebugEndpointError(
+                f"{way} belongs to another user (uid {info.st_uid}), who could swap what is "
+                "in it; serve the debug socket elsewhere"
+            )
+        mode = stat.S_IMODE(info.st_mode)
+        if mode & 0o022 and not mode & stat.S_ISVTX:
+            raise DebugEndpointError(
+                f"{way} is writable by other users (mode {mode:o}), who could swap what is in "
+                "it; chmod go-w it (or +t), or serve the debug socket elsewhere"
+            )
+        while rest and rest[0] in (".", ".."):
+            if rest.pop(0) == "..":
+                here = here.parent  # ``here`` is a real directory: its parent is too
+        if not rest:
+            return
+        here = here / rest.pop(0)
 
 
 @contextlib.contextmanager

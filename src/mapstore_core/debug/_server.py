@@ -1,12 +1,15 @@
 """``DebugServer``: lets a panel in another process watch a store — safely by default.
 
 - A Unix domain socket that only this user can open (mode 0600, in a real 0700 directory of
-  the user, no symlink followed), named after the program (``app.sock`` for ``python app.py``)
-  so a restarted app comes back at the same address; TCP only on request, on loopback unless
-  a host is given. Files are removed at exit; a live socket is never replaced (``_endpoints``).
-- Connections waiting to authenticate and clients are capped (``max_pending``,
-  ``max_clients``); one over the cap is told ``busy``. What each connection says and is sent
-  is ``_session``'s.
+  the user, reached through no other user's directory or symlink), named after the program
+  (``app.sock`` for ``python app.py``) so a restarted app comes back at the same address; TCP
+  only on request, on loopback unless a host is given. Files are removed at exit; a live
+  socket is never replaced (``_endpoints``).
+- Connections waiting for their hello are capped (``max_pending``): one more pushes out the
+  one that has waited longest, so idle connections never keep out a client with the token.
+  Clients are capped (``max_clients``): one more is told ``busy``. A client that stops
+  reading is cut off after ``WRITE_TIMEOUT``. What each connection says and is sent is
+  ``_session``'s.
 - Read-only: requests read the store and change nothing in it. ``dry_run`` (validate a
   payload, name who would receive it, deliver nothing) works only when the app opted in with
   ``allow_dry_run=True``.
@@ -107,7 +110,8 @@ class DebugServer:
         allow_dry_run: Let clients validate payloads against channels (nothing is delivered).
         queue_size: Events buffered per client before it is told it lost some.
         max_clients: Authenticated clients at once; more are refused (``busy``).
-        max_pending: Connections authenticating at once; more are refused (``busy``).
+        max_pending: Connections waiting for their hello at once; one more pushes out the
+            one that has waited longest (it is told ``busy``).
     """
 
     def __init__(
@@ -147,8 +151,8 @@ class DebugServer:
         self.max_clients = max_clients
         self.max_pending = max_pending
         self.started = ""
-        # Connection counts; only the server's loop thread touches them.
-        self.pending = 0
+        # Connections and counts; only the server's loop thread touches them.
+        self.awaiting_hello: dict[Session, asyncio.Timeout] = {}
         self.clients = 0
         self.lingering = 0
         self.answering = 0
@@ -159,6 +163,11 @@ class DebugServer:
         self._stopping: asyncio.Event | None = None
         self._listener: socket.socket | None = None
         self._cleanup: weakref.finalize[Any, Any] | None = None
+
+    @property
+    def pending(self) -> int:
+        """Connections waiting for their hello (at most ``max_pending``)."""
+        return len(self.awaiting_hello)
 
     @property
     def address(self) -> str:

@@ -1,20 +1,27 @@
 """One connection to a ``DebugServer``: the handshake, the requests, and what it is sent.
 
 - A Unix domain socket that only this user can open (mode 0600, in a real 0700 directory of
-  the user, no symlink followed), named after the program (``app.sock`` for ``python app.py``)
-  so a restarted app comes back at the same address; TCP only on request, on loopback unless
-  a host is given. Files are removed at exit; a live socket is never replaced (``_endpoints``).
+  the user, reached through no other user's directory or symlink), named after the program
+  (``app.sock`` for ``python app.py``) so a restarted app comes back at the same address; TCP
+  only on request, on loopback unless a host is given. Files are removed at exit; a live
+  socket is never replaced (``_endpoints``).
 - Every connection starts with a versioned ``hello`` carrying a token (generated per process,
   written next to the socket with mode 0600, or given by the user), within ``HELLO_TIMEOUT``
   and ``HELLO_MAX_BYTES``. A wrong or missing token gets an ``error`` and the connection is
-  closed; nothing else is disclosed. Connections waiting to authenticate and clients are
-  capped (``max_pending``, ``max_clients``); one over the cap is told ``busy``.
+  closed; nothing else is disclosed. Connections waiting for their hello are capped
+  (``max_pending``): one more pushes out the one that has waited longest (told ``busy``), so
+  silent connections only push each other out and a client with the token gets in at once.
+  Clients are capped too (``max_clients``); one over that cap is told ``busy``.
 - JSON lines only (``_wire``); a malformed, oversized or unexpected message closes that
   connection with an error; a request the server can answer but not satisfy (unknown method,
   bad params, an answer over ``MAX_ANSWER_BYTES``, or one in parts while the clients are
   already being sent ``ANSWERS_IN_FLIGHT`` characters of such) gets an error response and the
   connection stays. No input ever raises out of a session: the app never prints a traceback
   for a client.
+- A client that does not take what it is sent within ``WRITE_TIMEOUT`` (one write's worth:
+  it stopped reading) is cut off, with a warning naming it on ``mapstore_core.debug``: what
+  it held (its share of ``ANSWERS_IN_FLIGHT``, its buffers, a state in parts) is released,
+  and the other clients never wait for it.
 - Read-only: requests read the store and change nothing in it (not even the doctor's record
   of what it reported). ``dry_run`` (validate a payload, name who would receive it, deliver
   nothing) works only when the app opted in with ``allow_dry_run=True``.
@@ -62,6 +69,7 @@ from mapstore_core._events import (
     event_to_json,
 )
 from mapstore_core._wake import WakeOnceBuffer
+from mapstore_core.debug._endpoints import peer_credentials
 from mapstore_core.debug._reads import ServedStore
 from mapstore_core.debug._wire import (
     MAX_ANSWER_BYTES,
@@ -95,6 +103,12 @@ VALUES_QUEUED = 64
 
 WRITE_BYTES = 262_144
 """Bytes of event lines written to a client before waiting for it to take them."""
+
+WRITE_TIMEOUT = 5.0
+"""Seconds a client has to take one write's worth (a message or a part, at most
+``MAX_MESSAGE_BYTES``, or ``WRITE_BYTES`` of events); one that does not has stopped reading
+and is cut off, so it cannot hold the answers budget (``ANSWERS_IN_FLIGHT``), its place or
+its buffers for ever. A client that reads 1 MB/s never is."""
 
 READ_CHUNK = 65_536
 
@@ -132,7 +146,9 @@ class Host(Protocol):
     queue_size: int
     max_clients: int
     max_pending: int
-    pending: int
+    awaiting_hello: dict[Session, asyncio.Timeout]
+    """The connections waiting for their hello, the longest waiting first, with the
+    deadline of each (moved to now to push one out)."""
     clients: int
     lingering: int
     answering: int
@@ -171,6 +187,8 @@ class Session:
         self.sync_gap = SYNC_INTERVAL
         self.sync_costs: collections.deque[float] = collections.deque(maxlen=5)
         self.sync_timer: asyncio.TimerHandle | None = None
+        self.pushed_out = False
+        """Set when a newer connection took this one's place in ``awaiting_hello``."""
 
     # -- store listeners (publishing threads) ------------------------------------------------
 
@@ -226,7 +244,32 @@ class Session:
     async def send(self, message: dict[str, Any]) -> None:
         self.writer.write(encode(message))
         self.last_sent = self.loop.time()
-        await self.writer.drain()
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Wait until the client has taken what it was sent, at most ``WRITE_TIMEOUT``.
+
+        Raises:
+            _Stalled: it did not, so it stopped reading; the session ends (``cut_off``).
+        """
+        try:
+            async with asyncio.timeout(WRITE_TIMEOUT):
+                await self.writer.drain()
+        except TimeoutError:  # an OSError: raised as something the "went away" paths miss
+            raise _Stalled(
+                f"a client of {self.server.name!r} ({_peer(self.writer)}) did not read what "
+                f"it was sent for {WRITE_TIMEOUT:g} s; its connection is closed"
+            ) from None
+
+    def cut_off(self, stalled: _Stalled) -> None:
+        """End a stalled client's connection now: its unsent bytes are dropped, not flushed.
+
+        ``close()`` would wait for the client to read them first, which it does not.
+        Aborting ends the session's read, so the session closes and releases what it held.
+        """
+        if not self.writer.transport.is_closing():
+            logger.warning("mapstore debug endpoint: %s", stalled)
+        self.writer.transport.abort()
 
     async def readline(self, limit: int) -> bytes | None:
         """One line of at most ``limit`` bytes; None at the end of the stream.
@@ -289,16 +332,7 @@ class Session:
         pump: asyncio.Task[None] | None = None
         welcomed = False
         try:
-            if server.pending >= server.max_pending:
-                await self.refuse(
-                    "busy", f"{server.max_pending} connections are already authenticating"
-                )
-                return
-            server.pending += 1
-            try:
-                welcomed = await self.handshake()
-            finally:
-                server.pending -= 1
+            welcomed = await self.handshake()
             if not welcomed:
                 return
             server.clients += 1
@@ -310,6 +344,8 @@ class Session:
                 await self.answer(message)
         except DebugProtocolError as exc:
             await self.refuse("protocol", str(exc))
+        except _Stalled as exc:
+            self.cut_off(exc)
         except (OSError, EOFError):
             pass  # the client went away
         except Exception:  # never a traceback in the app for a client's doing
@@ -332,15 +368,23 @@ class Session:
                 await pump
         self.writer.close()
         with contextlib.suppress(Exception):
-            await self.writer.wait_closed()
+            async with asyncio.timeout(WRITE_TIMEOUT):
+                await self.writer.wait_closed()  # what is still queued is flushed...
+        self.writer.transport.abort()  # ...or dropped, for a client that does not read
 
     async def handshake(self) -> bool:
         """Read the hello (in time, small); subscribe, then welcome: nothing is missed."""
         try:
-            async with asyncio.timeout(HELLO_TIMEOUT):
-                hello = await self.read(HELLO_MAX_BYTES)
+            hello = await self.read_hello()
         except TimeoutError:
-            await self.refuse("timeout", f"no hello within {HELLO_TIMEOUT:g} seconds")
+            if self.pushed_out:
+                await self.refuse(
+                    "busy",
+                    f"{self.server.max_pending} connections were waiting for their hello; "
+                    "this one, the longest waiting, made room for a newer one",
+                )
+            else:
+                await self.refuse("timeout", f"no hello within {HELLO_TIMEOUT:g} seconds")
             return False
         if hello is None:
             return False
@@ -383,6 +427,27 @@ class Session:
         )
         return True
 
+    async def read_hello(self) -> dict[str, Any] | None:
+        """The hello, within ``HELLO_TIMEOUT``; meanwhile this connection waits in line.
+
+        With ``max_pending`` connections already waiting, the one that has waited longest
+        is pushed out (its deadline becomes now, and it is told ``busy``) to make room:
+        idle connections cannot keep out a client that sends its hello as it connects.
+        """
+        waiting = self.server.awaiting_hello
+        if len(waiting) >= self.server.max_pending:
+            oldest = next(iter(waiting))
+            deadline = waiting.pop(oldest)
+            if not deadline.expired():  # else it is leaving anyway
+                oldest.pushed_out = True
+                deadline.reschedule(self.loop.time())
+        async with asyncio.timeout(HELLO_TIMEOUT) as deadline:
+            waiting[self] = deadline
+            try:
+                return await self.read(HELLO_MAX_BYTES)
+            finally:
+                waiting.pop(self, None)
+
     @staticmethod
     def event_line(event: StoreEvent) -> tuple[bytes, bool]:
         """An event as a line, and whether it went whole (else it is a stub).
@@ -420,6 +485,8 @@ class Session:
                 await asyncio.sleep(0)
         except OSError:
             return  # the connection is gone; the session notices and closes
+        except _Stalled as exc:
+            self.cut_off(exc)  # the session's read ends, and it closes
         except Exception as exc:  # never a traceback in the app; the client reconnects
             logger.debug("debug event pump failed", exc_info=True)
             if isinstance(exc, _StateFailed):
@@ -475,8 +542,8 @@ class Session:
                     unsent -= len(lines)
                     lines.clear()
                     size = 0
-                    await self.writer.drain()
-        except OSError:
+                    await self.drain()
+        except (OSError, _Stalled):
             raise
         except Exception as exc:
             logger.debug("debug event pump failed", exc_info=True)
@@ -590,6 +657,27 @@ class Session:
 
 class _StateFailed(Exception):
     """The store's state or a sync could not be read or encoded: the connection ends."""
+
+
+class _Stalled(Exception):
+    """A client did not take what it was sent within ``WRITE_TIMEOUT``: it is cut off.
+
+    Not an ``OSError`` (as ``TimeoutError`` is): the paths for a client that went away
+    would end it silently, and without dropping what is still queued for it.
+    """
+
+
+def _peer(writer: asyncio.StreamWriter) -> str:
+    """Who is at the other end, for a log line: ``process 1234`` or ``127.0.0.1:5678``."""
+    peer = writer.get_extra_info("peername")
+    if isinstance(peer, tuple):
+        return f"[{peer[0]}]:{peer[1]}" if ":" in peer[0] else f"{peer[0]}:{peer[1]}"
+    sock = writer.get_extra_info("socket")
+    with contextlib.suppress(OSError):
+        pid = None if sock is None else peer_credentials(sock)[0]
+        if pid is not None:
+            return f"process {pid}"
+    return "pid unknown"
 
 
 def _seqs(snapshot: dict[str, Any]) -> dict[str, int]:
