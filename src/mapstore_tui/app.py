@@ -15,6 +15,7 @@ from textual.widgets import TabbedContent, TabPane
 
 from mapstore_core import MapObjectStore, map_store
 from mapstore_core.debug import ClientStatus
+from mapstore_tui import _terminal_safe
 from mapstore_tui.messages import ConnectionChanged
 from mapstore_tui.monitor import Monitor
 from mapstore_tui.remote_view import ConnectionAware
@@ -80,6 +81,7 @@ class MapStoreApp(App[None]):
         clock: Callable[[], float] = time.time,
         refresh_interval: float = 1 / 30,
     ) -> None:
+        _terminal_safe.install()  # names from other processes never drive the terminal
         super().__init__()
         self.view: StoreView = view or LocalStoreView(map_store if store is None else store)
         self.clock = clock

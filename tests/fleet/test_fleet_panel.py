@@ -7,6 +7,7 @@ crashed mid-test; the fleet demo's test kills a real worker process with SIGKILL
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,11 +16,13 @@ from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Static, TabbedContent
 
+from mapstore_core import MapObjectStore
 from mapstore_tui import MapStoreApp
 from mapstore_tui.fleet_demo import DemoFleet
 from mapstore_tui.fleet_view import FleetDemoApp
 from mapstore_tui.screens.overview import OverviewTable, ProducersOverview
 from mapstore_tui.screens.processes import ProcessesScreen, ProcessesTable
+from mapstore_tui.view import LocalStoreView
 from mapstore_tui.widgets.doctor import DoctorTable
 from mapstore_tui.widgets.tables import ConsumersTable
 from tests.fleet.helpers import Fleet, PinnedView
@@ -205,3 +208,47 @@ async def test_fleet_demo_kills_starts_and_cleans_up() -> None:
         demo.stop()
     assert all(p.poll() is not None for p in demo.workers.values())
     assert demo.redis is None and not demo.directory.exists()
+
+
+async def test_the_panel_stands_hostile_announcements(redis_server: RedisServer) -> None:
+    """What another process with access to the namespace may announce: the panel shows it."""
+    client = redis_server.client()
+    seconds, micros = client.time()
+    soon = int(seconds) * 1000 + int(micros) // 1000 + 60_000
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(150):
+        node["items"] = {}
+        node = node["items"]
+    records = {
+        "huge-beat": {"heartbeat": 1e306, "schemas": {"prices": "A:1"}},
+        "odd-schema": {
+            "schemas": {"prices": "B:1"},
+            "schema_json": {"prices": {"properties": {"label": {}}, "required": [["label"]]}},
+            "producers": [["prices", "feed\x1b[2J", "producer", "x.py:1"]],
+            "host": "box\x1b]0;owned\x07",
+        },
+        "deep-schema": {"schemas": {"prices": "C:1"}, "schema_json": {"prices": deep}},
+    }
+    for name, record in records.items():
+        client.zadd("mapstore:hostile:procs", {name: soon})
+        client.set(f"mapstore:hostile:proc:{name}", json.dumps({"name": name, **record}))
+    client.set("mapstore:hostile:proc:long-start", b'{"started":' + b"9" * 400 + b"}")
+    client.zadd("mapstore:hostile:procs", {"long-start": soon})
+    store = MapObjectStore()
+    with store.link(redis_server.url, namespace="hostile", observer=True, heartbeat=0.2) as link:
+        assert link.wait_ready(timeout=15)
+        app = MapStoreApp(view=LocalStoreView(store), refresh_interval=0)
+        app.animation_level = "none"
+        async with app.run_test(size=SIZE) as pilot:
+            for key in ("w", "escape", "d", "escape", "o", "escape"):
+                await pilot.press(key)
+                await pilot.pause()
+            await pilot.press("w")
+            rows = await apoll_until(
+                lambda: _cells(app.screen.query_one(ProcessesTable)),
+                what="the processes",
+                pause=pilot.pause,
+            )
+            assert {row[0] for row in rows} >= set(records) | {"long-start"}
+            assert app.is_running
