@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from mapstore_core import MapObjectStore, StoreEvent, StoreLink
-from mapstore_core.link._registry import MAX_PROCESSES
+from mapstore_core.link._presence import fetch_records
+from mapstore_core.link._registry import MAX_PROCESSES, MAX_RECORD_BYTES
 from mapstore_core.link._wire import Keys
 from mapstore_tui import cli
 from tests.fleet.helpers import crash
@@ -482,3 +483,11 @@ def test_the_readme_acl_users_link_and_watch(tmp_path: Any) -> None:
         reader.close()
     finally:
         server.stop()
+
+
+def test_an_oversized_announcement_is_never_pulled(redis_server: RedisServer) -> None:
+    client = redis_server.client()
+    client.set(KEYS.proc("big"), b"{" + b" " * MAX_RECORD_BYTES + b"}")
+    client.set(KEYS.proc("small"), b'{"name":"small"}')
+    keys = [KEYS.proc("big"), KEYS.proc("small"), KEYS.proc("missing")]
+    assert fetch_records(client, keys) == [None, b'{"name":"small"}', None]

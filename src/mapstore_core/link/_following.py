@@ -30,7 +30,7 @@ from mapstore_core._events import StoreEvent, update_event
 from mapstore_core._port import StorePort
 from mapstore_core._records import ChannelUpdate
 from mapstore_core.link._connection import Backoff, Connection
-from mapstore_core.link._presence import redis_ms
+from mapstore_core.link._presence import fetch_records, redis_ms
 from mapstore_core.link._registry import MAX_PROCESSES, read_announcement, read_registry
 from mapstore_core.link._wire import (
     Change,
@@ -286,7 +286,7 @@ class Follower:
         skipped_before = self.skipped_history
         # Read before the stream: a writer updates the hash only after the stream, so every
         # value in it is also in the stream unless its producer has been quiet for long.
-        latest = self._redis.hgetall(self._keys.latest(channel))
+        latest = dict(self._redis.hscan_iter(self._keys.latest(channel), count=100))
         # Everything since this link started is news; history is what came before. Anything
         # written after these reads comes through XREAD, which goes on from `last_id`.
         since = self._read_since(stream)
@@ -365,7 +365,7 @@ class Follower:
         procs = self._redis.zrange(self._keys.procs, 0, -1, withscores=True)
         registry = read_registry(procs, now_ms)
         names = [name for name, deadline in registry.deadlines.items() if deadline >= now_ms]
-        records = self._redis.mget([self._keys.proc(name) for name in names]) if names else []
+        records = fetch_records(self._redis, [self._keys.proc(name) for name in names])
         live: dict[str, str | None] = {}
         for name, raw in zip(names, records, strict=True):
             record = read_announcement(raw)
@@ -468,7 +468,8 @@ class Follower:
 
     def _announced_run(self, process: str) -> str | None:
         """The run ``process``'s announcement in Redis names (None: no valid one)."""
-        record = read_announcement(self._redis.get(self._keys.proc(process)))
+        (raw,) = fetch_records(self._redis, [self._keys.proc(process)])
+        record = read_announcement(raw)
         return record.incarnation if record is not None and record.incarnation else None
 
     def _forget_gone(self) -> None:

@@ -34,6 +34,7 @@ from mapstore_core._records import Diagnostic, ProcessInfo
 from mapstore_core.link._connection import Connection
 from mapstore_core.link._fleet import FleetTracker, fleet_diagnostics
 from mapstore_core.link._registry import (
+    MAX_RECORD_BYTES,
     Counters,
     read_announcement,
     read_counters,
@@ -41,7 +42,7 @@ from mapstore_core.link._registry import (
 )
 from mapstore_core.link._wire import Keys, schema_fingerprint, valid_text
 
-__all__ = ["MISSED_BEATS", "Presence", "redis_ms"]
+__all__ = ["MISSED_BEATS", "Presence", "fetch_records", "redis_ms"]
 
 logger = logging.getLogger("mapstore_core.link")
 
@@ -53,6 +54,26 @@ def redis_ms(client: Any) -> int:
     """Redis's clock (``TIME``) in milliseconds."""
     seconds, micros = client.time()
     return int(seconds) * 1000 + int(micros) // 1000
+
+
+def fetch_records(client: Any, keys: list[str]) -> list[Any]:
+    """The values of ``keys`` (announcements), None for those over ``MAX_RECORD_BYTES``.
+
+    Their lengths are asked first: a hostile namespace cannot make a reader pull gigabytes.
+    """
+    if not keys:
+        return []
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.strlen(key)
+    lengths = pipe.execute(raise_on_error=False)
+    wanted = [
+        key
+        for key, length in zip(keys, lengths, strict=True)
+        if isinstance(length, int) and 0 < length <= MAX_RECORD_BYTES
+    ]
+    values = dict(zip(wanted, client.mget(wanted), strict=True)) if wanted else {}
+    return [values.get(key) for key in keys]
 
 
 def _version() -> str:
@@ -323,7 +344,7 @@ class Presence:
         wanted = self.fleet.wanted_records(deadlines, stats)
         records = {}
         if wanted:
-            raws = self._redis.mget([self._keys.proc(name) for name in wanted])
+            raws = fetch_records(self._redis, [self._keys.proc(name) for name in wanted])
             for name, raw in zip(wanted, raws, strict=True):
                 record = read_announcement(raw)
                 if record is not None:
