@@ -491,3 +491,16 @@ def test_an_oversized_announcement_is_never_pulled(redis_server: RedisServer) ->
     client.set(KEYS.proc("small"), b'{"name":"small"}')
     keys = [KEYS.proc("big"), KEYS.proc("small"), KEYS.proc("missing")]
     assert fetch_records(client, keys) == [None, b'{"name":"small"}', None]
+
+
+def test_a_refused_entry_counts_every_update_it_carried(
+    redis_server: RedisServer, links: list[StoreLink]
+) -> None:
+    receiver, receiving = link(redis_server, links, "web-1")
+    sender, _ = link(redis_server, links, "feed-1")
+    sender.register_producer("prices", "price-feed").publish(1)
+    poll_until(lambda: value_of(receiver, "prices", "price-feed@feed-1") == 1, what="arrives")
+    before = receiving.stats()["dropped"]
+    client = redis_server.client()
+    client.xadd(KEYS.stream("prices"), {"m": b'{"v":2,"p":"feed-1"}\n[1,{}]\n[2,{}]\n[3,{}]'})
+    poll_until(lambda: receiving.stats()["dropped"] == before + 3, what="three counted")

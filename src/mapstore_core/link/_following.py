@@ -409,7 +409,11 @@ class Follower:
         try:
             entry = decode_entry(raw, channel=channel, accept=wanted)
         except (ValueError, TypeError) as exc:
-            self._dropped(f"dropped a malformed entry on channel {channel!r}: {exc}")
+            updates = max(1, raw.count(b"\n")) if isinstance(raw, bytes) else 1
+            self._dropped(
+                f"dropped a malformed entry ({updates} update(s)) on channel {channel!r}: {exc}",
+                updates,
+            )
             return None
         if entry is None and refused and isinstance(raw, bytes):
             if live is None:
