@@ -166,10 +166,12 @@ class StoreLink:
     def stats(self) -> dict[str, float]:
         """What the link has done so far.
 
-        ``sent``: updates written to Redis; ``received``: remote updates applied here;
-        ``coalesced``: local updates skipped under pressure (a newer one of the same
-        producer went instead); ``dropped``: entries or events read that were malformed,
-        foreign, oversized, or local updates too big to send; ``rejected``: remote payloads
+        ``sent``: updates Redis took (a write it refused is not sent: the newest goes
+        again); ``received``: remote updates applied here; ``coalesced``: local updates
+        skipped under pressure (a newer one of the same producer went instead);
+        ``dropped``: updates read that were malformed, foreign, oversized or of a run their
+        process did not announce, and local updates that cannot be JSON or are too big to
+        send (each counted once per update); ``rejected``: remote payloads
         this store's model refused; ``queue``: local updates waiting for Redis; ``lag_ms``:
         how long the last entry read had waited in Redis (Redis's clock).
         """
