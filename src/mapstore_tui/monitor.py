@@ -189,7 +189,9 @@ class Monitor(Vertical):
         if structural:
             self.refresh_global()
         for toast in self.toasts.admit(batch.notable):
-            self.notify(toast.message, title=toast.title, severity=toast.severity)
+            self.notify(  # names in it come from producers: never read as markup
+                toast.message, title=toast.title, severity=toast.severity, markup=False
+            )
 
     def _log(self, batch: Batch, published: list[StoreEvent], unshown: int) -> None:
         events = sorted([*batch.notable, *published], key=lambda e: e.timestamp)

@@ -252,3 +252,46 @@ async def test_the_panel_stands_hostile_announcements(redis_server: RedisServer)
             )
             assert {row[0] for row in rows} >= set(records) | {"long-start"}
             assert app.is_running
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"required": [["a"]], "properties": {"a": {"type": "string"}}},
+        {"title": "[/]", "properties": {"[/x]": {"type": "string", "description": "[b]"}}},
+        {"properties": {"a": {"description": 5}}},
+        {"properties": ["a"]},
+        {"properties": {"a": "x", "b": {"anyOf": "x"}, "c": {"type": "array", "items": 3}}},
+    ],
+    ids=["required-lists", "markup", "number-description", "properties-list", "odd-specs"],
+)
+async def test_a_hostile_announced_schema_is_shown_not_obeyed(
+    redis_server: RedisServer, document: dict[str, Any]
+) -> None:
+    client = redis_server.client()
+    seconds, micros = client.time()
+    soon = int(seconds) * 1000 + int(micros) // 1000 + 60_000
+    record = {"name": "evil", "schemas": {"prices": "E:1"}, "schema_json": {"prices": document}}
+    client.zadd("mapstore:hostile:procs", {"evil": soon})
+    client.set("mapstore:hostile:proc:evil", json.dumps(record))
+    sender, store = MapObjectStore(), MapObjectStore()
+    sender.register_producer("prices", "price-feed").publish(1)
+    with (
+        sender.link(redis_server.url, namespace="hostile", name="feed-1", heartbeat=0.2),
+        store.link(redis_server.url, namespace="hostile", observer=True, heartbeat=0.2) as link,
+    ):
+        assert link.wait_ready(timeout=15)
+        app = MapStoreApp(view=LocalStoreView(store), refresh_interval=0)
+        app.animation_level = "none"
+        async with app.run_test(size=SIZE) as pilot:
+            await apoll_until(
+                lambda: "prices" in {c["name"] for c in app.view.channels()},
+                what="the channel",
+                pause=pilot.pause,
+            )
+            app.monitor.query_one("ChannelList").select("prices")
+            app.monitor.selected = "prices"
+            for key in ("5", "d", "escape", "w", "escape"):
+                await pilot.press(key)
+                await pilot.pause()
+            assert app.is_running

@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from mapstore_core import MapObjectStore, StoreEvent, StoreLink
+from mapstore_core.link import _following
 from mapstore_core.link._presence import fetch_records
 from mapstore_core.link._registry import MAX_PROCESSES, MAX_RECORD_BYTES
 from mapstore_core.link._wire import Keys
@@ -504,3 +506,121 @@ def test_a_refused_entry_counts_every_update_it_carried(
     client = redis_server.client()
     client.xadd(KEYS.stream("prices"), {"m": b'{"v":2,"p":"feed-1"}\n[1,{}]\n[2,{}]\n[3,{}]'})
     poll_until(lambda: receiving.stats()["dropped"] == before + 3, what="three counted")
+
+
+# -- what a fresh hostile review found --------------------------------------------------------
+
+
+class Node(BaseModel):
+    children: list[Node] = []
+
+
+class TreeV1(BaseModel):
+    root: Node
+
+
+class TreeV2(BaseModel):
+    root: Node
+    label: str = ""
+
+
+def test_a_recursive_model_in_a_schema_mismatch_stops_nothing(
+    redis_server: RedisServer, links: list[StoreLink], no_tracebacks: None
+) -> None:
+    """No attacker: a rolling deploy of a model with a recursive sub-model."""
+    old, new = MapObjectStore(), MapObjectStore()
+    old.define_channel("tree", TreeV1)
+    new.define_channel("tree", TreeV2)
+    old.register_producer("tree", "tree-feed")
+    new.register_consumer("tree", "tree-widget")
+    link(redis_server, links, "web-1", new)
+    victim = MapObjectStore()
+    victim.register_producer("prices", "price-feed").publish(1)
+    _, dying = link(redis_server, links, "victim-1", victim)
+    link(redis_server, links, "jobs-1", old)
+    poll_until(
+        lambda: any(d.rule == "schema-mismatch" for d in new.diagnostics()), what="the finding"
+    )
+    poll_until(lambda: new.values("prices").get("price-feed@victim-1") == 1, what="arrives")
+    crash(dying)
+    poll_until(lambda: "price-feed@victim-1" not in new.values("prices"), what="still reaps")
+
+
+def test_an_overwritten_announcement_is_reclaimed_and_quiet_values_come_back(
+    redis_server: RedisServer, links: list[StoreLink]
+) -> None:
+    receiver, _ = link(redis_server, links, "web-1")
+    sender, _ = link(redis_server, links, "feed-1")
+    sender.register_producer("prices", "price-feed").publish(1)
+    sender.register_producer("prices", "quiet-feed").publish(42)
+    poll_until(lambda: value_of(receiver, "prices", "quiet-feed@feed-1") == 42, what="arrives")
+    client = redis_server.client()
+    record = json.loads(client.get(KEYS.proc("feed-1")))
+    client.set(KEYS.proc("feed-1"), json.dumps({**record, "incarnation": "evil"}), keepttl=True)
+    client.xadd(KEYS.stream("prices"), {"m": entry("feed-1", "evil", 1, b"666")})
+    poll_until(
+        lambda: b'"incarnation": "evil"' not in client.get(KEYS.proc("feed-1")), what="reclaimed"
+    )
+    poll_until(
+        lambda: (
+            value_of(receiver, "prices", "quiet-feed@feed-1") == 42
+            and value_of(receiver, "prices", "price-feed@feed-1") == 1
+        ),
+        what="the quiet producer's value back",
+    )
+
+
+def test_a_forged_jump_in_numbers_does_not_silence_the_producer(
+    redis_server: RedisServer, links: list[StoreLink]
+) -> None:
+    receiver, _ = link(redis_server, links, "web-1")
+    sender, _ = link(redis_server, links, "feed-1")
+    feed = sender.register_producer("prices", "feed")
+    feed.publish(1)
+    poll_until(lambda: value_of(receiver, "prices", "feed@feed-1") == 1, what="arrives")
+    client = redis_server.client()
+    run = json.loads(client.get(KEYS.proc("feed-1")))["incarnation"]
+    client.xadd(KEYS.stream("prices"), {"m": entry("feed-1", run, 3 + 500, b"666")})
+    poll_until(lambda: value_of(receiver, "prices", "feed@feed-1") == 666, what="the forgery")
+    feed.publish(2)
+    poll_until(lambda: value_of(receiver, "prices", "feed@feed-1") == 2, what="the real one")
+
+
+def test_a_stuffed_channels_set_never_stalls_delivery(
+    redis_server: RedisServer, links: list[StoreLink], no_tracebacks: None
+) -> None:
+    client = redis_server.client()
+    pipe = client.pipeline(transaction=False)
+    for start in range(0, 20_000, 1_000):
+        pipe.sadd(KEYS.channels, *[f"fake-{n}" for n in range(start, start + 1_000)])
+    pipe.execute()
+    receiver, _ = link(redis_server, links, "web-1")
+    sender, _ = link(redis_server, links, "feed-1")
+    sender.register_producer("prices", "price-feed").publish(1)
+    poll_until(lambda: value_of(receiver, "prices", "price-feed@feed-1") == 1, what="arrives")
+
+
+def test_remote_producers_are_bounded(
+    redis_server: RedisServer, links: list[StoreLink], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_following, "MAX_REMOTE_PRODUCERS", 5)
+    receiver, _ = link(redis_server, links, "web-1")
+    seen = news(receiver)
+    sender, _ = link(redis_server, links, "feed-1")
+    for n in range(8):
+        sender.register_producer("prices", f"price-feed-{n}").publish(n)
+    poll_until(lambda: told(seen, "producers of other processes"), what="the bound told")
+    assert len(receiver.values("prices")) == 5
+
+
+def test_a_registry_of_the_wrong_type_is_told_not_raised(
+    redis_server: RedisServer, links: list[StoreLink], no_tracebacks: None
+) -> None:
+    client = redis_server.client()
+    client.set(KEYS.procs, "clobbered")
+    store, linked = link(redis_server, links, "web-1")
+    seen = news(store)
+    poll_until(lambda: told(seen, "is not a sorted set"), what="told")
+    client.delete(KEYS.procs)
+    poll_until(lambda: any(p.name == "web-1" for p in store.processes()), what="repaired")
+    assert linked.status == "connected"

@@ -246,12 +246,21 @@ def _resolve(schema: Mapping[str, Any], node: Any) -> Any:
 _NOISE = frozenset({"title", "description", "default", "examples"})
 
 
-def _shape(schema: Mapping[str, Any], node: Any) -> Any:
-    node = _resolve(schema, node)
+_MAX_SHAPE_DEPTH = 16
+
+
+def _shape(schema: Mapping[str, Any], node: Any, depth: int = 0) -> Any:
+    """A field's type with its local ``$ref``s followed, for comparing.
+
+    A recursive model (a tree node whose children are nodes) refers to itself: past 16
+    levels the reference is kept as it is rather than followed.
+    """
+    if depth < _MAX_SHAPE_DEPTH:
+        node = _resolve(schema, node)
     if isinstance(node, dict):
-        return {k: _shape(schema, v) for k, v in sorted(node.items()) if k not in _NOISE}
+        return {k: _shape(schema, v, depth + 1) for k, v in sorted(node.items()) if k not in _NOISE}
     if isinstance(node, list):
-        return [_shape(schema, v) for v in node]
+        return [_shape(schema, v, depth + 1) for v in node]
     return node
 
 

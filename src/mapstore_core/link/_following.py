@@ -20,6 +20,7 @@ threads stopped).
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections import deque
@@ -30,8 +31,8 @@ from mapstore_core._events import StoreEvent, update_event
 from mapstore_core._port import StorePort
 from mapstore_core._records import ChannelUpdate
 from mapstore_core.link._connection import Backoff, Connection
-from mapstore_core.link._presence import fetch_records, redis_ms
-from mapstore_core.link._registry import MAX_PROCESSES, read_announcement, read_registry
+from mapstore_core.link._presence import redis_ms
+from mapstore_core.link._registry import MAX_PROCESSES, announced_run, read_registry
 from mapstore_core.link._wire import (
     Change,
     Description,
@@ -50,9 +51,12 @@ _READ_COUNT = 100  # entries per XREAD (each up to 500 changes)
 _OBSERVER_READ_COUNT = 200  # per stream and read: a small batch is never a long GC pause
 _OBSERVER_PAUSE = 0.05  # seconds between an observer's reads
 _JOIN_PAGE = 10  # entries per XREVRANGE / XRANGE when catching up (each up to 512 KiB)
+MAX_CHANNELS = 10_000  # channels a link follows
+MAX_REMOTE_PRODUCERS = 100_000  # producers of other processes a link keeps
+_LOOKS_PER_SCAN = 500  # listed channels checked for a stream per scan
+_JOINS_PER_SCAN = 50  # channels joined per scan (each a few round trips)
 _BAD_STREAM_RETRY = 5.0  # seconds before a key that was not a stream is looked at again
-_REWIND = 1_000  # a producer's number this far below the last applied is not a re-send
-_REFUSED_RUNS = 1_000  # processes whose announced run is remembered (a quarter second)
+_REFUSED_RUNS = 1_000  # (process, run) pairs remembered as refused, for a second each
 _new_tuple = tuple.__new__
 
 
@@ -120,7 +124,7 @@ class Follower:
         self._last_ids: dict[bytes, bytes] = {}  # stream key -> last entry id read
         self._stream_channels: dict[bytes, str] = {}  # stream key -> its channel
         self._bad_streams: dict[bytes, tuple[str, float]] = {}  # -> (channel, look again at)
-        self._announced: dict[str, tuple[str | None, float]] = {}  # process -> (run, until)
+        self._refused_runs: dict[tuple[str, str], float] = {}  # (process, run) -> until
         self._told: dict[str, float] = {}  # what was told -> when it may be told again
         self._linked_ms: int | None = None  # Redis's clock when the reader first got through
         self.lag_ms = 0.0
@@ -201,7 +205,10 @@ class Follower:
         """Follow channels other processes started streaming since the last scan.
 
         A key of the wrong type (the channels set, a channel's stream) is told once and
-        looked at again later: once repaired, it is followed again.
+        looked at again later: once repaired, it is followed again. A few channels are
+        joined per scan, only those whose stream exists (a sender lists a channel after
+        its first entry), and at most ``MAX_CHANNELS``: a set stuffed with names delays
+        newcomers a little, and never stalls what is followed already.
         """
         try:
             members = self._redis.smembers(self._keys.channels)
@@ -214,6 +221,7 @@ class Follower:
             return
         now = time.monotonic()
         due = [channel.encode() for channel, at in self._bad_streams.values() if at <= now]
+        candidates: dict[bytes, str] = {}
         for member in [*members, *due]:  # a repaired key is looked at even if unlisted
             try:
                 channel = member.decode("utf-8") if isinstance(member, bytes) else str(member)
@@ -225,18 +233,39 @@ class Follower:
             stream = self._keys.stream(channel).encode()
             if stream in self._stream_channels or self._bad_streams.get(stream, ("", 0.0))[1] > now:
                 continue
-            try:
-                self._join(channel, stream)
-            except self._connection.response_error as exc:
-                self._bad_streams[stream] = (channel, now + _BAD_STREAM_RETRY)
-                self._tell_once(
-                    f"bad:{channel}",
-                    f"channel {channel!r} is not followed for now: its keys in "
-                    f"Redis are of the wrong type ({exc}); looked at again every "
-                    f"{_BAD_STREAM_RETRY:g} s",
-                )
-            else:
-                self._bad_streams.pop(stream, None)
+            candidates[stream] = channel
+        if not candidates:
+            return
+        room = MAX_CHANNELS - len(self._stream_channels)
+        if room <= 0:
+            self._tell_once(
+                "max-channels",
+                f"the namespace lists more than {MAX_CHANNELS} channels; the others are not "
+                "followed",
+                count=0,
+            )
+            return
+        streams = random.sample(list(candidates), min(len(candidates), _LOOKS_PER_SCAN))
+        pipe = self._redis.pipeline(transaction=False)
+        for stream in streams:
+            pipe.exists(stream)
+        found = [s for s, there in zip(streams, pipe.execute(), strict=True) if there]
+        for stream in found[: min(room, _JOINS_PER_SCAN)]:
+            self._join_one(candidates[stream], stream, now)
+
+    def _join_one(self, channel: str, stream: bytes, now: float) -> None:
+        try:
+            self._join(channel, stream)
+        except self._connection.response_error as exc:
+            self._bad_streams[stream] = (channel, now + _BAD_STREAM_RETRY)
+            self._tell_once(
+                f"bad:{channel}",
+                f"channel {channel!r} is not followed for now: its keys in "
+                f"Redis are of the wrong type ({exc}); looked at again every "
+                f"{_BAD_STREAM_RETRY:g} s",
+            )
+        else:
+            self._bad_streams.pop(stream, None)
 
     def _set_aside_bad_streams(self, exc: Exception) -> None:
         """A read was refused: set aside the followed keys that are no stream, keep the rest.
@@ -365,12 +394,11 @@ class Follower:
         procs = self._redis.zrange(self._keys.procs, 0, -1, withscores=True)
         registry = read_registry(procs, now_ms)
         names = [name for name, deadline in registry.deadlines.items() if deadline >= now_ms]
-        records = fetch_records(self._redis, [self._keys.proc(name) for name in names])
-        live: dict[str, str | None] = {}
-        for name, raw in zip(names, records, strict=True):
-            record = read_announcement(raw)
-            live[name] = record.incarnation if record is not None and record.incarnation else None
-        return live
+        pipe = self._redis.pipeline(transaction=False)
+        for name in names:
+            pipe.getrange(self._keys.proc(name), 0, 1023)
+        heads = pipe.execute(raise_on_error=False) if names else []
+        return {name: announced_run(head) for name, head in zip(names, heads, strict=True)}
 
     # -- decoding --------------------------------------------------------------------------
 
@@ -434,14 +462,13 @@ class Follower:
         if known == incarnation:
             return True
         now = time.monotonic()
-        announced, until = self._announced.get(process, (None, 0.0))
-        if until <= now:  # one look at the announcement per process and quarter second,
-            announced = self._announced_run(process)  # however many runs entries claim
-            if len(self._announced) >= _REFUSED_RUNS:
-                self._announced.clear()
-            self._announced[process] = (announced, now + 0.25)
-        if announced == incarnation:
-            return self._adopt_run(process, incarnation)
+        run = (process, incarnation)
+        if self._refused_runs.get(run, 0.0) <= now:  # each claimed run looked up once a second
+            if self._announced_run(process) == incarnation:
+                return self._adopt_run(process, incarnation)
+            if len(self._refused_runs) >= _REFUSED_RUNS:
+                self._refused_runs.clear()
+            self._refused_runs[run] = now + 1.0
         self._tell_once(
             f"run:{process}",
             f"dropped updates that claim to come from process {process!r} in a run "
@@ -472,9 +499,7 @@ class Follower:
 
     def _announced_run(self, process: str) -> str | None:
         """The run ``process``'s announcement in Redis names (None: no valid one)."""
-        (raw,) = fetch_records(self._redis, [self._keys.proc(process)])
-        record = read_announcement(raw)
-        return record.incarnation if record is not None and record.incarnation else None
+        return announced_run(self._redis.getrange(self._keys.proc(process), 0, 1023))
 
     def _forget_gone(self) -> None:
         """Forget reaped processes: numbers and run (a later run starts afresh)."""
@@ -542,19 +567,27 @@ class Follower:
         if last is None:
             if kind == "closed":
                 return  # a producer closed before we ever saw it
+            if len(self._remote_n) >= MAX_REMOTE_PRODUCERS:
+                self._tell_once(
+                    "max-producers",
+                    f"more than {MAX_REMOTE_PRODUCERS} producers of other processes: "
+                    f"{pid!r} of {process!r} and other new ones are not followed",
+                )
+                return
             registered = event if kind == "registered" else None
             port.apply(_registration(process, channel, pid, timestamp, description, registered))
             last = n - 1
-        if n <= last:
-            if last - n <= _REWIND:
-                return  # a re-send
-            # Numbers never go back this far in one run: the last one was not this run's
-            # (forged with its public run id): follow this one rather than drop every
-            # later update.
+        if n == last:
+            return  # a re-send: a sender only ever re-sends a producer's newest
+        if n < last:
+            # A run's numbers only go up (a re-send repeats the newest): the higher one
+            # was not this run's (an entry forged with its public run id). Follow this one
+            # rather than drop every later update as a re-send.
             self._tell_once(
                 f"rewind:{process}",
                 f"the numbers of {pid!r} in process {process!r} went back from {last} to {n}: "
                 "an earlier update claiming to be its was not; following the run's own",
+                count=0,
             )
         self._remote_n[key] = n
         skipped = n - last - 1 - folded

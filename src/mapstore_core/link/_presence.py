@@ -144,6 +144,10 @@ class Presence:
         self._twins: set[str] = set()  # incarnations of another process under our name, told
         self._told_over = 0  # the registry's excess last told
         self._refusal_told = 0.0  # when a refused write may be logged again
+        self._told: dict[str, float] = {}  # what was told -> when it may be told again
+        self._twin_seen = -1e9  # when another run last beat under our name (monotonic)
+        self._reclaim_after = 0.0  # an overwritten announcement is reclaimed once per 10 s
+        self._run_marker = json.dumps({"incarnation": incarnation})[1:-1].encode()
 
     # -- announcing ----------------------------------------------------------------------
 
@@ -257,23 +261,50 @@ class Presence:
         now_ms = self._now_ms()
         keys = self._keys
         if self._observer:  # reads only: an observer is no process of the fleet
-            procs = self._redis.zrange(keys.procs, 0, -1, withscores=True)
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.zrange(keys.procs, 0, -1, withscores=True)
+            (procs,) = self._execute(pipe)
         else:
             pipe = self._redis.pipeline(transaction=False)
             pipe.get(keys.stat(self._name))  # who beat under our name since our last beat
             pipe.zadd(keys.procs, {self._name: self._deadline(now_ms)})
             pipe.pexpire(keys.proc(self._name), self._record_ttl_ms())
+            pipe.getrange(keys.proc(self._name), 0, 1023)  # whose run it announces
             pipe.set(keys.stat(self._name), self._stats_json(), px=self._record_ttl_ms())
             pipe.zrange(keys.procs, 0, -1, withscores=True)
-            before, _, still_there, _, procs = self._execute(pipe)
+            before, _, still_there, head, _, procs = self._execute(pipe)
             self._check_twin(before)
-            if still_there and self._announced_as != self._port.shape():
+            if (
+                still_there
+                and self._run_marker not in (head or b"")
+                and time.monotonic() - self._twin_seen > 60.0  # a twin: the newest run wins
+                and time.monotonic() >= self._reclaim_after
+            ):
+                # Our announcement names another run: overwritten (by a process under our
+                # name, or by hand). Its readers may have closed our producers: announce
+                # again and re-send every producer's newest.
+                self._tell_once(
+                    "overwritten",
+                    f"this process's announcement was overwritten with another run's; "
+                    f"announcing {self._name!r} again and re-sending every newest value",
+                )
+                self._reclaim_after = time.monotonic() + 10.0
+                self.announce()
+                self._on_lost()
+            elif still_there and self._announced_as != self._port.shape():
                 self.announce()  # producers or consumers changed: keep the announcement true
             if not still_there:  # Redis restarted empty: announce again, resend every value
                 logger.warning("link %r: Redis lost the namespace; announcing again", self._name)
                 self.announce()
                 self._on_lost()
         settled = self._settle(now_ms)
+        if not isinstance(procs, list):  # the registry key is of another type: Redis refused
+            self._tell_once(
+                "registry",
+                f"the process registry {keys.procs!r} is not a sorted set: no process is "
+                "listed or reaped until it is repaired (delete the key)",
+            )
+            procs = []
         registry = read_registry(procs, now_ms, keep=None if self._observer else self._name)
         if registry.refused and not self._observer:
             self._redis.zrem(keys.procs, *registry.refused)  # no process's: not a name, or
@@ -313,11 +344,23 @@ class Presence:
         settled_at = self._settled_at_ms if self._settled_at_ms is not None else now_ms
         return now_ms - settled_at >= MISSED_BEATS * self._heartbeat * 1000
 
+    def _tell_once(self, key: str, message: str) -> None:
+        """Log and tell something wrong in Redis, at most once a minute per ``key``."""
+        now = time.monotonic()
+        if self._told.get(key, 0.0) > now:
+            return
+        self._told[key] = now + 60.0
+        logger.warning("link %r: %s", self._name, message)
+        self._port.news("link_dropped", message)
+
     def _check_twin(self, raw: Any) -> None:
         """Tell once when another process heartbeats under this one's name."""
         counters = raw if isinstance(raw, bytes) else b""
         other = _incarnation_in(counters)
-        if other is None or other == self._incarnation or other in self._twins:
+        if other is None or other == self._incarnation:
+            return
+        self._twin_seen = time.monotonic()
+        if other in self._twins:
             return
         self._twins.add(other)
         message = (
@@ -350,7 +393,13 @@ class Presence:
                 if record is not None:
                     records[name] = record
         self.fleet.update(now_ms, deadlines, stats, records, settled=settled)
-        self._port.fleet(self.fleet.processes(), self.diagnostics())
+        try:
+            findings = self.diagnostics()
+        except Exception as exc:  # a rule over what others announced must not stop the beat
+            logger.debug("link %r: the fleet rules failed", self._name, exc_info=True)
+            self._tell_once("rules", f"the fleet rules failed on what was announced ({exc!r})")
+            findings = []
+        self._port.fleet(self.fleet.processes(), findings)
         self.seen_once.set()
 
     def diagnostics(self) -> list[Diagnostic]:

@@ -10,6 +10,7 @@ works on trusted values, and what fails is skipped and counted, never raised.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from typing import Annotated, Any, NamedTuple
 
@@ -24,6 +25,7 @@ __all__ = [
     "Announcement",
     "Counters",
     "Registry",
+    "announced_run",
     "read_announcement",
     "read_counters",
     "read_registry",
@@ -93,6 +95,21 @@ class Registry(NamedTuple):
     """Members that are no process's: not a valid name, or an impossible deadline."""
     over: int
     """Valid members left out because the registry lists more than ``MAX_PROCESSES``."""
+
+
+_RUN = re.compile(rb'"incarnation": ?"([0-9A-Za-z_-]{1,64})"')
+
+
+def announced_run(head: Any) -> str | None:
+    """The run an announcement names, read from its first KiB (``GETRANGE 0 1023``).
+
+    ``announce`` writes it near the start; reading only the head keeps a lookup cheap
+    however big (or hostile) the rest is. None when it is not there.
+    """
+    if not isinstance(head, bytes):
+        return None
+    match = _RUN.search(head)
+    return match.group(1).decode("ascii") if match is not None else None
 
 
 def read_announcement(raw: Any) -> Announcement | None:
