@@ -217,6 +217,7 @@ class Follower:
                 "channels",
                 f"the namespace's channels set is not a set ({exc}): no new channel "
                 "is followed until it is repaired (the ones followed go on)",
+                count=0,  # no update was lost: the channels followed go on
             )
             return
         now = time.monotonic()
@@ -227,7 +228,7 @@ class Follower:
                 channel = member.decode("utf-8") if isinstance(member, bytes) else str(member)
             except UnicodeDecodeError:
                 self._tell_once(
-                    "channel-name", "a member of the channels set is not UTF-8: skipped"
+                    "channel-name", "a member of the channels set is not UTF-8: skipped", count=0
                 )
                 continue
             stream = self._keys.stream(channel).encode()
@@ -263,6 +264,7 @@ class Follower:
                 f"channel {channel!r} is not followed for now: its keys in "
                 f"Redis are of the wrong type ({exc}); looked at again every "
                 f"{_BAD_STREAM_RETRY:g} s",
+                count=0,
             )
         else:
             self._bad_streams.pop(stream, None)
@@ -288,6 +290,7 @@ class Follower:
                     f"bad:{channel}",
                     f"channel {channel!r} is not followed for now: its stream "
                     f"key holds a {kind!r} ({exc}); looked at again every {_BAD_STREAM_RETRY:g} s",
+                    count=0,
                 )
 
     def _tell_once(self, key: str, message: str, *, count: int = 1, every: float = 60.0) -> None:
@@ -391,7 +394,10 @@ class Follower:
     def _live_processes(self) -> dict[str, str | None]:
         """Processes whose heartbeat is current, with the run (incarnation) they announced."""
         now_ms = redis_ms(self._redis)
-        procs = self._redis.zrange(self._keys.procs, 0, -1, withscores=True)
+        try:
+            procs = self._redis.zrange(self._keys.procs, 0, -1, withscores=True)
+        except self._connection.response_error:
+            procs = []  # the registry key is of another type (presence tells it): nobody
         registry = read_registry(procs, now_ms)
         names = [name for name, deadline in registry.deadlines.items() if deadline >= now_ms]
         pipe = self._redis.pipeline(transaction=False)
@@ -488,8 +494,8 @@ class Follower:
                 "too-many",
                 f"more than {MAX_PROCESSES} processes send to this namespace: "
                 f"updates of {process!r} dropped",
+                count=0,  # _decode counts the entry's updates
             )
-            self.counts["dropped"] -= 1
             return False
         if known is not None:
             self._retire(process, f"process {process!r} restarted")

@@ -307,7 +307,9 @@ class Presence:
             procs = []
         registry = read_registry(procs, now_ms, keep=None if self._observer else self._name)
         if registry.refused and not self._observer:
-            self._redis.zrem(keys.procs, *registry.refused)  # no process's: not a name, or
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.zrem(keys.procs, *registry.refused)
+            self._execute(pipe)  # no process's: not a name, or
             self._port.news(  # an impossible deadline; nobody could ever reap them
                 "link_dropped",
                 f"link {self._name!r} removed {len(registry.refused)} member(s) of the process "
