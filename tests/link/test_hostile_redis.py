@@ -142,9 +142,9 @@ def test_a_file_name_that_is_not_utf8_does_not_stop_the_link(
     source = "feed = store.register_producer('prices', 'price-feed')"
     exec(compile(source, "/srv/app/caf\udce9.py", "exec"), scope)  # as surrogateescape decodes
     odd_channel = sender.register_producer("caf\udce9", "menu-feed")
+    seen = news(sender)  # before the link: it may tell at its first flush
     receiver, _ = link(redis_server, links, "web-1")
     _, sending = link(redis_server, links, "feed-1", sender)
-    seen = news(sender)
     odd_channel.publish(1)
     scope["feed"].publish(42)
     poll_until(lambda: value_of(receiver, "prices", "price-feed@feed-1") == 42, what="arrives")
@@ -421,8 +421,9 @@ def test_fake_processes_cost_a_bounded_amount(
     for start in range(0, 3 * MAX_PROCESSES, 1_000):
         pipe.zadd(KEYS.procs, {f"fake-{n}": soon - n for n in range(start, start + 1_000)})
     pipe.execute()
-    store, linked = link(redis_server, links, "web-1")
-    seen = news(store)
+    store = MapObjectStore()
+    seen = news(store)  # before the link: its first heartbeat tells
+    _, linked = link(redis_server, links, "web-1", store)
     assert linked.wait_ready(timeout=15)
     poll_until(lambda: told(seen, "over the"), what="the excess told")
     names = {p.name for p in store.processes()}
@@ -618,8 +619,9 @@ def test_a_registry_of_the_wrong_type_is_told_not_raised(
 ) -> None:
     client = redis_server.client()
     client.set(KEYS.procs, "clobbered")
-    store, linked = link(redis_server, links, "web-1")
-    seen = news(store)
+    store = MapObjectStore()
+    seen = news(store)  # before the link: its first heartbeat tells
+    _, linked = link(redis_server, links, "web-1", store)
     poll_until(lambda: told(seen, "is not a sorted set"), what="told")
     client.delete(KEYS.procs)
     poll_until(lambda: any(p.name == "web-1" for p in store.processes()), what="repaired")

@@ -20,7 +20,6 @@ threads stopped).
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections import deque
@@ -53,7 +52,7 @@ _OBSERVER_PAUSE = 0.05  # seconds between an observer's reads
 _JOIN_PAGE = 10  # entries per XREVRANGE / XRANGE when catching up (each up to 512 KiB)
 MAX_CHANNELS = 10_000  # channels a link follows
 MAX_REMOTE_PRODUCERS = 100_000  # producers of other processes a link keeps
-_LOOKS_PER_SCAN = 500  # listed channels checked for a stream per scan
+_LOOKS_PER_SCAN = 2_000  # listed channels checked for a stream per scan
 _JOINS_PER_SCAN = 50  # channels joined per scan (each a few round trips)
 _BAD_STREAM_RETRY = 5.0  # seconds before a key that was not a stream is looked at again
 _REFUSED_RUNS = 1_000  # (process, run) pairs remembered as refused, for a second each
@@ -125,6 +124,7 @@ class Follower:
         self._stream_channels: dict[bytes, str] = {}  # stream key -> its channel
         self._bad_streams: dict[bytes, tuple[str, float]] = {}  # -> (channel, look again at)
         self._refused_runs: dict[tuple[str, str], float] = {}  # (process, run) -> until
+        self._streamless: dict[bytes, float] = {}  # listed, no stream yet -> look again at
         self._told: dict[str, float] = {}  # what was told -> when it may be told again
         self._linked_ms: int | None = None  # Redis's clock when the reader first got through
         self.lag_ms = 0.0
@@ -207,7 +207,8 @@ class Follower:
         A key of the wrong type (the channels set, a channel's stream) is told once and
         looked at again later: once repaired, it is followed again. A few channels are
         joined per scan, only those whose stream exists (a sender lists a channel after
-        its first entry), and at most ``MAX_CHANNELS``: a set stuffed with names delays
+        its first entry; a listed name without one is looked at again every 5 s, a name
+        never seen first), and at most ``MAX_CHANNELS``: a set stuffed with names delays
         newcomers a little, and never stalls what is followed already.
         """
         try:
@@ -246,11 +247,23 @@ class Follower:
                 count=0,
             )
             return
-        streams = random.sample(list(candidates), min(len(candidates), _LOOKS_PER_SCAN))
+        # Never looked at first (a sender's new channel), then those due again.
+        looked = self._streamless
+        fresh = [stream for stream in candidates if stream not in looked]
+        due_again = [stream for stream in candidates if looked.get(stream, now) < now]
+        streams = (fresh + due_again)[:_LOOKS_PER_SCAN]
         pipe = self._redis.pipeline(transaction=False)
         for stream in streams:
             pipe.exists(stream)
-        found = [s for s, there in zip(streams, pipe.execute(), strict=True) if there]
+        found = []
+        if len(looked) > 10 * MAX_CHANNELS:
+            looked.clear()
+        for stream, there in zip(streams, pipe.execute(), strict=True):
+            if there:
+                found.append(stream)
+                looked.pop(stream, None)
+            else:
+                looked[stream] = now + _BAD_STREAM_RETRY
         for stream in found[: min(room, _JOINS_PER_SCAN)]:
             self._join_one(candidates[stream], stream, now)
 
