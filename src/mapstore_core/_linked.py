@@ -244,22 +244,27 @@ class LinkedSide:
         self, linked: bool, processes: list[ProcessInfo], findings: list[Diagnostic]
     ) -> None:
         state = self._state
+        # Not a new generation: that changes the store's shape (StorePort.shape), and the
+        # link would announce this process again at every heartbeat.
         with state.lock:
             state.linked = linked
             state.fleet_processes = list(processes)
             state.fleet_findings = list(findings)
-            state.generation += 1
-        self._emit(
-            "fleet",
-            None,
-            None,
-            seq=state.next_seq(),
-            detail={
-                "linked": linked,
-                "processes": [p.to_dict() for p in processes],
-                "findings": [d.to_dict() for d in findings],
-            },
-        )
+        seq = state.next_seq()
+        # Built only for a listener (a mirror, a panel): at every heartbeat, and a gone process
+        # holds its producers' stale values for minutes (10,000 of them: 50 ms of dumping).
+        if self._listeners.by_kind["fleet"]:
+            self._emit(
+                "fleet",
+                None,
+                None,
+                seq=seq,
+                detail={
+                    "linked": linked,
+                    "processes": [p.to_dict() for p in processes],
+                    "findings": [d.to_dict() for d in findings],
+                },
+            )
         self._watch.fleet(findings)
 
     def _newest(self, producer: ProducerState) -> Newest | None:
