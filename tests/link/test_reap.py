@@ -21,7 +21,7 @@ from tests.fleet.helpers import crash
 from tests.link.helpers import RedisServer
 from tests.poll import poll_until
 
-HB = 0.2
+HB = 0.5  # 3 missed = 1.5 s: no false reap on a loaded machine (as test_link.py)
 SIZES = {"reap-a": 300, "reap-b": 100}  # the dead process's producers on each channel
 
 
