@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from mapstore_core._errors import LinkError
 from mapstore_core._events import EventKind, StoreEvent, tell
 from mapstore_core._fold import fold
+from mapstore_core._jsonable import jsonable
 from mapstore_core._listeners import Listeners
 from mapstore_core._port import Applied, LinkSink, Newest
 from mapstore_core._records import ChannelUpdate, Diagnostic, ProcessInfo
@@ -31,6 +32,32 @@ __all__ = ["LinkedSide"]
 
 EventListener = Callable[[StoreEvent], object]
 _new_tuple = tuple.__new__  # a remote publish is built once per update: no keyword constructor
+_SLICE = 0.002  # seconds of a bulk job (a reap) between two pauses
+_PAUSE = 0.0001  # a pause: time enough for a thread waiting for the GIL to take it
+
+
+class _Pacer:
+    """Paces a bulk job so that publishers on other threads keep going (a reap's closes).
+
+    A thread that wants the GIL while another runs Python code waits CPython's switch
+    interval (5 ms) before it may take it: a publish caught so would take 5 ms or more. So the
+    job sleeps ``_PAUSE`` after each ``_SLICE`` of work, holding no lock: a publisher waiting
+    for the GIL or a channel's lock waits at most a slice.
+    """
+
+    __slots__ = ("_until",)
+
+    def __init__(self) -> None:
+        self._until = time.perf_counter() + _SLICE
+
+    def due(self) -> bool:
+        """Whether the slice is used up (call ``pause`` once every lock is released)."""
+        return time.perf_counter() >= self._until
+
+    def pause(self) -> None:
+        """Let the other threads run, then start the next slice."""
+        time.sleep(_PAUSE)
+        self._until = time.perf_counter() + _SLICE
 
 
 class LinkedSide:
@@ -59,6 +86,10 @@ class LinkedSide:
 
         def _close_producer(self, producer: ProducerState, reason: str | None = None) -> None: ...
 
+        def _close_locked(self, producer: ProducerState, reason: str | None) -> bool: ...
+
+        def _notice(self) -> None: ...
+
     def _attach_sink(self, sink: LinkSink) -> list[tuple[Any, int]]:
         before: dict[ProducerState, int] = {}
         for state in self._state.existing():
@@ -85,14 +116,46 @@ class LinkedSide:
         self._link = None
 
     def _close_remote(self, process: str | None, reason: str) -> int:
+        """Close the remote producers of ``process`` (every process's: None); how many.
+
+        One pass per channel: its producers of ``process`` are picked once, then closed a
+        slice at a time under its lock, paced (``_Pacer``): a reap of thousands of producers
+        holds no lock long, and never two channels' at once.
+        """
+        self._notice()
+        pacer = _Pacer()
         closed = 0
         for state in self._state.existing():
             with state.lock:
                 doomed = [p for p in state.remote.values() if process in (None, p.process)]
-            for producer in doomed:
-                self._close_producer(producer, reason)
-                closed += 1
+            done = 0
+            while done < len(doomed):
+                if pacer.due():
+                    pacer.pause()
+                with state.lock:
+                    for producer in doomed[done:]:
+                        if self._close_locked(producer, reason):
+                            closed += 1
+                        done += 1
+                        if pacer.due():
+                            break
         return closed
+
+    def _remote_values(self, process: str) -> list[tuple[str, str, Any]]:
+        pacer = _Pacer()
+        found: list[tuple[str, str, Any]] = []
+        for state in self._state.existing():
+            with state.lock:  # each channel read once
+                held = [
+                    (p.id, p.value)
+                    for p in state.remote.values()
+                    if p.process == process and p.has_value
+                ]
+            for producer_id, value in held:
+                if pacer.due():
+                    pacer.pause()
+                found.append((state.name, producer_id, jsonable(value)))
+        return found
 
     def _remote_processes(self) -> set[str]:
         found: set[str] = set()
@@ -181,22 +244,27 @@ class LinkedSide:
         self, linked: bool, processes: list[ProcessInfo], findings: list[Diagnostic]
     ) -> None:
         state = self._state
+        # Not a new generation: that changes the store's shape (StorePort.shape), and the
+        # link would announce this process again at every heartbeat.
         with state.lock:
             state.linked = linked
             state.fleet_processes = list(processes)
             state.fleet_findings = list(findings)
-            state.generation += 1
-        self._emit(
-            "fleet",
-            None,
-            None,
-            seq=state.next_seq(),
-            detail={
-                "linked": linked,
-                "processes": [p.to_dict() for p in processes],
-                "findings": [d.to_dict() for d in findings],
-            },
-        )
+        seq = state.next_seq()
+        # Built only for a listener (a mirror, a panel): at every heartbeat, and a gone process
+        # holds its producers' stale values for minutes (10,000 of them: 50 ms of dumping).
+        if self._listeners.by_kind["fleet"]:
+            self._emit(
+                "fleet",
+                None,
+                None,
+                seq=seq,
+                detail={
+                    "linked": linked,
+                    "processes": [p.to_dict() for p in processes],
+                    "findings": [d.to_dict() for d in findings],
+                },
+            )
         self._watch.fleet(findings)
 
     def _newest(self, producer: ProducerState) -> Newest | None:

@@ -93,6 +93,8 @@ class _Store(Protocol):
 
     def _close_remote(self, process: str | None, reason: str) -> int: ...
 
+    def _remote_values(self, process: str) -> list[tuple[str, str, Any]]: ...
+
     def _remote_processes(self) -> set[str]: ...
 
     def _link_news(self, kind: Literal["link_status", "link_dropped"], message: str) -> None: ...
@@ -152,8 +154,21 @@ class StorePort:
         return self._store._apply_remote(event)
 
     def close_process(self, process: str, reason: str) -> int:
-        """Close every producer of ``process`` here (a ``closed`` event with ``reason``)."""
+        """Close every producer of ``process`` here (a ``closed`` event with ``reason``).
+
+        Each is closed as by its own ``close()`` (a ``cleared`` update first if it held a
+        value). A channel at a time, a few milliseconds of closes per hold of its lock, with
+        a pause between: publishers on other threads go on meanwhile. Returns how many.
+        """
         return self._store._close_remote(process, reason)
+
+    def values_of(self, process: str) -> list[tuple[str, str, Any]]:
+        """The values ``process``'s producers hold here: (channel, producer id, JSON data).
+
+        By channel, then in the order the producers came; each channel is read once, under
+        its lock, and the copies are made outside it (paced like ``close_process``).
+        """
+        return self._store._remote_values(process)
 
     def remote_processes(self) -> set[str]:
         """The processes that have producers in this store."""

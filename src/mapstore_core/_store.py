@@ -383,8 +383,9 @@ class MapObjectStore(StoreReads, LinkedSide):
             return None
         channel = producer.channel
         seq = self._state.next_seq()
-        update = ChannelUpdate(
-            channel.name, producer.id, "cleared", None, seq, self._clock(), producer.process
+        update: ChannelUpdate = _new_tuple(
+            ChannelUpdate,
+            (channel.name, producer.id, "cleared", None, seq, self._clock(), producer.process),
         )
         channel.clear(producer, update)
         listeners = self._listeners.by_kind["cleared"]
@@ -473,30 +474,38 @@ class MapObjectStore(StoreReads, LinkedSide):
 
     def _close_producer(self, producer: ProducerState, reason: str | None = None) -> None:
         self._notice()
-        channel = producer.channel
-        with channel.lock:
-            if producer.closed:
-                return
-            self._clear_locked(producer)
-            channel.remove_producer(producer)
-            producer.handle_ref = None
-            seq = self._stamp(channel)
-            now = self._clock()
-            sink = self._link_sink
-            if sink is not None and producer.process is None:
-                sink(producer, "close", None, now)
-            self._emit(
-                "closed",
-                channel.name,
-                producer.id,
-                timestamp=now,
-                seq=seq,
-                where=producer.registered_at,
-                message=reason,
-                process=producer.process,
-            )
-        if producer.process is None:
+        with producer.channel.lock:
+            closed = self._close_locked(producer, reason)
+        if closed and producer.process is None:
             self._watch.forget(producer)
+
+    def _close_locked(self, producer: ProducerState, reason: str | None) -> bool:
+        """Clear and unregister ``producer`` (its channel's lock held); False if closed already.
+
+        The caller tells the doctor's watch about a local producer, after the lock.
+        """
+        if producer.closed:
+            return False
+        channel = producer.channel
+        self._clear_locked(producer)
+        channel.remove_producer(producer)
+        producer.handle_ref = None
+        seq = self._stamp(channel)
+        now = self._clock()
+        sink = self._link_sink
+        if sink is not None and producer.process is None:
+            sink(producer, "close", None, now)
+        self._emit(
+            "closed",
+            channel.name,
+            producer.id,
+            timestamp=now,
+            seq=seq,
+            where=producer.registered_at,
+            message=reason,
+            process=producer.process,
+        )
+        return True
 
     def _mark_job_failed(self, producer: ProducerState, error: str) -> None:
         channel = producer.channel

@@ -214,10 +214,12 @@ def test_redis_not_up_at_link_time(tmp_path: Path, links: list[StoreLink]) -> No
         server.stop()
 
 
-def test_a_stall_coalesces_to_the_newest_value_and_says_what_was_skipped(
+def test_redis_away_coalesces_to_the_newest_value_and_says_what_was_skipped(
     redis_server: RedisServer, links: list[StoreLink]
 ) -> None:
-    sender, link = linked(redis_server, links, "sender", max_queue=50)
+    """Redis down: nothing is queued for it (it would only keep payloads alive); when it is
+    back, the newest value goes, and the gap is counted and told on both sides."""
+    sender, link = linked(redis_server, links, "sender")
     receiver, _ = linked(redis_server, links, "receiver")
     events = events_of(receiver)
     sender_events = events_of(sender)
@@ -227,9 +229,10 @@ def test_a_stall_coalesces_to_the_newest_value_and_says_what_was_skipped(
 
     redis_server.stop()
     poll_until(lambda: link.status == "disconnected", what="the sender to notice")
+    assert link.coalescing
     for i in range(1, 5001):
         producer.publish({"n": i})
-    assert link.stats()["queue"] <= 50  # bounded: the stall does not grow memory
+    assert link.stats()["queue"] == 0  # each publish only numbered: memory does not grow
 
     redis_server.start()
     poll_until(lambda: receiver.get("ticks") == {"n": 5000}, what="the newest value")
@@ -241,20 +244,21 @@ def test_a_stall_coalesces_to_the_newest_value_and_says_what_was_skipped(
         what="the sender to account for every update",
     )
     stats = link.stats()
-    # the queue kept the first 50 of the outage, whole; then only the newest went
-    assert stats["coalesced"] == 5000 - 50 - 1 and stats["sent"] + stats["coalesced"] == ops
+    # only the newest of the outage went
+    assert stats["coalesced"] == 5000 - 1 and stats["sent"] + stats["coalesced"] == ops
     skipped = poll_until(
         lambda: [e for e in sender_events if e.kind == "link_dropped"],
         what="the sender's link_dropped event",
     )
-    assert "skipped 4949 update(s)" in (skipped[0].message or "")
+    assert "skipped 4999 update(s): Redis was away" in (skipped[0].message or "")
     history = receiver.history("ticks")
-    assert [u.value["n"] for u in history if u.kind == "published"] == [*range(51), 5000]
+    assert [u.value["n"] for u in history if u.kind == "published"] == [0, 5000]
     gaps = [u for u in history if u.kind == "gap"]
-    assert [(g.process, g.value) for g in gaps] == [("sender", {"skipped": 4949})]
+    assert [(g.process, g.value) for g in gaps] == [("sender", {"skipped": 4999})]
     dropped = [e for e in events if e.kind == "link_dropped"]
     assert dropped and dropped[0].producer_id == "tick-service"
     assert "skipped" in (dropped[0].message or "")
+    poll_until(lambda: not link.coalescing, what="the link to ship every update again")
 
 
 def test_a_flood_coalesces_counts_every_update_once_and_ends(

@@ -224,11 +224,11 @@ class StoreLink:
 
     @property
     def coalescing(self) -> bool:
-        """True while publishes outrun the link (its queue filled up).
+        """True while publishes outrun the link (its queue filled up), or Redis is away.
 
         Meanwhile it no longer ships every update: every 20 ms it sends each producer's
-        newest, and counts the rest as ``coalesced``. It ships every update again once fewer
-        than a tenth of ``max_queue`` arrive in 20 ms.
+        newest (when Redis is back, for an outage), and counts the rest as ``coalesced``. It
+        ships every update again once fewer than a tenth of ``max_queue`` arrive in 20 ms.
         """
         return self._shipper is not None and self._shipper.flooding
 

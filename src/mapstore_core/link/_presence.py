@@ -28,7 +28,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from mapstore_core._jsonable import jsonable
 from mapstore_core._port import StorePort
 from mapstore_core._records import Diagnostic, ProcessInfo
 from mapstore_core.link._connection import Connection
@@ -473,15 +472,7 @@ class Presence:
         Any thread (the reader calls it when a process restarted): it touches only the
         fleet tracker and the port.
         """
-        reads = self._port.reads
-        stale = []
-        for info in reads.producers():
-            if info.process == process:
-                values = reads.values(info.channel)
-                key = f"{info.id}@{process}"
-                if key in values:
-                    stale.append((info.channel, info.id, jsonable(values[key])))
-        self.fleet.keep_stale(process, stale)
+        self.fleet.keep_stale(process, self._port.values_of(process))
         closed = self._port.close_process(process, reason)
         if closed:
             logger.info("link %r: %s; closed %d producer(s)", self._name, reason, closed)

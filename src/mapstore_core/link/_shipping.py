@@ -13,16 +13,18 @@ A slice is small on purpose: the writer holds the GIL only while it encodes one,
 back at every round trip to Redis, so a publisher flooding the store keeps most of the
 interpreter.
 
-Under pressure (Redis slow or away, or publishes outrunning the writer: the queue full) the
-link coalesces: what is queued stays and goes whole, nothing more is queued (the sink then
-only numbers each change), and every 20 ms the writer sends each producer's newest, read
-from the producer's own state, until the flood is over. The numbers tell what was skipped:
-it is counted here (``coalesced``), and every receiver sees the gap.
+Under pressure (Redis slow, or publishes outrunning the writer: the queue full) and while
+Redis is away (the writer found it unreachable) the link coalesces: what is queued stays and
+goes whole, nothing more is queued (the sink then only numbers each change), and every 20 ms
+the writer sends each producer's newest, read from the producer's own state, until the
+flood is over. The numbers tell what was skipped: it is counted here (``coalesced``), and
+every receiver sees the gap.
 
 Which thread writes what: the sink (publishers' threads, under a channel's lock) appends to
 the queue, numbers producers (``link_n``), sets ``flooding`` and ``_woken``, and adds a
 registered producer to ``_linked`` / ``_described``; everything else is the writer
-thread's, which also clears ``flooding`` and ``_woken`` and drops closed producers.
+thread's, which also sets ``flooding`` (Redis away), clears it and ``_woken``, and drops
+closed producers.
 """
 
 from __future__ import annotations
@@ -170,9 +172,17 @@ class Shipper:
         self._resync = True
 
     def disconnected(self) -> None:
-        """Redis is away: what went in flight may be lost, and the channels set with it."""
+        """Redis is away: what went in flight may be lost, and the channels set with it.
+
+        Publishes are coalesced until it is back (``flooding``), as when the queue is full.
+        """
         self._resync = True
         self._announced_channels.clear()
+        # Coalesce from now on: what is queued stays, nothing more is (the newest goes when
+        # Redis is back). A queue filling with payloads for a dead Redis would keep them all
+        # alive, and the garbage collector would run a full collection over them and the
+        # whole heap, in a publisher's thread (bench_redis.py: "Redis killed").
+        self.flooding = True
 
     def redis_lost(self) -> None:
         """Send every producer's newest again, and its ``latest`` hash field.
@@ -425,9 +435,9 @@ class Shipper:
         skipped, self._unreported = self._unreported, 0
         self._port.news(
             "link_dropped",
-            f"link {self._name!r} skipped {skipped} update(s): its queue of {self.max_queue} "
-            "filled up (publishes outran it, or Redis was slow or away); each producer's "
-            "newest went out",
+            f"link {self._name!r} skipped {skipped} update(s): Redis was away, or its queue "
+            f"of {self.max_queue} filled up (publishes outran it, or Redis was slow); each "
+            "producer's newest went out",
         )
 
     def _execute(self, pipe: Any) -> list[int]:
