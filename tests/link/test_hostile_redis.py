@@ -16,7 +16,7 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from pydantic import BaseModel
@@ -71,6 +71,25 @@ def redis_now_ms(client: Any) -> int:
 
 def value_of(store: MapObjectStore, channel: str, key: str) -> Any:
     return store.values(channel).get(key)
+
+
+class Pair(NamedTuple):
+    """web-1 receiving what feed-1's ``price-feed`` publishes (1 has arrived)."""
+
+    receiver: MapObjectStore
+    receiving: StoreLink
+    sender: MapObjectStore
+    sending: StoreLink
+    feed: Any
+
+
+def pair(server: RedisServer, links: list[StoreLink]) -> Pair:
+    receiver, receiving = link(server, links, "web-1")
+    sender, sending = link(server, links, "feed-1")
+    feed = sender.register_producer("prices", "price-feed")
+    feed.publish(1)
+    poll_until(lambda: value_of(receiver, "prices", "price-feed@feed-1") == 1, what="arrives")
+    return Pair(receiver, receiving, sender, sending, feed)
 
 
 def entry(process: str, run: str, n: int, value: bytes, *, channel: str = "prices") -> bytes:
@@ -159,11 +178,7 @@ def test_a_file_name_that_is_not_utf8_does_not_stop_the_link(
 def test_a_frozen_redis_kills_nobody(
     redis_server: RedisServer, links: list[StoreLink], no_tracebacks: None
 ) -> None:
-    receiver, _ = link(redis_server, links, "web-1")
-    sender, _ = link(redis_server, links, "feed-1")
-    feed = sender.register_producer("prices", "price-feed")
-    feed.publish(1)
-    poll_until(lambda: value_of(receiver, "prices", "price-feed@feed-1") == 1, what="arrives")
+    receiver, _, _, _, feed = pair(redis_server, links)
     closed: list[StoreEvent] = []
     receiver.subscribe_events(lambda e: closed.append(e) if e.kind == "closed" else None)
     assert redis_server.process is not None
@@ -183,11 +198,7 @@ def test_a_frozen_redis_kills_nobody(
 def test_a_write_redis_refuses_is_not_sent_and_the_newest_goes_later(
     redis_server: RedisServer, links: list[StoreLink], no_tracebacks: None
 ) -> None:
-    receiver, _ = link(redis_server, links, "web-1")
-    sender, sending = link(redis_server, links, "feed-1")
-    feed = sender.register_producer("prices", "price-feed")
-    feed.publish(1)
-    poll_until(lambda: value_of(receiver, "prices", "price-feed@feed-1") == 1, what="arrives")
+    receiver, _, sender, sending, feed = pair(redis_server, links)
     seen = news(sender)
     sent = sending.stats()["sent"]
     client = redis_server.client()
@@ -269,10 +280,7 @@ def test_a_fresh_link_reports_nothing_skipped(
 def test_poison_values_are_counted_and_the_rest_goes_on(
     redis_server: RedisServer, links: list[StoreLink], no_tracebacks: None, value: bytes, why: str
 ) -> None:
-    receiver, receiving = link(redis_server, links, "web-1")
-    sender, _ = link(redis_server, links, "feed-1")
-    sender.register_producer("prices", "price-feed").publish(1)
-    poll_until(lambda: value_of(receiver, "prices", "price-feed@feed-1") == 1, what="arrives")
+    receiver, receiving, sender, _, _ = pair(redis_server, links)
     seen = news(receiver)
     client = redis_server.client()
     run = json.loads(client.get(KEYS.proc("feed-1")))["incarnation"]
@@ -395,11 +403,7 @@ def test_a_key_overwritten_then_repaired_is_followed_again(
 def test_an_entry_cannot_take_over_a_process(
     redis_server: RedisServer, links: list[StoreLink], no_tracebacks: None
 ) -> None:
-    receiver, receiving = link(redis_server, links, "web-1")
-    sender, _ = link(redis_server, links, "feed-1")
-    feed = sender.register_producer("prices", "price-feed")
-    feed.publish(1)
-    poll_until(lambda: value_of(receiver, "prices", "price-feed@feed-1") == 1, what="arrives")
+    receiver, receiving, _, _, feed = pair(redis_server, links)
     closed: list[StoreEvent] = []
     receiver.subscribe_events(lambda e: closed.append(e) if e.kind == "closed" else None)
     client = redis_server.client()
@@ -499,10 +503,7 @@ def test_an_oversized_announcement_is_never_pulled(redis_server: RedisServer) ->
 def test_a_refused_entry_counts_every_update_it_carried(
     redis_server: RedisServer, links: list[StoreLink]
 ) -> None:
-    receiver, receiving = link(redis_server, links, "web-1")
-    sender, _ = link(redis_server, links, "feed-1")
-    sender.register_producer("prices", "price-feed").publish(1)
-    poll_until(lambda: value_of(receiver, "prices", "price-feed@feed-1") == 1, what="arrives")
+    _, receiving, _, _, _ = pair(redis_server, links)
     before = receiving.stats()["dropped"]
     client = redis_server.client()
     client.xadd(KEYS.stream("prices"), {"m": b'{"v":2,"p":"feed-1"}\n[1,{}]\n[2,{}]\n[3,{}]'})
@@ -595,10 +596,7 @@ def test_a_stuffed_channels_set_never_stalls_delivery(
     for start in range(0, 20_000, 1_000):
         pipe.sadd(KEYS.channels, *[f"fake-{n}" for n in range(start, start + 1_000)])
     pipe.execute()
-    receiver, _ = link(redis_server, links, "web-1")
-    sender, _ = link(redis_server, links, "feed-1")
-    sender.register_producer("prices", "price-feed").publish(1)
-    poll_until(lambda: value_of(receiver, "prices", "price-feed@feed-1") == 1, what="arrives")
+    pair(redis_server, links)  # and feed-1's update still reaches web-1 (pair waits for it)
 
 
 def test_remote_producers_are_bounded(
