@@ -442,8 +442,9 @@ class Presence:
                 f"process {process!r} missed {MISSED_BEATS} heartbeats "
                 f"(last seen {missed:.1f} s ago on Redis's clock)"
             )
-            fields = self._latest_fields(process)
-            self.retire(process, reason)
+            stale = self._port.values_of(process)
+            fields = self._latest_fields(process, stale)
+            self.retire(process, reason, stale)
             del self._deadlines[process]
             self._on_gone(process)
             if self._observer:
@@ -455,10 +456,15 @@ class Presence:
                 pipe.hdel(self._keys.latest(channel), *names)
             self._execute(pipe)
 
-    def _latest_fields(self, process: str) -> dict[str, list[str]]:
-        """The ``latest`` hash fields of a process's producers: those here and announced."""
+    def _latest_fields(
+        self, process: str, held: list[tuple[str, str, Any]]
+    ) -> dict[str, list[str]]:
+        """The ``latest`` hash fields of a process's producers.
+
+        Those holding a value here (``held``, from ``values_of``) and those it announced.
+        """
         fields: dict[str, list[str]] = {}
-        known = {(p.channel, p.id) for p in self._port.reads.producers() if p.process == process}
+        known = {(channel, pid) for channel, pid, _value in held}
         record = self.fleet.record(process)
         if record is not None:
             known.update((channel, pid) for channel, pid, _kind, _where in record.producers)
@@ -466,13 +472,16 @@ class Presence:
             fields.setdefault(channel, []).append(Keys.field(process, pid))
         return fields
 
-    def retire(self, process: str, reason: str) -> None:
+    def retire(
+        self, process: str, reason: str, stale: list[tuple[str, str, Any]] | None = None
+    ) -> None:
         """Close every producer of ``process`` here, keeping their last values as stale.
 
         Any thread (the reader calls it when a process restarted): it touches only the
         fleet tracker and the port.
         """
-        self.fleet.keep_stale(process, self._port.values_of(process))
+        held = self._port.values_of(process) if stale is None else stale
+        self.fleet.keep_stale(process, held)
         closed = self._port.close_process(process, reason)
         if closed:
             logger.info("link %r: %s; closed %d producer(s)", self._name, reason, closed)
