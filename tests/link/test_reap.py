@@ -115,14 +115,15 @@ class Reap:
         presence = self.link._presence
         retire = presence.retire
 
-        def counted(process: str, reason: str) -> None:
+        def counted(process: str, reason: str) -> list[tuple[str, str, Any]]:
             before = self._counts()
-            retire(process, reason)
+            held = retire(process, reason)
             after = self._counts()
             for channel in SIZES:
                 (taken, visits), (taken_before, visits_before) = after[channel], before[channel]
                 self.counts[channel] = (taken - taken_before, visits - visits_before)
             self.retired.set()
+            return held
 
         presence.retire = counted  # type: ignore[method-assign]
 

@@ -94,7 +94,7 @@ class Follower:
         observer: bool,
         stop: threading.Event,
         clock_offset: Callable[[], float],
-        retire: Callable[[str, str], None],
+        retire: Callable[[str, str], object],
     ) -> None:
         """Wire the reader to its link.
 

@@ -442,9 +442,7 @@ class Presence:
                 f"process {process!r} missed {MISSED_BEATS} heartbeats "
                 f"(last seen {missed:.1f} s ago on Redis's clock)"
             )
-            stale = self._port.values_of(process)
-            fields = self._latest_fields(process, stale)
-            self.retire(process, reason, stale)
+            fields = self._latest_fields(process, self.retire(process, reason))
             del self._deadlines[process]
             self._on_gone(process)
             if self._observer:
@@ -472,16 +470,15 @@ class Presence:
             fields.setdefault(channel, []).append(Keys.field(process, pid))
         return fields
 
-    def retire(
-        self, process: str, reason: str, stale: list[tuple[str, str, Any]] | None = None
-    ) -> None:
+    def retire(self, process: str, reason: str) -> list[tuple[str, str, Any]]:
         """Close every producer of ``process`` here, keeping their last values as stale.
 
         Any thread (the reader calls it when a process restarted): it touches only the
-        fleet tracker and the port.
+        fleet tracker and the port. Returns those values: (channel, producer id, value).
         """
-        held = self._port.values_of(process) if stale is None else stale
+        held = self._port.values_of(process)
         self.fleet.keep_stale(process, held)
         closed = self._port.close_process(process, reason)
         if closed:
             logger.info("link %r: %s; closed %d producer(s)", self._name, reason, closed)
+        return held
