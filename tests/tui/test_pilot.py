@@ -142,7 +142,7 @@ async def test_schema_tab_shows_fields_and_raw_channels_say_so() -> None:
         detail(app, "schema")
         await pilot.pause()
         schema = app.query_one("#schema-panel", Static)
-        assert schema.content.title.startswith("MetricData")
+        assert schema.content.title.plain.startswith("MetricData")
         assert schema.content.row_count == 4
         await pilot.press("down")
         await pilot.pause()

@@ -300,19 +300,20 @@ class Session:
         line = await self.readline(limit)
         return None if line is None else decode(line)
 
-    async def refuse(self, code: str, message: str) -> None:
+    async def refuse(self, code: str, message: str, *, linger: bool = True) -> None:
         """Send the error, then briefly read and discard what the client is still sending.
 
         Closing a socket with unread data would reset the connection and could destroy the
         error before the client reads it. Lingering is bounded (time, bytes, and how many
-        connections may linger at once).
+        connections may linger at once); a connection pushed out while silent is not
+        lingered on (it sent nothing; its file goes back at once, in a flood of them).
         """
         server = self.server
         with contextlib.suppress(Exception):
             await self.send({"type": "error", "code": code, "message": message})
             if self.writer.can_write_eof():
                 self.writer.write_eof()
-            if server.lingering >= server.max_pending:
+            if not linger or server.lingering >= server.max_pending:
                 return
             server.lingering += 1
             try:
@@ -382,6 +383,7 @@ class Session:
                     "busy",
                     f"{self.server.max_pending} connections were waiting for their hello; "
                     "this one, the longest waiting, made room for a newer one",
+                    linger=False,
                 )
             else:
                 await self.refuse("timeout", f"no hello within {HELLO_TIMEOUT:g} seconds")
