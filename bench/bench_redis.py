@@ -453,10 +453,11 @@ def reap(server: RedisServer, producers: int, rate: float | None) -> dict[str, A
     presence = link._presence
     retire = presence.retire
 
-    def timed(process: str, reason: str) -> None:
+    def timed(process: str, reason: str) -> list[tuple[str, str, Any]]:
         started = time.perf_counter()
-        retire(process, reason)
+        held = retire(process, reason)
         window.extend((started, time.perf_counter()))
+        return held
 
     presence.retire = timed  # type: ignore[method-assign]
     gc.collect()  # the setup's garbage: a process that ran a while has had its collections
