@@ -624,3 +624,20 @@ def test_a_registry_of_the_wrong_type_is_told_not_raised(
     client.delete(KEYS.procs)
     poll_until(lambda: any(p.name == "web-1" for p in store.processes()), what="repaired")
     assert linked.status == "connected"
+
+
+def test_ten_thousand_producers_of_one_channel_cross_after_a_reconnect(
+    redis_server: RedisServer, links: list[StoreLink]
+) -> None:
+    """All of a channel's producers re-sent at once (at link time, as after a reconnect).
+
+    Each entry describes the producers it carries: before, every split of the batch carried
+    all 10,000 descriptions, never got under the entry limit and was dropped line by line.
+    """
+    sender = MapObjectStore()
+    for n in range(10_000):
+        sender.register_producer("prices", f"price-feed-{n}").publish(n)
+    receiver, _ = link(redis_server, links, "web-1")
+    _, sending = link(redis_server, links, "feed-1", sender)
+    poll_until(lambda: len(receiver.values("prices")) == 10_000, what="every producer over there")
+    assert sending.stats()["dropped"] == 0

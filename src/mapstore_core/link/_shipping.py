@@ -520,7 +520,12 @@ class Shipper:
     def _encode(
         self, channel: str, meta: dict[str, Description], lines: list[_Line]
     ) -> list[bytes]:
-        """Entries for a channel's changes, each under the size limit (split in halves)."""
+        """Entries for a channel's changes, each under the size limit (split in halves).
+
+        Each half describes only its own producers: a channel of 10,000 producers (all of
+        them re-sent after a reconnect) would otherwise carry all their descriptions in
+        every half, never get under the limit, and be dropped line by line.
+        """
         try:
             entry = encode_entry(
                 self._name, self._incarnation, channel, meta, [x[2] for x in lines]
@@ -545,7 +550,11 @@ class Shipper:
             )
             return []
         half = len(lines) // 2
-        return self._encode(channel, meta, lines[:half]) + self._encode(channel, meta, lines[half:])
+        return [
+            entry
+            for part in (lines[:half], lines[half:])
+            for entry in self._encode(channel, {pid: meta[pid] for _n, pid, _l in part}, part)
+        ]
 
     def goodbye(self) -> None:
         """Tell the others this process's producers are gone (then ``Presence.leave``)."""
