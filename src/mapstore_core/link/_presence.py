@@ -406,9 +406,10 @@ class Presence:
     def diagnostics(self) -> list[Diagnostic]:
         """The fleet rules over what was last read."""
         fleet = self.fleet
+        reads = self._port.reads
         return fleet_diagnostics(
             fleet.processes(),
-            self._port.reads.producers(),
+            lambda channels: [info for channel in channels for info in reads.producers(channel)],
             fleet.schema_documents(),
             own=None if self._observer else self._name,
             now=fleet.now_ms / 1000 if fleet.now_ms else time.time(),
