@@ -83,7 +83,9 @@ class DryRunScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"[b]Dry run[/b] on [cyan]{self._channel}[/] — validated, never delivered")
+            yield Label(
+                f"[b]Dry run[/b] on [cyan]{escape(self._channel)}[/] — validated, never delivered"
+            )
             yield TextArea(
                 json.dumps(self._payload, indent=2, ensure_ascii=False),
                 language=None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.reactive import reactive
@@ -83,15 +84,18 @@ class ChannelPreview(Vertical):
         if state.schema_name == "MetricData" and count > 1:
             caption.update(f"MetricData · {holding} with a value: one card each", layout=False)
         else:
-            source = f"from [b]{state.newest}[/b]" if state.newest else "no value"
-            caption.update(
-                f"{state.schema_name or 'raw'} · {source} ({holding} with a value)", layout=False
+            source = ("from ", (state.newest, "bold")) if state.newest else ("no value",)
+            caption.update(  # names are data: assembled as text, never read as markup
+                Text.assemble(
+                    f"{state.schema_name or 'raw'} · ", *source, f" ({holding} with a value)"
+                ),
+                layout=False,
             )
         model = _MODELS.get(state.schema_name or "")
         if model is None:
             switcher.current = "preview-json"
             text = json_text(state.values) if state.values else "(no values)"
-            self.query_one("#preview-json-text", Static).update(text)
+            self.query_one("#preview-json-text", Static).update(Text(text))
             return
         switcher.current = _WIDGET_IDS[model.__name__]
         if model is MetricData:

@@ -174,7 +174,7 @@ class ParagraphWidget(PreviewWidget[ParagraphContent]):
             title.update("(no paragraph)")
             body.update("")
             return
-        title.update(value.title)
+        title.update(Text(value.title))  # a payload is data, never markup
         body.update(RichMarkdown(value.content) if value.markdown else Text(value.content))
 
 
@@ -214,7 +214,7 @@ class TableWidget(PreviewWidget[TableData]):
             table.spec = ()
             table.show([])
             return
-        title.update(value.title)
+        title.update(Text(value.title))
         numeric = [
             all(isinstance(row[i], int | float) for row in value.rows if row[i] is not None)
             and any(row[i] is not None for row in value.rows)
@@ -269,7 +269,7 @@ class MetricWidget(PreviewWidget[MetricData]):
 
     def show(self, value: MetricData | None) -> None:
         label = "(no metric)" if value is None else value.label
-        self.query_one(".label", Label).update(label, layout=False)
+        self.query_one(".label", Label).update(Text(label), layout=False)
         digits = self.query_one(Digits)
         change = self.query_one(".change", Static)
         if value is None:
