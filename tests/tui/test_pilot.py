@@ -67,8 +67,12 @@ async def test_channels_are_listed_and_selection_drives_the_preview() -> None:
         assert app.monitor.selected == "table-data"
         table_preview = app.query_one(ChannelPreview).query_one(TableWidget)
         assert table_preview.value.title == "Market data (fetch #1)"
-        caption = str(app.query_one(ChannelPreview).query_one(".caption", Label).content)
-        assert caption == "TableData · from [b]market-data-service[/b] (1 producer with a value)"
+        caption = app.query_one(ChannelPreview).query_one(".caption", Label).content
+        assert str(caption) == "TableData · from market-data-service (1 producer with a value)"
+        assert isinstance(caption, Text)  # the producer id in bold, as text (never markup)
+        assert [
+            caption.plain[s.start : s.end] for s in caption.spans if "bold" in str(s.style)
+        ] == ["market-data-service"]
         assert "market-data-service" in str(
             app.query_one(ChannelPreview).query_one(".caption").content
         )
