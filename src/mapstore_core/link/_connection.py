@@ -23,7 +23,16 @@ from typing import Any, Literal, Protocol
 from mapstore_core._errors import LinkError
 from mapstore_core.link._wire import client_name
 
-__all__ = ["Backoff", "Connection", "Heartbeats", "LinkStatus", "Ships", "Writer", "redact"]
+__all__ = [
+    "Backoff",
+    "Connection",
+    "Heartbeats",
+    "LinkStatus",
+    "Ships",
+    "Told",
+    "Writer",
+    "redact",
+]
 
 logger = logging.getLogger("mapstore_core.link")
 
@@ -66,6 +75,29 @@ class Backoff:
         """Wait the current delay (or until ``stop`` is set), then double it."""
         stop.wait(self.delay)
         self.delay = min(self.delay * 2, self.cap)
+
+
+class Told:
+    """What was told lately, per key (one per thread).
+
+    A problem found in Redis is told once a minute, not at every read or heartbeat that
+    finds it again.
+    """
+
+    __slots__ = ("_until",)
+
+    def __init__(self) -> None:
+        self._until: dict[str, float] = {}
+
+    def due(self, key: str, every: float = 60.0) -> bool:
+        """Whether ``key`` may be told now (then it is not again for ``every`` seconds)."""
+        now = time.monotonic()
+        if self._until.get(key, 0.0) > now:
+            return False
+        if len(self._until) > 10_000:  # keys name processes and channels: bounded
+            self._until.clear()
+        self._until[key] = now + every
+        return True
 
 
 class Connection:

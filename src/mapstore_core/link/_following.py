@@ -29,7 +29,7 @@ from typing import Any
 from mapstore_core._events import StoreEvent, update_event
 from mapstore_core._port import StorePort
 from mapstore_core._records import ChannelUpdate
-from mapstore_core.link._connection import Backoff, Connection
+from mapstore_core.link._connection import Backoff, Connection, Told
 from mapstore_core.link._presence import redis_ms
 from mapstore_core.link._registry import MAX_PROCESSES, announced_run, read_registry
 from mapstore_core.link._wire import (
@@ -125,7 +125,7 @@ class Follower:
         self._bad_streams: dict[bytes, tuple[str, float]] = {}  # -> (channel, look again at)
         self._refused_runs: dict[tuple[str, str], float] = {}  # (process, run) -> until
         self._streamless: dict[bytes, float] = {}  # listed, no stream yet -> look again at
-        self._told: dict[str, float] = {}  # what was told -> when it may be told again
+        self._told = Told()
         self._linked_ms: int | None = None  # Redis's clock when the reader first got through
         self.lag_ms = 0.0
         """How long the last entry read had waited in Redis (Redis's clock)."""
@@ -309,14 +309,9 @@ class Follower:
     def _tell_once(self, key: str, message: str, *, count: int = 1, every: float = 60.0) -> None:
         """Count and tell something refused, at most once per ``every`` seconds per ``key``."""
         self.counts["dropped"] += count
-        now = time.monotonic()
-        if self._told.get(key, 0.0) > now:
-            return
-        if len(self._told) > 10_000:
-            self._told.clear()
-        self._told[key] = now + every
-        logger.warning("link %r: %s", self.name, message)
-        self._port.news("link_dropped", message)
+        if self._told.due(key, every):
+            logger.warning("link %r: %s", self.name, message)
+            self._port.news("link_dropped", message)
 
     def _join(self, channel: str, stream: bytes) -> None:
         """Catch up on a channel: every producer's newest value, then the recent history.

@@ -30,11 +30,12 @@ from typing import Any
 
 from mapstore_core._port import StorePort
 from mapstore_core._records import Diagnostic, ProcessInfo
-from mapstore_core.link._connection import Connection
+from mapstore_core.link._connection import Connection, Told
 from mapstore_core.link._fleet import FleetTracker, fleet_diagnostics
 from mapstore_core.link._registry import (
     MAX_RECORD_BYTES,
     Counters,
+    announced_run,
     read_announcement,
     read_counters,
     read_registry,
@@ -82,16 +83,6 @@ def _version() -> str:
         return version("mapstore")
     except PackageNotFoundError:
         return "unknown"
-
-
-def _incarnation_in(counters: bytes) -> str | None:
-    """The run that wrote a counters key, read without trusting it (None if unreadable)."""
-    try:
-        data = json.loads(counters) if 0 < len(counters) <= 4_096 else None
-    except (ValueError, UnicodeDecodeError):
-        return None
-    run = data.get("i") if isinstance(data, dict) else None
-    return run if isinstance(run, str) and len(run) <= 64 and run.isprintable() else None
 
 
 class Presence:
@@ -142,11 +133,9 @@ class Presence:
         self._settled_at_ms: int | None = None  # since when our beats have been regular
         self._twins: set[str] = set()  # incarnations of another process under our name, told
         self._told_over = 0  # the registry's excess last told
-        self._refusal_told = 0.0  # when a refused write may be logged again
-        self._told: dict[str, float] = {}  # what was told -> when it may be told again
+        self._told = Told()
         self._twin_seen = -1e9  # when another run last beat under our name (monotonic)
         self._reclaim_after = 0.0  # an overwritten announcement is reclaimed once per 10 s
-        self._run_marker = json.dumps({"incarnation": incarnation})[1:-1].encode()
 
     # -- announcing ----------------------------------------------------------------------
 
@@ -207,9 +196,7 @@ class Presence:
         results: list[Any] = pipe.execute(raise_on_error=False)
         refused = [r for r in results if isinstance(r, Exception)]
         if refused:
-            now = time.monotonic()
-            if now >= self._refusal_told:
-                self._refusal_told = now + 60.0
+            if self._told.due("refused"):
                 logger.warning(
                     "link %r: Redis refused %d heartbeat write(s): %s",
                     self._name,
@@ -275,7 +262,7 @@ class Presence:
             self._check_twin(before)
             if (
                 still_there
-                and self._run_marker not in (head or b"")
+                and announced_run(head) != self._incarnation
                 and time.monotonic() - self._twin_seen > 60.0  # a twin: the newest run wins
                 and time.monotonic() >= self._reclaim_after
             ):
@@ -347,18 +334,15 @@ class Presence:
 
     def _tell_once(self, key: str, message: str) -> None:
         """Log and tell something wrong in Redis, at most once a minute per ``key``."""
-        now = time.monotonic()
-        if self._told.get(key, 0.0) > now:
-            return
-        self._told[key] = now + 60.0
-        logger.warning("link %r: %s", self._name, message)
-        self._port.news("link_dropped", message)
+        if self._told.due(key):
+            logger.warning("link %r: %s", self._name, message)
+            self._port.news("link_dropped", message)
 
     def _check_twin(self, raw: Any) -> None:
         """Tell once when another process heartbeats under this one's name."""
-        counters = raw if isinstance(raw, bytes) else b""
-        other = _incarnation_in(counters)
-        if other is None or other == self._incarnation:
+        counters = read_counters(raw)
+        other = counters.run if counters is not None else ""
+        if not other or other == self._incarnation:
             return
         self._twin_seen = time.monotonic()
         if other in self._twins:

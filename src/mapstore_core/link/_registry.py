@@ -75,11 +75,14 @@ class Counters(NamedTuple):
     announced: int
     sent: int
     skipped: int  # coalesced + dropped
+    run: str = ""
+    """The run (incarnation) that wrote them: two under one name show as two runs."""
 
 
 class _Counters(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
+    i: Annotated[str, Field(max_length=64)] = ""
     a: _Count = 0
     sent: _Count = 0
     coalesced: _Count = 0
@@ -130,7 +133,7 @@ def read_counters(raw: Any) -> Counters | None:
         counters = _Counters.model_validate_json(raw)
     except ValidationError:
         return None
-    return Counters(counters.a, counters.sent, counters.coalesced + counters.dropped)
+    return Counters(counters.a, counters.sent, counters.coalesced + counters.dropped, counters.i)
 
 
 def read_registry(
