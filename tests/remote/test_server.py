@@ -301,3 +301,10 @@ def test_client_reconnects_when_the_app_restarts(store: MapObjectStore, socket_p
             restarted.stop()
     finally:
         client.close()
+
+
+def test_a_generated_token_can_follow_token_on_a_command_line() -> None:
+    """A token starting with "-" made the printed `--token TOKEN` an argparse error."""
+    tokens = {DebugServer(MapObjectStore(), port=0).token for _ in range(200)}
+    assert len(tokens) == 200
+    assert all(len(t) >= 32 and t.isalnum() and not t.startswith("-") for t in tokens)

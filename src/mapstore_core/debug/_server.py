@@ -145,7 +145,9 @@ class DebugServer:
         self.name = _endpoints.check_name(name) if name else _endpoints.program_name()
         if self._explicit_path and name is None:
             self.name = self.path.name.removesuffix(".sock") if self.path else self.name
-        self.token = token or secrets.token_urlsafe(32)
+        # Hex: a url-safe token starts with "-" one time in 64, and `--token -x...` is then
+        # read as a missing argument by the very command the endpoint prints.
+        self.token = token or secrets.token_hex(32)
         self.allow_dry_run = allow_dry_run
         self.queue_size = queue_size
         self.max_clients = max_clients
