@@ -40,6 +40,7 @@ if _typing.TYPE_CHECKING:
         ProducerAlreadyRegistered,
         ProducerClosed,
         PublishValidationError,
+        RecordingError,
         UnknownJob,
     )
     from mapstore_core._events import EventKind, StoreEvent
@@ -73,8 +74,15 @@ if _typing.TYPE_CHECKING:
     )
     from mapstore_core.debug import DebugClient, DebugEndpoint, DebugServer, list_debug_endpoints
     from mapstore_core.link import LinkStatus, StoreLink
+    from mapstore_core.recording import (
+        FlightRecorder,
+        Recording,
+        RecordingReader,
+        RecordingWarning,
+        open_recording,
+    )
 
-__version__ = "0.1.0"
+from mapstore_core._version import __version__
 
 _SOURCES: dict[str, tuple[str, ...]] = {
     "mapstore_core._bridge": ("JobWidgetBridge", "create_job_widget_bridge"),
@@ -97,6 +105,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
         "ProducerAlreadyRegistered",
         "ProducerClosed",
         "PublishValidationError",
+        "RecordingError",
         "UnknownJob",
     ),
     "mapstore_core._handles": (
@@ -131,6 +140,13 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     # The debug endpoint and the Redis link: asyncio, ssl and sockets load with them.
     "mapstore_core.debug": ("DebugClient", "DebugEndpoint", "DebugServer", "list_debug_endpoints"),
     "mapstore_core.link": ("LinkStatus", "StoreLink"),
+    "mapstore_core.recording": (
+        "FlightRecorder",
+        "Recording",
+        "RecordingReader",
+        "RecordingWarning",
+        "open_recording",
+    ),
 }
 """Where each public name is defined: the module loaded the first time the name is used."""
 
@@ -156,6 +172,7 @@ __all__ = [
     "Diagnostic",
     "EventFormatError",
     "EventKind",
+    "FlightRecorder",
     "JobManager",
     "JobStateError",
     "JobStatus",
@@ -174,6 +191,10 @@ __all__ = [
     "ProducerInfo",
     "ProducerKind",
     "PublishValidationError",
+    "Recording",
+    "RecordingError",
+    "RecordingReader",
+    "RecordingWarning",
     "Rule",
     "Severity",
     "StoreEvent",
@@ -194,6 +215,7 @@ __all__ = [
     "define_channel",
     "list_debug_endpoints",
     "map_store",
+    "open_recording",
 ]
 
 _unadopted = set(_SOURCES)

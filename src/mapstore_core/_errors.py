@@ -50,6 +50,7 @@ __all__ = [
     "ProducerAlreadyRegistered",
     "ProducerClosed",
     "PublishValidationError",
+    "RecordingError",
     "UnknownJob",
 ]
 
@@ -254,3 +255,18 @@ class LinkError(MapStoreError, RuntimeError):
     Raised at once by ``link()`` only; once a link exists, Redis being away is never an
     error for the app: the link's ``status`` says ``disconnected`` and it retries.
     """
+
+
+@public
+class RecordingError(MapStoreError, ValueError):
+    """A recording cannot be written or read: the message names the file and why.
+
+    ``open_recording`` raises it for a file that is not a recording, or one of a newer
+    format version (``version`` is then set); ``store.record`` for a file it cannot create.
+    """
+
+    def __init__(self, path: str, reason: str, *, version: object = None) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+        self.version = version

@@ -29,6 +29,9 @@ What each kind carries beyond ``kind``, ``channel``, ``producer_id``, ``timestam
 ``link_dropped``       ``message``; ``update`` when a linked producer skipped updates (a
                        ``gap`` in the history, value ``{"skipped": n}``)
 ``fleet``              ``detail``: ``processes`` and ``findings`` of a linked namespace
+``marker``             ``message``: a recording's label (``Recording.mark``); changes no state
+``gap``                ``message``; ``detail`` ``{"dropped": n}``: a recording left n events
+                       out (its writer fell behind); a checkpoint follows it in the file
 =====================  ====================================================================
 """
 
@@ -83,9 +86,11 @@ EventKind = Literal[
     "link_status",
     "link_dropped",
     "fleet",
+    "marker",
+    "gap",
 ]
 EVENT_KINDS: frozenset[str] = frozenset(get_args(EventKind))
-STATE_KINDS: frozenset[str] = EVENT_KINDS - {"diagnostic", "link_status"}
+STATE_KINDS: frozenset[str] = EVENT_KINDS - {"diagnostic", "link_status", "marker", "gap"}
 """Kinds that change what a store's reads answer (the others only tell)."""
 
 

@@ -41,7 +41,7 @@ def _changes_channel(event: StoreEvent) -> bool:
         return event.consumer_serial is not None
     if kind == "link_dropped":
         return event.update is not None
-    return kind not in ("diagnostic", "link_status", "fleet")
+    return kind not in ("diagnostic", "link_status", "fleet", "marker", "gap")
 
 
 def fold(state: StoreState, event: StoreEvent) -> bool:

@@ -66,6 +66,7 @@ class LinkedSide:
     _state: StoreState
     _clock: Callable[[], float]
     _link_sink: LinkSink | None
+    _tape: Callable[[Any], object] | None
     _link: Any
     _listeners: Listeners
     _watch: DoctorWatch
@@ -228,8 +229,14 @@ class LinkedSide:
         if type(folded) is int and folded > 0:
             channel.folded(producer, folded)
         listeners = self._listeners.by_kind["published"]
-        if listeners:  # as event._replace(timestamp=now, seq=seq, update=update), a third the cost
-            tell(listeners, _new_tuple(StoreEvent, (*event[:3], now, seq, update, *event[6:])))
+        tape = self._tape
+        if listeners or tape is not None:
+            # as event._replace(timestamp=now, seq=seq, update=update), a third the cost
+            applied = _new_tuple(StoreEvent, (*event[:3], now, seq, update, *event[6:]))
+            if listeners:
+                tell(listeners, applied)
+            if tape is not None:
+                tape(applied)
         if channel.targets:
             self._deliver(channel, update)
         return "applied"

@@ -14,14 +14,15 @@ through the same fold a mirror uses, then delivers them to its consumers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal, Protocol
 
-from mapstore_core._events import StoreEvent
+from mapstore_core._events import EVENT_KINDS, EventKind, StoreEvent
 from mapstore_core._reads import StoreReads
 from mapstore_core._records import Diagnostic, ProcessInfo, ProducerKind
+from mapstore_core._state import StoreState
 
-__all__ = ["Applied", "LinkSink", "LinkedProducer", "StorePort"]
+__all__ = ["Applied", "LinkSink", "LinkedProducer", "StorePort", "TapPort"]
 
 Applied = Literal["applied", "rejected", "unknown"]
 """What became of a remote change: applied; refused by this store's model (a
@@ -217,3 +218,79 @@ class StorePort:
     def history_size(self) -> int:
         """How many past updates each channel keeps (a joiner reads that many back)."""
         return self._store.history_size
+
+
+class _Tapped(Protocol):
+    """The store's side of ``TapPort`` (``MapObjectStore`` provides it)."""
+
+    _clock: Callable[[], float]
+    _state: StoreState
+
+    def _add_tape(self, append: Callable[[Any], object]) -> Callable[[], None]: ...
+
+    def subscribe_events(
+        self, fn: Callable[[StoreEvent], object], *, kinds: Iterable[EventKind] | None = None
+    ) -> Callable[[], None]: ...
+
+    def snapshot(self, channels: Iterable[str] | None = None) -> dict[str, Any]: ...
+
+    @property
+    def linked(self) -> Any: ...
+
+
+_UNTAPED_KINDS: tuple[EventKind, ...] = tuple(
+    sorted(k for k in EVENT_KINDS if k != "published")  # type: ignore[misc]
+)
+
+
+class TapPort:
+    """A store as a recorder may use it: every change, as cheaply as the store can hand it.
+
+    A recorder needs every change in order, and nothing on the publish path beyond one
+    append: ``tap(append)`` hands it each local publish's ``ChannelUpdate`` as is (the store
+    built it anyway) and every other change as its ``StoreEvent``, all through the one
+    ``append``, in the order the changes happen. ``update_event`` turns an update into its
+    event when the recorder writes it, on its own thread.
+    """
+
+    __slots__ = ("_store",)
+
+    def __init__(self, store: _Tapped) -> None:
+        self._store = store
+
+    def tap(self, append: Callable[[Any], object]) -> Callable[[], None]:
+        """Start handing every change to ``append``; returns what stops it.
+
+        ``append`` runs on the thread that made the change, under its channel's lock: it
+        must be a queue's append (``collections.deque.append``), nothing slower.
+        """
+        unsubscribe = self._store.subscribe_events(append, kinds=_UNTAPED_KINDS)
+        remove = self._store._add_tape(append)
+
+        def stop() -> None:
+            remove()
+            unsubscribe()
+
+        return stop
+
+    def snapshot(self) -> dict[str, Any]:
+        """The store's state now (``store.snapshot()``).
+
+        Taken after ``tap``: the changes it already holds are stale by their seq when they
+        arrive through the tape.
+        """
+        return self._store.snapshot()
+
+    def now(self) -> float:
+        """The store's clock (a marker's time)."""
+        return self._store._clock()
+
+    def seq(self) -> int:
+        """The number of the store's last change (how far it has moved)."""
+        return self._store._state.last_seq
+
+    def process(self) -> str | None:
+        """The store's name in its linked namespace, if it is linked."""
+        link = self._store.linked
+        name = getattr(link, "name", None)
+        return name if isinstance(name, str) else None

@@ -46,7 +46,7 @@ from mapstore_core._handles import Consumer, Producer, WidgetConsumer
 from mapstore_core._linked import LinkedSide
 from mapstore_core._listeners import EventListener, Listeners
 from mapstore_core._names import channel_name, check_id
-from mapstore_core._port import LinkSink, StorePort
+from mapstore_core._port import LinkSink, StorePort, TapPort
 from mapstore_core._public import public
 from mapstore_core._reads import StoreReads
 from mapstore_core._records import ChannelUpdate, Diagnostic, ProducerKind
@@ -57,6 +57,7 @@ from mapstore_core._watch import DoctorWatch
 if TYPE_CHECKING:
     from mapstore_core.debug import DebugServer
     from mapstore_core.link import StoreLink
+    from mapstore_core.recording import FlightRecorder, Recording
 
 __all__ = ["MapObjectStore"]
 
@@ -108,6 +109,10 @@ class MapObjectStore(StoreReads, LinkedSide):
         self._listeners = Listeners(self._listeners_changed)
         self._link_sink: LinkSink | None = None
         self._link: StoreLink | None = None
+        # Recorders' tapes (TapPort): the publish path hands each update to ``_tape``, one
+        # C-level append (or a fan-out over several), instead of building an event for it.
+        self._tape: Callable[[Any], object] | None = None
+        self._tapes: tuple[Callable[[Any], object], ...] = ()
         self._watch = DoctorWatch(
             self._state, self._tell_finding, lambda: bool(self._listeners.by_kind["diagnostic"])
         )
@@ -142,6 +147,37 @@ class MapObjectStore(StoreReads, LinkedSide):
             ValueError: ``kinds`` names an event kind that does not exist.
         """
         return self._listeners.add(fn, kinds)
+
+    def _add_tape(self, append: Callable[[Any], object]) -> Callable[[], None]:
+        """Hand every local and remote publish's update (or event) to ``append``.
+
+        Returns what removes it. See ``TapPort``.
+        """
+        with self._state.lock:
+            self._tapes = (*self._tapes, append)
+            self._set_tape()
+
+        def remove() -> None:
+            with self._state.lock:
+                tapes = list(self._tapes)
+                if append in tapes:
+                    tapes.remove(append)
+                    self._tapes = tuple(tapes)
+                    self._set_tape()
+
+        return remove
+
+    def _set_tape(self) -> None:
+        tapes = self._tapes
+        if len(tapes) <= 1:
+            self._tape = tapes[0] if tapes else None
+            return
+
+        def fan_out(item: Any) -> None:
+            for append in tapes:
+                append(item)
+
+        self._tape = fan_out
 
     def _listeners_changed(self, listeners: Listeners) -> None:
         self._published_listeners = listeners.by_kind["published"]
@@ -345,6 +381,9 @@ class MapObjectStore(StoreReads, LinkedSide):
             listeners = self._published_listeners
             if listeners:
                 tell(listeners, update_event(update))
+            tape = self._tape
+            if tape is not None:
+                tape(update)
             # _deliver, inlined: a call is ~5% of a publish (measured in instructions with
             # callgrind); the state machine in tests/core/test_mirror.py holds both to the
             # same deliveries, errors and refusals.
@@ -808,6 +847,36 @@ class MapObjectStore(StoreReads, LinkedSide):
         )
         self._link = link
         return link
+
+    def record(self, path: str | os.PathLike[str]) -> Recording:
+        """Record every change of this store from now on into ``path`` (see the README).
+
+        JSON Lines, gzip when the name ends in ``.gz``: a header that describes the file,
+        then the store's state (a checkpoint), then one line per event, with a checkpoint
+        every ``CHECKPOINT_EVENTS`` events so that any point rebuilds quickly
+        (``open_recording``). A background thread writes; the publish path only appends to
+        a queue. Use it as a context manager, or call ``close()``.
+
+        Raises:
+            RecordingError: the file cannot be created.
+        """
+        from mapstore_core.recording import Recording
+
+        return Recording(TapPort(self), path)
+
+    def flight_recorder(self, seconds: float = 60.0, max_events: int = 100_000) -> FlightRecorder:
+        """Keep the last ``seconds`` (at most ``max_events`` events) of changes in memory.
+
+        Cheap enough to leave on: a publish appends its update to a bounded deque, nothing
+        more. ``dump(path)`` writes the window as a recording: the state at its start, then
+        its events. ``close()`` stops it.
+
+        Raises:
+            ValueError: ``seconds`` or ``max_events`` is not positive.
+        """
+        from mapstore_core.recording import FlightRecorder
+
+        return FlightRecorder(TapPort(self), seconds=seconds, max_events=max_events)
 
     @property
     def linked(self) -> StoreLink | None:

@@ -1,0 +1,24 @@
+"""Recordings: a store's events in a file, an always-on flight recorder, and reading them back.
+
+``store.record(path)`` and ``store.flight_recorder()`` reach the store only through its
+``TapPort``; ``open_recording`` rebuilds any point with the one fold every mirror uses.
+Public names are re-exported from ``mapstore_core``.
+"""
+
+from mapstore_core.recording._flight import FlightRecorder
+from mapstore_core.recording._format import CHECKPOINT_EVENTS, FORMAT_NAME, FORMAT_VERSION
+from mapstore_core.recording._reader import RecordingReader, RecordingWarning, open_recording
+from mapstore_core.recording._recording import Recording
+from mapstore_core.recording._source import MirrorSource
+
+__all__ = [
+    "CHECKPOINT_EVENTS",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "FlightRecorder",
+    "MirrorSource",
+    "Recording",
+    "RecordingReader",
+    "RecordingWarning",
+    "open_recording",
+]
