@@ -92,7 +92,7 @@ class FlightRecorder:
         events = [as_event(item) for item in items[start:] if type(item) is not _Anchor]
         cutoff = now - self.seconds
         first = max(0, len(events) - self.max_events)
-        while first < len(events) and events[first].timestamp < cutoff:
+        while first < len(events) and events[first].timestamp <= cutoff:
             first += 1
         for event in events[:first]:
             mirror.apply(event)

@@ -140,6 +140,15 @@ class RecordingReader:
                 return self._fold(mirror, checkpoint, index)
         return self._fold(StoreMirror(), None, index)
 
+    def initial_state(self) -> StoreMirror:
+        """The store as the recording found it, before its first event (a fresh mirror)."""
+        first = self._checkpoints[0] if self._checkpoints else None
+        if first is not None and first.index == 0:
+            mirror = self._load(first)
+            if mirror is not None:
+                return mirror
+        return StoreMirror()
+
     def __repr__(self) -> str:
         return f"<RecordingReader {self.path!r} events={self._length}>"
 

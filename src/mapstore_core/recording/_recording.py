@@ -149,6 +149,7 @@ class Recording:
                 if not pending:
                     if self._closing.is_set():
                         break
+                    writer.flush()  # what was written is on disk within FLUSH_SECONDS
                     self._closing.wait(_IDLE)
                     continue
                 if len(pending) > MAX_PENDING:
@@ -167,7 +168,7 @@ class Recording:
                 writer.write(batch)
         except Exception as exc:  # a full disk, a closed file: say so, never take the app down
             self._error = f"{type(exc).__name__}: {exc}"
-            logger.exception("recording %s stopped", self.path)
+            logger.error("recording %s stopped: %s", self.path, self._error)
             self._stop_tap()
             self._closing.set()
             self._lost += len(pending)
@@ -177,7 +178,7 @@ class Recording:
                 writer.close()
             except Exception as exc:
                 self._error = self._error or f"{type(exc).__name__}: {exc}"
-                logger.exception("recording %s could not be closed", self.path)
+                logger.error("recording %s could not be closed: %s", self.path, exc)
 
     def _fell_behind(self) -> None:
         """Leave out what waits (it all happened before the snapshot taken now)."""

@@ -85,6 +85,10 @@ class EventWriter:
         self._checkpoint()
         self._out.flush(force=True)
 
+    def flush(self) -> None:
+        """Push what is buffered to the file, at most every ``FLUSH_SECONDS``."""
+        self._out.flush()
+
     def close(self) -> None:
         """Write what is buffered and close the file."""
         self._out.close()
