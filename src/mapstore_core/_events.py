@@ -425,12 +425,16 @@ def event_from_json(data: Any) -> StoreEvent:
         EventFormatError: not an object, an unknown kind, or a field of the wrong type; the
             message names the field.
     """
-    if type(data) is dict and len(data) == 5:  # maybe a publish or clear in compact form
+    size = len(data) if type(data) is dict else 0
+    if size == 5 or size == 6:  # maybe a publish or clear in compact form (with its seq)
         get = data.get
         kind, channel, producer_id = get("kind"), get("channel"), get("producer_id")
         update, timestamp = get("update"), get("timestamp")
+        seq = get("seq") if size == 6 else 0  # the sixth key must be the seq
         if (
             (kind == "published" or kind == "cleared")
+            and type(seq) is int
+            and seq >= 0
             and type(channel) is str
             and type(producer_id) is str
             and type(update) is dict
@@ -443,9 +447,11 @@ def event_from_json(data: Any) -> StoreEvent:
             value = update.get("value")
             if (not update or "value" in update) and (value is None or kind == "published"):
                 new = _new_tuple
-                change = new(ChannelUpdate, (channel, producer_id, kind, value, 0, timestamp, None))
+                change = new(
+                    ChannelUpdate, (channel, producer_id, kind, value, seq, timestamp, None)
+                )
                 return new(
-                    StoreEvent, (kind, channel, producer_id, timestamp, 0, change, *_NO_TAIL_1)
+                    StoreEvent, (kind, channel, producer_id, timestamp, seq, change, *_NO_TAIL_1)
                 )
     return _event_from_json(data)
 
