@@ -153,7 +153,10 @@ five_keys = st.fixed_dictionaries(
 )
 
 six_keys = st.tuples(
-    five_keys,
+    five_keys
+    | updates(("published", "cleared"))
+    .map(update_event)
+    .map(lambda e: {k: v for k, v in event_to_json(e, compact=True).items() if k != "seq"}),
     st.sampled_from(["seq", "process", "where"]),
     st.integers(-2, 5) | st.booleans() | texts | st.none(),
 ).map(lambda t: {**t[0], t[1]: t[2]})
