@@ -62,6 +62,7 @@ class RecordedStore(StoreAndMirrors):
         self.store.producers()  # reports leaks the collector found, as the invariant does
         for recording in self.recordings:
             recording.mark(label)
+        self.flight.mark(label)
         self.marks.append((label, answers(self.store)))
 
     def teardown(self) -> None:
@@ -82,6 +83,9 @@ class RecordedStore(StoreAndMirrors):
                 assert answers(reader.state_at(len(reader) - 1)) == final
         flown = open_recording(dump)
         assert len(flown) == stats["events"]
+        assert [label for label, _ in flown.markers()] == [label for label, _ in self.marks]
+        for (_, index), (_, said) in zip(flown.markers(), self.marks, strict=True):
+            assert answers(flown.state_at(index)) == said
         assert answers(flown.state_at(-1) if len(flown) else flown.initial_state()) == final
 
 

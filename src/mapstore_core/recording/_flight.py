@@ -20,6 +20,7 @@ import time
 from collections import deque
 from typing import Any
 
+from mapstore_core._events import StoreEvent
 from mapstore_core._mirror import StoreMirror
 from mapstore_core._public import public
 from mapstore_core.recording._format import header, open_output
@@ -115,6 +116,12 @@ class FlightRecorder:
             "checkpoints": writer.checkpoints,
             "error": None,
         }
+
+    def mark(self, label: str) -> None:
+        """Put a ``marker`` event labelled ``label`` in the window (as ``Recording.mark``)."""
+        if not isinstance(label, str):
+            raise TypeError(f"a marker's label must be a string, not {type(label).__name__}")
+        self._items.append(StoreEvent("marker", None, None, self._source.now(), message=label))
 
     def __len__(self) -> int:
         """Changes held now (the window and what precedes it since its snapshot)."""
