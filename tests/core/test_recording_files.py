@@ -202,6 +202,21 @@ def test_a_missing_file_is_refused_with_why(tmp_path: Path) -> None:
         MapObjectStore().record(tmp_path / "no-such-dir" / "r.jsonl")
 
 
+def test_a_recording_is_private_and_never_written_through_a_planted_symlink(
+    tmp_path: Path,
+) -> None:
+    store = MapObjectStore()
+    with store.record(tmp_path / "mine.jsonl"):
+        pass
+    assert (tmp_path / "mine.jsonl").stat().st_mode & 0o077 == 0
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me")
+    (tmp_path / "planted.jsonl").symlink_to(precious)
+    with pytest.raises(RecordingError, match="symbolic link"):
+        store.record(tmp_path / "planted.jsonl")
+    assert precious.read_text() == "keep me"
+
+
 def test_a_full_disk_stops_the_recording_not_the_app(tmp_path: Path) -> None:
     if not os.path.exists("/dev/full"):
         pytest.skip("needs /dev/full")

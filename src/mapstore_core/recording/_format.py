@@ -15,6 +15,7 @@ readable after a crash too.
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import sys
@@ -148,12 +149,21 @@ class Output:
 def open_output(path: str | os.PathLike[str]) -> Output:
     """Create (or truncate) ``path`` for a recording; gzip when its name ends in ``.gz``.
 
+    A new file is readable by its owner only (a recording holds the app's data). A symbolic
+    link at ``path`` is refused, not followed: in a shared directory, somebody else may have
+    put it there to point the recording at a file of yours.
+
     Raises:
         RecordingError: the file cannot be created (the message says why).
     """
     name = os.fspath(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
     try:
-        file = open(name, "wb", buffering=1 << 16)
+        if os.path.islink(name):
+            raise OSError(errno.ELOOP, "it is a symbolic link (refused, not followed)")
+        fd = os.open(name, flags, 0o600)
+        file = os.fdopen(fd, "wb", buffering=1 << 16)
     except OSError as exc:
-        raise RecordingError(name, f"cannot create the recording: {exc.strerror or exc}") from exc
+        reason = exc.strerror or str(exc)
+        raise RecordingError(name, f"cannot create the recording: {reason}") from exc
     return Output(name, file, name.endswith(".gz"))
