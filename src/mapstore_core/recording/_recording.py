@@ -37,12 +37,13 @@ _open: weakref.WeakSet[Recording] = weakref.WeakSet()
 
 
 class _Resync:
-    """A tape item: the source's state jumped (a mirror resynchronised); ``why`` says how."""
+    """A tape item: the source's state jumped (a mirror resynchronised) to ``snapshot``."""
 
-    __slots__ = ("why",)
+    __slots__ = ("snapshot", "why")
 
-    def __init__(self, why: str) -> None:
+    def __init__(self, why: str, snapshot: dict[str, Any]) -> None:
         self.why = why
+        self.snapshot = snapshot
 
 
 @public
@@ -92,9 +93,12 @@ class Recording:
 
         For recorders of a mirror (``mapstore-tui record``): changes the mirror was not
         sent one by one are not in the recording; the ``gap`` says so and the checkpoint
-        after it holds the mirror's state.
+        after it holds the mirror's state. Call it just after the jump, on the thread that
+        made it: the state is read now, so the changes that follow fold on top of it (read
+        when the writer got to it, a busy mirror would have moved on, and the changes
+        queued meanwhile would be left out as already in it).
         """
-        self._pending.append(_Resync(why))
+        self._pending.append(_Resync(why, self._source.snapshot()))
 
     def stats(self) -> dict[str, Any]:
         """How the recording goes: a dict.
@@ -162,7 +166,7 @@ class Recording:
                     if type(item) is _Resync:
                         writer.write(batch)
                         batch = []
-                        self._gap(0, item.why)
+                        self._gap(0, item.why, item.snapshot)
                     else:
                         batch.append(item)
                 writer.write(batch)
@@ -189,8 +193,9 @@ class Recording:
         for _ in range(waiting):
             popleft()
 
-    def _gap(self, dropped: int, why: str) -> None:
-        self._writer.gap(dropped, self._source.snapshot(), self._source.now(), why)
+    def _gap(self, dropped: int, why: str, snapshot: dict[str, Any] | None = None) -> None:
+        state = self._source.snapshot() if snapshot is None else snapshot
+        self._writer.gap(dropped, state, self._source.now(), why)
 
 
 @atexit.register

@@ -69,14 +69,18 @@ class EventWriter:
         self._out.flush()
 
     def gap(self, dropped: int, snapshot: dict[str, Any], timestamp: float, why: str) -> None:
-        """``dropped`` events were left out: a ``gap`` event, then the state ``snapshot``."""
+        """``dropped`` events were left out: a ``gap`` event, then the state ``snapshot``.
+
+        ``dropped`` is 0 when the source's state jumped (``Recording.resync``): ``why``
+        alone is the message.
+        """
         self.dropped += dropped
         event = StoreEvent(
             "gap",
             None,
             None,
             timestamp,
-            message=f"{dropped:,} events were not recorded: {why}",
+            message=f"{dropped:,} events were not recorded: {why}" if dropped else why,
             detail={"dropped": dropped},
         )
         self._out.write([event_line(event)])
