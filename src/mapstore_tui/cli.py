@@ -116,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "ls", help="list the live debug endpoints (name, pid, program, started, address)"
     )
+    _record_parser(commands)
 
     for name, what in (
         ("log-producers", "the Log Producers text"),
@@ -132,6 +133,67 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--seed", type=int, default=0, help="with --demo")
         sub.add_argument("--antipatterns", action="store_true", help="with --demo")
     return parser
+
+
+def _record_parser(commands: Any) -> None:
+    record = commands.add_parser(
+        "record",
+        help="record an attached app, or a whole Redis namespace, into a file until stopped",
+    )
+    record.add_argument(
+        "address",
+        nargs="?",
+        help="as `attach` takes it: a name from `mapstore-tui ls`, a socket path or HOST:PORT "
+        "(default: the only live endpoint, or a choice); or redis://HOST:PORT/DB with "
+        "--namespace to record every linked process",
+    )
+    record.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="the recording (gzip if .gz)"
+    )
+    record.add_argument(
+        "--seconds", type=_seconds, help="stop after this long (default: at Ctrl+C or SIGTERM)"
+    )
+    _token_options(record)
+    _namespace_option(record)
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a duration is a number, not {text!r}") from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"a duration must be more than 0, not {text}")
+    return seconds
+
+
+def _record(args: argparse.Namespace) -> int:
+    """`record`: until stopped, then one summary line; 1 if writing the file failed."""
+    from mapstore_tui import recorder
+
+    def say(text: str) -> None:  # another process's words: never raw escapes
+        print(f"mapstore-tui record: {_printable(text)}", file=sys.stderr, flush=True)
+
+    redis = _is_redis(args.address)
+    try:
+        stats = recorder.record(
+            args.address if args.address or redis else _pick_endpoint().address,
+            args.output,
+            namespace=args.namespace if redis else None,
+            seconds=args.seconds,
+            say=say,
+            ready_timeout=_READY_TIMEOUT,
+            token=args.token,
+            token_file=args.token_file,
+            env_token=args.address is not None,
+        )
+    except recorder.CannotRecord as exc:
+        raise _UsageError(str(exc)) from exc
+    print(_printable(recorder.summary(stats)))
+    if stats["error"]:
+        say(f"the recording stopped early: {stats['error']}")
+        return 1
+    return 0
 
 
 def _namespace_option(parser: argparse.ArgumentParser) -> None:
@@ -332,6 +394,8 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "fleet-demo":
         return _fleet_demo(args)
+    if args.command == "record":
+        return _record(args)
     address = args.address if args.command == "attach" else args.attach
     if _is_redis(address):
         assert address is not None
