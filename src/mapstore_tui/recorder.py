@@ -162,9 +162,8 @@ class _App(_Source):
         except MapStoreError as exc:
             raise CannotRecord(str(exc)) from exc
         self._quiet = False
-        name = self._recording.client.welcome.get("name")
-        where = self._recording.client.address
-        self.what = f"{name} at {where}" if isinstance(name, str) and name else where
+        name, where = self._recording.name, self._recording.client.address
+        self.what = f"{name} at {where}" if name else where
 
     def mark(self, label: str) -> None:
         self._recording.mark(label)

@@ -35,8 +35,9 @@ from tests.poll import poll_until
 class ScriptedEndpoint:
     """Welcomes one client with ``state``, then sends only what the test tells it to."""
 
-    def __init__(self, socket_path: Path, state: dict[str, Any]) -> None:
+    def __init__(self, socket_path: Path, state: dict[str, Any], name: object = "app") -> None:
         self.state = state
+        self.name = name
         self.listener = socket.socket(socket.AF_UNIX)
         self.listener.bind(str(socket_path))
         self.listener.listen(1)
@@ -50,9 +51,8 @@ class ScriptedEndpoint:
         connection.recv(65_536)  # the hello
         self.connection = connection
         with contextlib.suppress(OSError):
-            self.send(
-                {"type": "welcome", "protocol": "mapstore-debug", "version": 2, "name": "app"}
-            )
+            welcome = {"type": "welcome", "protocol": "mapstore-debug", "version": 2}
+            self.send({**welcome, "name": self.name})
             self.send({"type": "state", "snapshot": self.state})
 
     def send(self, message: dict[str, Any]) -> None:
@@ -215,6 +215,19 @@ def test_a_sync_that_is_not_a_snapshot_is_a_gap_never_a_traceback(
     assert gap.message.startswith("the app sent a sync this mapstore cannot read (")
     assert published.kind == "published"
     assert not [r for r in caplog.records if r.exc_info]  # nothing logged with a traceback
+
+
+@pytest.mark.parametrize("name", ["\x1b]0;owned\x07", "x" * 10_000, 42, None])
+def test_a_name_no_endpoint_could_have_is_not_taken(
+    socket_path: Path, recorded: Path, name: object
+) -> None:
+    endpoint = ScriptedEndpoint(socket_path, as_json(MapObjectStore().snapshot()), name)
+    try:
+        with started(endpoint, recorded) as recording:
+            assert recording.name is None
+    finally:
+        endpoint.close()
+    assert open_recording(recorded).header["process"]["name"] is None
 
 
 def test_an_unreadable_first_state_is_refused_and_leaves_no_file(

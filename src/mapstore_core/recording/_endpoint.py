@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from mapstore_core._errors import EventFormatError
+from mapstore_core._errors import EventFormatError, MapStoreError
 from mapstore_core._events import StoreEvent, update_event
 from mapstore_core._mirror import StoreMirror
 from mapstore_core.recording._recording import Recording
@@ -134,8 +134,9 @@ class EndpointRecording:
                 raise EventFormatError(
                     f"the state {self.client.address} sent cannot be read: {self._unreadable}"
                 )
-            name = self.client.welcome.get("name")
-            source = MirrorSource(self.mirror, process=name if isinstance(name, str) else None)
+            self.name = _endpoint_name(self.client.welcome.get("name"))
+            """The app's endpoint name, as it said it (None if what it said cannot be one)."""
+            source = MirrorSource(self.mirror, process=self.name)
             with self._folding:
                 self._recording = Recording(source, path)
         except BaseException:
@@ -245,6 +246,18 @@ class EndpointRecording:
         said, self._jumped = self._jumped, None
         if said is not None:
             self._resync(why or said)
+
+
+def _endpoint_name(said: object) -> str | None:
+    """What the welcome named the endpoint, if it can name one (it comes from the app)."""
+    from mapstore_core.debug._endpoints import check_name
+
+    if not isinstance(said, str):
+        return None
+    try:
+        return check_name(said)
+    except MapStoreError:
+        return None
 
 
 def _agree(mirror: StoreMirror, sync: StoreMirror, names: list[str]) -> bool:
