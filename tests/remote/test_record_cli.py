@@ -31,11 +31,15 @@ APP = textwrap.dedent(
     from mapstore_core import MapObjectStore
 
     store = MapObjectStore()
-    path = sys.argv[1] if len(sys.argv) > 1 else None
-    server = store.serve_debug(path=path, announce=False)
+    where = sys.argv[1] if len(sys.argv) > 1 else None
+    if where == "tcp":
+        server = store.serve_debug(port=0, announce=False)
+    else:
+        server = store.serve_debug(path=where, announce=False)
     orders = store.register_producer("orders", "order-service")
     orders.publish({"n": 0})
-    print(json.dumps({"address": server.address, "token": server.token}), flush=True)
+    print(json.dumps({"address": server.address, "name": server.name, "token": server.token}),
+          flush=True)
     for line in sys.stdin:
         command = line.strip()
         if command == "burst":
@@ -62,11 +66,12 @@ APP = textwrap.dedent(
 class App:
     """The app above in a child process: ``burst`` publishes, ``state`` answers its reads."""
 
-    def __init__(self, directory: Path, socket: Path | None = None) -> None:
+    def __init__(self, directory: Path, where: str | None = None) -> None:
+        """``where``: a socket path, ``tcp`` (a free loopback port), or by name (None)."""
         (directory / "app.py").write_text(APP)
-        where = [str(socket)] if socket is not None else []
+        where_args = [where] if where is not None else []
         self.process = subprocess.Popen(
-            [sys.executable, str(directory / "app.py"), *where],
+            [sys.executable, str(directory / "app.py"), *where_args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -74,6 +79,7 @@ class App:
         )
         started = json.loads(self.ask_line())
         self.address: str = started["address"]
+        self.name: str = started["name"]
         self.token: str = started["token"]
 
     def ask_line(self) -> str:
@@ -184,24 +190,25 @@ def test_an_app_is_recorded_until_stopped(app: App, tmp_path: Path, stop: int) -
     assert state_of(reader.state_at(-1)) == answer == app.ask("state")
 
 
-def test_seconds_stops_it_by_itself(tmp_path: Path) -> None:
-    """A socket path and a token given on the command line; a quiet app: only its state."""
+@pytest.mark.parametrize("over", ["socket", "tcp"])
+def test_seconds_stops_it_by_itself(tmp_path: Path, over: str) -> None:
+    """A socket path or HOST:PORT, the token on the command line; a quiet app: its state."""
     socket = private_dir(tmp_path / "run") / "shop.sock"
-    app = App(private_dir(tmp_path / "app"), socket)
+    app = App(private_dir(tmp_path / "app"), str(socket) if over == "socket" else "tcp")
+    address = str(socket) if over == "socket" else app.address.removeprefix("tcp://")
     try:
         assert app.ask("burst") == "ok"
         answer = app.ask("state")
         path = tmp_path / "quiet.jsonl"
         code, out, err = finished(
-            recorder(str(socket), "--token", app.token, "-o", str(path), "--seconds", "1")
+            recorder(address, "--token", app.token, "-o", str(path), "--seconds", "1")
         )
         assert code == 0, err
-        assert err.splitlines() == [
-            f"mapstore-tui record: recording shop at {app.address} into {path} for 1 s"
-        ]
+        what = f"{app.name} at {app.address}"
+        assert err.splitlines() == [f"mapstore-tui record: recording {what} into {path} for 1 s"]
         assert out.startswith("recorded ") and out.count("\n") == 1
         reader = open_recording(path)
-        assert reader.markers() == [(f"recording shop at {app.address}", 0)]
+        assert reader.markers() == [(f"recording {what}", 0)]
         assert state_of(reader.state_at(-1)) == answer == app.ask("state")
     finally:
         app.stop()
