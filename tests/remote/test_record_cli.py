@@ -160,14 +160,19 @@ def test_an_app_is_recorded_until_stopped(app: App, tmp_path: Path, stop: int) -
     """By its name, as `ls` lists it: what the app did while recorded, then its last state."""
     path = tmp_path / "app.jsonl.gz"
     process = recorder("app", "-o", str(path))
-    assert process.stderr is not None
-    started = process.stderr.readline()
-    assert started.startswith(f"mapstore-tui record: recording app at {app.address} into "), started
-    assert app.ask("burst") == "ok"
-    answer = app.ask("state")
-    poll_until(lambda: last_state(path) == answer, what="the app's state in the file")
-    process.send_signal(stop)
-    code, out, err = finished(process)
+    try:
+        assert process.stderr is not None
+        started = process.stderr.readline()
+        assert started.startswith(f"mapstore-tui record: recording app at {app.address} "), started
+        assert app.ask("burst") == "ok"
+        answer = app.ask("state")
+        poll_until(lambda: last_state(path) == answer, what="the app's state in the file")
+        process.send_signal(stop)
+        code, out, err = finished(process)
+    finally:
+        if process.poll() is None:  # the test failed before it stopped the recorder
+            process.kill()
+            process.communicate()
     assert code == 0, err
     assert err == ""  # nothing said after the start: the end of the connection is not news
     reader = open_recording(path)
