@@ -24,7 +24,7 @@ from mapstore_core._events import StoreEvent
 from mapstore_core._mirror import StoreMirror
 from mapstore_core._public import public
 from mapstore_core.recording._format import header, open_output
-from mapstore_core.recording._source import Source
+from mapstore_core.recording._source import Source, source_kind
 from mapstore_core.recording._writer import EventWriter, as_event
 
 __all__ = ["FlightRecorder"]
@@ -100,7 +100,11 @@ class FlightRecorder:
         snapshot = mirror.snapshot()
         del mirror
         output = open_output(path)
-        writer = EventWriter(output, snapshot, header(snapshot, self._source.process()))
+        writer = EventWriter(
+            output,
+            snapshot,
+            header(snapshot, self._source.process(), source=source_kind(self._source)),
+        )
         try:
             if anchor is None:  # the snapshot thread was starved past the whole window
                 dropped = sum(1 for item in items if type(item) is not _Anchor)

@@ -57,7 +57,12 @@ _GZIP_LEVEL = 6
 def header(
     snapshot: dict[str, Any], process: str | None, *, source: str | None = None
 ) -> dict[str, Any]:
-    """The header line's data: what a reader needs to know before the first event."""
+    """The header line's data: what a reader needs to know before the first event.
+
+    ``process`` names the recorded store's process in its namespace (None if it has no
+    name); ``recorder`` is the process that wrote the file (the recorded one, or
+    ``mapstore-tui record`` in another); ``source`` is ``store`` or ``mirror``.
+    """
     extra = snapshot.get("channel_state") or {}
     schemas = {
         name: more["schema"]
@@ -69,12 +74,8 @@ def header(
         "version": FORMAT_VERSION,
         "mapstore": __version__,
         "created": time.time(),
-        "process": {
-            "name": process,
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "argv": list(sys.argv),
-        },
+        "process": {"name": process},
+        "recorder": {"host": socket.gethostname(), "pid": os.getpid(), "argv": list(sys.argv)},
         "source": source or "store",
         "checkpoint_events": CHECKPOINT_EVENTS,
         "schemas": schemas,

@@ -20,7 +20,7 @@ from typing import Any
 from mapstore_core._events import StoreEvent
 from mapstore_core._public import public
 from mapstore_core.recording._format import header, open_output
-from mapstore_core.recording._source import Source
+from mapstore_core.recording._source import Source, source_kind
 from mapstore_core.recording._writer import EventWriter
 
 __all__ = ["MAX_PENDING", "Recording"]
@@ -67,7 +67,9 @@ class Recording:
         self._stop_tap = source.tap(self._pending.append)
         try:
             snapshot = source.snapshot()
-            self._writer = EventWriter(output, snapshot, header(snapshot, source.process()))
+            self._writer = EventWriter(
+                output, snapshot, header(snapshot, source.process(), source=source_kind(source))
+            )
         except BaseException:
             self._stop_tap()
             output.close()

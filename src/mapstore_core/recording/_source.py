@@ -1,8 +1,9 @@
 """What a recorder records from: a store (through its ``TapPort``) or a mirror of one.
 
 Both hand every change to one ``append`` in order and give a snapshot to start from; a
-mirror (a panel attached to another process, a linked observer) tells its events through
-its public ``subscribe_events``, and its resynchronisations through ``on_reset``.
+mirror (a panel attached to another process) tells its events through its public
+``subscribe_events``. A mirror replaced whole (``reset``, ``merge``) tells nothing: its
+recorder says so with ``Recording.resync``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, Protocol
 
 from mapstore_core._mirror import StoreMirror
 
-__all__ = ["MirrorSource", "Source"]
+__all__ = ["MirrorSource", "Source", "source_kind"]
 
 
 class Source(Protocol):
@@ -66,3 +67,8 @@ class MirrorSource:
 
     def process(self) -> str | None:
         return self._process
+
+
+def source_kind(source: Source) -> str:
+    """What a recording's header calls its source: ``mirror`` or ``store``."""
+    return "mirror" if isinstance(source, MirrorSource) else "store"
