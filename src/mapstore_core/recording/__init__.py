@@ -7,7 +7,12 @@ Public names are re-exported from ``mapstore_core``.
 
 from mapstore_core.recording._flight import FlightRecorder
 from mapstore_core.recording._format import CHECKPOINT_EVENTS, FORMAT_NAME, FORMAT_VERSION
-from mapstore_core.recording._reader import RecordingReader, RecordingWarning, open_recording
+from mapstore_core.recording._reader import (
+    RecordingReader,
+    RecordingWarning,
+    is_skipped,
+    open_recording,
+)
 from mapstore_core.recording._recording import Recording
 from mapstore_core.recording._source import MirrorSource
 
@@ -20,5 +25,6 @@ __all__ = [
     "Recording",
     "RecordingReader",
     "RecordingWarning",
+    "is_skipped",
     "open_recording",
 ]
