@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-__all__ = ["ChannelSelected", "ConnectionChanged", "StoreChanged"]
+__all__ = ["ChannelSelected", "ConnectionChanged", "FlightDumped", "StoreChanged"]
 
 
 @dataclass
@@ -38,3 +38,15 @@ class ConnectionChanged(Message):
     """Why, in words (the endpoint's own, for a refusal), or empty."""
     code: str = ""
     """The endpoint's error code when it refused or ended the connection (``busy``)."""
+
+
+@dataclass
+class FlightDumped(Message):
+    """The flight recorder's window was written (posted from the worker that wrote it)."""
+
+    path: str
+    """The file."""
+    events: int = 0
+    """Events it holds."""
+    error: str = ""
+    """Why nothing was written, or empty."""

@@ -78,6 +78,7 @@ class Monitor(Vertical):
         *,
         clock: Callable[[], float],
         refresh_interval: float,
+        redraw_clock: Callable[[], float] | None = None,
         extra_panes: Callable[[], Iterable[TabPane]] | None = None,
         id: str | None = None,
     ) -> None:
@@ -88,7 +89,7 @@ class Monitor(Vertical):
         self.feed = PanelFeed(view, lambda: self.post_message(StoreChanged()))
         self.rates = RateTracker()
         self.producer_rates = RateTracker()
-        self.throttle = RedrawThrottle(refresh_interval, clock=clock)
+        self.throttle = RedrawThrottle(refresh_interval, clock=redraw_clock or clock)
         self.toasts = ToastPolicy(clock)
         self._deferred: Timer | None = None
         self.totals = Totals(0, 0, 0, 0, 0.0)
