@@ -395,7 +395,7 @@ class MapStoreApp(App[None]):
         for binding in self._all_bindings():
             if binding.action in ("quit", "close_filter") or binding.description in titles:
                 continue
-            if self.check_action(binding.action.split("(")[0], ()) is False:
+            if not self.applies(binding.action.split("(")[0]):
                 continue  # Pause while paused, Copy while the log is hidden
             titles.add(binding.description)
             yield SystemCommand(
@@ -403,6 +403,10 @@ class MapStoreApp(App[None]):
                 f"{self._explain(binding)} · key {binding.key_display or binding.key}",
                 self._runner(binding.action),
             )
+
+    def applies(self, action: str) -> bool:
+        """Whether the command palette offers ``action`` now (as its key would run)."""
+        return self.check_action(action, ()) is not False
 
     def _explain(self, binding: Binding) -> str:
         name = binding.action.partition("(")[0]

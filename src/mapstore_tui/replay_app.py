@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.command import CommandPalette
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
@@ -73,6 +74,11 @@ _TIMELINE = frozenset(
 )
 
 
+def _dialog(screen: Screen[Any]) -> bool:
+    """Whether a dialog is open (the command palette lists the timeline: not one of them)."""
+    return isinstance(screen, ModalScreen) and not isinstance(screen, CommandPalette)
+
+
 def _typing(widget: Widget | None) -> bool:
     """Whether ``widget`` takes text (the read-only Log Producers text does not)."""
     return isinstance(widget, Input) or (isinstance(widget, TextArea) and not widget.read_only)
@@ -110,7 +116,7 @@ class ReplayApp(MapStoreApp):
         Binding("space", "play", "Play", priority=True),
         Binding("space", "pause_replay", "Pause", priority=True),
         Binding("left_square_bracket", "step_back", "Back", key_display="[", priority=True),
-        Binding("right_square_bracket", "step_forward", "Fwd", key_display="]", priority=True),
+        Binding("right_square_bracket", "step_forward", "Forward", key_display="]", priority=True),
         Binding("home", "first", "First", priority=True),
         Binding("end", "last", "Last", priority=True),
         Binding("m", "next_marker", "Marker", priority=True),
@@ -179,16 +185,20 @@ class ReplayApp(MapStoreApp):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Timeline keys everywhere but in a dialog or a text field; no live pause here."""
         if action in _TIMELINE:
-            if isinstance(self.screen, ModalScreen) or _typing(self.focused):
+            if _dialog(self.screen) or _typing(self.focused):
                 return False  # the key goes to them
-            if action in ("play", "pause_replay"):
-                return self.playing == (action == "pause_replay")
-            if action in ("skip_producer", "undo_what_if"):
-                return (self._skip is None) == (action == "skip_producer")
-            return True
+            return self.applies(action)
         if action in ("pause", "resume"):
             return False  # nothing live to freeze: space plays and pauses
         return super().check_action(action, parameters)
+
+    def applies(self, action: str) -> bool:
+        """Play or Pause, What-if or Undo, whichever applies (also with the palette open)."""
+        if action in ("play", "pause_replay"):
+            return self.playing == (action == "pause_replay")
+        if action in ("skip_producer", "undo_what_if"):
+            return (self._skip is None) == (action == "skip_producer")
+        return action in _TIMELINE or super().applies(action)
 
     def offers(self, action: str) -> bool:
         """No live pause and no flight recorder in a replay."""

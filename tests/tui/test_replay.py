@@ -476,3 +476,20 @@ def test_the_fixture_session_is_deterministic(tmp_path: Path) -> None:
     one = open_recording(write_session(tmp_path / "one.jsonl"))
     two = open_recording(write_session(tmp_path / "two.jsonl"))
     assert list(one.events()) == list(two.events())
+
+
+async def test_the_timeline_is_in_the_command_palette(session: Path) -> None:
+    reader = open_recording(session)
+    app = replay(session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("home")
+        await settle(pilot)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert {"Play", "Back", "Forward", "First", "Last", "Marker", "What-if"} <= set(titles)
+        assert "Pause" not in titles and "Undo what-if" not in titles
+        await pilot.press("ctrl+p")
+        await pilot.press(*"marker")
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert_at(app, reader, 9)
