@@ -257,9 +257,11 @@ async def test_the_timeline_keys_work_whatever_has_the_focus(session: Path) -> N
         await pilot.press("o")
         await pilot.pause()
         assert isinstance(app.screen, ProducersOverview)
+        assert [row[0] for row in app.screen.rows] == ["paragraph-content"]  # at event 1
         await pilot.press("end")
         await settle(pilot)
         assert "event 15/15" in bar(app)
+        assert len(app.screen.rows) == 3  # it read the producers again at the new event
         # a text field keeps its keys: m and [ are typed into the filter
         await pilot.press("slash", "m", "left_square_bracket")
         await pilot.pause()
@@ -333,7 +335,11 @@ async def test_skip_a_producer_is_a_what_if_shown_as_one_and_undone_by_x(session
         await pilot.press("left_square_bracket", "left_square_bracket")
         await settle(pilot)
         assert_at(app, reader, 13)
-        await pilot.press("right_square_bracket", "right_square_bracket")  # 14: polling's
+        await pilot.press("right_square_bracket")  # 14: polling's publish, left out
+        await settle(pilot)
+        assert_at(app, reader, 14)
+        assert "published metric-data polling-service (left out: what-if)" in bar(app)
+        await pilot.press("right_square_bracket")
         await settle(pilot)
         assert_at(app, reader, 15)
         log = app.query_one(EventLog)

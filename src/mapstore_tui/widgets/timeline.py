@@ -18,6 +18,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from mapstore_core import StoreEvent
+from mapstore_core.recording import is_skipped
 from mapstore_tui.widgets.events import event_who
 
 __all__ = ["Cursor", "TimelineBar", "event_time", "timeline_text"]
@@ -74,7 +75,11 @@ def timeline_text(cursor: Cursor, width: int) -> Text:
     if cursor.loading:
         line.append(" · loading…", "italic")
     speed = " · max speed" if cursor.speed is None else f" · {cursor.speed:g}x"
-    what = f" │ {_what(cursor.event)}" if cursor.event is not None else ""
+    what = ""
+    if cursor.event is not None:
+        what = f" │ {_what(cursor.event)}"
+        if cursor.skipping is not None and is_skipped(cursor.event, cursor.skipping):
+            what += " (left out: what-if)"
     if line.cell_len + cell_len(speed) <= width:
         line.append(speed, "dim")
     if what and line.cell_len + 5 < width:
