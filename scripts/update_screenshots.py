@@ -28,6 +28,8 @@ NAMES = {
     "test_history_diff.svg": "history-diff.svg",
     "test_data_flow.svg": "data-flow.svg",
     "test_help.svg": "help.svg",
+    "test_replay.svg": "replay.svg",
+    "test_replay_what_if.svg": "replay-what-if.svg",
     # the fleet panel's, from tests/fleet (relative to SNAPSHOTS)
     "../../../fleet/__snapshots__/test_fleet_panel/test_snapshot_processes.svg": "processes.svg",
     "../../../fleet/__snapshots__/test_fleet_panel/test_snapshot_fleet_overview.svg": (

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
@@ -16,17 +18,21 @@ from textual.widgets import TabbedContent, TabPane
 from mapstore_core import MapObjectStore, map_store
 from mapstore_core.debug import ClientStatus
 from mapstore_tui import _terminal_safe
-from mapstore_tui.messages import ConnectionChanged
+from mapstore_tui.flight import flight_dump_path
+from mapstore_tui.messages import ConnectionChanged, FlightDumped
 from mapstore_tui.monitor import Monitor
 from mapstore_tui.remote_view import ConnectionAware
 from mapstore_tui.screens.dry_run import DryRunScreen
 from mapstore_tui.screens.help import HelpScreen
 from mapstore_tui.screens.overview import ProducersOverview
 from mapstore_tui.screens.processes import ProcessesScreen, stale_producers
-from mapstore_tui.view import DryRunCapable, LocalStoreView, StoreView
+from mapstore_tui.view import DryRunCapable, FlightRecordable, LocalStoreView, StoreView
 from mapstore_tui.widgets.channel_list import ChannelList
 from mapstore_tui.widgets.footer import PanelFooter
 from mapstore_tui.widgets.log_producers import LogProducersPanel
+
+if TYPE_CHECKING:
+    from mapstore_core import FlightRecorder
 
 _HELD_TOASTS = 3
 _OVER_OVERVIEW = frozenset({"help", "quit", "overview", "processes", "command_palette"})
@@ -46,6 +52,8 @@ class MapStoreApp(App[None]):
         view: Show this read-only view instead of a local store.
         clock: Time source for ages and rates; inject a fixed one in tests.
         refresh_interval: Least time between two redraws (seconds); floods are coalesced.
+        redraw_clock: Wall time that spaces redraws (default: ``clock``); a replay's
+            ``clock`` is the recording's, which stands still or goes back.
     """
 
     CSS_PATH = "app.tcss"
@@ -63,6 +71,7 @@ class MapStoreApp(App[None]):
         Binding("c", "copy_log", "Copy", show=False),  # the Log Producers pane says so
         Binding("p", "pause", "Pause"),
         Binding("p", "resume", "Resume"),
+        Binding("R", "dump_flight", "Flight recorder", show=False),  # listed by ? and ctrl+p
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
         Binding("1", "detail('preview')", "Preview", show=False),
@@ -80,20 +89,26 @@ class MapStoreApp(App[None]):
         view: StoreView | None = None,
         clock: Callable[[], float] = time.time,
         refresh_interval: float = 1 / 30,
+        redraw_clock: Callable[[], float] | None = None,
     ) -> None:
         _terminal_safe.install()  # names from other processes never drive the terminal
         super().__init__()
         self.view: StoreView = view or LocalStoreView(map_store if store is None else store)
         self.clock = clock
+        self.redraw_clock = redraw_clock or clock
         self.refresh_interval = refresh_interval
         self._held: list[tuple[str, dict[str, Any]]] = []
         self._unwatch: Callable[[], None] | None = None
+        self.flight: FlightRecorder | None = None
+        """The window ``R`` writes out (started on mount where the view can record)."""
+        self._dumping: set[Path] = set()
 
     def compose(self) -> ComposeResult:
         yield Monitor(
             self.view,
             clock=self.clock,
             refresh_interval=self.refresh_interval,
+            redraw_clock=self.redraw_clock,
             extra_panes=self.extra_panes,
             id="monitor",
         )
@@ -101,6 +116,8 @@ class MapStoreApp(App[None]):
 
     def on_mount(self) -> None:
         self.screen_change_signal.subscribe(self, self._screen_changed)
+        if isinstance(self.view, FlightRecordable) and self.view.can_record_flight:
+            self.flight = self.view.flight_recorder(seconds=60.0, max_events=100_000)
         if isinstance(self.view, ConnectionAware):
             monitor = self.monitor
 
@@ -115,6 +132,8 @@ class MapStoreApp(App[None]):
         if self._unwatch is not None:
             self._unwatch()
             self._unwatch = None
+        if self.flight is not None:
+            self.flight.close()
 
     def extra_panes(self) -> Iterable[TabPane]:
         """Panes appended to the bottom tabs (the demo adds its dashboard and jobs)."""
@@ -173,6 +192,8 @@ class MapStoreApp(App[None]):
             return False
         if action == "processes":
             return self.has_fleet()
+        if action == "dump_flight":
+            return self.flight is not None
         if action in ("pause", "resume", "copy_log", "show", "detail", "dry_run", "filter"):
             try:
                 monitor = self.monitor
@@ -296,6 +317,38 @@ class MapStoreApp(App[None]):
             title="Paused" if monitor.paused else "Live",
         )
 
+    def action_dump_flight(self) -> None:
+        """Write the last minute of the store to a recording (mapstore-tui replay FILE)."""
+        if self.flight is None:
+            return
+        path = flight_dump_path(self.clock(), Path.cwd(), self._dumping)
+        self._dumping.add(path)
+        self.notify(f"Writing {path}…", title="Flight recorder")
+        self._dump_flight(self.flight, path)
+
+    @work(thread=True, group="flight")
+    def _dump_flight(self, flight: FlightRecorder, path: Path) -> None:
+        # A worker thread (a full window takes about a second); it only posts the outcome.
+        try:
+            stats = flight.dump(path)
+        except Exception as exc:  # a full disk, a read-only directory: told in a toast
+            self.post_message(FlightDumped(str(path), error=str(exc) or type(exc).__name__))
+            return
+        self.post_message(FlightDumped(str(path), events=stats["events"]))
+
+    @on(FlightDumped)
+    def _flight_dumped(self, message: FlightDumped) -> None:
+        self._dumping.discard(Path(message.path))
+        if message.error:
+            self.notify(message.error, title="Flight recorder", severity="error", markup=False)
+            return
+        self.notify(
+            f"{message.events:,} events written to {message.path} "
+            f"(open it with: mapstore-tui replay {message.path})",
+            title="Flight recorder",
+            markup=False,
+        )
+
     def action_help(self) -> None:
         """Show every key, how to reach each pane, and what each pane shows."""
         if not isinstance(self.screen, HelpScreen):
@@ -315,12 +368,18 @@ class MapStoreApp(App[None]):
         return list(keys.items())
 
     def _all_bindings(self) -> list[Binding]:
-        fleet = self.has_fleet()
-        return [
-            b
-            for b in self.BINDINGS
-            if isinstance(b, Binding) and (fleet or b.action != "processes")
-        ]
+        return [b for b in self.BINDINGS if isinstance(b, Binding) and self.offers(b.action)]
+
+    def offers(self, action: str) -> bool:
+        """Whether this panel has ``action`` at all (help and the palette list only those).
+
+        Processes only over a linked store; the flight recorder only where one runs.
+        """
+        if action == "processes":
+            return self.has_fleet()
+        if action == "dump_flight":
+            return self.flight is not None
+        return True
 
     def has_fleet(self) -> bool:
         """Whether the view is of a linked store (only then is there a Processes view)."""
@@ -336,7 +395,7 @@ class MapStoreApp(App[None]):
         for binding in self._all_bindings():
             if binding.action in ("quit", "close_filter") or binding.description in titles:
                 continue
-            if self.check_action(binding.action.split("(")[0], ()) is False:
+            if not self.applies(binding.action.split("(")[0]):
                 continue  # Pause while paused, Copy while the log is hidden
             titles.add(binding.description)
             yield SystemCommand(
@@ -344,6 +403,10 @@ class MapStoreApp(App[None]):
                 f"{self._explain(binding)} · key {binding.key_display or binding.key}",
                 self._runner(binding.action),
             )
+
+    def applies(self, action: str) -> bool:
+        """Whether the command palette offers ``action`` now (as its key would run)."""
+        return self.check_action(action, ()) is not False
 
     def _explain(self, binding: Binding) -> str:
         name = binding.action.partition("(")[0]

@@ -118,6 +118,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     _record_parser(commands)
 
+    replay = commands.add_parser(
+        "replay", help="open the panel over a recording (store.record, R in the panel)"
+    )
+    replay.add_argument("file", help="the recording (.jsonl or .jsonl.gz)")
+
     for name, what in (
         ("log-producers", "the Log Producers text"),
         ("snapshot", "a JSON snapshot"),
@@ -266,6 +271,18 @@ def _fleet_demo(args: argparse.Namespace) -> int:
         fleet.close()
 
 
+def _replay(args: argparse.Namespace) -> int:
+    """The panel over a recording; a file that is not one is a user error."""
+    from mapstore_tui.replay_app import ReplayApp  # the replay loads only for its command
+
+    try:
+        app = ReplayApp(args.file)
+    except MapStoreError as exc:  # not a recording, a newer version, unreadable
+        raise _UsageError(str(exc)) from exc
+    app.run()
+    return app.return_code or 0
+
+
 def _token_options(parser: argparse.ArgumentParser) -> None:
     tokens = parser.add_mutually_exclusive_group()
     tokens.add_argument(
@@ -396,6 +413,8 @@ def _run(args: argparse.Namespace) -> int:
         return _fleet_demo(args)
     if args.command == "record":
         return _record(args)
+    if args.command == "replay":
+        return _replay(args)
     address = args.address if args.command == "attach" else args.attach
     if _is_redis(address):
         assert address is not None

@@ -20,7 +20,12 @@ from textual.widgets import Input, TabbedContent, TabPane
 from mapstore_core import StoreEvent
 from mapstore_tui._format import age, rate, sparkline
 from mapstore_tui.feed import Batch, PanelFeed
-from mapstore_tui.messages import ChannelSelected, ConnectionChanged, StoreChanged
+from mapstore_tui.messages import (
+    ChannelSelected,
+    ConnectionChanged,
+    StoreChanged,
+    StoreReplaced,
+)
 from mapstore_tui.rates import RateTracker
 from mapstore_tui.sampling import sample_publishes
 from mapstore_tui.throttle import RedrawThrottle
@@ -78,6 +83,7 @@ class Monitor(Vertical):
         *,
         clock: Callable[[], float],
         refresh_interval: float,
+        redraw_clock: Callable[[], float] | None = None,
         extra_panes: Callable[[], Iterable[TabPane]] | None = None,
         id: str | None = None,
     ) -> None:
@@ -88,7 +94,7 @@ class Monitor(Vertical):
         self.feed = PanelFeed(view, lambda: self.post_message(StoreChanged()))
         self.rates = RateTracker()
         self.producer_rates = RateTracker()
-        self.throttle = RedrawThrottle(refresh_interval, clock=clock)
+        self.throttle = RedrawThrottle(refresh_interval, clock=redraw_clock or clock)
         self.toasts = ToastPolicy(clock)
         self._deferred: Timer | None = None
         self.totals = Totals(0, 0, 0, 0, 0.0)
@@ -401,6 +407,21 @@ class Monitor(Vertical):
                 [], note="reconnected: what changed meanwhile is in the panes, not in this log"
             )
         self.refresh_all()
+
+    @on(StoreReplaced)
+    def _replaced(self, message: StoreReplaced) -> None:
+        """Start over from the view's new state: counts, rates, toasts and the log.
+
+        What the feed holds was told before the jump: history now, dropped.
+        """
+        self.feed.drain()
+        self.rates = RateTracker()
+        self.producer_rates = RateTracker()
+        self.toasts = ToastPolicy(self._clock)
+        self.query_one(EventLog).replace(message.recent)
+        self.refresh_all()
+        self._counts = {c["name"]: c["publish_count"] for c in self._channels}
+        self.sample_rates()  # the baseline: rates start with the next sample
 
     @on(ChannelSelected)
     def _channel_selected(self, message: ChannelSelected) -> None:

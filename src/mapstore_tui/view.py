@@ -11,12 +11,15 @@ on another process.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from mapstore_core import EventKind, MapObjectStore, StoreEvent, StoreMirror
 from mapstore_core.plumbing import JsonReads
 
-__all__ = ["DryRunCapable", "EventListener", "LocalStoreView", "StoreView"]
+if TYPE_CHECKING:
+    from mapstore_core import FlightRecorder
+
+__all__ = ["DryRunCapable", "EventListener", "FlightRecordable", "LocalStoreView", "StoreView"]
 
 EventListener = Callable[[StoreEvent], object]
 
@@ -80,6 +83,20 @@ class DryRunCapable(Protocol):
         ...
 
 
+@runtime_checkable
+class FlightRecordable(Protocol):
+    """A view that can keep a flight recorder of what it shows (the panel's ``R``)."""
+
+    @property
+    def can_record_flight(self) -> bool:
+        """Whether there is anything live to record (a replay is a recording already)."""
+        ...
+
+    def flight_recorder(self, *, seconds: float, max_events: int) -> FlightRecorder:
+        """Start an always-on window of the last ``seconds`` (``max_events`` at most)."""
+        ...
+
+
 class LocalStoreView(JsonReads):
     """A ``StoreView`` over a store in this process, or a mirror of one in another.
 
@@ -107,6 +124,22 @@ class LocalStoreView(JsonReads):
         if not isinstance(self.reads, MapObjectStore):
             raise PermissionError("a mirror cannot run a payload against the store")
         return self.reads.dry_run(channel, payload)
+
+    @property
+    def can_record_flight(self) -> bool:
+        """Always: a store or a mirror of one is live."""
+        return True
+
+    def flight_recorder(
+        self, *, seconds: float = 60.0, max_events: int = 100_000
+    ) -> FlightRecorder:
+        """The store's own flight recorder, or one fed by the mirror's events."""
+        reads = self.reads
+        if isinstance(reads, MapObjectStore):
+            return reads.flight_recorder(seconds, max_events)
+        from mapstore_core.recording import FlightRecorder, MirrorSource
+
+        return FlightRecorder(MirrorSource(reads), seconds=seconds, max_events=max_events)
 
     @property
     def linked(self) -> bool:

@@ -16,6 +16,8 @@ PANEL_MODULES = (
     "mapstore_tui.monitor",
     "mapstore_tui.view",
     "mapstore_tui.remote_view",
+    "mapstore_tui.replay_view",
+    "mapstore_tui.replay_app",
     "mapstore_tui.feed",
     "mapstore_tui.cli",
 )

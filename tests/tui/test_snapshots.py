@@ -7,8 +7,13 @@ diff before committing.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, TabbedContent, TextArea
+
+from mapstore_tui.replay_app import ReplayApp
+from mapstore_tui.widgets.channel_list import ChannelList
 
 from ..conftest import FakeClock
 from .helpers import SIZE, SMALL, make_demo
@@ -160,3 +165,57 @@ def test_data_flow(snap_compare) -> None:
 def test_help(snap_compare) -> None:
     """`?`: every key and what each panel shows."""
     assert snap_compare(make_demo(), press=["question_mark"], terminal_size=SIZE)
+
+
+# -- the replay (``mapstore-tui replay FILE``) of the session in ``recordings.py`` ----------
+
+
+def _replay(session: Path) -> ReplayApp:
+    app = ReplayApp(session, refresh_interval=0.0)
+    app.animation_level = "none"
+    return app
+
+
+async def _at_the_second_marker(pilot: Pilot[None]) -> None:
+    """metric-data selected, the cursor on the marker "after the rejection" (event 13)."""
+    app = pilot.app
+    await pilot.press("home", "m", "m")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    app.query_one(ChannelList).select("metric-data")
+    await pilot.pause()
+
+
+def test_replay(snap_compare, session: Path) -> None:
+    """A replay at 140x45, on the marker "after the rejection": the timeline on top says
+    `⏸ REPLAY`, `event 13/15`, the event's time to the millisecond and `marker “after the
+    rejection”`; the header says `MapStore · replay session.jsonl.gz`; metric-data has one
+    card per producer (live users 160, latency 120); the event log ends with the
+    rejection, in red, and the marker; the footer starts with the timeline's keys."""
+    assert snap_compare(_replay(session), terminal_size=SIZE, run_before=_at_the_second_marker)
+
+
+def test_replay_small(snap_compare, session: Path) -> None:
+    """The same at 80x24: `event 13/15` and the time stay whole on the timeline (the
+    event's description ends in `…`), and the footer keeps space, `[`, `]`, `m` and `x`."""
+    assert snap_compare(_replay(session), terminal_size=SMALL, run_before=_at_the_second_marker)
+
+
+def test_replay_what_if(snap_compare, session: Path) -> None:
+    """`x` then polling-service, at the last event: the whole timeline turns the warning
+    colour and its second line says `WHAT-IF: as if polling-service had never published on
+    metric-data · x undoes it`; the preview has one card (live users 142) and the event log
+    keeps polling-service's rejection but none of its publishes."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.pause()
+        pilot.app.query_one(ChannelList).select("metric-data")
+        await pilot.pause()
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press("down", "enter")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.pause()
+
+    assert snap_compare(_replay(session), terminal_size=SIZE, run_before=run_before)

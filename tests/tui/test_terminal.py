@@ -1,5 +1,5 @@
-"""Smoke tests of the real ``mapstore-tui`` in a real terminal (tmux): the demo, and a panel
-attached to an app that is stopped."""
+"""Smoke tests of the real ``mapstore-tui`` in a real terminal (tmux): the demo, a panel
+attached to an app that is stopped, and a replay."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.poll import poll_until
+
+from .recordings import write_session
 
 TMUX = shutil.which("tmux")
 EXE = Path(sys.executable).parent / "mapstore-tui"
@@ -130,3 +132,39 @@ def test_an_attached_panel_answers_keys_while_the_app_is_stopped(tmp_path: Path)
             app.wait(timeout=10)
         if app.stdout is not None:
             app.stdout.close()
+
+
+def test_replay_in_a_real_terminal(tmp_path: Path) -> None:
+    """``mapstore-tui replay FILE``: the timeline keys move ``event N/M`` in the header."""
+    recording = write_session(tmp_path / "session.jsonl.gz")
+    session = f"mapstore-replay-{os.getpid()}"
+    command = (
+        f"env -u COLUMNS -u LINES TERM=xterm-256color COLORTERM=truecolor LANG=C.UTF-8 "
+        f"{EXE} replay {recording}; echo EXITED:$?; sleep 30"
+    )
+    tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "36", command)
+
+    def press(*keys: str, literal: bool = False) -> None:
+        tmux("send-keys", "-t", session, *(("-l",) if literal else ()), *keys)
+
+    try:
+        until_shown(session, "event 15/15", "22:13:23.250 UTC", "replay session.jsonl.gz")
+        press("Home")
+        until_shown(session, "event 1/15 ", "22:13:20.000 UTC")
+        press("]", literal=True)
+        until_shown(session, "event 2/15 ", "published paragraph-content")
+        press("[", literal=True)
+        until_shown(session, "event 1/15 ", "registered paragraph-content")
+        press("m")
+        until_shown(session, "event 9/15 ", "marker “polling starts”")
+        press("m")
+        until_shown(session, "event 13/15 ", "marker “after the rejection”")
+        press("End")
+        until_shown(session, "event 15/15 ")
+        press("Space")  # at the last event: plays from the first, in real time (3.25 s)
+        until_shown(session, "▶ PLAYING")
+        until_shown(session, "⏸ REPLAY", "event 15/15 ")
+        press("q")
+        until_shown(session, "EXITED:0")
+    finally:
+        subprocess.run([TMUX or "tmux", "kill-session", "-t", session], capture_output=True)

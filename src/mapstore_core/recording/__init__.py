@@ -11,7 +11,12 @@ imported from here.
 from mapstore_core.recording._endpoint import EndpointRecording, record_endpoint
 from mapstore_core.recording._flight import FlightRecorder
 from mapstore_core.recording._format import CHECKPOINT_EVENTS, FORMAT_NAME, FORMAT_VERSION
-from mapstore_core.recording._reader import RecordingReader, RecordingWarning, open_recording
+from mapstore_core.recording._reader import (
+    RecordingReader,
+    RecordingWarning,
+    is_skipped,
+    open_recording,
+)
 from mapstore_core.recording._recording import Recording
 from mapstore_core.recording._source import MirrorSource
 
@@ -25,6 +30,7 @@ __all__ = [
     "Recording",
     "RecordingReader",
     "RecordingWarning",
+    "is_skipped",
     "open_recording",
     "record_endpoint",
 ]

@@ -32,7 +32,7 @@ from mapstore_core._public import public
 from mapstore_core.recording._format import FORMAT_NAME, FORMAT_VERSION
 from mapstore_core.recording._lines import Tail, is_gzip, read_lines
 
-__all__ = ["RecordingReader", "RecordingWarning", "open_recording"]
+__all__ = ["RecordingReader", "RecordingWarning", "is_skipped", "open_recording"]
 
 logger = logging.getLogger("mapstore_core")
 
@@ -141,7 +141,11 @@ class RecordingReader:
         return self._fold(StoreMirror(), None, index)
 
     def initial_state(self) -> StoreMirror:
-        """The store as the recording found it, before its first event (a fresh mirror)."""
+        """The store as it was when the recording started, before its first event.
+
+        The only state of a recording that holds no event (a flight recorder dumped while
+        the store was quiet); an empty store's if the file has no readable start.
+        """
         first = self._checkpoints[0] if self._checkpoints else None
         if first is not None and first.index == 0:
             mirror = self._load(first)
@@ -308,11 +312,7 @@ class RecordingReader:
         mirror = StoreMirror(_without(base, channel, key) if base is not None else None)
         at = 0
         for event in self._events_from(start):
-            if not (
-                event.kind in ("published", "cleared")
-                and event.channel == channel
-                and _key(event) == key
-            ):
+            if not is_skipped(event, skip):
                 mirror.apply(event)
             if at >= index:
                 break
@@ -341,6 +341,19 @@ def open_recording(path: str | os.PathLike[str]) -> RecordingReader:
             format version (the message names it).
     """
     return RecordingReader(path)
+
+
+def is_skipped(event: StoreEvent, skip_producer: tuple[str, str]) -> bool:
+    """Whether the what-if ``state_at(..., skip_producer=...)`` leaves ``event`` out.
+
+    Its publishes and clears on that channel are; everything else the producer did (it
+    registered, it was rejected, it closed) still happened. A replay that steps forward
+    through a what-if folds each event this says to keep.
+    """
+    channel, key = skip_producer
+    return (
+        event.kind in ("published", "cleared") and event.channel == channel and _key(event) == key
+    )
 
 
 def _bounds(start: int, stop: int | None, length: int) -> tuple[int, int]:

@@ -15,7 +15,7 @@ from textual.widgets import RichLog
 from mapstore_core import StoreEvent
 from mapstore_tui._format import clip, clip_left, problems_text, short_json
 
-__all__ = ["QUIET_KINDS", "EventLine", "EventLog", "describe_event"]
+__all__ = ["QUIET_KINDS", "EventLine", "EventLog", "describe_event", "event_who"]
 
 _STYLES = {
     "registered": "green",
@@ -32,6 +32,8 @@ _STYLES = {
     "job_failed": "red",
     "link_status": "blue",
     "link_dropped": "yellow",
+    "marker": "bold magenta",
+    "gap": "bold yellow",
 }
 QUIET_KINDS = frozenset({"consumer_subscribed", "consumer_unsubscribed", "fleet"})
 """Events the log does not show: a callback added or removed, the fleet's heartbeat reading
@@ -66,14 +68,20 @@ _NARROW_COLUMNS = (10, 14, 16)
 _WIDE_COLUMNS = (19, _CHANNEL, _WHO)
 
 
-def describe_event(event: StoreEvent, *, narrow: bool = False) -> EventLine:
-    """Format one store event as a log line (``narrow``: shorter columns, for 80 columns)."""
-    when = datetime.fromtimestamp(event.timestamp, tz=UTC).strftime("%H:%M:%S")
+def event_who(event: StoreEvent) -> str:
+    """Who an event is about: ``producer@process → consumer`` (the parts it has)."""
     who = event.producer_id or ""
     if event.process:  # which process it happened in (a linked store's, or the fleet's)
         who = f"{who}@{event.process}" if who else f"@{event.process}"
     if event.consumer_id:
         who = f"{who} → {event.consumer_id}" if who else event.consumer_id
+    return who
+
+
+def describe_event(event: StoreEvent, *, narrow: bool = False) -> EventLine:
+    """Format one store event as a log line (``narrow``: shorter columns, for 80 columns)."""
+    when = datetime.fromtimestamp(event.timestamp, tz=UTC).strftime("%H:%M:%S")
+    who = event_who(event)
     if event.kind == "published" and event.update is not None:
         detail = short_json(_plain(event.update.value), 70)
     elif event.kind == "validation_failed":
@@ -155,6 +163,16 @@ class EventLog(RichLog):
             self.flush()
         elif self._flush_timer is None:
             self._flush_timer = self.set_timer(flush_in, self.flush)
+
+    def replace(self, events: Iterable[StoreEvent]) -> None:
+        """Start over with ``events`` (a replay jumped: what led up to the new point)."""
+        self.lines_kept.clear()
+        self._unwritten.clear()
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+            self._flush_timer = None
+        self.clear()
+        self.add(events)
 
     def flush(self) -> None:
         """Write what is waiting, in one write."""

@@ -19,7 +19,23 @@ from textual.widgets._footer import FooterKey
 
 __all__ = ["IMPORTANT", "PanelFooter"]
 
-IMPORTANT = ("help", "quit", "overview", "filter", "pause", "resume", "copy_log")
+IMPORTANT = (
+    "help",
+    "quit",
+    # a replay's timeline (no live panel has these)
+    "play",
+    "pause_replay",
+    "step_back",
+    "step_forward",
+    "next_marker",
+    "skip_producer",
+    "undo_what_if",
+    "overview",
+    "filter",
+    "pause",
+    "resume",
+    "copy_log",
+)
 """Actions kept first when the row is short, in this order."""
 
 
