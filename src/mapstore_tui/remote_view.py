@@ -142,6 +142,17 @@ class RemoteStoreView(LocalStoreView):
     ) -> Callable[[], None]:
         return self._listeners.add(listener, kinds)
 
+    @property
+    def can_record_flight(self) -> bool:
+        """Never: the app's publishes reach this mirror coalesced, in syncs, not one by one.
+
+        A flight recorder fed by this mirror would hold every other change and almost no
+        publish; ``mapstore-tui record ADDRESS`` records the app faithfully instead (it
+        rebuilds each sync's publishes from the channels' histories, and says where it
+        cannot).
+        """
+        return False
+
     def _on_event(self, event: StoreEvent) -> None:
         # The client's reader thread. An event the state already held is stale for the
         # mirror (skipped) but it did happen, and is told all the same: each event comes

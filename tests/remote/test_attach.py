@@ -363,3 +363,24 @@ def test_an_attached_panel_of_a_linked_app_sees_its_fleet(socket_path: Path) -> 
             assert gone.to_dict() in view.diagnostics()
         finally:
             view.close()
+
+
+async def test_an_attached_panel_offers_no_flight_recorder(
+    demo: DemoProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its publishes come coalesced: a dump would hold almost none (record the app instead)."""
+    monkeypatch.chdir(tmp_path)
+    view = RemoteStoreView(demo.address).connect()
+    app = MapStoreApp(view=view, refresh_interval=0)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            channel_list = app.query_one(ChannelList)
+            await apoll_until(
+                lambda: len(channel_list.rows) == 3, what="the remote channels", pause=pilot.pause
+            )
+            assert app.flight is None and not app.offers("dump_flight")
+            await pilot.press("R")
+            await pilot.pause()
+            assert list(tmp_path.glob("mapstore-flight-*")) == []
+    finally:
+        view.close()
