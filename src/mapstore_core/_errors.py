@@ -19,7 +19,9 @@ registered, so the message alone says what to fix::
     ├── DebugRequestError (RuntimeError)   an endpoint that answered a request with an error
     ├── DebugAddressError (ValueError)     an address or endpoint name that names nothing usable
     ├── DebugEndpointError (OSError)       an endpoint that cannot be served at that place
-    └── LinkError (RuntimeError)       store.link() refused: no redis extra, bad URL or name
+    ├── LinkError (RuntimeError)       store.link() refused: no redis extra, bad URL or name
+    └── RecordingError (ValueError)    a recording that cannot be written, or read (not one,
+                                       or of a newer format version)
 """
 
 from __future__ import annotations
