@@ -41,6 +41,7 @@ if _typing.TYPE_CHECKING:
         ProducerClosed,
         PublishValidationError,
         RecordingError,
+        RecordingWarning,
         UnknownJob,
     )
     from mapstore_core._events import EventKind, StoreEvent
@@ -78,7 +79,6 @@ if _typing.TYPE_CHECKING:
         FlightRecorder,
         Recording,
         RecordingReader,
-        RecordingWarning,
         open_recording,
     )
 
@@ -106,6 +106,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
         "ProducerClosed",
         "PublishValidationError",
         "RecordingError",
+        "RecordingWarning",
         "UnknownJob",
     ),
     "mapstore_core._handles": (
@@ -144,7 +145,6 @@ _SOURCES: dict[str, tuple[str, ...]] = {
         "FlightRecorder",
         "Recording",
         "RecordingReader",
-        "RecordingWarning",
         "open_recording",
     ),
 }

@@ -20,8 +20,9 @@ registered, so the message alone says what to fix::
     ├── DebugAddressError (ValueError)     an address or endpoint name that names nothing usable
     ├── DebugEndpointError (OSError)       an endpoint that cannot be served at that place
     ├── LinkError (RuntimeError)       store.link() refused: no redis extra, bad URL or name
-    └── RecordingError (ValueError)    a recording that cannot be written, or read (not one,
-                                       or of a newer format version)
+    ├── RecordingError (ValueError)    a recording that cannot be written, or read (not one,
+    │                                  or of a newer format version)
+    └── RecordingWarning (UserWarning) a recording read with lines left out (corrupt, or cut)
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ __all__ = [
     "ProducerClosed",
     "PublishValidationError",
     "RecordingError",
+    "RecordingWarning",
     "UnknownJob",
 ]
 
@@ -272,3 +274,12 @@ class RecordingError(MapStoreError, ValueError):
         self.path = path
         self.reason = reason
         self.version = version
+
+
+@public
+class RecordingWarning(MapStoreError, UserWarning):
+    """A recording was read with lines left out (corrupt, or cut by a crash).
+
+    A warning (``warnings.warn``), never raised: ``open_recording`` reads what it can and
+    says what it could not; ``RecordingReader.problems`` lists it.
+    """

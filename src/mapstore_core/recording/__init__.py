@@ -8,15 +8,11 @@ point with the one fold every mirror uses. Public names are re-exported from
 imported from here.
 """
 
+from mapstore_core._errors import RecordingError, RecordingWarning
 from mapstore_core.recording._endpoint import EndpointRecording, record_endpoint
 from mapstore_core.recording._flight import FlightRecorder
 from mapstore_core.recording._format import CHECKPOINT_EVENTS, FORMAT_NAME, FORMAT_VERSION
-from mapstore_core.recording._reader import (
-    RecordingReader,
-    RecordingWarning,
-    is_skipped,
-    open_recording,
-)
+from mapstore_core.recording._reader import RecordingReader, is_skipped, open_recording
 from mapstore_core.recording._recording import Recording
 from mapstore_core.recording._source import MirrorSource
 
@@ -28,6 +24,7 @@ __all__ = [
     "FlightRecorder",
     "MirrorSource",
     "Recording",
+    "RecordingError",
     "RecordingReader",
     "RecordingWarning",
     "is_skipped",

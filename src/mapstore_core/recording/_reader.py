@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic_core import from_json
 
-from mapstore_core._errors import EventFormatError, RecordingError
+from mapstore_core._errors import EventFormatError, RecordingError, RecordingWarning
 from mapstore_core._events import StoreEvent, event_from_json
 from mapstore_core._mirror import StoreMirror
 from mapstore_core._public import public
@@ -40,11 +40,6 @@ _CHECKPOINT = b'{"checkpoint":'
 _CHECKPOINT_LINE = re.compile(rb'\{"checkpoint":(\d{1,15}),"state":\{.*\}\}\Z', re.DOTALL)
 _MAX_LINE = 256 << 20
 _PROBLEMS_KEPT = 20
-
-
-@public
-class RecordingWarning(UserWarning):
-    """A recording was read with lines left out (corrupt, or cut by a crash)."""
 
 
 @dataclass(frozen=True)
