@@ -462,7 +462,7 @@ PANEL_USER = "dash-panel on >panel-secret ~mapstore:dash:* +@read +@connection +
 
 
 def test_the_readme_acl_users_link_and_watch(tmp_path: Any) -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    readme = (Path(__file__).parents[2] / "docs" / "security.md").read_text()
     for user in (APP_USER, PANEL_USER):
         assert f"ACL SETUSER {user}\n" in readme
     server = RedisServer(tmp_path, tcp=True).start()

@@ -1,4 +1,4 @@
-"""The README's Lint section shows what the linter really prints, and the doctor table agrees."""
+"""The Lint page shows what the linter really prints, and the doctor's table agrees."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ import pytest
 from mapstore_lint import RULES, main
 
 ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.md"
+PAGES = {"Lint": ROOT / "docs" / "lint.md", "The doctor": ROOT / "docs" / "doctor.md"}
 
 
 def section(title: str) -> str:
-    text = README.read_text(encoding="utf-8")
-    return text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+    """The page's text up to its first subsection."""
+    text = PAGES[title].read_text(encoding="utf-8")
+    return text.split("\n## ", 1)[0]
 
 
 def test_the_shown_output_is_what_the_demo_gives(monkeypatch: pytest.MonkeyPatch) -> None:
