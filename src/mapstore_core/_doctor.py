@@ -263,7 +263,7 @@ def producer_findings(p: ProducerFacts, churn: Sequence[ChurnFact]) -> list[Diag
 
 
 def diagnose(producers: Sequence[ProducerFacts], churn: Sequence[ChurnFact]) -> list[Diagnostic]:
-    """Apply every rule; findings come grouped by rule, in the README's order."""
+    """Apply every rule; findings come grouped by rule, in docs/doctor.md's order."""
     return [
         *_rule_ids(producers),
         *_rule_duplicate_source(producers),

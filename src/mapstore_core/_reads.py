@@ -120,7 +120,7 @@ class StoreReads:
             return state.json_schema
 
     def log_producers(self, channel: str | Enum | None = None) -> str:
-        """The "Log Producers" debug text: every channel's open producers (README, exact)."""
+        """The "Log Producers" debug text: open producers (docs/log-producers.md)."""
         blocks = []
         for state in self._selected(channel):
             with state.lock:

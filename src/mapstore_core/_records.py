@@ -71,7 +71,7 @@ class Diagnostic:
     """A finding of the doctor: one registration-guide rule broken by one producer."""
 
     rule: Rule
-    """Which rule (see the README's doctor table)."""
+    """Which rule (see the doctor's table, docs/doctor.md)."""
     severity: Severity
     """How bad it is: ``error`` loses data or breaks the guide outright."""
     channel: str

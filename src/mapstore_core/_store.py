@@ -815,7 +815,7 @@ class MapObjectStore(StoreReads, LinkedSide):
         Local first: nothing here waits on Redis. The link connects (and reconnects) in a
         background thread; ``publish()`` only queues for it, and under pressure the queue
         coalesces to each producer's newest value (counted in ``stats()``). Producers of the
-        other processes appear here with ``process`` set; see the README's "Many processes,
+        other processes appear here with ``process`` set; see docs/redis.md, "Many processes,
         many machines" for what crosses and what is guaranteed. Needs ``mapstore[redis]``.
 
         Args:
@@ -849,7 +849,7 @@ class MapObjectStore(StoreReads, LinkedSide):
         return link
 
     def record(self, path: str | os.PathLike[str]) -> Recording:
-        """Record every change of this store from now on into ``path`` (see the README).
+        """Record every change of this store from now on into ``path`` (see docs/time-travel.md).
 
         JSON Lines, gzip when the name ends in ``.gz``: a header that describes the file,
         then the store's state (a checkpoint), then one line per event, with a checkpoint

@@ -97,9 +97,9 @@ RULES: dict[str, LintRule] = {
             "value, or a channel given a model by define_channel in the same file)",
             "raw producers are not validated: a bad payload reaches the widget instead of "
             "being refused where it was made",
-            "use create_widget_publisher (see the README's 'Migrating from raw register_producer')",
+            "use create_widget_publisher (docs/guide.md: 'Migrating from raw register_producer')",
             "unvalidated-publish",
         ),
     )
 }
-"""Every rule, by name, in the order the README lists them."""
+"""Every rule, by name, in the order docs/lint.md lists them."""

@@ -182,7 +182,7 @@ def unvalidated_publish(reg: Registration, defined: dict[str, str]) -> Flag | No
         "unvalidated-publish",
         f"raw register_producer() on {what} {reg.channel!r} skips validation; "
         f"migrate: create_widget_publisher({written}, {pid}, store=...)",
-        "the validated publisher refuses a bad payload where it is made (README: "
+        "the validated publisher refuses a bad payload where it is made (docs/guide.md: "
         "'Migrating from raw register_producer')",
     )
 

@@ -1,7 +1,7 @@
 """store.link() under pressure: floods, outages and races against a real redis-server.
 
 An adversarial companion of test_link.py: every test checks the link's promises exactly
-(README, "Many processes, many machines", *Pressure*): per producer, updates arrive in
+(docs/redis.md, *Pressure*): per producer, updates arrive in
 publish order; the newest value is never lost; every update is delivered or counted as
 skipped exactly once, on both sides; no thread of the link fails. Nothing is timed.
 """

@@ -1,7 +1,7 @@
 r"""The debug endpoint's wire format: newline-delimited JSON objects, nothing else.
 
 Every message is one JSON object on one line, at most ``MAX_MESSAGE_BYTES`` long, with a
-``type``. JSON only: nothing received is ever unpickled or evaluated. The README's "Wire
+``type``. JSON only: nothing received is ever unpickled or evaluated. The docs' "Wire
 format" section lists the message kinds and their fields. Version 2: after the welcome the
 server sends the store's ``state`` (a snapshot), then events (``_events``' JSON form) and
 ``sync`` messages (a snapshot of the channels whose publishes it coalesced), and a ``tick``
