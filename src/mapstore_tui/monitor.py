@@ -12,7 +12,7 @@ from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import Input, TabbedContent, TabPane
@@ -118,7 +118,8 @@ class Monitor(Vertical):
                 with TabPane("History", id="history"):
                     yield HistoryPanel(id="history-panel")
                 with TabPane("Schema", id="schema"):
-                    yield SchemaPanel(id="schema-panel")
+                    with VerticalScroll(id="schema-scroll"):  # a long model scrolls
+                        yield SchemaPanel(id="schema-panel")
         with TabbedContent(id="global", initial="events"):
             with TabPane("Events", id="events"):
                 yield EventLog(id="event-log")

@@ -3,6 +3,7 @@ has a key, the producers overview, one card per producer, and the small things t
 
 from __future__ import annotations
 
+from rich.console import Console
 from rich.text import Text
 from textual import events
 from textual.message import Message
@@ -511,3 +512,35 @@ async def test_rows_off_screen_catch_up_when_scrolled_to() -> None:
         app.query_one(ChannelList).select("channel-150")
         await pilot.pause()
         assert msgs("channel-150") == "3"  # scrolled to: caught up
+
+
+def drawn_lines(panel: Static) -> list[list[tuple[str, str]]]:
+    """``panel``'s content as drawn at its width: each line's (text, style) segments."""
+    console = Console(width=panel.content_region.width, color_system="truecolor")
+    return [
+        [(segment.text, str(segment.style or "")) for segment in line]
+        for line in console.render_lines(panel.content, console.options, pad=False)
+    ]
+
+
+async def test_schema_descriptions_get_the_room_and_code_reads_as_code() -> None:
+    """A union of literals used to take 37 columns and leave the description one word a line."""
+    for size, beside in ((SIZE, True), (SMALL, False)):
+        app = make_demo()
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            app.query_one(ChannelList).select("metric-data")
+            await pilot.press("5")
+            await pilot.pause()
+            lines = drawn_lines(app.query_one("#schema-panel", Static))
+            text = ["".join(t for t, _ in line).rstrip() for line in lines]
+            assert not any("``" in line for line in text), text
+            assert any("What is measured, e.g." in line for line in text), text
+            header = next((line.split() for line in text if line.strip().startswith("Field")), [])
+            assert header == (
+                ["Field", "Type", "Required", "Default", "Description"] if beside else []
+            )
+            if beside:  # the union of literals wraps in a narrow Type column
+                assert "'decrease'" not in next(line for line in text if "'increase'" in line)
+            code = " ".join(t for line in lines for t, style in line if style == "bold cyan")
+            assert code.split() == ["Active", "users", '"99.9%"', "change"]
