@@ -97,7 +97,7 @@ class Monitor(Vertical):
         self.throttle = RedrawThrottle(refresh_interval, clock=redraw_clock or clock)
         self.toasts = ToastPolicy(clock)
         self._deferred: Timer | None = None
-        self.totals = Totals(0, 0, 0, 0, 0.0)
+        self.totals = Totals(0, 0, 0, 0, None)
         self._channels: list[dict[str, Any]] = []
         self._counts: dict[str, int] = {}
         self._findings: list[dict[str, Any]] | None = None
@@ -223,12 +223,13 @@ class Monitor(Vertical):
         self._channels = self.view.channels() if channels is None else channels
         now = self._clock()
         rows = []
-        total_rate = 0.0
+        known: list[float] = []  # the header's total is of the rates that are known
         for info in self._channels:
             name = info["name"]
             last = info["last_update"]
-            per_second = self.rates.current(name, info["publish_count"], now)
-            total_rate += per_second
+            per_second = self.rates.known_rate(name, info["publish_count"], now)
+            if per_second is not None:
+                known.append(per_second)
             rows.append(
                 ChannelRow(
                     name=name,
@@ -236,8 +237,8 @@ class Monitor(Vertical):
                     producers=info["producer_count"],
                     consumers=info["consumer_count"],
                     publishes=info["publish_count"],
-                    # no time has passed yet: no rate is known ("0/s" beside "now" would lie)
-                    rate=rate(per_second) if self.rates.measured(name, now) else "—",
+                    # no rate known yet: "0/s" beside "now" would lie
+                    rate="—" if per_second is None else rate(per_second),
                     trend=sparkline(self.rates.rates.get(name, ()), 8),
                     age=age(None if last is None else max(0.0, now - last)),
                 )
@@ -249,7 +250,7 @@ class Monitor(Vertical):
             sum(r.producers for r in rows),
             sum(r.consumers for r in rows),
             sum(r.publishes for r in rows),
-            total_rate,
+            sum(known) if known else None,
         )
         self.query_one(PanelHeader).totals = self.totals
         if self.selected is None and rows:
@@ -258,17 +259,16 @@ class Monitor(Vertical):
     def producers_with_rates(self, channel: str | None = None) -> list[dict[str, Any]]:
         """The view's producers, each with a ``rate`` (publishes/s over the last seconds).
 
-        The rate is None until a second reading: no rate is known from one count.
+        The rate is None until readings span a second: over a moment, a producer that
+        publishes every few seconds would read ``0/s``.
         """
         now = self._clock()
         producers = []
         for producer in self.view.producers(channel):
             key = f"{producer['channel']}\x00{producer['id']}\x00{producer.get('process') or ''}"
-            self.producer_rates.observe(key, producer["publish_count"], now)
-            known = self.producer_rates.measured(key, now)  # else None: shown as "—"
-            producers.append(
-                {**producer, "rate": self.producer_rates.current(key) if known else None}
-            )
+            count = producer["publish_count"]
+            self.producer_rates.observe(key, count, now)
+            producers.append({**producer, "rate": self.producer_rates.known_rate(key, count, now)})
         return producers
 
     def refresh_detail(self) -> None:
@@ -407,6 +407,8 @@ class Monitor(Vertical):
             self.query_one(EventLog).add(
                 [], note="reconnected: what changed meanwhile is in the panes, not in this log"
             )
+            # Maybe another run of the app: counts read before are no base for a rate.
+            self._restart_rates()
         self.refresh_all()
 
     @on(StoreReplaced)
@@ -416,12 +418,16 @@ class Monitor(Vertical):
         What the feed holds was told before the jump: history now, dropped.
         """
         self.feed.drain()
-        self.rates = RateTracker()
-        self.producer_rates = RateTracker()
+        self._restart_rates()
         self.toasts = ToastPolicy(self._clock)
         self.query_one(EventLog).replace(message.recent)
         self.refresh_all()
         self._counts = {c["name"]: c["publish_count"] for c in self._channels}
+
+    def _restart_rates(self) -> None:
+        """Forget every reading: rates show ``—`` until new readings span a second."""
+        self.rates = RateTracker()
+        self.producer_rates = RateTracker()
         self.sample_rates()  # the baseline: rates start with the next sample
 
     @on(ChannelSelected)

@@ -449,6 +449,28 @@ async def test_producer_rates_are_unknown_then_counted_never_a_false_zero() -> N
         assert rates["static-page-content"] == "0/s"
 
 
+async def test_a_producers_first_rate_is_unknown_not_zero() -> None:
+    """Read twice a moment apart (another producer published), polling-service had not
+    published in between: that moment says nothing of its rate."""
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.query_one(ChannelList).select("metric-data")
+        await pilot.press("2")
+        await pilot.pause()
+        table = app.query_one(ProducersTable)
+        app.clock.advance(0.25)
+        app.sources.tick_realtime()  # redraws the tab
+        await pilot.pause()
+        rates = dict(zip(cells(table, 0), cells(table, 4), strict=True))
+        assert rates == {"realtime-service": "—", "polling-service": "—"}
+        app.clock.advance(0.75)
+        app.monitor.sample_rates()
+        await pilot.pause()
+        rates = dict(zip(cells(table, 0), cells(table, 4), strict=True))
+        assert rates == {"realtime-service": "1.0/s", "polling-service": "0/s"}
+
+
 async def test_overview_of_a_big_store_draws_a_page_and_says_so() -> None:
     from mapstore_tui.screens.overview import MAX_ROWS
 

@@ -84,8 +84,13 @@ async def test_header_shows_totals() -> None:
         await pilot.pause()
         header = app.query_one(PanelHeader).text
         assert header == (
-            "📤 MapStore · demo  │  3 channels · 5 producers · 4 consumers · 4 msgs · 0/s"
-        )
+            "📤 MapStore · demo  │  3 channels · 5 producers · 4 consumers · 4 msgs · —/s"
+        )  # no time has passed: no rate is known yet
+        for _ in range(4):
+            app.sources.tick_realtime()
+        app.clock.advance(1.0)
+        app.monitor.sample_rates()
+        assert app.query_one(PanelHeader).text.endswith("· 8 msgs · 8.0/s")  # all since mount
 
 
 async def test_producers_tab_shows_where_each_was_registered() -> None:
