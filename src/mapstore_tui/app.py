@@ -363,7 +363,7 @@ class MapStoreApp(App[None]):
                 keys[key] += f" / {binding.description}"
             else:
                 keys[key] = binding.description
-        keys["tab"] = "focus: list, tabs, panes"
+        keys["tab"] = "focus: list, then panes"
         keys["ctrl+p"] = "every action by name"
         return list(keys.items())
 

@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.timer import Timer
-from textual.widgets import Input, TabbedContent, TabPane
+from textual.widgets import Input, TabbedContent, TabPane, Tabs
 
 from mapstore_core import StoreEvent
 from mapstore_tui._format import age, rate, sparkline
@@ -133,6 +133,10 @@ class Monitor(Vertical):
                 yield from self._extra_panes()
 
     def on_mount(self) -> None:
+        # Tab goes from the list to what can be acted on in each pane: a tab strip's stop
+        # did nothing on enter, and 1-5, l, d, e and f switch the tabs from anywhere.
+        for strip in self.query(Tabs):
+            strip.can_focus = False
         self.feed.start()
         self.sample_rates()  # the baseline: rates start with the next sample
         self.refresh_all()

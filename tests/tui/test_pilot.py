@@ -143,6 +143,41 @@ async def test_history_marks_two_updates_and_shows_their_difference() -> None:
         assert '-  "value":' in diff and '+  "value":' in diff
 
 
+async def test_history_tab_then_enter_marks_and_rows_stay_under_the_cursor() -> None:
+    """Tab from the list lands on the history itself (not on the tab strip, where enter did
+    nothing), and updates arriving while a person picks two adjacent rows push no other
+    row under the cursor: the marks are the rows they pressed enter on."""
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.query_one(ChannelList).select("metric-data")
+        for _ in range(4):
+            app.sources.tick_realtime()
+        await pilot.press("4")
+        await pilot.pause()
+        history = app.query_one(HistoryPanel)
+        table = history.query_one(DataTable)
+        await pilot.press("tab")
+        assert app.focused is table
+        await pilot.press("down", "down")
+        seq = lambda: int(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)  # noqa: E731
+        picked = seq()
+        await pilot.press("enter")
+        for _ in range(2):  # a realtime source goes on publishing
+            app.sources.tick_realtime()
+            await pilot.pause()
+        assert seq() == picked and table.cursor_row == 4
+        await pilot.press("down")
+        neighbour = seq()
+        app.sources.tick_realtime()
+        await pilot.pause()
+        await pilot.press("enter")
+        assert sorted(history.marked) == sorted([picked, neighbour])
+        seqs = [u["seq"] for u in reversed(history.updates)]  # as listed: newest first
+        assert seqs.index(neighbour) == seqs.index(picked) + 1  # adjacent rows
+        assert history.query_one("#history-diff", Static).content.code.startswith("--- seq")
+
+
 async def test_schema_tab_shows_fields_and_raw_channels_say_so() -> None:
     app = make_demo(antipatterns=True)
     async with app.run_test(size=SIZE) as pilot:

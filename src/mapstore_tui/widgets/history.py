@@ -33,6 +33,7 @@ def diff_text(older: dict[str, Any], newer: dict[str, Any]) -> str:
 
 class _HistoryTable(FittedTable):
     fleet = False  # which process sent each update, when some came from another
+    CURSOR_FOLLOWS_ROW = True  # newest first: each update would push the rows under it
 
     @property
     def columns_spec(self) -> tuple[Column, ...]:
