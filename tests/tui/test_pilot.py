@@ -586,6 +586,9 @@ async def test_v_dry_runs_a_payload_without_delivering_it() -> None:
         assert isinstance(app.screen, DryRunScreen)
         editor = app.screen.query_one("#dry-run-payload", TextArea)
         assert '"label": "API latency (ms, polled)"' in editor.text  # the newest value
+        assert app.focused is editor  # typing edits the payload at once
+        await pilot.press("space")
+        assert editor.text.startswith(" {")
         result = app.screen.query_one("#dry-run-result", Static)
 
         async def verdict() -> str:
