@@ -380,6 +380,7 @@ class Monitor(Vertical):
         """
         header = self.query_one(PanelHeader)
         status = message.status
+        self.app.refresh_bindings()  # another run of the app may allow dry runs, or not
         if status == "unresponsive":
             header.notice = "⚠ the app is not responding — last state shown"
             return

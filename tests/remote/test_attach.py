@@ -23,6 +23,7 @@ from mapstore_tui.screens.overview import ProducersOverview
 from mapstore_tui.widgets.channel_list import ChannelList
 from mapstore_tui.widgets.channel_preview import ChannelPreview
 from mapstore_tui.widgets.events import EventLog
+from mapstore_tui.widgets.footer import PanelFooter
 from mapstore_tui.widgets.header import PanelHeader
 from mapstore_tui.widgets.previews import TableWidget
 from mapstore_tui.widgets.tables import ProducersTable
@@ -206,6 +207,9 @@ async def test_dry_run_needs_the_apps_consent(demo: DemoProcess) -> None:
             await apoll_until(
                 lambda: len(channel_list.rows) == 3, what="the remote channels", pause=pilot.pause
             )
+            footer = app.query_one(PanelFooter)
+            assert "pause" in footer.shown_actions and "dry_run" not in footer.shown_actions
+            assert ("v", "Dry run") in app.key_help()  # v is still a key: it says why not
             screens = len(app.screen_stack)
             await pilot.press("v")
             toasts = lambda: [str(t.render()) for t in app.screen.query("Toast")]  # noqa: E731
