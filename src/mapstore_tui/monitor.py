@@ -257,8 +257,8 @@ class Monitor(Vertical):
             sum(known) if known else None,
         )
         self.query_one(PanelHeader).totals = self.totals
-        if self.selected is None and rows:
-            self.selected = channel_list.selected or rows[0].name
+        if self.selected is None and channel_list.selected is not None:
+            self.selected = channel_list.selected  # the first, unless a filter hides them all
 
     def producers_with_rates(self, channel: str | None = None) -> list[dict[str, Any]]:
         """The view's producers, each with a ``rate`` (publishes/s over the last seconds).
@@ -279,8 +279,12 @@ class Monitor(Vertical):
         """The selected channel's tabs (only the one showing, plus the preview)."""
         channel = self.selected
         active = self.query_one("#detail", TabbedContent).active
-        if channel is None:
+        if channel is None:  # nothing listed (a filter hides every channel): nothing shown
             self.query_one(ChannelPreview).state = PreviewState()
+            self.query_one(ProducersTable).records = []
+            self.query_one(ConsumersTable).records = []
+            self.query_one(HistoryPanel).show(None, [])
+            self.query_one(SchemaPanel).show(None, None)
             return
         info = next((c for c in self._channels if c["name"] == channel), None)
         schema_name = None if info is None else info["schema"]
@@ -297,7 +301,7 @@ class Monitor(Vertical):
         elif active == "history":
             self.query_one(HistoryPanel).show(channel, self.view.history(channel))
         elif active == "schema":
-            self.query_one(SchemaPanel).schema = self.view.schema(channel)
+            self.query_one(SchemaPanel).show(channel, self.view.schema(channel))
 
     def _refresh_preview(
         self, channel: str, schema_name: str | None, producers: list[dict[str, Any]]

@@ -384,6 +384,31 @@ async def test_slash_filters_channels_and_events() -> None:
         assert log.filter_text == ""
 
 
+async def test_a_filter_that_hides_every_channel_shows_no_channels_detail() -> None:
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.query_one(ChannelList).select("metric-data")
+        await pilot.press("2", "slash", *"nothing-is-called-this")
+        await pilot.pause()
+        assert column(app.query_one(ChannelList).table, 0) == []
+        assert app.monitor.selected is None
+        assert app.query_one(ProducersTable).row_count == 0  # not metric-data's producers
+        caption = app.query_one(ChannelPreview).query_one(".caption", Label).content
+        assert str(caption) == "Select a channel."
+        for tab in ("consumers", "history", "schema"):  # keys would go to the filter field
+            app.action_detail(tab)
+            await pilot.pause()
+        assert app.query_one(ConsumersTable).row_count == 0
+        assert app.query_one(HistoryPanel).query_one(DataTable).row_count == 0
+        assert str(app.query_one("#schema-panel", Static).content) == "Select a channel."
+        await pilot.press("escape")  # the filter goes: a channel is shown again
+        await pilot.pause()
+        assert app.monitor.selected == "paragraph-content"
+        schema = app.query_one("#schema-panel", Static).content
+        assert schema.title.plain.startswith("ParagraphContent")
+
+
 async def test_question_mark_opens_help_and_escape_closes_it() -> None:
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:

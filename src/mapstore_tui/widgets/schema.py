@@ -148,8 +148,18 @@ class SchemaPanel(Static):
     """Shows ``schema`` (a JSON schema dict) field by field, or says the channel is raw."""
 
     schema: reactive[dict[str, Any] | None] = reactive(None, always_update=True)
+    channel: reactive[str | None] = reactive(None)
+    """The channel whose schema it is (None: no channel is selected)."""
+
+    def show(self, channel: str | None, schema: dict[str, Any] | None) -> None:
+        """Show ``channel``'s schema (None for a raw channel)."""
+        self.channel = channel
+        self.schema = schema
 
     def watch_schema(self, schema: dict[str, Any] | None) -> None:
+        if self.channel is None:
+            self.update("Select a channel.")
+            return
         if schema is None:
             self.update(
                 Text.from_markup(
