@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
@@ -358,6 +358,26 @@ class MapStoreApp(App[None]):
             markup=False,
         )
 
+    def screenshot(self) -> None:
+        """Save an SVG of the screen in the current directory; a toast says where.
+
+        Textual's own saves into the Downloads folder, which a server or a container
+        seldom has: "Failed to save screenshot", and no file. (In a browser, the browser
+        gets the file.)
+        """
+        self.deliver_screenshot(path=str(Path.cwd()))
+
+    @on(events.DeliveryFailed)
+    def _screenshot_failed(self, event: events.DeliveryFailed) -> None:
+        if event.name == "screenshot":  # say why (Textual's own toast does not)
+            event.prevent_default()
+            self.notify(
+                f"Could not save the screenshot in {Path.cwd()}: {event.exception}",
+                title="Screenshot",
+                severity="error",
+                markup=False,
+            )
+
     def action_help(self) -> None:
         """Show every key, how to reach each pane, and what each pane shows."""
         if not isinstance(self.screen, HelpScreen):
@@ -400,6 +420,12 @@ class MapStoreApp(App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         titles = set()
         for command in super().get_system_commands(screen):
+            if command.title == "Screenshot":  # Textual's: into ~/Downloads, often missing
+                command = SystemCommand(
+                    "Screenshot",
+                    "Save an SVG screenshot of this screen in the current directory",
+                    lambda: self.set_timer(0.1, self.screenshot),  # once the palette is gone
+                )
             titles.add(command.title)
             yield command
         for binding in self._all_bindings():

@@ -26,6 +26,7 @@ from mapstore_tui.widgets.header import PanelHeader
 from mapstore_tui.widgets.history import HistoryPanel
 from mapstore_tui.widgets.previews import MetricWidget
 from mapstore_tui.widgets.tables import ProducersTable
+from tests.poll import apoll_until
 
 from ..conftest import FakeClock
 from .helpers import SIZE, SMALL, Toasts, make_demo
@@ -159,6 +160,36 @@ async def test_every_pane_has_a_key_and_one_palette_entry() -> None:
         assert help_keys["1"] == "Preview" and help_keys["5"] == "Schema"
         assert help_keys["b"] == "Dashboard" and help_keys["J"] == "Jobs"
         assert help_keys["p"] == "Pause / Resume"
+
+
+async def test_the_palettes_screenshot_is_saved_here_and_says_where(tmp_path, monkeypatch) -> None:
+    """Textual's own saved into ~/Downloads and, where there is none, said only that it
+    failed."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home-without-downloads"))
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        toasts = Toasts()
+        monkeypatch.setattr(app, "notify", toasts)
+        await pilot.pause()
+        await pilot.press("ctrl+p", *"screenshot")
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        await apoll_until(lambda: toasts.calls, what="the screenshot's toast", pause=pilot.pause)
+        [svg] = tmp_path.glob("*.svg")
+        assert "<svg" in svg.read_text(encoding="utf-8")
+        assert toasts.titles() == ["Screenshot"]
+        assert str(svg) in toasts.calls[0]["message"]
+        assert toasts.calls[0].get("severity", "information") == "information"
+        # where nothing can be written (sysfs refuses new files, to root too), it says why
+        toasts.calls.clear()
+        monkeypatch.chdir("/sys")
+        app.screenshot()
+        await apoll_until(lambda: toasts.calls, what="the failure", pause=pilot.pause)
+        [failed] = toasts.calls
+        assert failed["severity"] == "error"
+        assert failed["message"].startswith("Could not save the screenshot in /sys: ")
+        assert "Permission denied" in failed["message"]
 
 
 async def test_c_copies_right_after_l_and_says_so() -> None:
