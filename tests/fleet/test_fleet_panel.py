@@ -74,6 +74,11 @@ async def test_processes_view_and_a_crash_mid_test(fleet: Fleet) -> None:
         assert all(row[6] == "alive" for row in rows)
         services = rows[1]
         assert services[7] == "4" and services[8] == "0"  # producers, consumers
+        table.move_cursor(row=1)
+        await pilot.pause()
+        lines = str(app.screen.query_one("#process-detail", Static).render()).splitlines()
+        assert "0 consumers" in lines  # nothing follows it: no colon
+        assert any(line.startswith("4 producers: ") for line in lines)
         assert "OrderEvent:" in services[11]
         fleet.crash("jobs-1")
         screen = app.screen
