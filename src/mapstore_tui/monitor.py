@@ -258,7 +258,12 @@ class Monitor(Vertical):
         )
         self.query_one(PanelHeader).totals = self.totals
         if self.selected is None and channel_list.selected is not None:
-            self.selected = channel_list.selected  # the first, unless a filter hides them all
+            # The first channel that has producers: the three widget channels come first in
+            # every store, and a user's own store leaves them empty.
+            fed = next((row.name for row in rows if row.producers), None)
+            if fed is not None:
+                channel_list.select(fed)
+            self.selected = channel_list.selected  # None if a filter hides them all
 
     def producers_with_rates(self, channel: str | None = None) -> list[dict[str, Any]]:
         """The view's producers, each with a ``rate`` (publishes/s over the last seconds).

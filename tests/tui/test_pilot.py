@@ -78,6 +78,23 @@ async def test_channels_are_listed_and_selection_drives_the_preview() -> None:
         )
 
 
+async def test_a_users_store_opens_on_its_own_first_channel_with_producers() -> None:
+    """Every store has the three widget channels, listed first: a user's store leaves them
+    empty, and the panel opened on an empty paragraph-content."""
+    store = MapObjectStore()
+    store.register_consumer("audit-log", "audit-viewer")  # a channel without producers
+    orders = store.register_producer("orders", "order-service")
+    orders.publish({"id": 7, "total": 12.5})
+    app = MapStoreApp(store=store, refresh_interval=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        channels = app.query_one(ChannelList)
+        assert column(channels.table, 0)[:3] == ["paragraph-content", "table-data", "metric-data"]
+        assert app.monitor.selected == channels.selected == "orders"
+        caption = app.query_one(ChannelPreview).query_one(".caption", Label).content
+        assert str(caption) == "raw · from order-service (1 producer with a value)"
+
+
 async def test_header_shows_totals() -> None:
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:
