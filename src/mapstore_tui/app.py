@@ -258,8 +258,16 @@ class MapStoreApp(App[None]):
             )
             return
         kill, start = self.fleet_controls()
+        attach = getattr(self.view, "attach_command", None)
         self.push_screen(
-            ProcessesScreen(processes, now=self.clock, kill=kill, start=start, title=self.sub_title)
+            ProcessesScreen(
+                processes,
+                now=self.clock,
+                kill=kill,
+                start=start,
+                title=self.sub_title,
+                attach=attach if isinstance(attach, str) else None,
+            )
         )
 
     def fleet_controls(

@@ -167,6 +167,7 @@ class ProcessesScreen(Screen[None]):
     ProcessesScreen > #processes-caption {
         height: 1; width: 100%; padding: 0 1; background: $panel;
     }
+    ProcessesScreen > #processes-attach { height: auto; width: 100%; padding: 0 1; }
     ProcessesScreen > ProcessesTable { height: 1fr; }
     ProcessesScreen > VerticalScroll { height: auto; max-height: 12; padding: 0 1;
         border-top: solid $panel; }
@@ -180,9 +181,11 @@ class ProcessesScreen(Screen[None]):
         kill: Callable[[str], str] | None = None,
         start: Callable[[], str] | None = None,
         title: str = "",
+        attach: str | None = None,
     ) -> None:
         super().__init__()
         self._processes = processes
+        self._attach_command = attach
         self._now = now
         self._kill = kill
         self._start = start
@@ -191,6 +194,13 @@ class ProcessesScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Label("", id="processes-caption")
+        if self._attach_command:  # the fleet demo's Redis is on a private socket
+            yield Label(
+                Text.assemble(
+                    ("attach from another terminal: ", "dim"), (self._attach_command, "bold")
+                ),
+                id="processes-attach",
+            )
         yield ProcessesTable(id="processes-table")
         with VerticalScroll():
             yield Static("", id="process-detail")
