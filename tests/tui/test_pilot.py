@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 
+import pytest
 from rich.text import Text
 from textual import events
 from textual.widgets import DataTable, Label, Static, TabbedContent, TextArea
 
-from mapstore_core import MapObjectStore, create_widget_publisher
+from mapstore_core import MapObjectStore, PublishValidationError, create_widget_publisher
 from mapstore_tui import MapStoreApp
 from mapstore_tui._format import compact
 from mapstore_tui.demo.form_screen import FormScreen
@@ -577,6 +579,35 @@ async def test_bound_preview_widget_consumes_and_cleans_up() -> None:
         assert "▲ +2" in str(widget.query_one(".change").content)
     assert store.consumers() == []  # unmounted: the consumer was closed
     assert [d.rule for d in store.diagnostics()] == []  # widgets consume, never produce
+
+
+async def test_a_bound_metric_widget_never_gets_nan_or_infinity() -> None:
+    """A NaN in the sparkline raised in Textual's renderer and stopped the user's app."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import Sparkline
+
+    store = MapObjectStore()
+    publisher = create_widget_publisher("metric-data", "latency-service", store=store)
+    legacy = store.register_producer("metric-data", "legacy-adapter")  # stored as given
+
+    class Dashboard(App[None]):
+        def compose(self) -> ComposeResult:
+            yield MetricWidget(store=store, consumer_id="latency-widget")
+
+    app = Dashboard()
+    async with app.run_test() as pilot:
+        publisher.publish({"label": "Latency", "value": 12.5})
+        for number in (math.nan, math.inf):
+            with pytest.raises(PublishValidationError):
+                publisher.publish({"label": "Latency", "value": number})
+            legacy.publish({"label": "Latency", "value": number})
+            await pilot.pause()
+        widget = app.query_one(MetricWidget)
+        assert widget.value.value == 12.5 and widget.trend == [12.5]
+        widget.trend = [1.0, math.nan, 2.0, -math.inf]  # a parent may set it by hand
+        await pilot.pause()
+        assert widget.query_one(Sparkline).data == [1.0, 2.0]
+    # (an exception in the app would be raised here, as the run ends)
 
 
 async def test_monitor_is_not_touched_from_other_threads() -> None:
