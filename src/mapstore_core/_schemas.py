@@ -4,7 +4,8 @@ Models are frozen (a payload shared by several consumers cannot be changed under
 forbid unknown fields (a typo such as ``contnet`` is an error, not silently dropped, and the
 error suggests the field meant). Multi-word fields also accept their camelCase spelling
 (``changeType``), as JavaScript clients send it; models dump snake_case unless asked
-``by_alias=True``.
+``by_alias=True``. Numbers are finite: NaN and infinity are refused, as JSON (the panel's
+wire, the Redis link, recordings) cannot carry them and no widget can draw them.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ _CONFIG = ConfigDict(
     validate_by_name=True,
     validate_by_alias=True,
     loc_by_alias=False,  # errors name the field as documented: ``change_type``
+    allow_inf_nan=False,  # JSON cannot carry NaN or infinity, and no widget can draw them
 )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
@@ -68,6 +68,7 @@ class MapStoreApp(App[None]):
         Binding("f", "show('flow')", "Flow"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("v", "dry_run", "Dry run"),
+        Binding("v", "no_dry_run", "Dry run", show=False),  # says why not, off the footer
         Binding("c", "copy_log", "Copy", show=False),  # the Log Producers pane says so
         Binding("p", "pause", "Pause"),
         Binding("p", "resume", "Resume"),
@@ -182,6 +183,7 @@ class MapStoreApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Pause or Resume (whichever applies); Copy only while Log Producers is shown.
 
+        Dry run only where the view can: else ``v`` says why, and the footer leaves it out.
         Over the producers overview only help, quit and the overview's own keys apply: the
         panel's keys would change panes nobody can see.
         """
@@ -194,7 +196,9 @@ class MapStoreApp(App[None]):
             return self.has_fleet()
         if action == "dump_flight":
             return self.flight is not None
-        if action in ("pause", "resume", "copy_log", "show", "detail", "dry_run", "filter"):
+        if action in ("dry_run", "no_dry_run"):
+            return self.can_dry_run() == (action == "dry_run")
+        if action in ("pause", "resume", "copy_log", "show", "detail", "filter"):
             try:
                 monitor = self.monitor
             except NoMatches:
@@ -254,8 +258,16 @@ class MapStoreApp(App[None]):
             )
             return
         kill, start = self.fleet_controls()
+        attach = getattr(self.view, "attach_command", None)
         self.push_screen(
-            ProcessesScreen(processes, now=self.clock, kill=kill, start=start, title=self.sub_title)
+            ProcessesScreen(
+                processes,
+                now=self.clock,
+                kill=kill,
+                start=start,
+                title=self.sub_title,
+                attach=attach if isinstance(attach, str) else None,
+            )
         )
 
     def fleet_controls(
@@ -279,21 +291,26 @@ class MapStoreApp(App[None]):
         """Copy the Log Producers text (or the part selected with the mouse)."""
         self.query_one(LogProducersPanel).copy(self.view.log_producers())
 
+    def can_dry_run(self) -> bool:
+        """Whether the view can check a payload (an attached app must allow it)."""
+        return isinstance(self.view, DryRunCapable) and self.view.can_dry_run
+
     def action_dry_run(self) -> None:
         """Check a payload against the selected channel, without delivering it."""
         channel = self.monitor.selected
-        if channel is None:
-            return
-        if not isinstance(self.view, DryRunCapable) or not self.view.can_dry_run:
-            self.notify(
-                "The app did not allow dry runs (serve_debug(allow_dry_run=True)).",
-                title="Dry run",
-                severity="warning",
-            )
+        if channel is None or not isinstance(self.view, DryRunCapable):
             return
         values = self.view.values(channel)
         example = next(reversed(values.values())) if values else {}
         self.push_screen(DryRunScreen(self.view, channel, example))
+
+    def action_no_dry_run(self) -> None:
+        """Say why there is no dry run here."""
+        self.notify(
+            "The app did not allow dry runs (serve_debug(allow_dry_run=True)).",
+            title="Dry run",
+            severity="warning",
+        )
 
     def action_pause(self) -> None:
         """Freeze the panel; the store keeps running."""
@@ -349,6 +366,26 @@ class MapStoreApp(App[None]):
             markup=False,
         )
 
+    def screenshot(self) -> None:
+        """Save an SVG of the screen in the current directory; a toast says where.
+
+        Textual's own saves into the Downloads folder, which a server or a container
+        seldom has: "Failed to save screenshot", and no file. (In a browser, the browser
+        gets the file.)
+        """
+        self.deliver_screenshot(path=str(Path.cwd()))
+
+    @on(events.DeliveryFailed)
+    def _screenshot_failed(self, event: events.DeliveryFailed) -> None:
+        if event.name == "screenshot":  # say why (Textual's own toast does not)
+            event.prevent_default()
+            self.notify(
+                f"Could not save the screenshot in {Path.cwd()}: {event.exception}",
+                title="Screenshot",
+                severity="error",
+                markup=False,
+            )
+
     def action_help(self) -> None:
         """Show every key, how to reach each pane, and what each pane shows."""
         if not isinstance(self.screen, HelpScreen):
@@ -360,10 +397,11 @@ class MapStoreApp(App[None]):
         for binding in self._all_bindings():
             key = binding.key_display or binding.key
             if key in keys:
-                keys[key] += f" / {binding.description}"
+                if binding.description not in keys[key].split(" / "):
+                    keys[key] += f" / {binding.description}"
             else:
                 keys[key] = binding.description
-        keys["tab"] = "focus: list, tabs, panes"
+        keys["tab"] = "focus: list, then panes"
         keys["ctrl+p"] = "every action by name"
         return list(keys.items())
 
@@ -390,6 +428,12 @@ class MapStoreApp(App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         titles = set()
         for command in super().get_system_commands(screen):
+            if command.title == "Screenshot":  # Textual's: into ~/Downloads, often missing
+                command = SystemCommand(
+                    "Screenshot",
+                    "Save an SVG screenshot of this screen in the current directory",
+                    lambda: self.set_timer(0.1, self.screenshot),  # once the palette is gone
+                )
             titles.add(command.title)
             yield command
         for binding in self._all_bindings():

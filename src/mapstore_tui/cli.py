@@ -42,6 +42,11 @@ class _UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     """Every usage error is one line on stderr and exit status 2 (no usage dump)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands: list[str] = []
+        """The subcommands' names, for the line that says one is missing."""
+
     def error(self, message: str) -> NoReturn:
         print(f"{self.prog}: error: {message}", file=sys.stderr)
         sys.exit(2)
@@ -57,12 +62,14 @@ def _port(text: str) -> int:
     return port
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> _Parser:
     parser = _Parser(
         prog="mapstore-tui", description="MapStore debug panel: who publishes what, live."
     )
     parser.add_argument("--version", action="version", version=f"mapstore-tui {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # Not required here: ``main`` says a command is missing only after naming any option it
+    # does not know (argparse said "required: COMMAND" of `mapstore-tui --bogus`).
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = commands.add_parser(
         "demo", help="open the panel over simulated sources of every pattern"
@@ -137,6 +144,7 @@ def _parser() -> argparse.ArgumentParser:
         _namespace_option(sub)
         sub.add_argument("--seed", type=int, default=0, help="with --demo")
         sub.add_argument("--antipatterns", action="store_true", help="with --demo")
+    parser.commands = list(commands.choices)
     return parser
 
 
@@ -180,6 +188,8 @@ def _record(args: argparse.Namespace) -> int:
         print(f"mapstore-tui record: {_printable(text)}", file=sys.stderr, flush=True)
 
     redis = _is_redis(args.address)
+    if args.address is not None:
+        _check_scheme(args.address)
     try:
         stats = recorder.record(
             args.address if args.address or redis else _pick_endpoint().address,
@@ -242,9 +252,25 @@ def _run_fleet(args: argparse.Namespace, url: str) -> int:
             panel.run()
             return panel.return_code or 0
         _print(args.command, store.log_producers, store.snapshot)
+        _say_if_nobody_linked(link, args.namespace)
         return 0
     finally:
         link.close()
+
+
+def _say_if_nobody_linked(link: StoreLink, namespace: str) -> None:
+    """On stderr: a namespace with no live process prints as an empty store (a typo?)."""
+    processes = link.processes()
+    if any(process.alive for process in processes):
+        return
+    gone = len(processes)
+    why = (
+        f"its {gone} {'process has' if gone == 1 else 'processes have'} gone"
+        if gone
+        else "nothing has linked to it; is it the namespace your apps give store.link()?"
+    )
+    where = f"namespace {namespace!r} at {link.url_redacted}"
+    print(_printable(f"mapstore-tui: {where} has no live process: {why}"), file=sys.stderr)
 
 
 def _fleet_demo(args: argparse.Namespace) -> int:
@@ -300,6 +326,7 @@ def _remote(address: str | None, args: argparse.Namespace) -> RemoteStoreView:
     named = address is not None
     if address is None:
         address = _pick_endpoint().address
+    _check_scheme(address)
     try:
         view = RemoteStoreView(
             address, token=args.token, token_file=args.token_file, env_token=named
@@ -307,6 +334,20 @@ def _remote(address: str | None, args: argparse.Namespace) -> RemoteStoreView:
         return view.connect()
     except MapStoreError as exc:
         raise _UsageError(str(exc)) from exc
+
+
+def _check_scheme(address: str) -> None:
+    """A ``scheme://`` address neither a debug endpoint's nor Redis's is a user error.
+
+    Else it is read as a socket path, and ``http://x`` was "cannot reach unix:http://x".
+    """
+    scheme, sep, _ = address.partition("://")
+    if sep and scheme != "tcp" and "/" not in scheme and not _is_redis(address):
+        raise _UsageError(
+            f"{scheme}:// is not an address mapstore-tui takes ({address}): give a name from "
+            "`mapstore-tui ls`, a socket path or unix:PATH, HOST:PORT or tcp://HOST:PORT "
+            "(a debug endpoint), or redis://, rediss:// or unix:// (a linked fleet)"
+        )
 
 
 def _pick_endpoint() -> DebugEndpoint:
@@ -330,6 +371,8 @@ def _pick_endpoint() -> DebugEndpoint:
         for number, endpoint in enumerate(live, 1):
             if answer in (str(number), endpoint.name):
                 return endpoint
+        choices = f"a number from 1 to {len(live)} or a name ({names})"
+        print(f"{answer!r} is not {choices}" if answer else f"type {choices}", file=sys.stderr)
 
 
 def _print_endpoints(endpoints: list[DebugEndpoint], *, numbered: bool = False) -> None:
@@ -373,7 +416,12 @@ def _safe_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (2: a user error, said in one line)."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if args.command is None:
+        parser.error(f"a COMMAND is missing: {', '.join(parser.commands)} (see --help)")
     _safe_stdout()
     try:
         code = _run(args)

@@ -36,9 +36,9 @@ class StoreChanged(Message):
 
 @dataclass
 class ChannelSelected(Message):
-    """The person picked a channel in the channel list."""
+    """The person picked a channel in the channel list (None: the filter hides them all)."""
 
-    channel: str
+    channel: str | None
 
 
 @dataclass

@@ -12,10 +12,10 @@ from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.timer import Timer
-from textual.widgets import Input, TabbedContent, TabPane
+from textual.widgets import Input, TabbedContent, TabPane, Tabs
 
 from mapstore_core import StoreEvent
 from mapstore_tui._format import age, rate, sparkline
@@ -97,7 +97,7 @@ class Monitor(Vertical):
         self.throttle = RedrawThrottle(refresh_interval, clock=redraw_clock or clock)
         self.toasts = ToastPolicy(clock)
         self._deferred: Timer | None = None
-        self.totals = Totals(0, 0, 0, 0, 0.0)
+        self.totals = Totals(0, 0, 0, 0, None)
         self._channels: list[dict[str, Any]] = []
         self._counts: dict[str, int] = {}
         self._findings: list[dict[str, Any]] | None = None
@@ -118,7 +118,8 @@ class Monitor(Vertical):
                 with TabPane("History", id="history"):
                     yield HistoryPanel(id="history-panel")
                 with TabPane("Schema", id="schema"):
-                    yield SchemaPanel(id="schema-panel")
+                    with VerticalScroll(id="schema-scroll"):  # a long model scrolls
+                        yield SchemaPanel(id="schema-panel")
         with TabbedContent(id="global", initial="events"):
             with TabPane("Events", id="events"):
                 yield EventLog(id="event-log")
@@ -132,6 +133,10 @@ class Monitor(Vertical):
                 yield from self._extra_panes()
 
     def on_mount(self) -> None:
+        # Tab goes from the list to what can be acted on in each pane: a tab strip's stop
+        # did nothing on enter, and 1-5, l, d, e and f switch the tabs from anywhere.
+        for strip in self.query(Tabs):
+            strip.can_focus = False
         self.feed.start()
         self.sample_rates()  # the baseline: rates start with the next sample
         self.refresh_all()
@@ -222,12 +227,13 @@ class Monitor(Vertical):
         self._channels = self.view.channels() if channels is None else channels
         now = self._clock()
         rows = []
-        total_rate = 0.0
+        known: list[float] = []  # the header's total is of the rates that are known
         for info in self._channels:
             name = info["name"]
             last = info["last_update"]
-            per_second = self.rates.current(name, info["publish_count"], now)
-            total_rate += per_second
+            per_second = self.rates.known_rate(name, info["publish_count"], now)
+            if per_second is not None:
+                known.append(per_second)
             rows.append(
                 ChannelRow(
                     name=name,
@@ -235,8 +241,8 @@ class Monitor(Vertical):
                     producers=info["producer_count"],
                     consumers=info["consumer_count"],
                     publishes=info["publish_count"],
-                    # no time has passed yet: no rate is known ("0/s" beside "now" would lie)
-                    rate=rate(per_second) if self.rates.measured(name, now) else "—",
+                    # no rate known yet: "0/s" beside "now" would lie
+                    rate="—" if per_second is None else rate(per_second),
                     trend=sparkline(self.rates.rates.get(name, ()), 8),
                     age=age(None if last is None else max(0.0, now - last)),
                 )
@@ -248,34 +254,42 @@ class Monitor(Vertical):
             sum(r.producers for r in rows),
             sum(r.consumers for r in rows),
             sum(r.publishes for r in rows),
-            total_rate,
+            sum(known) if known else None,
         )
         self.query_one(PanelHeader).totals = self.totals
-        if self.selected is None and rows:
-            self.selected = channel_list.selected or rows[0].name
+        if self.selected is None and channel_list.selected is not None:
+            # The first channel that has producers: the three widget channels come first in
+            # every store, and a user's own store leaves them empty.
+            fed = next((row.name for row in rows if row.producers), None)
+            if fed is not None:
+                channel_list.select(fed)
+            self.selected = channel_list.selected  # None if a filter hides them all
 
     def producers_with_rates(self, channel: str | None = None) -> list[dict[str, Any]]:
         """The view's producers, each with a ``rate`` (publishes/s over the last seconds).
 
-        The rate is None until a second reading: no rate is known from one count.
+        The rate is None until readings span a second: over a moment, a producer that
+        publishes every few seconds would read ``0/s``.
         """
         now = self._clock()
         producers = []
         for producer in self.view.producers(channel):
             key = f"{producer['channel']}\x00{producer['id']}\x00{producer.get('process') or ''}"
-            self.producer_rates.observe(key, producer["publish_count"], now)
-            known = self.producer_rates.measured(key, now)  # else None: shown as "—"
-            producers.append(
-                {**producer, "rate": self.producer_rates.current(key) if known else None}
-            )
+            count = producer["publish_count"]
+            self.producer_rates.observe(key, count, now)
+            producers.append({**producer, "rate": self.producer_rates.known_rate(key, count, now)})
         return producers
 
     def refresh_detail(self) -> None:
         """The selected channel's tabs (only the one showing, plus the preview)."""
         channel = self.selected
         active = self.query_one("#detail", TabbedContent).active
-        if channel is None:
+        if channel is None:  # nothing listed (a filter hides every channel): nothing shown
             self.query_one(ChannelPreview).state = PreviewState()
+            self.query_one(ProducersTable).records = []
+            self.query_one(ConsumersTable).records = []
+            self.query_one(HistoryPanel).show(None, [])
+            self.query_one(SchemaPanel).show(None, None)
             return
         info = next((c for c in self._channels if c["name"] == channel), None)
         schema_name = None if info is None else info["schema"]
@@ -292,7 +306,7 @@ class Monitor(Vertical):
         elif active == "history":
             self.query_one(HistoryPanel).show(channel, self.view.history(channel))
         elif active == "schema":
-            self.query_one(SchemaPanel).schema = self.view.schema(channel)
+            self.query_one(SchemaPanel).show(channel, self.view.schema(channel))
 
     def _refresh_preview(
         self, channel: str, schema_name: str | None, producers: list[dict[str, Any]]
@@ -375,6 +389,7 @@ class Monitor(Vertical):
         """
         header = self.query_one(PanelHeader)
         status = message.status
+        self.app.refresh_bindings()  # another run of the app may allow dry runs, or not
         if status == "unresponsive":
             header.notice = "⚠ the app is not responding — last state shown"
             return
@@ -406,6 +421,8 @@ class Monitor(Vertical):
             self.query_one(EventLog).add(
                 [], note="reconnected: what changed meanwhile is in the panes, not in this log"
             )
+            # Maybe another run of the app: counts read before are no base for a rate.
+            self._restart_rates()
         self.refresh_all()
 
     @on(StoreReplaced)
@@ -415,12 +432,16 @@ class Monitor(Vertical):
         What the feed holds was told before the jump: history now, dropped.
         """
         self.feed.drain()
-        self.rates = RateTracker()
-        self.producer_rates = RateTracker()
+        self._restart_rates()
         self.toasts = ToastPolicy(self._clock)
         self.query_one(EventLog).replace(message.recent)
         self.refresh_all()
         self._counts = {c["name"]: c["publish_count"] for c in self._channels}
+
+    def _restart_rates(self) -> None:
+        """Forget every reading: rates show ``—`` until new readings span a second."""
+        self.rates = RateTracker()
+        self.producer_rates = RateTracker()
         self.sample_rates()  # the baseline: rates start with the next sample
 
     @on(ChannelSelected)

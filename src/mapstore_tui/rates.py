@@ -6,6 +6,11 @@ Two figures per key (a channel, or a producer):
   read. A channel that published a moment ago never shows ``0/s`` beside an age of ``now``;
   a slow one (every 3 s) shows ``0.3/s`` steadily instead of flickering between 1 and 0.
 - ``rates``: one rate per ``sample`` (about a second), kept for the sparkline.
+
+A rate is only *known* once readings span ``min_span`` (a sample): over a shorter span a
+producer that publishes every few seconds reads ``0/s`` though it published a moment ago.
+A count that goes down belongs to another store (an attached app that restarted): its key
+starts over, as a new one.
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ __all__ = ["RateTracker"]
 class RateTracker:
     """Turns successive publish counts into rates (see the module docstring)."""
 
-    def __init__(self, keep: int = 30, window: float = 10.0) -> None:
+    def __init__(self, keep: int = 30, window: float = 10.0, min_span: float = 1.0) -> None:
         self._keep = keep
         self.window = window
+        self.min_span = min_span
         self._last: dict[str, int] = {}
         self._last_time: float | None = None
         self._seen: dict[str, deque[tuple[float, int]]] = {}
@@ -37,7 +43,11 @@ class RateTracker:
         if elapsed <= 0:
             return False
         for name, count in counts.items():
-            per_second = max(0, count - self._last.get(name, count)) / elapsed
+            before = self._last.get(name, count)
+            if count < before:  # another store: its sparkline starts over
+                self.rates.pop(name, None)
+                continue
+            per_second = (count - before) / elapsed
             self.rates.setdefault(name, deque(maxlen=self._keep)).append(per_second)
         self._last, self._last_time = dict(counts), now
         return True
@@ -45,7 +55,7 @@ class RateTracker:
     def observe(self, name: str, count: int, now: float) -> None:
         """Remember that ``name`` had published ``count`` times at ``now``."""
         seen = self._seen.get(name)
-        if seen is None:
+        if seen is None or count < seen[-1][1]:  # new, or another store's count
             self._seen[name] = deque([(now, count)])
             return
         if now > seen[-1][0]:
@@ -73,10 +83,16 @@ class RateTracker:
             return 0.0
         return max(0, count - base) / elapsed
 
-    def measured(self, name: str, now: float) -> bool:
-        """Whether any time has passed since the first reading (else no rate is known yet)."""
+    def known_rate(self, name: str, count: int, now: float) -> float | None:
+        """``current`` up to the reading (``count`` at ``now``), or None while it is unknown.
+
+        Unknown: no readings span ``min_span`` yet, or ``count`` went down (another store,
+        not yet sampled).
+        """
         seen = self._seen.get(name)
-        return seen is not None and now > seen[0][0]
+        if not seen or count < seen[-1][1] or now - seen[0][0] < self.min_span:
+            return None
+        return self.current(name, count, now)
 
     def total(self) -> float:
         """The store's total rate over the window (the sum of the channels' ``current``)."""

@@ -297,7 +297,7 @@ class ReplayApp(MapStoreApp):
         self._skip = None
         self._jump(self._where())
 
-    def action_dry_run(self) -> None:
+    def action_no_dry_run(self) -> None:
         """Refused: a replay publishes nothing, not even a dry run."""
         self.notify(
             "A replay is read-only: nothing is published or dry-run here (v works in a live "

@@ -10,6 +10,7 @@ on another process.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -148,6 +149,22 @@ class LocalStoreView(JsonReads):
         if isinstance(reads, MapObjectStore):
             return reads.linked is not None
         return reads.linked
+
+    @property
+    def attach_command(self) -> str | None:
+        """The command that attaches a panel to this store's namespace from another terminal.
+
+        None when the store is not linked here (a mirror does not know its app's Redis).
+        The URL's password, if any, is left out.
+        """
+        reads = self.reads
+        link = reads.linked if isinstance(reads, MapObjectStore) else None
+        if link is None:
+            return None
+        return (
+            f"mapstore-tui attach {shlex.quote(link.url_redacted)} "
+            f"--namespace {shlex.quote(link.namespace)}"
+        )
 
     # A linked store holds the producers of every process, but consumers stay where they
     # are; their announcements say which. The panel counts and lists them all.

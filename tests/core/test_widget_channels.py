@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 from pydantic import BaseModel
 
@@ -79,6 +81,48 @@ def test_invalid_payload_is_rejected_and_nothing_changes(store: MapObjectStore) 
     assert failed.channel == "metric-data" and failed.producer_id == "polling-service"
     assert "change_type" in failed.message
     assert failed.problems == error.problems  # the failing fields travel as data too
+
+
+@pytest.mark.parametrize("number", [math.nan, math.inf, -math.inf], ids=["nan", "inf", "-inf"])
+def test_nan_and_infinity_are_refused_naming_the_field(
+    store: MapObjectStore, number: float
+) -> None:
+    """JSON cannot carry them (the panel and the Redis link speak JSON); no widget draws them."""
+    events = collect_events(store)
+    metric = create_widget_publisher(WidgetChannels.METRIC_DATA, "polling-service", store=store)
+    good = metric.publish({"label": "Latency", "value": 12.5, "change": -0.5})
+    for payload, field in (
+        ({"label": "Latency", "value": number}, "value"),
+        ({"label": "Latency", "value": 1, "change": number}, "change"),
+    ):
+        with pytest.raises(PublishValidationError) as info:
+            metric.publish(payload)
+        assert list(info.value.fields) == [field]
+        assert "finite number" in info.value.problems[field]
+    assert store.get("metric-data") == good.value and store.history("metric-data") == [good]
+    assert len(of_kind(events, "validation_failed")) == 2
+    table = create_widget_publisher(WidgetChannels.TABLE_DATA, "market-data-service", store=store)
+    with pytest.raises(PublishValidationError) as info:
+        table.publish({"title": "Prices", "headers": ["Symbol", "Price"], "rows": [["A", number]]})
+    assert list(info.value.fields) == ["rows.0.1"]
+    # a preformatted string stays a string; a string that parses to one in a float is refused
+    assert metric.publish({"label": "Latency", "value": "NaN"}).value.value == "NaN"
+    with pytest.raises(PublishValidationError, match="change"):
+        metric.publish({"label": "Latency", "value": 1, "change": "inf"})
+
+
+def test_a_widget_consumer_skips_a_raw_nan(store: MapObjectStore) -> None:
+    """The legacy path stores it as given; a widget consumer is never handed it."""
+    events = collect_events(store)
+    seen = []
+    con = create_widget_consumer("metric-data", "metric-widget", store=store, callback=seen.append)
+    legacy = store.register_producer("metric-data", "legacy-adapter")
+    legacy.publish({"label": "Latency", "value": 3.0})
+    legacy.publish({"label": "Latency", "value": math.nan})
+    assert [u.value.value for u in seen] == [3.0]
+    [failed] = of_kind(events, "validation_failed")
+    assert failed.consumer_id == "metric-widget" and "value" in failed.problems
+    assert con.value is None  # the newest value does not validate
 
 
 def test_table_rows_must_match_headers() -> None:

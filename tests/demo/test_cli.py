@@ -47,6 +47,20 @@ def test_bad_flags_exit_nonzero_with_a_message(capsys) -> None:
     assert err.count("\n") == 1  # one line, no usage dump
 
 
+def test_an_unknown_option_is_named_and_a_missing_command_listed(capsys) -> None:
+    """`mapstore-tui --bogus` said "the following arguments are required: COMMAND"."""
+    for argv, says in (
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--bogus", "demo"], "unrecognized arguments: --bogus"),
+        ([], "a COMMAND is missing: demo, serve-demo, attach, fleet-demo, ls, record, "),
+    ):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"mapstore-tui: error: {says}") and err.count("\n") == 1, err
+
+
 def test_python_dash_m_works() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "mapstore_tui", "log-producers", "--demo"],

@@ -132,13 +132,22 @@ class Fleet:
 class PinnedView(LocalStoreView):
     """The observer's view with what the OS and the wall clock decide pinned.
 
-    pids, host, program, start time, heartbeat age, publish rate and the time a process went
-    are real but differ on every run; the snapshots pin them (everything else is real).
+    pids, host, program, start time, heartbeat age, publish rate, the time a process went and
+    the Redis socket's temporary directory are real but differ on every run; the snapshots
+    pin them (everything else is real).
     """
 
     def __init__(self, store: MapObjectStore, clock: FakeClock) -> None:
         super().__init__(store)
         self.clock = clock
+
+    @property
+    def attach_command(self) -> str | None:
+        command = super().attach_command
+        if command is None:
+            return None
+        program, verb, url, *rest = command.split()
+        return " ".join([program, verb, "unix:///tmp/…/" + url.rsplit("/", 1)[-1], *rest])
 
     def processes(self) -> list[dict[str, Any]]:
         records = super().processes()

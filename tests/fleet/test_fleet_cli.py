@@ -33,6 +33,26 @@ def test_log_producers_and_snapshot_attach_to_a_fleet(
         fleet.close()
 
 
+def test_a_namespace_nobody_linked_to_says_so(
+    redis_server: RedisServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The text alone, "No producers registered", read as if the fleet had none."""
+    fleet = Fleet(redis_server.url).start()
+    try:
+        url = redis_server.url
+        assert cli.main(["log-producers", "--attach", url, "--namespace", "fleat"]) == 0
+        out, err = capsys.readouterr()
+        assert out == "📤 No producers registered\n"
+        assert err == (
+            f"mapstore-tui: namespace 'fleat' at {url} has no live process: nothing has "
+            "linked to it; is it the namespace your apps give store.link()?\n"
+        )
+        assert cli.main(["log-producers", "--attach", url, "--namespace", NS]) == 0
+        assert capsys.readouterr().err == ""  # the fleet's own: nothing to say
+    finally:
+        fleet.close()
+
+
 def test_a_bad_namespace_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     code = cli.main(["log-producers", "--attach", "redis://127.0.0.1:1/0", "--namespace", "a b"])
     assert code == 2

@@ -74,6 +74,11 @@ async def test_processes_view_and_a_crash_mid_test(fleet: Fleet) -> None:
         assert all(row[6] == "alive" for row in rows)
         services = rows[1]
         assert services[7] == "4" and services[8] == "0"  # producers, consumers
+        table.move_cursor(row=1)
+        await pilot.pause()
+        lines = str(app.screen.query_one("#process-detail", Static).render()).splitlines()
+        assert "0 consumers" in lines  # nothing follows it: no colon
+        assert any(line.startswith("4 producers: ") for line in lines)
         assert "OrderEvent:" in services[11]
         fleet.crash("jobs-1")
         screen = app.screen
@@ -89,6 +94,19 @@ async def test_processes_view_and_a_crash_mid_test(fleet: Fleet) -> None:
         assert "stale values" in detail and "Daily summary" in detail
         await pilot.press("escape")
         assert not isinstance(app.screen, ProcessesScreen)
+
+
+async def test_processes_say_how_to_attach_from_another_terminal(fleet: Fleet) -> None:
+    """The fleet demo's Redis listens on a socket in a private temporary directory: nothing
+    said where, so no other terminal could attach to its namespace."""
+    app = MapStoreApp(store=fleet.observer_store, refresh_interval=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("w")
+        assert isinstance(app.screen, ProcessesScreen)
+        line = str(app.screen.query_one("#processes-attach", Static).render())
+        command = f"mapstore-tui attach {fleet.url} --namespace fleet"
+        assert line == f"attach from another terminal: {command}"
+        assert fleet.url.startswith("unix:///")  # the whole path: it can be copied as it is
 
 
 async def test_fleet_wide_views(fleet: Fleet) -> None:

@@ -23,9 +23,11 @@ from mapstore_tui.screens.overview import ProducersOverview
 from mapstore_tui.widgets.channel_list import ChannelList
 from mapstore_tui.widgets.channel_preview import ChannelPreview
 from mapstore_tui.widgets.events import EventLog
+from mapstore_tui.widgets.footer import PanelFooter
 from mapstore_tui.widgets.header import PanelHeader
 from mapstore_tui.widgets.previews import TableWidget
 from mapstore_tui.widgets.tables import ProducersTable
+from tests.conftest import FakeClock
 from tests.poll import apoll_until, poll_until
 
 from .helpers import DemoProcess
@@ -120,6 +122,63 @@ async def test_panel_says_disconnected_and_reconnects() -> None:
             second.stop()
 
 
+async def test_rates_after_a_reconnection_are_unknown_never_a_false_zero(
+    socket_path: Path,
+) -> None:
+    """The app restarts: its counts start again. Measured against the old run's counts, its
+    rates read 0/s beside an age of "now" for a whole window; they are "—" until known."""
+    clock = FakeClock()
+    first_store = MapObjectStore(clock=clock)
+    ticks = first_store.register_producer("ticks", "tick-source")
+    for n in range(50):
+        ticks.publish(n)
+    first = DebugServer(first_store, path=socket_path, token="the-token").start()
+    view = RemoteStoreView(first.address, token="the-token", retry=0.05).connect()
+    app = MapStoreApp(view=view, clock=clock, refresh_interval=0)
+    second = None
+
+    def ticks_row() -> dict[str, str]:
+        rows = app.query_one(ChannelList).rows
+        return next((row.cells() for row in rows if row.name == "ticks"), {})
+
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            header = app.query_one(PanelHeader)
+            await apoll_until(lambda: ticks_row(), what="the channel", pause=pilot.pause)
+            clock.advance(1.0)
+            app.monitor.sample_rates()
+            assert ticks_row()["rate"] == "0/s"  # watched for a second: none came
+            first.close()
+            await apoll_until(
+                lambda: "disconnected" in header.notice, what="the disconnection", pause=pilot.pause
+            )
+            second_store = MapObjectStore(clock=clock)  # the app's next run
+            again = second_store.register_producer("ticks", "tick-source")
+            for n in range(3):
+                again.publish(n)
+            second = DebugServer(second_store, path=socket_path, token="the-token").start()
+            await apoll_until(
+                lambda: header.notice == "" and ticks_row()["publishes"] == "3",
+                what="the reconnection",
+                pause=pilot.pause,
+            )
+            assert (ticks_row()["rate"], ticks_row()["age"]) == ("—", "now")
+            assert header.text.endswith("3 msgs · —/s")
+            clock.advance(1.0)
+            for n in range(4):
+                again.publish(n)
+            await apoll_until(
+                lambda: ticks_row()["publishes"] == "7", what="the new publishes", pause=pilot.pause
+            )
+            app.monitor.sample_rates()
+            assert ticks_row()["rate"] == "4.0/s"
+    finally:
+        view.close()
+        first.close()
+        if second is not None:
+            second.close()
+
+
 def test_headless_commands_attach(demo: DemoProcess, capsys) -> None:
     assert main(["log-producers", "--attach", demo.address]) == 0
     assert capsys.readouterr().out == local_log_producers() + "\n"
@@ -148,6 +207,9 @@ async def test_dry_run_needs_the_apps_consent(demo: DemoProcess) -> None:
             await apoll_until(
                 lambda: len(channel_list.rows) == 3, what="the remote channels", pause=pilot.pause
             )
+            footer = app.query_one(PanelFooter)
+            assert "pause" in footer.shown_actions and "dry_run" not in footer.shown_actions
+            assert ("v", "Dry run") in app.key_help()  # v is still a key: it says why not
             screens = len(app.screen_stack)
             await pilot.press("v")
             toasts = lambda: [str(t.render()) for t in app.screen.query("Toast")]  # noqa: E731

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import pty
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -194,6 +197,47 @@ def test_attach_with_several_endpoints(
     assert " 1. app " in out and " 2. app-2 " in out
 
 
+def test_the_chooser_says_why_it_asks_again(
+    apps: list[AppProcess], tmp_path: Path, runtime: Path
+) -> None:
+    """In a real terminal (a pty): a bad answer at the prompt was met by the prompt again."""
+    start(apps, tmp_path, runtime)
+    start(apps, tmp_path, runtime)
+    leader, follower = pty.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "mapstore_tui", "attach"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)},
+    )
+    os.close(follower)
+    seen = b""
+
+    def shown(text: str) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + 10
+        while text.encode() not in seen:
+            assert time.monotonic() < deadline, f"{text!r} never shown: {seen.decode()!r}"
+            if select.select([leader], [], [], 0.1)[0]:
+                seen += os.read(leader, 4096)
+
+    try:
+        shown("attach to which (1-2, or a name)? ")
+        os.write(leader, b"9\n")
+        shown("'9' is not a number from 1 to 2 or a name (app, app-2)")
+        os.write(leader, b"\n")
+        shown("type a number from 1 to 2 or a name (app, app-2)")
+        os.write(leader, b"\x04")  # ctrl+d: no choice
+        shown("mapstore-tui: no endpoint chosen among app, app-2")
+        assert child.wait(timeout=10) == 2
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        os.close(leader)
+
+
 def test_attach_with_nothing_running(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["attach"]) == 2
     assert capsys.readouterr().err.startswith("mapstore-tui: no live debug endpoint")
@@ -282,12 +326,15 @@ def user_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
         (["snapshot", "--attach", "localhost:99999"], "port 99999 is out of range"),
         (["log-producers", "--attach", "unix:"], "'unix:' needs a path"),
         (["attach", "tcp://[::1]:x"], "HOST:PORT"),
+        (["attach", "http://x"], "http:// is not an address mapstore-tui takes (http://x): "
+                                 "give a name from `mapstore-tui ls`, a socket path"),
+        (["record", "https://x", "-o", "/tmp/never.jsonl"], "https:// is not an address"),
         (["serve-demo", "--port", "99999"], "port 99999 is out of range"),
         (["serve-demo", "--socket", "/tmp/x.sock"], "/tmp must belong to you"),
         (["serve-demo", "--name", "../etc"], "an endpoint name is"),
     ],
     ids=["no-socket", "no-tcp", "unknown-name", "port-range", "empty-unix", "bad-port",
-         "serve-port", "shared-dir", "bad-name"],
+         "http", "record-https", "serve-port", "shared-dir", "bad-name"],
 )  # fmt: skip
 def test_user_errors_are_one_line_and_exit_2(
     argv: list[str], says: str, capsys: pytest.CaptureFixture[str]

@@ -3,6 +3,7 @@ has a key, the producers overview, one card per producer, and the small things t
 
 from __future__ import annotations
 
+from rich.console import Console
 from rich.text import Text
 from textual import events
 from textual.message import Message
@@ -25,6 +26,7 @@ from mapstore_tui.widgets.header import PanelHeader
 from mapstore_tui.widgets.history import HistoryPanel
 from mapstore_tui.widgets.previews import MetricWidget
 from mapstore_tui.widgets.tables import ProducersTable
+from tests.poll import apoll_until
 
 from ..conftest import FakeClock
 from .helpers import SIZE, SMALL, Toasts, make_demo
@@ -158,6 +160,36 @@ async def test_every_pane_has_a_key_and_one_palette_entry() -> None:
         assert help_keys["1"] == "Preview" and help_keys["5"] == "Schema"
         assert help_keys["b"] == "Dashboard" and help_keys["J"] == "Jobs"
         assert help_keys["p"] == "Pause / Resume"
+
+
+async def test_the_palettes_screenshot_is_saved_here_and_says_where(tmp_path, monkeypatch) -> None:
+    """Textual's own saved into ~/Downloads and, where there is none, said only that it
+    failed."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home-without-downloads"))
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        toasts = Toasts()
+        monkeypatch.setattr(app, "notify", toasts)
+        await pilot.pause()
+        await pilot.press("ctrl+p", *"screenshot")
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        await apoll_until(lambda: toasts.calls, what="the screenshot's toast", pause=pilot.pause)
+        [svg] = tmp_path.glob("*.svg")
+        assert "<svg" in svg.read_text(encoding="utf-8")
+        assert toasts.titles() == ["Screenshot"]
+        assert str(svg) in toasts.calls[0]["message"]
+        assert toasts.calls[0].get("severity", "information") == "information"
+        # where nothing can be written (sysfs refuses new files, to root too), it says why
+        toasts.calls.clear()
+        monkeypatch.chdir("/sys")
+        app.screenshot()
+        await apoll_until(lambda: toasts.calls, what="the failure", pause=pilot.pause)
+        [failed] = toasts.calls
+        assert failed["severity"] == "error"
+        assert failed["message"].startswith("Could not save the screenshot in /sys: ")
+        assert "Permission denied" in failed["message"]
 
 
 async def test_c_copies_right_after_l_and_says_so() -> None:
@@ -448,6 +480,28 @@ async def test_producer_rates_are_unknown_then_counted_never_a_false_zero() -> N
         assert rates["static-page-content"] == "0/s"
 
 
+async def test_a_producers_first_rate_is_unknown_not_zero() -> None:
+    """Read twice a moment apart (another producer published), polling-service had not
+    published in between: that moment says nothing of its rate."""
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.query_one(ChannelList).select("metric-data")
+        await pilot.press("2")
+        await pilot.pause()
+        table = app.query_one(ProducersTable)
+        app.clock.advance(0.25)
+        app.sources.tick_realtime()  # redraws the tab
+        await pilot.pause()
+        rates = dict(zip(cells(table, 0), cells(table, 4), strict=True))
+        assert rates == {"realtime-service": "—", "polling-service": "—"}
+        app.clock.advance(0.75)
+        app.monitor.sample_rates()
+        await pilot.pause()
+        rates = dict(zip(cells(table, 0), cells(table, 4), strict=True))
+        assert rates == {"realtime-service": "1.0/s", "polling-service": "0/s"}
+
+
 async def test_overview_of_a_big_store_draws_a_page_and_says_so() -> None:
     from mapstore_tui.screens.overview import MAX_ROWS
 
@@ -511,3 +565,35 @@ async def test_rows_off_screen_catch_up_when_scrolled_to() -> None:
         app.query_one(ChannelList).select("channel-150")
         await pilot.pause()
         assert msgs("channel-150") == "3"  # scrolled to: caught up
+
+
+def drawn_lines(panel: Static) -> list[list[tuple[str, str]]]:
+    """``panel``'s content as drawn at its width: each line's (text, style) segments."""
+    console = Console(width=panel.content_region.width, color_system="truecolor")
+    return [
+        [(segment.text, str(segment.style or "")) for segment in line]
+        for line in console.render_lines(panel.content, console.options, pad=False)
+    ]
+
+
+async def test_schema_descriptions_get_the_room_and_code_reads_as_code() -> None:
+    """A union of literals used to take 37 columns and leave the description one word a line."""
+    for size, beside in ((SIZE, True), (SMALL, False)):
+        app = make_demo()
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            app.query_one(ChannelList).select("metric-data")
+            await pilot.press("5")
+            await pilot.pause()
+            lines = drawn_lines(app.query_one("#schema-panel", Static))
+            text = ["".join(t for t, _ in line).rstrip() for line in lines]
+            assert not any("``" in line for line in text), text
+            assert any("What is measured, e.g." in line for line in text), text
+            header = next((line.split() for line in text if line.strip().startswith("Field")), [])
+            assert header == (
+                ["Field", "Type", "Required", "Default", "Description"] if beside else []
+            )
+            if beside:  # the union of literals wraps in a narrow Type column
+                assert "'decrease'" not in next(line for line in text if "'increase'" in line)
+            code = " ".join(t for line in lines for t, style in line if style == "bold cyan")
+            assert code.split() == ["Active", "users", '"99.9%"', "change"]

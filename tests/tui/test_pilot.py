@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 import time
 
+import pytest
 from rich.text import Text
 from textual import events
 from textual.widgets import DataTable, Label, Static, TabbedContent, TextArea
 
-from mapstore_core import MapObjectStore, create_widget_publisher
+from mapstore_core import MapObjectStore, PublishValidationError, create_widget_publisher
 from mapstore_tui import MapStoreApp
 from mapstore_tui._format import compact
 from mapstore_tui.demo.form_screen import FormScreen
@@ -78,14 +80,36 @@ async def test_channels_are_listed_and_selection_drives_the_preview() -> None:
         )
 
 
+async def test_a_users_store_opens_on_its_own_first_channel_with_producers() -> None:
+    """Every store has the three widget channels, listed first: a user's store leaves them
+    empty, and the panel opened on an empty paragraph-content."""
+    store = MapObjectStore()
+    store.register_consumer("audit-log", "audit-viewer")  # a channel without producers
+    orders = store.register_producer("orders", "order-service")
+    orders.publish({"id": 7, "total": 12.5})
+    app = MapStoreApp(store=store, refresh_interval=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        channels = app.query_one(ChannelList)
+        assert column(channels.table, 0)[:3] == ["paragraph-content", "table-data", "metric-data"]
+        assert app.monitor.selected == channels.selected == "orders"
+        caption = app.query_one(ChannelPreview).query_one(".caption", Label).content
+        assert str(caption) == "raw · from order-service (1 producer with a value)"
+
+
 async def test_header_shows_totals() -> None:
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         header = app.query_one(PanelHeader).text
         assert header == (
-            "📤 MapStore · demo  │  3 channels · 5 producers · 4 consumers · 4 msgs · 0/s"
-        )
+            "📤 MapStore · demo  │  3 channels · 5 producers · 4 consumers · 4 msgs · —/s"
+        )  # no time has passed: no rate is known yet
+        for _ in range(4):
+            app.sources.tick_realtime()
+        app.clock.advance(1.0)
+        app.monitor.sample_rates()
+        assert app.query_one(PanelHeader).text.endswith("· 8 msgs · 8.0/s")  # all since mount
 
 
 async def test_producers_tab_shows_where_each_was_registered() -> None:
@@ -138,6 +162,41 @@ async def test_history_marks_two_updates_and_shows_their_difference() -> None:
         assert '-  "value":' in diff and '+  "value":' in diff
 
 
+async def test_history_tab_then_enter_marks_and_rows_stay_under_the_cursor() -> None:
+    """Tab from the list lands on the history itself (not on the tab strip, where enter did
+    nothing), and updates arriving while a person picks two adjacent rows push no other
+    row under the cursor: the marks are the rows they pressed enter on."""
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.query_one(ChannelList).select("metric-data")
+        for _ in range(4):
+            app.sources.tick_realtime()
+        await pilot.press("4")
+        await pilot.pause()
+        history = app.query_one(HistoryPanel)
+        table = history.query_one(DataTable)
+        await pilot.press("tab")
+        assert app.focused is table
+        await pilot.press("down", "down")
+        seq = lambda: int(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)  # noqa: E731
+        picked = seq()
+        await pilot.press("enter")
+        for _ in range(2):  # a realtime source goes on publishing
+            app.sources.tick_realtime()
+            await pilot.pause()
+        assert seq() == picked and table.cursor_row == 4
+        await pilot.press("down")
+        neighbour = seq()
+        app.sources.tick_realtime()
+        await pilot.pause()
+        await pilot.press("enter")
+        assert sorted(history.marked) == sorted([picked, neighbour])
+        seqs = [u["seq"] for u in reversed(history.updates)]  # as listed: newest first
+        assert seqs.index(neighbour) == seqs.index(picked) + 1  # adjacent rows
+        assert history.query_one("#history-diff", Static).content.code.startswith("--- seq")
+
+
 async def test_schema_tab_shows_fields_and_raw_channels_say_so() -> None:
     app = make_demo(antipatterns=True)
     async with app.run_test(size=SIZE) as pilot:
@@ -147,7 +206,9 @@ async def test_schema_tab_shows_fields_and_raw_channels_say_so() -> None:
         await pilot.pause()
         schema = app.query_one("#schema-panel", Static)
         assert schema.content.title.plain.startswith("MetricData")
-        assert schema.content.row_count == 4
+        assert [field.name for field in schema.content.fields] == [
+            "label", "value", "change", "change_type"
+        ]  # fmt: skip
         await pilot.press("down")
         await pilot.pause()
         assert "No schema" in str(schema.content)
@@ -342,6 +403,31 @@ async def test_slash_filters_channels_and_events() -> None:
         assert log.filter_text == ""
 
 
+async def test_a_filter_that_hides_every_channel_shows_no_channels_detail() -> None:
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.query_one(ChannelList).select("metric-data")
+        await pilot.press("2", "slash", *"nothing-is-called-this")
+        await pilot.pause()
+        assert column(app.query_one(ChannelList).table, 0) == []
+        assert app.monitor.selected is None
+        assert app.query_one(ProducersTable).row_count == 0  # not metric-data's producers
+        caption = app.query_one(ChannelPreview).query_one(".caption", Label).content
+        assert str(caption) == "Select a channel."
+        for tab in ("consumers", "history", "schema"):  # keys would go to the filter field
+            app.action_detail(tab)
+            await pilot.pause()
+        assert app.query_one(ConsumersTable).row_count == 0
+        assert app.query_one(HistoryPanel).query_one(DataTable).row_count == 0
+        assert str(app.query_one("#schema-panel", Static).content) == "Select a channel."
+        await pilot.press("escape")  # the filter goes: a channel is shown again
+        await pilot.pause()
+        assert app.monitor.selected == "paragraph-content"
+        schema = app.query_one("#schema-panel", Static).content
+        assert schema.title.plain.startswith("ParagraphContent")
+
+
 async def test_question_mark_opens_help_and_escape_closes_it() -> None:
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:
@@ -495,6 +581,35 @@ async def test_bound_preview_widget_consumes_and_cleans_up() -> None:
     assert [d.rule for d in store.diagnostics()] == []  # widgets consume, never produce
 
 
+async def test_a_bound_metric_widget_never_gets_nan_or_infinity() -> None:
+    """A NaN in the sparkline raised in Textual's renderer and stopped the user's app."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import Sparkline
+
+    store = MapObjectStore()
+    publisher = create_widget_publisher("metric-data", "latency-service", store=store)
+    legacy = store.register_producer("metric-data", "legacy-adapter")  # stored as given
+
+    class Dashboard(App[None]):
+        def compose(self) -> ComposeResult:
+            yield MetricWidget(store=store, consumer_id="latency-widget")
+
+    app = Dashboard()
+    async with app.run_test() as pilot:
+        publisher.publish({"label": "Latency", "value": 12.5})
+        for number in (math.nan, math.inf):
+            with pytest.raises(PublishValidationError):
+                publisher.publish({"label": "Latency", "value": number})
+            legacy.publish({"label": "Latency", "value": number})
+            await pilot.pause()
+        widget = app.query_one(MetricWidget)
+        assert widget.value.value == 12.5 and widget.trend == [12.5]
+        widget.trend = [1.0, math.nan, 2.0, -math.inf]  # a parent may set it by hand
+        await pilot.pause()
+        assert widget.query_one(Sparkline).data == [1.0, 2.0]
+    # (an exception in the app would be raised here, as the run ends)
+
+
 async def test_monitor_is_not_touched_from_other_threads() -> None:
     """The feed only buffers; the UI thread applies (the store callback never redraws)."""
     store = MapObjectStore()
@@ -544,6 +659,9 @@ async def test_v_dry_runs_a_payload_without_delivering_it() -> None:
         assert isinstance(app.screen, DryRunScreen)
         editor = app.screen.query_one("#dry-run-payload", TextArea)
         assert '"label": "API latency (ms, polled)"' in editor.text  # the newest value
+        assert app.focused is editor  # typing edits the payload at once
+        await pilot.press("space")
+        assert editor.text.startswith(" {")
         result = app.screen.query_one("#dry-run-result", Static)
 
         async def verdict() -> str:

@@ -96,6 +96,20 @@ def test_rate_counts_the_last_seconds_up_to_the_latest_read() -> None:
     assert quiet.current("c", 6, 1.5) > 0
 
 
+def test_a_rate_is_unknown_until_readings_span_a_second_or_after_a_restart() -> None:
+    rates = RateTracker(window=10)
+    rates.observe("slow", 7, 100.0)
+    assert rates.known_rate("slow", 7, 100.25) is None  # a moment: "0/s" would be a guess
+    assert rates.known_rate("slow", 8, 101.0) == 1.0
+    rates.observe("slow", 8, 101.0)
+    # the app restarted: its count starts again, and it is no drop to zero
+    assert rates.known_rate("slow", 2, 101.5) is None
+    rates.observe("slow", 2, 101.5)
+    assert rates.known_rate("slow", 2, 102.0) is None
+    assert rates.known_rate("slow", 5, 102.5) == 3.0
+    assert str(Totals(1, 1, 1, 1, None)).endswith("1 msg · —/s")
+
+
 def test_throttle_spaces_redraws_and_backs_off_under_load() -> None:
     clock = FakeClock(0.0)
     cpu = [0.0]

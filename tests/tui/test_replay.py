@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, TabbedContent
+from textual.widgets import DataTable, Input
 
 from mapstore_core import RecordingReader, open_recording
 from mapstore_core.recording import FORMAT_NAME
@@ -249,7 +249,10 @@ async def test_the_timeline_keys_work_whatever_has_the_focus(session: Path) -> N
             await pilot.press("left_square_bracket")
             await settle(pilot)
             assert app.replay.index == before - 1, focus
-        app.query_one("#detail", TabbedContent).query_one("Tabs").focus()
+        await pilot.press("2")
+        app.query_one("#producers-table").focus()  # a table of its own, with its own home
+        await pilot.pause()
+        assert app.focused is app.query_one("#producers-table")
         await pilot.press("home")
         await settle(pilot)
         assert_at(app, reader, 1)

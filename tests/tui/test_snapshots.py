@@ -157,6 +157,33 @@ def test_history_diff(snap_compare) -> None:
     assert snap_compare(make_demo(), terminal_size=SIZE, run_before=run_before)
 
 
+def test_schema(snap_compare) -> None:
+    """`5` on metric-data: the model's fields in a table whose Description takes the room
+    (the union of literals wraps in a narrow Type column); ``code`` in the docstrings is
+    drawn bold cyan, without backticks."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.pause()
+        pilot.app.query_one(ChannelList).select("metric-data")
+        await pilot.press("5")
+        await pilot.pause()
+
+    assert snap_compare(make_demo(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_schema_small(snap_compare) -> None:
+    """The same at 80x24: too narrow for a table, each field is one line (name, type,
+    required or its default) with its description under it, and the pane scrolls."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.pause()
+        pilot.app.query_one(ChannelList).select("metric-data")
+        await pilot.press("5")
+        await pilot.pause()
+
+    assert snap_compare(make_demo(), terminal_size=SMALL, run_before=run_before)
+
+
 def test_data_flow(snap_compare) -> None:
     """`f`: sources → channels → consumers, with where each was registered."""
     assert snap_compare(make_demo(), press=["f"], terminal_size=SIZE)

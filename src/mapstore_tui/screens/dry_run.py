@@ -58,6 +58,7 @@ def describe_result(result: dict[str, object]) -> str:
 class DryRunScreen(ModalScreen[None]):
     """A JSON editor and a Check button; the verdict shows under them."""
 
+    AUTO_FOCUS = "#dry-run-payload"  # else the app's own (the channel list), absent here
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Close"),
         Binding("ctrl+s", "check", "Check"),

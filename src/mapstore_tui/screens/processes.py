@@ -121,6 +121,12 @@ class ProcessesTable(FittedTable):
     )
 
 
+def _listed(text: Text, heading: str, items: list[str]) -> None:
+    """A new line: ``heading: a, b``, or the heading alone ("0 consumers") when empty."""
+    text.append(f"\n{heading}" + (": " if items else ""), "bold")
+    text.append(", ".join(items))
+
+
 def describe_process(record: dict[str, Any], now: float) -> Text:
     """The highlighted process in full: producers, consumers, models, stale values."""
     text = Text.assemble((record["name"], "bold"), f" · {record['host']} pid {record['pid']}")
@@ -132,12 +138,10 @@ def describe_process(record: dict[str, Any], now: float) -> Text:
             "it drops off this list 10 minutes after",
             "red",
         )
-    producers = record["producers"]
-    text.append(f"\n{plural(len(producers), 'producer')}: ", "bold")
-    text.append(", ".join(f"{pid} → {channel} ({kind})" for channel, pid, kind, _ in producers))
-    consumers = record["consumers"]
-    text.append(f"\n{plural(len(consumers), 'consumer')}: ", "bold")
-    text.append(", ".join(f"{channel} → {cid}" for channel, cid in consumers))
+    producers = [f"{pid} → {channel} ({kind})" for channel, pid, kind, _ in record["producers"]]
+    _listed(text, plural(len(producers), "producer"), producers)
+    consumers = [f"{channel} → {cid}" for channel, cid in record["consumers"]]
+    _listed(text, plural(len(consumers), "consumer"), consumers)
     text.append("\nmodels: ", "bold")
     text.append(", ".join(f"{c}={f}" for c, f in sorted(record["schemas"].items())) or "none")
     stale = record.get("stale") or []
@@ -163,6 +167,7 @@ class ProcessesScreen(Screen[None]):
     ProcessesScreen > #processes-caption {
         height: 1; width: 100%; padding: 0 1; background: $panel;
     }
+    ProcessesScreen > #processes-attach { height: auto; width: 100%; padding: 0 1; }
     ProcessesScreen > ProcessesTable { height: 1fr; }
     ProcessesScreen > VerticalScroll { height: auto; max-height: 12; padding: 0 1;
         border-top: solid $panel; }
@@ -176,9 +181,11 @@ class ProcessesScreen(Screen[None]):
         kill: Callable[[str], str] | None = None,
         start: Callable[[], str] | None = None,
         title: str = "",
+        attach: str | None = None,
     ) -> None:
         super().__init__()
         self._processes = processes
+        self._attach_command = attach
         self._now = now
         self._kill = kill
         self._start = start
@@ -187,6 +194,13 @@ class ProcessesScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Label("", id="processes-caption")
+        if self._attach_command:  # the fleet demo's Redis is on a private socket
+            yield Label(
+                Text.assemble(
+                    ("attach from another terminal: ", "dim"), (self._attach_command, "bold")
+                ),
+                id="processes-attach",
+            )
         yield ProcessesTable(id="processes-table")
         with VerticalScroll():
             yield Static("", id="process-detail")

@@ -178,7 +178,7 @@ class ChannelList(Vertical):
             self.styles.width = self.content_width
             if keep in names:
                 table.move_cursor(row=names.index(keep), animate=False)
-            if self.selected != keep and self.selected is not None:
+            if self.selected != keep:  # None when the filter hides every channel
                 self.post_message(ChannelSelected(self.selected))
             return
         self._catch_up()

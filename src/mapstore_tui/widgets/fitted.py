@@ -116,6 +116,9 @@ class FittedTable(DataTable[Text]):
     """A row-cursor table drawn from ``show(rows)``; columns fit the width (see module)."""
 
     COLUMNS: tuple[Column, ...] = ()
+    CURSOR_FOLLOWS_ROW = False
+    """While focused, the cursor stays on its row (by key) and its place on screen when
+    rows come or go above it; otherwise it keeps its index."""
 
     def __init__(self, *, id: str | None = None, cursor: bool = True) -> None:
         super().__init__(
@@ -135,8 +138,11 @@ class FittedTable(DataTable[Text]):
 
     def show(self, rows: Sequence[tuple[str | None, Sequence[Cell]]]) -> None:
         """Draw ``rows``: (row key or None, cells in column order)."""
+        followed = None
+        if self.CURSOR_FOLLOWS_ROW and self.has_focus and 0 <= self.cursor_row < len(self._rows):
+            followed = self._rows[self.cursor_row][0]
         self._rows = [(key, tuple(cells)) for key, cells in rows]
-        self._draw()
+        self._draw(followed)
 
     def on_resize(self) -> None:
         self._draw()
@@ -149,7 +155,7 @@ class FittedTable(DataTable[Text]):
             width -= self.styles.scrollbar_size_vertical
         return width
 
-    def _draw(self) -> None:
+    def _draw(self, followed: str | None = None) -> None:
         spec = self.columns_spec
         natural = [Text(column.label).cell_len for column in spec]
         for _, cells in self._rows:
@@ -161,7 +167,7 @@ class FittedTable(DataTable[Text]):
                 names = [_file_and_line(cells[i]) for _, cells in self._rows]
                 floors[i] = min(_PATH_FLOOR_MAX, max([column.floor, *map(len, names)]))
         widths = fit_widths(spec, natural, self._available(), 1, floors)
-        row = self.cursor_row
+        row, scrolled = self.cursor_row, self.scroll_y  # clear() resets both
         if widths != self._widths or len(self.columns) != len(spec):
             self.clear(columns=True)
             for column, width in zip(spec, widths, strict=True):
@@ -179,5 +185,13 @@ class FittedTable(DataTable[Text]):
                 *(_fit(cell, w, c) for cell, w, c in zip(cells, widths, spec, strict=True)),
                 key=key,
             )
-        if self._rows and self.show_cursor:
-            self.move_cursor(row=max(0, min(row, len(self._rows) - 1)), animate=False)
+        if not (self._rows and self.show_cursor):
+            return
+        keys = [key for key, _ in self._rows]
+        if followed is not None and followed in keys:
+            now_at = keys.index(followed)
+            self.move_cursor(row=now_at, animate=False, scroll=False)
+            # after the cursor's own scroll, which waits for the new rows' size
+            self.call_after_refresh(self.scroll_to, y=scrolled + now_at - row, animate=False)
+            return
+        self.move_cursor(row=max(0, min(row, len(self._rows) - 1)), animate=False)

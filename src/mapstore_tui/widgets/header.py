@@ -29,17 +29,19 @@ class Totals:
     producers: int
     consumers: int
     messages: int
-    per_second: float
+    per_second: float | None
+    """None while no rate is known (drawn ``—/s``, never a false ``0/s``)."""
 
     def forms(self) -> list[str]:
         """The totals from longest to shortest wording."""
         msgs = f"{compact(self.messages)} {'msg' if self.messages == 1 else 'msgs'}"
+        per_second = "—/s" if self.per_second is None else rate(self.per_second)
         return [
             f"{plural(self.channels, 'channel')} · {plural(self.producers, 'producer')} · "
-            f"{plural(self.consumers, 'consumer')} · {msgs} · {rate(self.per_second)}",
+            f"{plural(self.consumers, 'consumer')} · {msgs} · {per_second}",
             f"{self.channels} ch · {self.producers} prod · {self.consumers} cons · "
-            f"{msgs} · {rate(self.per_second)}",
-            f"{msgs} · {rate(self.per_second)}",
+            f"{msgs} · {per_second}",
+            f"{msgs} · {per_second}",
         ]
 
     def __str__(self) -> str:

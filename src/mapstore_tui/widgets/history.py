@@ -33,6 +33,7 @@ def diff_text(older: dict[str, Any], newer: dict[str, Any]) -> str:
 
 class _HistoryTable(FittedTable):
     fleet = False  # which process sent each update, when some came from another
+    CURSOR_FOLLOWS_ROW = True  # newest first: each update would push the rows under it
 
     @property
     def columns_spec(self) -> tuple[Column, ...]:
@@ -63,8 +64,9 @@ class HistoryPanel(Vertical):
         super().__init__(id=id)
         self.marked: list[int] = []
         self.channel: str | None = None
+        """The channel shown (None: no channel is selected)."""
 
-    def show(self, channel: str, updates: list[dict[str, Any]]) -> None:
+    def show(self, channel: str | None, updates: list[dict[str, Any]]) -> None:
         """Show ``channel``'s updates; marks and the diff belong to one channel only."""
         if channel != self.channel:
             self.channel = channel

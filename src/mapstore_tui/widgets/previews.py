@@ -13,6 +13,7 @@ sparkline never mix two series.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -229,6 +230,14 @@ class TableWidget(PreviewWidget[TableData]):
         )
 
 
+def _finite(values: list[float]) -> list[float]:
+    """The values a sparkline can draw: Textual's raises on NaN or infinity.
+
+    Models refuse them; a trend set by hand is not validated.
+    """
+    return [value for value in values if math.isfinite(value)]
+
+
 _ARROWS = {"increase": ("▲", "green"), "decrease": ("▼", "red"), "neutral": ("▶", "$text-muted")}
 
 
@@ -265,7 +274,7 @@ class MetricWidget(PreviewWidget[MetricData]):
 
     def watch_trend(self, trend: list[float]) -> None:
         if self.is_mounted:
-            self.query_one(Sparkline).data = trend
+            self.query_one(Sparkline).data = _finite(trend)
 
     def show(self, value: MetricData | None) -> None:
         label = "(no metric)" if value is None else value.label
@@ -283,4 +292,4 @@ class MetricWidget(PreviewWidget[MetricData]):
         arrow, colour = _ARROWS[value.change_type]
         amount = "" if value.change is None else f" {value.change:+g}"
         change.update(f"[{colour}]{arrow}{amount}[/] {value.change_type}", layout=False)
-        self.query_one(Sparkline).data = self.trend
+        self.query_one(Sparkline).data = _finite(self.trend)
