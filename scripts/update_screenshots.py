@@ -30,6 +30,7 @@ NAMES = {
     "test_help.svg": "help.svg",
     "test_replay.svg": "replay.svg",
     "test_replay_what_if.svg": "replay-what-if.svg",
+    "test_schema.svg": "schema.svg",
     # the fleet panel's, from tests/fleet (relative to SNAPSHOTS)
     "../../../fleet/__snapshots__/test_fleet_panel/test_snapshot_processes.svg": "processes.svg",
     "../../../fleet/__snapshots__/test_fleet_panel/test_snapshot_fleet_overview.svg": (
