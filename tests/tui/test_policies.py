@@ -184,10 +184,31 @@ def test_toasts_come_from_problems_rate_limited_per_source() -> None:
     )
     assert policy.admit([_rejected("flaky-sensor")]) == []  # same source within 10 s
     clock.advance(10)
-    assert len(policy.admit([_rejected("flaky-sensor")])) == 1
+    [again] = policy.admit([_rejected("flaky-sensor")])
+    assert again.message.endswith("(2 more since the last toast)")  # the repeats, counted
     many = [_rejected(f"sensor-{n}") for n in range(6)]
-    assert len(policy.admit(many)) == 3  # a few per batch; the event log has them all
+    *few, more = policy.admit(many)
+    assert len(few) == 3  # a few per batch, then one that says the rest is in the log
+    assert (more.title, more.message) == (
+        "More problems",
+        "3 more problem(s): the event log (e) has them all",
+    )
     failed = Diagnostic("job-failed", "warning", "paragraph-content", "job-bridge:1", "boom", "")
     event = StoreEvent("diagnostic", "paragraph-content", "job-bridge:1", 0.0, diagnostic=failed)
     [job] = policy.admit([event, StoreEvent("registered", "x", "y", 0.0)])
     assert (job.title, job.message, job.severity) == ("Job failed", "boom", "warning")
+
+
+def test_a_problem_that_repeats_every_second_is_one_toast_a_minute() -> None:
+    """A flaky sensor under --antipatterns must not keep a pane covered."""
+    clock = FakeClock(0.0)
+    policy = ToastPolicy(clock)
+    shown = []
+    for _second in range(180):
+        shown += policy.admit([_rejected("flaky-sensor")])
+        clock.advance(1)
+    assert len(shown) == 3
+    assert [t.message.rsplit("(", 1)[-1] for t in shown[1:]] == [
+        "59 more since the last toast)",
+        "59 more since the last toast)",
+    ]
