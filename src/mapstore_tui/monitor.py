@@ -62,6 +62,8 @@ _LOG_PER_CHANNEL = 5
 _LOG_PER_BATCH = 20
 NARROW = 100
 """Below this many columns the channel list and the tab labels get shorter."""
+SHORT = 32
+"""Under this many rows the Doctor takes most of the height when it is shown."""
 _TAB_LABELS = {
     "preview": ("Preview", "Preview"),
     "producers": ("Producers", "Prod"),
@@ -146,6 +148,7 @@ class Monitor(Vertical):
         self.feed.stop()
 
     def on_resize(self) -> None:
+        self.set_class(self.size.height < SHORT, "-short")
         narrow = self.size.width < NARROW
         self.query_one(ChannelList).narrow = narrow
         self.query_one(EventLog).narrow = narrow
@@ -458,6 +461,10 @@ class Monitor(Vertical):
 
     @on(TabbedContent.TabActivated, "#global")
     def _global_tab(self) -> None:
+        # On a short terminal the Doctor takes most of the height: its findings and the
+        # highlighted one written out do not fit the Events pane's share (app.tcss).
+        bottom = self.query_one("#global", TabbedContent)
+        bottom.set_class(bottom.active == "doctor", "-doctor")
         self.refresh_global()
 
     @on(Input.Changed, "#channel-filter")

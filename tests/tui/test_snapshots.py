@@ -97,6 +97,17 @@ def test_doctor_with_antipatterns(snap_compare) -> None:
     assert snap_compare(make_demo(antipatterns=True), terminal_size=SIZE, run_before=run_before)
 
 
+def test_doctor_small(snap_compare) -> None:
+    """`d` at 80x24 in antipattern mode: the findings, and the selected one written out."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.press("d")
+        await pilot.pause()
+        pilot.app.clear_notifications()
+
+    assert snap_compare(make_demo(antipatterns=True), terminal_size=SMALL, run_before=run_before)
+
+
 def test_producers_with_doctor_flags(snap_compare) -> None:
     """`2` on price-ticks: every column of the Producers tab on screen; both producers
     registered on one line (`…/demo/antipatterns.py:50`), both flagged duplicate-source."""

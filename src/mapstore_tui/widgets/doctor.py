@@ -90,7 +90,7 @@ class DoctorPanel(Vertical):
     """The findings table, and the highlighted finding written out in full."""
 
     DEFAULT_CSS = """
-    DoctorPanel > DoctorTable { height: 1fr; min-height: 5; }
+    DoctorPanel > DoctorTable { height: 1fr; min-height: 4; }
     DoctorPanel > #doctor-detail {
         height: auto; max-height: 5; padding: 0 1; border-top: solid $primary-muted;
         overflow-y: auto;
