@@ -248,14 +248,14 @@ def _run_fleet(args: argparse.Namespace, url: str) -> int:
 
 
 def _fleet_demo(args: argparse.Namespace) -> int:
-    from mapstore_tui.fleet_demo import DemoFleet, NoRedisServer
+    from mapstore_tui.fleet_demo import DemoFleet, FleetDemoError
     from mapstore_tui.fleet_view import FleetDemoApp
 
     if args.workers < 1:
         raise _UsageError(f"--workers must be at least 1, not {args.workers}")
     try:
         fleet = DemoFleet(workers=args.workers, antipatterns=args.antipatterns)
-    except NoRedisServer as exc:
+    except FleetDemoError as exc:
         raise _UsageError(str(exc)) from exc
     try:
         fleet.start()
@@ -265,7 +265,7 @@ def _fleet_demo(args: argparse.Namespace) -> int:
         finally:
             app.close_link()
         return app.return_code or 0
-    except NoRedisServer as exc:
+    except FleetDemoError as exc:
         raise _UsageError(str(exc)) from exc
     finally:
         fleet.close()

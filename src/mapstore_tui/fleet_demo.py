@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-__all__ = ["DemoFleet", "NoRedisServer", "find_redis_server"]
+__all__ = ["DemoFleet", "FleetDemoError", "NoRedisClient", "NoRedisServer", "find_redis_server"]
 
 NAMESPACE = "fleet-demo"
 HOW_TO_GET_REDIS = (
@@ -27,8 +27,25 @@ HOW_TO_GET_REDIS = (
 )
 
 
-class NoRedisServer(RuntimeError):
-    """No ``redis-server`` on PATH or in the virtualenv."""
+class FleetDemoError(RuntimeError):
+    """The demo cannot start; the message is one line for a person."""
+
+
+class NoRedisServer(FleetDemoError):
+    """No ``redis-server`` on PATH or in the virtualenv (or it would not answer)."""
+
+
+class NoRedisClient(FleetDemoError):
+    """The ``redis`` module (the ``mapstore[redis]`` extra) is not installed."""
+
+
+def _require_redis_client() -> None:
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        raise NoRedisClient(
+            "fleet-demo needs the redis extra: pip install 'mapstore[redis]'"
+        ) from None
 
 
 def find_redis_server() -> str | None:
@@ -51,7 +68,12 @@ def find_redis_server() -> str | None:
 
 
 class DemoFleet:
-    """A private Redis and the demo's workers; ``close()`` undoes all of it."""
+    """A private Redis and the demo's workers; ``close()`` undoes all of it.
+
+    Raises:
+        NoRedisClient: The redis extra is missing.
+        NoRedisServer: No redis-server to start.
+    """
 
     def __init__(
         self,
@@ -61,6 +83,7 @@ class DemoFleet:
         heartbeat: float = 1.0,
         namespace: str = NAMESPACE,
     ) -> None:
+        _require_redis_client()
         binary = find_redis_server()
         if binary is None:
             raise NoRedisServer(HOW_TO_GET_REDIS)
