@@ -153,7 +153,14 @@ class DemoFleet:
         self.url = f"unix://{self.socket}"
         self.redis: subprocess.Popen[bytes] | None = None
         self.workers: dict[str, subprocess.Popen[bytes]] = {}
+        self.role_of: dict[str, str] = {}
+        """Each worker's role, by name."""
+        self.killed: list[str] = []
+        """Workers ``kill`` ended, in that order."""
+        self.replaced: dict[str, str] = {}
+        """Worker that ended -> the one ``replace_or_add`` started in its place."""
         self._counts: dict[str, int] = {}
+        self._added = 0
         self._log: IO[bytes] | None = None
         self._lifeline = Lifeline()
 
@@ -234,6 +241,7 @@ class DemoFleet:
     def start_worker(self, role: str = "web") -> str:
         """Start one more worker playing ``role``; returns its process name."""
         name = self._name(role)
+        self.role_of[name] = role
         self.workers[name] = subprocess.Popen(
             [
                 sys.executable,
@@ -257,13 +265,30 @@ class DemoFleet:
         )
         return name
 
+    def replace_or_add(self) -> tuple[str, str | None]:
+        """Start a worker in place of one that ended, else one more (web, services, jobs).
+
+        The first ended worker not yet replaced (those ``kill`` ended first, in that order)
+        gets a successor playing its role. Returns (the new name, the one it replaces or None).
+        """
+        alive = self.alive()
+        ended = self.killed + [n for n in self.workers if n not in alive and n not in self.killed]
+        for name in ended:
+            if name not in self.replaced:
+                self.replaced[name] = self.start_worker(self.role_of[name])
+                return self.replaced[name], name
+        role = ("web", "services", "jobs")[self._added % 3]
+        self._added += 1
+        return self.start_worker(role), None
+
     def kill(self, name: str) -> bool:
-        """SIGKILL the worker ``name`` (it gets no chance to say goodbye); False if unknown."""
+        """SIGKILL the worker ``name`` (no chance to say goodbye); False if unknown or ended."""
         process = self.workers.get(name)
         if process is None or process.poll() is not None:
             return False
         process.send_signal(signal.SIGKILL)
         process.wait()
+        self.killed.append(name)
         return True
 
     def alive(self) -> list[str]:

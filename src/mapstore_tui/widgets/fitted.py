@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -116,6 +116,8 @@ class FittedTable(DataTable[Text]):
     """A row-cursor table drawn from ``show(rows)``; columns fit the width (see module)."""
 
     COLUMNS: tuple[Column, ...] = ()
+    FOLLOWS_KEYS: ClassVar[bool] = False
+    """Whether the cursor stays on its row's key when ``show`` moves that row (else: index)."""
 
     def __init__(self, *, id: str | None = None, cursor: bool = True) -> None:
         super().__init__(
@@ -135,8 +137,12 @@ class FittedTable(DataTable[Text]):
 
     def show(self, rows: Sequence[tuple[str | None, Sequence[Cell]]]) -> None:
         """Draw ``rows``: (row key or None, cells in column order)."""
+        cursor = self.cursor_row
+        before = self._rows[cursor][0] if 0 <= cursor < len(self._rows) else None
         self._rows = [(key, tuple(cells)) for key, cells in rows]
-        self._draw()
+        keys = [key for key, _ in self._rows]
+        follow = self.FOLLOWS_KEYS and before is not None and before in keys
+        self._draw(keys.index(before) if follow else None)
 
     def on_resize(self) -> None:
         self._draw()
@@ -149,7 +155,7 @@ class FittedTable(DataTable[Text]):
             width -= self.styles.scrollbar_size_vertical
         return width
 
-    def _draw(self) -> None:
+    def _draw(self, cursor: int | None = None) -> None:
         spec = self.columns_spec
         natural = [Text(column.label).cell_len for column in spec]
         for _, cells in self._rows:
@@ -161,7 +167,7 @@ class FittedTable(DataTable[Text]):
                 names = [_file_and_line(cells[i]) for _, cells in self._rows]
                 floors[i] = min(_PATH_FLOOR_MAX, max([column.floor, *map(len, names)]))
         widths = fit_widths(spec, natural, self._available(), 1, floors)
-        row = self.cursor_row
+        row = self.cursor_row if cursor is None else cursor
         if widths != self._widths or len(self.columns) != len(spec):
             self.clear(columns=True)
             for column, width in zip(spec, widths, strict=True):
