@@ -174,11 +174,13 @@ def test_snapshot_fleet_doctor(fleet: Fleet, snap_compare: Any) -> None:
 def demo() -> Iterator[DemoFleet]:
     """The fleet demo's real processes: a private redis-server and four workers."""
     running = DemoFleet(workers=4, heartbeat=0.3, namespace="fleet-test").start()
+    redis = running.redis
     try:
         yield running
     finally:
+        started = [redis, *running.workers.values()]  # close() forgets them
         running.close()
-    assert all(p.poll() is not None for p in running.workers.values())
+    assert all(p is not None and p.poll() is not None for p in started)
     assert running.redis is None and not running.directory.exists()
 
 
