@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -20,6 +19,7 @@ from mapstore_core import (
     list_debug_endpoints,
 )
 from mapstore_tui import MapStoreApp, __version__
+from mapstore_tui._stopping import Stopped, held, run_panel, stop_raises, wait_until_stopped
 from mapstore_tui.remote_view import RemoteStoreView
 
 if TYPE_CHECKING:
@@ -249,8 +249,7 @@ def _run_fleet(args: argparse.Namespace, url: str) -> int:
         if args.command == "attach":
             panel = MapStoreApp(store=store)
             panel.sub_title = f"fleet {args.namespace!r} · {link.url_redacted}"
-            panel.run()
-            return panel.return_code or 0
+            return run_panel(panel)
         _print(args.command, store.log_producers, store.snapshot)
         _say_if_nobody_linked(link, args.namespace)
         return 0
@@ -274,27 +273,32 @@ def _say_if_nobody_linked(link: StoreLink, namespace: str) -> None:
 
 
 def _fleet_demo(args: argparse.Namespace) -> int:
-    from mapstore_tui.fleet_demo import DemoFleet, NoRedisServer
+    """The fleet panel over a private Redis and workers; all of it goes, however it ends.
+
+    ``q`` and stop signals clean up here; if this process is killed outright, its children
+    end by themselves (``_lifeline``) and the next fleet-demo removes the directory.
+    """
+    from mapstore_tui.fleet_demo import DemoFleet, FleetDemoError
     from mapstore_tui.fleet_view import FleetDemoApp
 
     if args.workers < 1:
         raise _UsageError(f"--workers must be at least 1, not {args.workers}")
     try:
         fleet = DemoFleet(workers=args.workers, antipatterns=args.antipatterns)
-    except NoRedisServer as exc:
+    except FleetDemoError as exc:
         raise _UsageError(str(exc)) from exc
     try:
         fleet.start()
         app = FleetDemoApp(fleet)
         try:
-            app.run()
+            return run_panel(app)
         finally:
             app.close_link()
-        return app.return_code or 0
-    except NoRedisServer as exc:
+    except FleetDemoError as exc:
         raise _UsageError(str(exc)) from exc
     finally:
-        fleet.close()
+        with held():
+            fleet.close()
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -305,8 +309,7 @@ def _replay(args: argparse.Namespace) -> int:
         app = ReplayApp(args.file)
     except MapStoreError as exc:  # not a recording, a newer version, unreadable
         raise _UsageError(str(exc)) from exc
-    app.run()
-    return app.return_code or 0
+    return run_panel(app)
 
 
 def _token_options(parser: argparse.ArgumentParser) -> None:
@@ -424,7 +427,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"a COMMAND is missing: {', '.join(parser.commands)} (see --help)")
     _safe_stdout()
     try:
-        code = _run(args)
+        with stop_raises():  # SIGTERM and SIGHUP unwind through every `finally`, as Ctrl+C
+            code = _run(args)
         sys.stdout.flush()  # here, not at exit: a closed pipe is then ours to handle
         return code
     except BrokenPipeError:  # `mapstore-tui snapshot --demo | head`: the reader has enough
@@ -433,9 +437,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageError as exc:  # may quote an endpoint's words: shown as one plain line
         print(f"mapstore-tui: {_printable(str(exc))}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # Ctrl+C at a prompt or while connecting: no traceback
-        print(file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, Stopped) as exc:  # a stop signal: cleaned up, no traceback
+        if not isinstance(exc, Stopped) or exc.signum == signal.SIGINT:
+            print(file=sys.stderr)  # after the ^C the terminal echoed
+        return exc.exit_status if isinstance(exc, Stopped) else 130
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -444,10 +449,10 @@ def _run(args: argparse.Namespace) -> int:
 
         app = DemoApp(seed=args.seed, antipatterns=args.antipatterns)
         try:
-            app.run()
+            return run_panel(app)
         finally:
-            app.sources.close()
-        return app.return_code or 0
+            with held():
+                app.sources.close()
     if args.command == "serve-demo":
         return _serve_demo(args)
     if args.command == "ls":
@@ -473,8 +478,7 @@ def _run(args: argparse.Namespace) -> int:
             if args.command == "attach":
                 panel = MapStoreApp(view=view)
                 panel.sub_title = view.description
-                panel.run()
-                return panel.return_code or 0
+                return run_panel(panel)
             _print(args.command, view.log_producers, view.snapshot)
         finally:
             view.close()
@@ -500,7 +504,8 @@ def _print(
 def _serve_demo(args: argparse.Namespace) -> int:
     """The demo sources in this process, served to panels elsewhere, until interrupted.
 
-    Ctrl+C, SIGTERM and SIGHUP stop it cleanly: the socket and token files go.
+    Ctrl+C, SIGINT, SIGTERM and SIGHUP stop it cleanly (exit status 0: that is how it is
+    stopped): the socket and token files go.
     """
     if args.socket is not None and args.port is not None:
         raise _UsageError("--socket and --port exclude each other")
@@ -518,13 +523,6 @@ def _serve_demo(args: argparse.Namespace) -> int:
     from mapstore_tui.demo import DemoSources
 
     sources = DemoSources(store, seed=args.seed, antipatterns=args.antipatterns, headless=True)
-    stop = threading.Event()
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        previous = {
-            sig: signal.signal(sig, lambda *_: stop.set())
-            for sig in (signal.SIGTERM, signal.SIGHUP)
-        }
     try:
         sources.start()
         sources.run_threads()
@@ -537,13 +535,11 @@ def _serve_demo(args: argparse.Namespace) -> int:
         print(f"attach with: mapstore-tui attach {target}{token}", flush=True)
         if server.token_path is None:
             print(f"token: {server.token}", flush=True)
-        while not stop.wait(3600):
-            pass
-    except KeyboardInterrupt:
+        wait_until_stopped()
+    except Stopped:  # while starting: stopped all the same
         pass
     finally:
-        server.close()
-        sources.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        with held():
+            server.close()
+            sources.close()
     return 0

@@ -2,7 +2,9 @@
 
 The panel is the ordinary ``MapStoreApp`` over a store linked to the demo's namespace as a
 read-only observer; it opens on the Processes view, where ``k`` SIGKILLs the highlighted
-worker (it goes gone after three missed heartbeats) and ``s`` starts another.
+worker (it goes gone after three missed heartbeats; the highlight stays on it, and a second
+``k`` there says it is already dead) and ``s`` starts a worker in place of the first one
+killed, else one more, and says which.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ class FleetDemoApp(MapStoreApp):
         super().__init__(store=store)
         self.sub_title = f"fleet demo · {fleet.namespace}"
         self._open_processes = open_processes
-        self._next_role = 0
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -43,16 +44,24 @@ class FleetDemoApp(MapStoreApp):
     def kill_worker(self, name: str) -> str:
         """SIGKILL a worker this demo started; say what happened."""
         if self.fleet.kill(name):
-            return f"{name} killed with SIGKILL: gone after 3 missed heartbeats"
+            return (
+                f"{name} killed with SIGKILL: gone after 3 missed heartbeats; "
+                "s starts a worker in its place"
+            )
         if name in self.fleet.workers:
-            return f"{name} is not running"
+            successor = self.fleet.replaced.get(name)
+            instead = f" ({successor} took its place)" if successor else ""
+            return f"{name} is already dead{instead}: nothing killed"
         return f"{name} was not started by this demo: not killed"
 
     def start_worker(self) -> str:
-        """Start one more worker (web, services, jobs in turn)."""
-        role = ("web", "services", "jobs")[self._next_role % 3]
-        self._next_role += 1
-        return f"started {self.fleet.start_worker(role)} ({role})"
+        """Start a worker in place of the first one killed, else one more; say which."""
+        name, replaces = self.fleet.replace_or_add()
+        role = self.fleet.role_of[name]
+        if replaces is None:
+            return f"started {name}: one more {role} worker"
+        how = "killed" if replaces in self.fleet.killed else "ended"
+        return f"started {name} ({role}) in place of {replaces} ({how})"
 
     def close_link(self) -> None:
         """Close the observer's link (idempotent)."""

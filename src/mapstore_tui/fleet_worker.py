@@ -10,13 +10,17 @@
 - ``polling-copy`` (anti-pattern): a second copy of the polling service, from the same source;
 - ``old-schema`` (anti-pattern): a worker still on the older ``order-events`` model.
 
-It prints ``ready`` once linked and runs until SIGTERM/SIGINT (or stdin closes when
-``--until-stdin-closes``), then closes its sources and its link.
+It prints ``ready`` once linked and runs until SIGTERM, SIGINT or SIGHUP (or, with
+``--until-stdin-closes``, until its stdin reaches end-of-file: the demo that started it
+died, see ``_lifeline``), then closes its sources and its link. If that takes longer than
+``STOP_GRACE`` seconds (a Redis that is gone as well), it exits anyway: a worker never
+outlives its demo for long.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import signal
 import sys
@@ -27,11 +31,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from mapstore_core import JobManager, MapObjectStore, WidgetChannels, create_widget_consumer
+from mapstore_tui._lifeline import watch_stdin
 
-__all__ = ["ORDER_CHANNEL", "ROLES", "OrderEvent", "OrderEventV1", "main"]
+__all__ = ["ORDER_CHANNEL", "ROLES", "STOP_GRACE", "OrderEvent", "OrderEventV1", "main"]
 
 ORDER_CHANNEL = "order-events"
 ROLES = ("web", "services", "jobs", "polling-copy", "old-schema")
+STOP_GRACE = 5.0
+"""Seconds a stopping worker has to close its sources and link before it exits regardless."""
 
 
 class OrderEvent(BaseModel):
@@ -59,6 +66,7 @@ class _Worker:
         self.role = role
         self.rng = random.Random(seed)
         self.stop = threading.Event()
+        self.finished = threading.Event()
         self.loops: list[tuple[float, Callable[[], object]]] = []
         self.closers: list[Callable[[], None]] = []
 
@@ -144,6 +152,14 @@ class _Worker:
                 print(f"{self.role}: {exc}", file=sys.stderr, flush=True)
 
 
+def _exit_unless_finished(worker: _Worker) -> None:
+    """Once told to stop, give the worker ``STOP_GRACE`` seconds, then end the process."""
+    worker.stop.wait()
+    if not worker.finished.wait(STOP_GRACE):
+        print(f"not stopped within {STOP_GRACE:g} s: exiting now", file=sys.stderr, flush=True)
+        os._exit(1)
+
+
 def _ignore(_update: Any) -> None:
     """A consumer that only displays (the demo's widgets draw nothing headless)."""
 
@@ -157,11 +173,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("role", choices=ROLES)
     parser.add_argument("--heartbeat", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--until-stdin-closes", action="store_true")
     args = parser.parse_args(argv)
     store = MapObjectStore()
     worker = _Worker(store, args.role, args.seed)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: worker.stop.set())
+    if args.until_stdin_closes:
+        watch_stdin(worker.stop.set)
+    threading.Thread(target=_exit_unless_finished, args=(worker,), daemon=True).start()
     link = store.link(args.url, namespace=args.namespace, name=args.name, heartbeat=args.heartbeat)
     try:
         worker.start()
@@ -169,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         worker.run()
     finally:
         link.close()
+        worker.finished.set()
     return 0
 
 

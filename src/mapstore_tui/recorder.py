@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mapstore_core import MapObjectStore, MapStoreError, StoreEvent
 from mapstore_core.recording import record_endpoint
+from mapstore_tui._stopping import Stopped, held, wait_until_stopped
 
 if TYPE_CHECKING:
     from mapstore_core.debug import ClientStatus
@@ -238,25 +237,14 @@ class _Namespace(_Source):
 
 def _run(source: _Source, seconds: float | None, say: Say) -> dict[str, Any]:
     """Record until Ctrl+C, SIGTERM or SIGHUP, or ``seconds``; close; return the stats."""
-    stop = threading.Event()
-    previous: dict[int, Any] = {}
     try:
-        if threading.current_thread() is threading.main_thread():
-            previous = {
-                sig: signal.signal(sig, lambda *_: stop.set())
-                for sig in (signal.SIGTERM, signal.SIGHUP)
-            }
         source.mark(f"recording {source.what}")
         until = f"for {seconds:g} s" if seconds is not None else "until Ctrl+C"
         say(f"recording {source.what} into {source.stats()['path']} {until}")
-        if seconds is not None:
-            stop.wait(seconds)
-        while seconds is None and not stop.wait(3600):
-            pass
-    except KeyboardInterrupt:
+        wait_until_stopped(seconds)
+    except (KeyboardInterrupt, Stopped):  # stopped while starting: closed all the same
         pass
     finally:
-        source.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        with held():
+            source.close()
     return source.stats()

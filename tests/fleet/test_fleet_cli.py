@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +82,28 @@ def test_fleet_demo_without_redis_says_how_to_get_one(
     assert cli.main(["fleet-demo"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "redis-server" in err and "pip install" in err
+
+
+def test_fleet_demo_without_the_redis_module_names_the_extra(tmp_path: Path) -> None:
+    """The base install with a redis-server on PATH ended in a ModuleNotFoundError traceback.
+
+    ``sys.modules['redis'] = None`` is how Python marks a module that cannot be imported:
+    ``import redis`` raises ModuleNotFoundError, as in a virtualenv without the extra.
+    """
+    blocked = (
+        "import sys; sys.modules['redis'] = None; "
+        "from mapstore_tui.cli import main; sys.exit(main(['fleet-demo']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", blocked],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        "mapstore-tui: fleet-demo needs the redis extra: pip install 'mapstore[redis]'\n"
+    )
+    assert result.stdout == ""
+    assert list(tmp_path.iterdir()) == []  # nothing started: no redis-server, no directory

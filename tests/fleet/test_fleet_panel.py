@@ -2,17 +2,19 @@
 
 The fleet is real (linked stores on a real Redis, ``helpers.Fleet``) with frozen clocks; the
 snapshots pin what the OS and the wall clock decide (``helpers.PinnedView``). One process is
-crashed mid-test; the fleet demo's test kills a real worker process with SIGKILL.
+crashed mid-test; the fleet demo's tests kill real worker processes with SIGKILL.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from rich.text import Text
+from textual.message import Message
+from textual.notifications import Notify
 from textual.pilot import Pilot
 from textual.widgets import Static, TabbedContent
 
@@ -186,46 +188,111 @@ def test_snapshot_fleet_doctor(fleet: Fleet, snap_compare: Any) -> None:
     assert snap_compare(_panel(fleet), terminal_size=SIZE, run_before=run_before)
 
 
-async def test_fleet_demo_kills_starts_and_cleans_up() -> None:
-    demo = DemoFleet(workers=4, antipatterns=True, heartbeat=0.3, namespace="fleet-test")
-    demo.start()
-    app = FleetDemoApp(demo)
+@pytest.fixture
+def demo() -> Iterator[DemoFleet]:
+    """The fleet demo's real processes: a private redis-server and four workers."""
+    running = DemoFleet(workers=4, heartbeat=0.3, namespace="fleet-test").start()
+    redis = running.redis
     try:
-        async with app.run_test(size=SIZE) as pilot:
-            screen = app.screen
-            assert isinstance(screen, ProcessesScreen)
-            expected = {"web-1", "web-2", "services-1", "services-2", "jobs-1", "web-old-1"}
+        yield running
+    finally:
+        started = [redis, *running.workers.values()]  # close() forgets them
+        running.close()
+    assert all(p is not None and p.poll() is not None for p in started)
+    assert running.redis is None and not running.directory.exists()
 
-            def seen() -> set[str]:
-                return {r["name"] for r in screen.records if r["alive"]}
 
-            await apoll_until(
-                lambda: (screen.refresh_rows(), seen())[1] == expected,
-                what="every worker alive",
-                pause=pilot.pause,
-            )
-            table = screen.query_one(ProcessesTable)
-            table.move_cursor(row=[r["name"] for r in screen.records].index("services-2"))
+async def _demo_panel(
+    demo: DemoFleet, pilot: Pilot[None]
+) -> tuple[ProcessesScreen, Callable[[], set[str]]]:
+    """The panel's Processes view once every worker shows alive; and who shows alive."""
+    screen = pilot.app.screen
+    assert isinstance(screen, ProcessesScreen)
+
+    def alive() -> set[str]:
+        screen.refresh_rows()
+        return {r["name"] for r in screen.records if r["alive"]}
+
+    await apoll_until(
+        lambda: alive() == {"web-1", "web-2", "services-1", "jobs-1"},
+        what="every worker alive",
+        pause=pilot.pause,
+    )
+    return screen, alive
+
+
+def _toasts(app: FleetDemoApp) -> tuple[list[str], Callable[[Message], None]]:
+    """What the app's toasts say, recorded from its own Notify messages."""
+    said: list[str] = []
+
+    def record(message: Message) -> None:
+        if isinstance(message, Notify):
+            said.append(message.notification.message)
+
+    return said, record
+
+
+async def test_k_twice_kills_one_worker_and_says_the_second_time_it_is_dead(
+    demo: DemoFleet,
+) -> None:
+    """Issue 18: jobs-1 killed went to the bottom and the highlight stayed on row 0
+    (services-1), so a second k killed a healthy worker. The highlight follows jobs-1."""
+    app = FleetDemoApp(demo)
+    said, record = _toasts(app)
+    try:
+        async with app.run_test(size=SIZE, notifications=True, message_hook=record) as pilot:
+            screen, alive = await _demo_panel(demo, pilot)
+            assert [r["name"] for r in screen.records] == ["jobs-1", "services-1", "web-1", "web-2"]
+            screen.query_one(ProcessesTable).move_cursor(row=0)
             await pilot.press("k")
-            assert demo.workers["services-2"].poll() is not None  # killed
+            assert demo.workers["jobs-1"].poll() is not None
             await apoll_until(
-                lambda: (screen.refresh_rows(), "services-2" not in seen())[1],
-                what="services-2 to be seen gone",
-                pause=pilot.pause,
+                lambda: "jobs-1" not in alive(), what="jobs-1 gone", pause=pilot.pause
             )
-            gone = next(r for r in screen.records if r["name"] == "services-2")
-            assert gone["gone_reason"] == "missed 3 heartbeats"
+            assert [r["name"] for r in screen.records][-1] == "jobs-1"  # it went to the bottom
+            assert screen.highlighted()["name"] == "jobs-1"  # type: ignore[index]
+            await pilot.press("k")
+            await pilot.pause()
+            assert said == [
+                "jobs-1 killed with SIGKILL: gone after 3 missed heartbeats; "
+                "s starts a worker in its place",
+                "jobs-1 is already dead: nothing killed",
+            ]
+            assert sorted(demo.alive()) == ["services-1", "web-1", "web-2"]
+    finally:
+        app.close_link()
+
+
+async def test_s_replaces_the_killed_worker_then_adds_and_says_which(demo: DemoFleet) -> None:
+    """s starts a worker in place of the one killed (its role) and says so; with none to
+    replace, one more (web first), said as such."""
+    app = FleetDemoApp(demo)
+    said, record = _toasts(app)
+    try:
+        async with app.run_test(size=SIZE, notifications=True, message_hook=record) as pilot:
+            screen, alive = await _demo_panel(demo, pilot)
+            table = screen.query_one(ProcessesTable)
+            table.move_cursor(row=[r["name"] for r in screen.records].index("services-1"))
+            await pilot.press("k", "s")
+            await apoll_until(lambda: "services-2" in alive(), what="services-2", pause=pilot.pause)
             await pilot.press("s")
+            await apoll_until(lambda: "web-3" in alive(), what="web-3", pause=pilot.pause)
+            assert said[1:] == [
+                "started services-2 (services) in place of services-1 (killed)",
+                "started web-3: one more web worker",
+            ]
+            assert demo.role_of["services-2"] == "services"
             await apoll_until(
-                lambda: (screen.refresh_rows(), "web-3" in seen())[1],
-                what="the new worker",
-                pause=pilot.pause,
+                lambda: "services-1" not in alive(), what="services-1 gone", pause=pilot.pause
+            )
+            assert screen.highlighted()["name"] == "services-1"  # type: ignore[index]
+            await pilot.press("k")
+            await pilot.pause()
+            assert (
+                said[-1] == "services-1 is already dead (services-2 took its place): nothing killed"
             )
     finally:
         app.close_link()
-        demo.stop()
-    assert all(p.poll() is not None for p in demo.workers.values())
-    assert demo.redis is None and not demo.directory.exists()
 
 
 async def test_the_panel_stands_hostile_announcements(redis_server: RedisServer) -> None:

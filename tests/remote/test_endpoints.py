@@ -24,8 +24,10 @@ from mapstore_tui.cli import main
 from mapstore_tui.demo.static_page import WELCOME
 from mapstore_tui.remote_view import RemoteStoreView
 from tests.poll import poll_until
+from tests.processes import children, running
+from tests.tmux import EXE, kill_session, needs_tmux, tmux, until_shown
 
-from .helpers import AppProcess, DemoProcess, private_dir
+from .helpers import AppProcess, DemoProcess, private_dir, stop_process
 
 
 def endpoint_files(runtime: Path) -> list[str]:
@@ -110,6 +112,48 @@ def test_serve_demo_removes_its_files_when_stopped(runtime: Path, sig: int) -> N
     assert endpoint_files(runtime) == []
 
 
+def test_serve_demo_stops_on_sigint_when_started_with_it_ignored(runtime: Path) -> None:
+    """A script's ``mapstore-tui serve-demo &`` starts it with SIGINT ignored (a shell does
+    that to background jobs); ``kill -INT`` then did nothing. It stops it now."""
+    ignoring = "trap '' INT; exec \"$0\" "
+    shown = "import signal; print(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)"
+    inherited = subprocess.run(
+        ["sh", "-c", ignoring + '-c "$1"', sys.executable, shown], capture_output=True, text=True
+    )
+    assert inherited.stdout.strip() == "True"  # what serve-demo starts with below
+    demo = subprocess.Popen(
+        ["sh", "-c", ignoring + "-m mapstore_tui serve-demo --seed 1", sys.executable],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert demo.stdout is not None
+        assert demo.stdout.readline().startswith("mapstore debug endpoint: ")
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=30) == 0
+        assert endpoint_files(runtime) == []
+    finally:
+        stop_process(demo, signal.SIGKILL)
+        if demo.stdout is not None:
+            demo.stdout.close()
+
+
+@needs_tmux
+def test_serve_demo_stops_when_its_terminal_closes(runtime: Path) -> None:
+    """tmux kill-session: SIGHUP, and the terminal gone; it stops and removes its files."""
+    session = f"serve-demo-closed-{os.getpid()}"
+    command = f"env XDG_RUNTIME_DIR={runtime} {EXE} serve-demo --seed 1; sleep 30"
+    tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "20", command)
+    try:
+        until_shown(session, "attach with: mapstore-tui attach demo")
+        shell = int(tmux("display", "-p", "-t", session, "#{pane_pid}"))
+        [demo] = [p for p in children(shell) if "serve-demo" in p.cmdline]
+    finally:
+        kill_session(session)
+    poll_until(lambda: not running(demo), what="serve-demo to exit after its terminal closed")
+    assert endpoint_files(runtime) == []
+
+
 def test_a_killed_apps_stale_files_are_cleaned_and_its_name_reused(
     apps: list[AppProcess], tmp_path: Path, runtime: Path
 ) -> None:
@@ -151,11 +195,11 @@ def panel_runs(monkeypatch: pytest.MonkeyPatch) -> list[MapStoreApp]:
     """``attach`` opens the panel: record it instead of running it."""
     opened: list[MapStoreApp] = []
 
-    def run(self: MapStoreApp) -> None:
+    async def run_async(self: MapStoreApp, **_: object) -> None:
         opened.append(self)
         assert self.view.channels()  # type: ignore[attr-defined]
 
-    monkeypatch.setattr(MapStoreApp, "run", run)
+    monkeypatch.setattr(MapStoreApp, "run_async", run_async)
     return opened
 
 

@@ -4,48 +4,20 @@ attached to an app that is stopped, and a replay."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.poll import poll_until
+from tests.processes import children
+from tests.tmux import EXE, TMUX, capture, kill_session, needs_tmux, tmux, until_shown
 
 from .recordings import write_session
 
-TMUX = shutil.which("tmux")
-EXE = Path(sys.executable).parent / "mapstore-tui"
-
-pytestmark = pytest.mark.skipif(
-    TMUX is None and not os.environ.get("CI"),
-    reason="tmux is not installed (CI installs it and never skips this test)",
-)
-
-
-def tmux(*args: str) -> str:
-    assert TMUX is not None, "tmux is required in CI"
-    return subprocess.run([TMUX, "-u", *args], capture_output=True, text=True, check=True).stdout
-
-
-def capture(session: str) -> str:
-    return tmux("capture-pane", "-p", "-t", session)
-
-
-def until_shown(session: str, *needles: str) -> None:
-    """Poll the pane until every needle shows; on failure, say what the screen was."""
-
-    def all_shown() -> bool:
-        screen = capture(session)
-        return all(needle in screen for needle in needles)
-
-    try:
-        poll_until(all_shown, what=f"{needles!r} on the screen", interval=0.1)  # runs tmux
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; the screen was:\n{capture(session)}") from None
+pytestmark = needs_tmux
 
 
 def test_demo_in_a_real_terminal() -> None:
@@ -71,6 +43,30 @@ def test_demo_in_a_real_terminal() -> None:
         until_shown(session, "EXITED:0")
     finally:
         subprocess.run([TMUX or "tmux", "kill-session", "-t", session], capture_output=True)
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_a_stop_signal_ends_the_demo_as_q_does(name: str) -> None:
+    """SIGTERM used to leave the panel's last frame on the screen (the alternate screen,
+    raw mode: it needed ``reset``); now Textual restores the terminal, as after ``q``."""
+    session = f"mapstore-{name.lower()}-{os.getpid()}"
+    command = (
+        f"env -u COLUMNS -u LINES TERM=xterm-256color COLORTERM=truecolor LANG=C.UTF-8 "
+        f"{EXE} demo --seed 1; "
+        "echo EXITED:$?; sleep 30"
+    )
+    tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "36", command)
+    try:
+        until_shown(session, "table-data", "q Quit")
+        shell = int(tmux("display", "-p", "-t", session, "#{pane_pid}"))
+        [panel] = [p for p in children(shell) if " demo " in p.cmdline + " "]
+        sig = getattr(signal, name)
+        os.kill(panel.pid, sig)
+        until_shown(session, f"EXITED:{128 + sig}")
+        assert tmux("display", "-p", "-t", session, "#{alternate_on}").strip() == "0"
+        assert "q Quit" not in capture(session)
+    finally:
+        kill_session(session)
 
 
 PANES = (  # key -> what only that bottom pane shows, for the attached demo

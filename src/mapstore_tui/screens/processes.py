@@ -103,7 +103,13 @@ def process_cells(record: dict[str, Any], now: float) -> tuple[Cell, ...]:
 
 
 class ProcessesTable(FittedTable):
-    """One row per process; the row key is the process name."""
+    """One row per process; the row key is the process name, and the cursor follows it.
+
+    A process that goes gone moves to the bottom; the highlight goes with it, so that a key
+    pressed next (``k``) acts on the process the person chose, not on its old row's new one.
+    """
+
+    FOLLOWS_KEYS = True
 
     COLUMNS = (
         Column("Process", floor=10, give=3),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -116,9 +116,13 @@ class FittedTable(DataTable[Text]):
     """A row-cursor table drawn from ``show(rows)``; columns fit the width (see module)."""
 
     COLUMNS: tuple[Column, ...] = ()
-    CURSOR_FOLLOWS_ROW = False
+    CURSOR_FOLLOWS_ROW: ClassVar[bool] = False
     """While focused, the cursor stays on its row (by key) and its place on screen when
     rows come or go above it; otherwise it keeps its index."""
+    FOLLOWS_KEYS: ClassVar[bool] = False
+    """The cursor stays on its row's key whenever ``show`` moves that row, focused or not
+    (the Processes table: a killed worker drops to the bottom and the highlight goes along,
+    so a second ``k`` cannot hit the worker that took its place)."""
 
     def __init__(self, *, id: str | None = None, cursor: bool = True) -> None:
         super().__init__(
@@ -139,7 +143,8 @@ class FittedTable(DataTable[Text]):
     def show(self, rows: Sequence[tuple[str | None, Sequence[Cell]]]) -> None:
         """Draw ``rows``: (row key or None, cells in column order)."""
         followed = None
-        if self.CURSOR_FOLLOWS_ROW and self.has_focus and 0 <= self.cursor_row < len(self._rows):
+        following = self.FOLLOWS_KEYS or (self.CURSOR_FOLLOWS_ROW and self.has_focus)
+        if following and 0 <= self.cursor_row < len(self._rows):
             followed = self._rows[self.cursor_row][0]
         self._rows = [(key, tuple(cells)) for key, cells in rows]
         self._draw(followed)
