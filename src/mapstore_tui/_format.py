@@ -18,6 +18,7 @@ __all__ = [
     "age",
     "clip",
     "clip_left",
+    "clip_middle",
     "compact",
     "json_text",
     "plural",
@@ -81,6 +82,34 @@ def clip(text: str, width: int) -> str:
     kept = Text(text)
     kept.truncate(width, overflow="ellipsis")
     return kept.plain
+
+
+def clip_middle(text: str, width: int) -> str:
+    """``text`` in at most ``width`` cells, cut in the middle: ``price-t…r-a``.
+
+    For ids and names, which differ at their end as often as at their start
+    (``price-ticker-a`` / ``-b``, ``services-1`` / ``-2``): cut at the right they would read
+    the same. The end keeps its last part (after a ``-``, ``.``, ``_``, ``:`` or ``@``) when
+    it can, between a third and a half of the width.
+    """
+    if cell_len(text) <= width:
+        return text
+    if width <= 3:
+        return clip(text, width)
+    last = max(text.rfind(sep) for sep in "-._:@")
+    wanted = len(text) - last + 1 if last > 0 else 0
+    tail_len = min(max(width // 3, wanted), width // 2)
+    tail = ""
+    for char in reversed(text):
+        if cell_len(tail) + cell_len(char) > tail_len:
+            break
+        tail = char + tail
+    head = ""
+    for char in text:
+        if cell_len(head) + cell_len(char) + 1 + cell_len(tail) > width:
+            break
+        head += char
+    return f"{head}…{tail}"
 
 
 def clip_left(text: str, width: int) -> str:

@@ -5,8 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
+
 from mapstore_core import Diagnostic, StoreEvent
-from mapstore_tui._format import clip, clip_left, compact, plural, problems_text, rate
+from mapstore_tui._format import (
+    clip,
+    clip_left,
+    clip_middle,
+    compact,
+    plural,
+    problems_text,
+    rate,
+)
 from mapstore_tui.rates import RateTracker
 from mapstore_tui.sampling import sample_publishes
 from mapstore_tui.throttle import RedrawThrottle
@@ -212,3 +222,15 @@ def test_a_problem_that_repeats_every_second_is_one_toast_a_minute() -> None:
         "59 more since the last toast)",
         "59 more since the last toast)",
     ]
+
+
+def test_ids_cut_in_the_middle_stay_apart() -> None:
+    """At 80x24 the overview cut ids at the right: price-ticker-a and -b read the same."""
+    pairs = [("price-ticker-a", "price-ticker-b"), ("services-1", "services-2")]
+    for width in range(5, 12):
+        for one, other in pairs:
+            a, b = clip_middle(one, width), clip_middle(other, width)
+            assert a != b and cell_len(a) <= width and cell_len(b) <= width
+    assert clip_middle("price-ticker-a", 11) == "price-t…r-a"
+    assert clip_middle("legacy-metrics-adapter", 12) == "legac…dapter"
+    assert clip_middle("short", 11) == "short"

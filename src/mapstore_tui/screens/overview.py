@@ -39,8 +39,8 @@ class OverviewTable(FittedTable):
     """One row per producer; the row key is ``channel`` so enter knows where to go."""
 
     COLUMNS = (
-        Column("Channel", floor=11, give=3),
-        Column("Producer", floor=11, give=3),
+        Column("Channel", "id", floor=11, give=3),
+        Column("Producer", "id", floor=11, give=3),
         Column("Kind", floor=4, give=2),
         Column("Registered at", "path", floor=12, give=0),
         Column("Msgs", "number"),

@@ -112,7 +112,7 @@ class ProcessesTable(FittedTable):
     FOLLOWS_KEYS = True
 
     COLUMNS = (
-        Column("Process", floor=10, give=3),
+        Column("Process", "id", floor=10, give=3),
         Column("Host", floor=6, give=2),
         Column("PID", "number"),
         Column("Program", floor=8, give=2),

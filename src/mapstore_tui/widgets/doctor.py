@@ -32,8 +32,8 @@ class DoctorTable(FittedTable):
     COLUMNS = (
         Column("Severity", floor=7, give=3),
         Column("Rule", floor=12, give=2),
-        Column("Producer", floor=12, give=2),
-        Column("Channel", floor=10, give=2),
+        Column("Producer", "id", floor=12, give=2),
+        Column("Channel", "id", floor=10, give=2),
         Column("Fix", floor=24, give=1),
         Column("Where", "path", floor=20, give=0),
     )

@@ -17,7 +17,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
 
-from mapstore_tui._format import clip, clip_left
+from mapstore_tui._format import clip, clip_left, clip_middle
 
 __all__ = ["Cell", "Column", "FittedTable", "fit_widths"]
 
@@ -30,11 +30,12 @@ class Column:
     """One column: its label, and how it may shrink.
 
     ``kind`` is ``"number"`` (never shrinks, right-aligned), ``"text"`` (cut at the right
-    with ``…``) or ``"path"`` (cut at the left: the file and line stay).
+    with ``…``), ``"id"`` (cut in the middle: ids that differ at their end stay apart) or
+    ``"path"`` (cut at the left: the file and line stay).
     """
 
     label: str
-    kind: Literal["text", "path", "number"] = "text"
+    kind: Literal["text", "id", "path", "number"] = "text"
     floor: int = 8
     """The least width a text column shrinks to."""
     give: int = 1
@@ -104,6 +105,8 @@ def _fit(cell: Cell, width: int, column: Column) -> Text:
     if text.cell_len > width:
         if column.kind == "path":
             text = Text(clip_left(text.plain, width), style=text.style)
+        elif column.kind == "id" and not text.spans:
+            text = Text(clip_middle(text.plain, width), style=text.style)
         else:
             text.truncate(width, overflow="ellipsis")
     if column.kind == "number":

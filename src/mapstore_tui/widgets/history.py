@@ -43,7 +43,7 @@ class _HistoryTable(FittedTable):
         Column("", floor=1),
         Column("Seq", "number"),
         Column("Time", floor=8, give=3),
-        Column("Producer", floor=8, give=2),
+        Column("Producer", "id", floor=8, give=2),
         Column("Kind", floor=4, give=1),
         Column("Value", floor=8, give=0),
     )

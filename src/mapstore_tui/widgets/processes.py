@@ -23,7 +23,7 @@ __all__ = [
     "with_process",
 ]
 
-PROCESS_COLUMN = Column("Process", floor=8, give=2)
+PROCESS_COLUMN = Column("Process", "id", floor=8, give=2)
 
 
 def has_process(records: Sequence[Mapping[str, Any]]) -> bool:

@@ -80,7 +80,7 @@ class ProducersTable(RecordTable):
     """
 
     COLUMNS = (
-        Column("Producer", floor=12, give=3),
+        Column("Producer", "id", floor=12, give=3),
         Column("Kind", floor=6, give=2),
         Column("Registered at", "path", floor=16, give=0),
         Column("Msgs", "number"),
@@ -117,7 +117,7 @@ class ConsumersTable(RecordTable):
     """Consumers of the channel, with deliveries and errors."""
 
     COLUMNS = (
-        Column("Consumer", floor=12, give=3),
+        Column("Consumer", "id", floor=12, give=3),
         Column("Registered at", "path", floor=16, give=0),
         Column("Delivered", "number"),
         Column("Errors", "number"),
