@@ -234,3 +234,24 @@ def test_ids_cut_in_the_middle_stay_apart() -> None:
     assert clip_middle("price-ticker-a", 11) == "price-t…r-a"
     assert clip_middle("legacy-metrics-adapter", 12) == "legac…dapter"
     assert clip_middle("short", 11) == "short"
+
+
+def test_kind_and_state_stay_whole_while_long_ids_give_way() -> None:
+    """At 140x45 with --antipatterns, Producers cut Kind to 'produc…' and State to 'value …'
+    (hiding 'raw') while long ids stayed whole; ids now give way first (cut in the middle)."""
+    from mapstore_tui.screens.overview import OverviewTable
+    from mapstore_tui.widgets.tables import ProducersTable
+
+    for table in (ProducersTable, OverviewTable):
+        columns = table.COLUMNS
+        labels = [c.label for c in columns]
+        natural = [len(c.label) for c in columns]
+        natural[labels.index("Producer")] = 40  # legacy-metrics-adapter → table-widget
+        natural[labels.index("Kind")] = len("producer")
+        natural[labels.index("State")] = len("value raw")
+        natural[labels.index("Registered at")] = 30
+        natural[labels.index("Doctor")] = 30
+        widths = fit_widths(columns, natural, sum(natural) + len(natural) - 45)
+        assert widths[labels.index("Kind")] == len("producer")
+        assert widths[labels.index("State")] == len("value raw")
+        assert widths[labels.index("Producer")] < 40

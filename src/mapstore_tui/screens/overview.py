@@ -41,12 +41,12 @@ class OverviewTable(FittedTable):
     COLUMNS = (
         Column("Channel", "id", floor=11, give=3),
         Column("Producer", "id", floor=11, give=3),
-        Column("Kind", floor=4, give=2),
+        Column("Kind", floor=8, give=4),  # short words that say much: cut last
         Column("Registered at", "path", floor=12, give=0),
         Column("Msgs", "number"),
         Column("Rate", "number"),
         Column("Last", "number"),
-        Column("State", floor=5, give=2),
+        Column("State", floor=9, give=4),
         Column("Doctor", floor=12, give=1),
     )
     fleet = False  # some producers live in linked processes: a Process column

@@ -118,7 +118,7 @@ class ProcessesTable(FittedTable):
         Column("Program", floor=8, give=2),
         Column("Started", "number"),
         Column("Beat", "number"),
-        Column("State", floor=10, give=2),
+        Column("State", floor=10, give=4),  # alive / gone: cut last
         Column("Prod", "number"),
         Column("Cons", "number"),
         Column("Rate", "number"),

@@ -81,12 +81,12 @@ class ProducersTable(RecordTable):
 
     COLUMNS = (
         Column("Producer", "id", floor=12, give=3),
-        Column("Kind", floor=6, give=2),
+        Column("Kind", floor=8, give=4),  # short words that say much: cut last
         Column("Registered at", "path", floor=16, give=0),
         Column("Msgs", "number"),
         Column("Rate", "number"),
         Column("Last", "number"),
-        Column("State", floor=5, give=2),
+        Column("State", floor=9, give=4),
         Column("Doctor", floor=12, give=1),
     )
     flags: reactive[dict[str, list[str]]] = reactive(dict, always_update=True)
