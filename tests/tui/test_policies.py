@@ -255,3 +255,23 @@ def test_kind_and_state_stay_whole_while_long_ids_give_way() -> None:
         assert widths[labels.index("Kind")] == len("producer")
         assert widths[labels.index("State")] == len("value raw")
         assert widths[labels.index("Producer")] < 40
+
+
+def test_a_narrow_table_leaves_out_its_least_important_columns_first() -> None:
+    from mapstore_tui.widgets.fitted import shown_columns
+    from mapstore_tui.widgets.tables import ProducersTable
+
+    columns = ProducersTable.COLUMNS
+    labels = [c.label for c in columns]
+    natural = [max(len(c.label), 12) for c in columns]
+    floors = [c.floor for c in columns]
+    assert shown_columns(columns, natural, floors, 1_000) == list(range(len(columns)))
+    narrow = [labels[i] for i in shown_columns(columns, natural, floors, 60)]
+    assert narrow[:2] == ["Producer", "Registered at"]
+    assert "Rate" not in narrow and {"State", "Doctor"} <= set(narrow)
+    assert [labels[i] for i in shown_columns(columns, natural, floors, 10)] == [
+        "Producer",
+        "Registered at",
+        "State",
+        "Doctor",
+    ]  # what never goes: the table then scrolls sideways

@@ -121,6 +121,19 @@ def test_producers_with_doctor_flags(snap_compare) -> None:
     assert snap_compare(make_demo(antipatterns=True), terminal_size=SIZE, run_before=run_before)
 
 
+def test_producers_small(snap_compare) -> None:
+    """`2` on price-ticks at 80x24: the least important columns (rate, kind, last, msgs)
+    left out, so producer, where, state and the doctor's flags fit without scrolling."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.press("2")
+        pilot.app.monitor.query_one("ChannelList").select("price-ticks")
+        await pilot.pause()
+        pilot.app.clear_notifications()
+
+    assert snap_compare(make_demo(antipatterns=True), terminal_size=SMALL, run_before=run_before)
+
+
 def test_form_with_inline_errors(snap_compare) -> None:
     """`i` then Publish (ctrl+s) with nothing typed: the form stays open and says what is
     missing under each field."""

@@ -41,11 +41,11 @@ class OverviewTable(FittedTable):
     COLUMNS = (
         Column("Channel", "id", floor=11, give=3),
         Column("Producer", "id", floor=11, give=3),
-        Column("Kind", floor=8, give=4),  # short words that say much: cut last
+        Column("Kind", floor=8, give=4, drop=2),  # short words that say much: cut last
         Column("Registered at", "path", floor=12, give=0),
-        Column("Msgs", "number"),
-        Column("Rate", "number"),
-        Column("Last", "number"),
+        Column("Msgs", "number", drop=4),
+        Column("Rate", "number", drop=1),
+        Column("Last", "number", drop=3),
         Column("State", floor=9, give=4),
         Column("Doctor", floor=12, give=1),
     )

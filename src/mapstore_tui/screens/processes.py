@@ -113,16 +113,16 @@ class ProcessesTable(FittedTable):
 
     COLUMNS = (
         Column("Process", "id", floor=10, give=3),
-        Column("Host", floor=6, give=2),
-        Column("PID", "number"),
+        Column("Host", floor=6, give=2, drop=1),
+        Column("PID", "number", drop=2),
         Column("Program", floor=8, give=2),
-        Column("Started", "number"),
+        Column("Started", "number", drop=3),
         Column("Beat", "number"),
         Column("State", floor=10, give=4),  # alive / gone: cut last
-        Column("Prod", "number"),
-        Column("Cons", "number"),
-        Column("Rate", "number"),
-        Column("Drops", "number"),
+        Column("Prod", "number", drop=5),
+        Column("Cons", "number", drop=4),
+        Column("Rate", "number", drop=6),
+        Column("Drops", "number", drop=7),
         Column("Schemas", floor=12, give=1),
     )
 

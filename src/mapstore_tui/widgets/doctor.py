@@ -34,8 +34,8 @@ class DoctorTable(FittedTable):
         Column("Rule", floor=12, give=2),
         Column("Producer", "id", floor=12, give=2),
         Column("Channel", "id", floor=10, give=2),
-        Column("Fix", floor=24, give=1),
-        Column("Where", "path", floor=20, give=0),
+        Column("Fix", floor=24, give=1, drop=2),  # the detail below says it whole
+        Column("Where", "path", floor=20, give=0, drop=1),
     )
     findings: reactive[list[dict[str, Any]]] = reactive(list, always_update=True)
 

@@ -40,6 +40,9 @@ class Column:
     """The least width a text column shrinks to."""
     give: int = 1
     """Shrinking order: columns with a lower ``give`` shrink first (paths: 0)."""
+    drop: int = 0
+    """Leaving-out order when even the floors do not fit (a narrow terminal): columns with
+    a lower ``drop`` go first; 0 never goes (the table then scrolls sideways)."""
 
 
 def fit_widths(
@@ -99,6 +102,30 @@ def _width(cell: Cell) -> int:
     return cell.cell_len if isinstance(cell, Text) else cell_len(cell)
 
 
+def shown_columns(
+    columns: Sequence[Column], natural: Sequence[int], floors: Sequence[int], available: int
+) -> list[int]:
+    """The indices of the columns to draw.
+
+    All of them, or without the least important (``drop``) until the rest fit ``available``
+    cells at their floors (numbers at their natural width).
+    """
+    shown = list(range(len(columns)))
+
+    def least() -> int:
+        return sum(
+            (natural[i] if columns[i].kind == "number" else min(floors[i], natural[i])) + 1
+            for i in shown
+        )
+
+    droppable = sorted((c.drop, i) for i, c in enumerate(columns) if c.drop > 0)
+    for _order, i in droppable:
+        if least() <= available:
+            break
+        shown.remove(i)
+    return shown
+
+
 def _fit(cell: Cell, width: int, column: Column) -> Text:
     """The cell in ``width`` cells, after a one-cell gap (the table has no cell padding)."""
     text = cell.copy() if isinstance(cell, Text) else Text(cell)
@@ -137,6 +164,7 @@ class FittedTable(DataTable[Text]):
         )
         self._rows: list[tuple[str | None, tuple[Cell, ...]]] = []
         self._widths: list[int] = []
+        self._shown: list[int] = []
 
     @property
     def columns_spec(self) -> tuple[Column, ...]:
@@ -174,9 +202,14 @@ class FittedTable(DataTable[Text]):
             if column.kind == "path":  # never less than "…/file.py:31"
                 names = [_file_and_line(cells[i]) for _, cells in self._rows]
                 floors[i] = min(_PATH_FLOOR_MAX, max([column.floor, *map(len, names)]))
-        widths = fit_widths(spec, natural, self._available(), 1, floors)
+        available = self._available()
+        shown = shown_columns(spec, natural, floors, available)
+        spec = tuple(spec[i] for i in shown)
+        widths = fit_widths(
+            spec, [natural[i] for i in shown], available, 1, [floors[i] for i in shown]
+        )
         row, scrolled = self.cursor_row, self.scroll_y  # clear() resets both
-        if widths != self._widths or len(self.columns) != len(spec):
+        if widths != self._widths or shown != self._shown or len(self.columns) != len(spec):
             self.clear(columns=True)
             for column, width in zip(spec, widths, strict=True):
                 label = Text(clip(column.label, width))
@@ -186,11 +219,13 @@ class FittedTable(DataTable[Text]):
                     label = Text(" ") + label
                 self.add_column(label, width=width + 1)
             self._widths = widths
+            self._shown = shown
         else:
             self.clear()
         for key, cells in self._rows:
+            kept = [cells[i] for i in shown]
             self.add_row(
-                *(_fit(cell, w, c) for cell, w, c in zip(cells, widths, spec, strict=True)),
+                *(_fit(cell, w, c) for cell, w, c in zip(kept, widths, spec, strict=True)),
                 key=key,
             )
         if not (self._rows and self.show_cursor):

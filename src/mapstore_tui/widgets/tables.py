@@ -81,11 +81,11 @@ class ProducersTable(RecordTable):
 
     COLUMNS = (
         Column("Producer", "id", floor=12, give=3),
-        Column("Kind", floor=8, give=4),  # short words that say much: cut last
+        Column("Kind", floor=8, give=4, drop=2),  # short words that say much: cut last
         Column("Registered at", "path", floor=16, give=0),
-        Column("Msgs", "number"),
-        Column("Rate", "number"),
-        Column("Last", "number"),
+        Column("Msgs", "number", drop=4),
+        Column("Rate", "number", drop=1),
+        Column("Last", "number", drop=3),
         Column("State", floor=9, give=4),
         Column("Doctor", floor=12, give=1),
     )
@@ -119,10 +119,10 @@ class ConsumersTable(RecordTable):
     COLUMNS = (
         Column("Consumer", "id", floor=12, give=3),
         Column("Registered at", "path", floor=16, give=0),
-        Column("Delivered", "number"),
+        Column("Delivered", "number", drop=3),
         Column("Errors", "number"),
-        Column("Callbacks", "number"),
-        Column("Model", floor=8),
+        Column("Callbacks", "number", drop=1),
+        Column("Model", floor=8, drop=2),
     )
 
     def cells(self, record: dict[str, Any]) -> tuple[Cell, ...]:
