@@ -161,6 +161,18 @@ def test_snapshot_processes(fleet: Fleet, snap_compare: Any) -> None:
     assert snap_compare(_panel(fleet), terminal_size=SIZE, run_before=run_before)
 
 
+def test_snapshot_processes_small(fleet: Fleet, snap_compare: Any) -> None:
+    """`w` at 80x24: process, program, heartbeat, state and schemas; host, pid, started and
+    the counts left out first, so the state of each process is on screen."""
+    fleet.crash("jobs-1")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.press("w")
+        await pilot.pause()
+
+    assert snap_compare(_panel(fleet), terminal_size=(80, 24), run_before=run_before)
+
+
 def test_snapshot_fleet_overview(fleet: Fleet, snap_compare: Any) -> None:
     """`o` over a fleet: a Process column after the producer; polling-service twice (two
     processes); jobs-1's summary-service marked stale with its process `(gone)`."""

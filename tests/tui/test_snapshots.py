@@ -69,6 +69,18 @@ def test_producers_overview(snap_compare) -> None:
     assert snap_compare(make_demo(antipatterns=True), terminal_size=SIZE, run_before=run_before)
 
 
+def test_producers_overview_small(snap_compare) -> None:
+    """`o` at 80x24 in antipattern mode: channel, producer (cut in the middle, so
+    price-ticker-a and -b stay apart), where, state and the doctor's flags."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.press("o")
+        await pilot.pause()
+        pilot.app.clear_notifications()
+
+    assert snap_compare(make_demo(antipatterns=True), terminal_size=SMALL, run_before=run_before)
+
+
 def test_metric_preview(snap_compare) -> None:
     """metric-data selected: one card per producer — live users and polled latency, each
     with its big value, coloured change arrow and a sparkline of its own values only."""
