@@ -287,6 +287,9 @@ def test_the_flight_recorder_dumps_its_window_and_the_state_before_it(tmp_path: 
     assert answers(reader.state_at(-1)) == answers(store)
     flight.close()
     assert flight.closed
+    with pytest.raises(RecordingError, match="the flight recorder is closed"):
+        flight.dump(tmp_path / "after.jsonl")
+    assert not (tmp_path / "after.jsonl").exists()
 
 
 def test_the_flight_window_is_bounded_by_time_too(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ import time
 from collections import deque
 from typing import Any
 
+from mapstore_core._errors import RecordingError
 from mapstore_core._events import StoreEvent
 from mapstore_core._mirror import StoreMirror
 from mapstore_core._public import public
@@ -82,8 +83,11 @@ class FlightRecorder:
         ``bytes``, ``dropped``). Recording goes on meanwhile.
 
         Raises:
-            RecordingError: the file cannot be created.
+            RecordingError: the file cannot be created, or the recorder was closed (it
+                let go of its window).
         """
+        if self._stopped.is_set():
+            raise RecordingError(os.fspath(path), "not written: the flight recorder is closed")
         with self._lock:
             anchors = list(self._anchors)
             items = _copy(self._items)
