@@ -134,8 +134,9 @@ def test_producers_with_doctor_flags(snap_compare) -> None:
 
 
 def test_producers_small(snap_compare) -> None:
-    """`2` on price-ticks at 80x24: the least important columns (rate, kind, last, msgs)
-    left out, so producer, where, state and the doctor's flags fit without scrolling."""
+    """`2` on price-ticks at 80x24: the least important columns (rate, kind, last, msgs,
+    then the doctor's flags, which the Doctor tab says) left out, so producer, where and
+    state are whole, without scrolling."""
 
     async def run_before(pilot: Pilot[None]) -> None:
         await pilot.press("2")

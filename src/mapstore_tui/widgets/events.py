@@ -13,7 +13,7 @@ from textual.timer import Timer
 from textual.widgets import RichLog
 
 from mapstore_core import StoreEvent
-from mapstore_tui._format import clip, clip_left, problems_text, short_json
+from mapstore_tui._format import clip_left, clip_middle, problems_text, short_json
 
 __all__ = ["QUIET_KINDS", "EventLine", "EventLog", "describe_event", "event_who"]
 
@@ -99,9 +99,9 @@ def describe_event(event: StoreEvent, *, narrow: bool = False) -> EventLine:
         " ",
         (f"{kind:<{kind_width}}", _STYLES.get(event.kind, "")),
         " ",
-        (f"{clip(event.channel or '', channel_width):<{channel_width}}", "bold"),
+        (f"{clip_middle(event.channel or '', channel_width):<{channel_width}}", "bold"),
         " ",
-        (f"{clip(who, who_width):<{who_width}}", "cyan"),
+        (f"{clip_middle(who, who_width):<{who_width}}", "cyan"),
         " ",
         detail,
     )
