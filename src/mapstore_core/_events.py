@@ -61,6 +61,7 @@ __all__ = [
     "event_to_json",
     "tell",
     "update_event",
+    "update_from_json",
 ]
 
 logger = logging.getLogger("mapstore_core")
@@ -336,8 +337,11 @@ def _finite(name: str, value: Any) -> float:
     raise _fail(f"{name!r} must be a finite number")
 
 
-def _update_from_json(data: Any, said: tuple[Any, ...] = (None,) * 6) -> ChannelUpdate:
-    """Rebuild an update; a field it leaves out is its event's, a value it leaves out None.
+def update_from_json(data: Any, said: tuple[Any, ...] = (None,) * 6) -> ChannelUpdate:
+    """Check and rebuild an update; a field it leaves out is its event's, a value None.
+
+    Raises ``EventFormatError`` naming the field that is wrong. A snapshot's history holds
+    updates whole (``said`` left out); an event's update may leave out what its event says.
 
     ``said``: the event's kind, channel, producer id, timestamp, seq and process.
     """
@@ -485,7 +489,7 @@ def _event_from_json(data: Any) -> StoreEvent:
         values[i] = value
     update = values[_UPDATE]
     if update is not None:
-        values[_UPDATE] = _update_from_json(
+        values[_UPDATE] = update_from_json(
             update, (kind, values[1], values[2], values[_TIMESTAMP], values[4], values[_PROCESS])
         )
     return _new_tuple(StoreEvent, values)

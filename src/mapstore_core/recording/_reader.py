@@ -245,15 +245,19 @@ class RecordingReader:
             found = checkpoint
         return found
 
-    def _lines_from(self, checkpoint: _Checkpoint | None) -> Iterator[bytes]:
-        """The lines after ``checkpoint`` (after the header if None)."""
-        start = 0 if checkpoint is None else checkpoint.unit
-        skip = 1 if checkpoint is None else checkpoint.skip + 1
-        for _unit, _n, line in read_lines(self.path, start, self._gzip, Tail()):
+    def _lines_at(self, unit: int, skip: int) -> Iterator[bytes]:
+        """The lines from ``unit`` on (``read_lines``), the first ``skip`` left out."""
+        for _unit, _n, line in read_lines(self.path, unit, self._gzip, Tail()):
             if skip:
                 skip -= 1
                 continue
             yield line
+
+    def _lines_from(self, checkpoint: _Checkpoint | None) -> Iterator[bytes]:
+        """The lines after ``checkpoint`` (after the header if None)."""
+        if checkpoint is None:
+            return self._lines_at(0, 1)
+        return self._lines_at(checkpoint.unit, checkpoint.skip + 1)
 
     def _events_from(self, checkpoint: _Checkpoint | None) -> Iterator[StoreEvent]:
         """The events after ``checkpoint``, skipping what the scan skipped (quietly now)."""
@@ -269,19 +273,12 @@ class RecordingReader:
 
     def _load(self, checkpoint: _Checkpoint) -> StoreMirror | None:
         """The state a checkpoint holds, or None (noted) if it is unreadable."""
-        start, skip = checkpoint.unit, checkpoint.skip
-        for _unit, _n, line in read_lines(self.path, start, self._gzip, Tail()):
-            if skip:
-                skip -= 1
-                continue
-            try:
-                data = from_json(line)
-                return StoreMirror(data["state"])
-            except (ValueError, KeyError, TypeError, EventFormatError) as exc:
-                self._note(f"the checkpoint at event {checkpoint.index} is unreadable ({exc})")
-                logger.warning("%s: checkpoint at event %d unreadable", self.path, checkpoint.index)
-                return None
-        return None
+        try:
+            return StoreMirror(self._load_data(checkpoint))
+        except (ValueError, KeyError, TypeError, EventFormatError) as exc:
+            self._note(f"the checkpoint at event {checkpoint.index} is unreadable ({exc})")
+            logger.warning("%s: checkpoint at event %d unreadable", self.path, checkpoint.index)
+            return None
 
     def _fold(self, mirror: StoreMirror, checkpoint: _Checkpoint | None, index: int) -> StoreMirror:
         """Fold events from ``checkpoint`` up to and including ``index`` into ``mirror``."""
@@ -299,11 +296,14 @@ class RecordingReader:
     def _what_if(self, index: int, skip: tuple[str, str]) -> StoreMirror:
         channel, key = skip
         first = self._checkpoints[0] if self._checkpoints else None
+        base: dict[str, Any] | None = None
+        start: _Checkpoint | None = None
         if first is not None and first.index == 0:
-            base = self._load_data(first)
-            start: _Checkpoint | None = first
-        else:
-            base, start = None, None
+            start = first
+            try:
+                base = self._load_data(first)
+            except ValueError:
+                base = None
         mirror = StoreMirror(_without(base, channel, key) if base is not None else None)
         at = 0
         for event in self._events_from(start):
@@ -314,18 +314,20 @@ class RecordingReader:
             at += 1
         return mirror
 
-    def _load_data(self, checkpoint: _Checkpoint) -> dict[str, Any] | None:
-        skip = checkpoint.skip
-        for _unit, _n, line in read_lines(self.path, checkpoint.unit, self._gzip, Tail()):
-            if skip:
-                skip -= 1
-                continue
-            try:
-                state = from_json(line)["state"]
-            except (ValueError, KeyError, TypeError):
-                return None
-            return state if isinstance(state, dict) else None
-        return None
+    def _load_data(self, checkpoint: _Checkpoint) -> dict[str, Any]:
+        """The snapshot a checkpoint's line holds.
+
+        Raises:
+            ValueError: the line is gone, is not JSON, or holds no snapshot object.
+        """
+        line = next(self._lines_at(checkpoint.unit, checkpoint.skip), None)
+        if line is None:
+            raise ValueError("the file ends before it")
+        data = from_json(line)
+        state = data.get("state") if isinstance(data, dict) else None
+        if not isinstance(state, dict):
+            raise ValueError("it holds no state")
+        return state
 
 
 def open_recording(path: str | os.PathLike[str]) -> RecordingReader:
