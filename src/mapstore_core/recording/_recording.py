@@ -31,7 +31,9 @@ MAX_PENDING = 250_000
 """Changes waiting for the writer beyond which they are left out (a ``gap``)."""
 
 _BATCH = 4096
-_IDLE = 0.005
+_IDLE = 0.02
+"""How long an idle writer sleeps: 50 wake-ups a second, not 200, and far below what a
+second of publishing can queue (MAX_PENDING)."""
 
 _open: weakref.WeakSet[Recording] = weakref.WeakSet()
 
