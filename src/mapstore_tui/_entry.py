@@ -34,7 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     missing = missing_tui()
     if missing:
         print(
-            f"mapstore-tui: the panel needs the tui extra ({', '.join(missing)} is missing): "
+            f"mapstore-tui: the panel needs the tui extra ({' and '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} missing): "
             "pip install 'mapstore[tui]'",
             file=sys.stderr,
         )
