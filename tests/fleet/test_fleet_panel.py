@@ -23,7 +23,12 @@ from mapstore_tui import MapStoreApp
 from mapstore_tui.fleet_demo import DemoFleet
 from mapstore_tui.fleet_view import FleetDemoApp
 from mapstore_tui.screens.overview import OverviewTable, ProducersOverview
-from mapstore_tui.screens.processes import ProcessesScreen, ProcessesTable
+from mapstore_tui.screens.processes import (
+    ProcessesScreen,
+    ProcessesTable,
+    process_cells,
+    schema_majority,
+)
 from mapstore_tui.view import LocalStoreView
 from mapstore_tui.widgets.doctor import DoctorTable
 from mapstore_tui.widgets.tables import ConsumersTable
@@ -81,7 +86,8 @@ async def test_processes_view_and_a_crash_mid_test(fleet: Fleet) -> None:
         lines = str(app.screen.query_one("#process-detail", Static).render()).splitlines()
         assert "0 consumers" in lines  # nothing follows it: no colon
         assert any(line.startswith("4 producers: ") for line in lines)
-        assert "OrderEvent:" in services[11]
+        assert services[11] == "4 models"
+        assert any("order-events=OrderEvent:" in line for line in lines)  # the fingerprint
         fleet.crash("jobs-1")
         screen = app.screen
         assert isinstance(screen, ProcessesScreen)
@@ -149,9 +155,10 @@ async def test_fleet_wide_views(fleet: Fleet) -> None:
 
 def test_snapshot_processes(fleet: Fleet, snap_compare: Any) -> None:
     """`w` over a fleet at 140x45: five processes, alive ones first; jobs-1, crashed, greyed
-    at the bottom with when it went; every column on screen (name, host, pid, program,
-    started, heartbeat age, state, producers, consumers, rate, drops, schema fingerprints);
-    the highlighted process written out below: its producers, consumers and models."""
+    at the bottom with how long ago it went; every column whole (name, host, pid, program,
+    started, heartbeat age, state, producers, consumers, rate, drops, models), web-old-1's
+    models in yellow: `order-events differs`; the highlighted process written out below:
+    its producers, consumers and models with their fingerprints."""
     fleet.crash("jobs-1")
 
     async def run_before(pilot: Pilot[None]) -> None:
@@ -162,8 +169,8 @@ def test_snapshot_processes(fleet: Fleet, snap_compare: Any) -> None:
 
 
 def test_snapshot_processes_small(fleet: Fleet, snap_compare: Any) -> None:
-    """`w` at 80x24: process, program, heartbeat, state and schemas; host, pid, started and
-    the counts left out first, so the state of each process is on screen."""
+    """`w` at 80x24: process, program, heartbeat, state (`gone 34s ago`) and models whole;
+    host, pid, started and the counts left out first."""
     fleet.crash("jobs-1")
 
     async def run_before(pilot: Pilot[None]) -> None:
@@ -183,6 +190,18 @@ def test_snapshot_fleet_overview(fleet: Fleet, snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(_panel(fleet), terminal_size=SIZE, run_before=run_before)
+
+
+def test_snapshot_fleet_overview_small(fleet: Fleet, snap_compare: Any) -> None:
+    """`o` over a fleet at 80x24: producer and process cut in the middle so services-1 and
+    services-2 stay apart; jobs-1 `(gone)`."""
+    fleet.crash("jobs-1")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.press("o")
+        await pilot.pause()
+
+    assert snap_compare(_panel(fleet), terminal_size=(80, 24), run_before=run_before)
 
 
 def test_snapshot_fleet_doctor(fleet: Fleet, snap_compare: Any) -> None:
@@ -392,3 +411,44 @@ async def test_a_hostile_announced_schema_is_shown_not_obeyed(
                 await pilot.press(key)
                 await pilot.pause()
             assert app.is_running
+
+
+def test_snapshot_fleet_doctor_small(fleet: Fleet, snap_compare: Any) -> None:
+    """`d` over a fleet at 80x24: the findings and the selected one written out below."""
+    fleet.crash("jobs-1")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.press("d")
+        await pilot.pause()
+        pilot.app.query_one("#global", TabbedContent).active = "doctor"
+        await pilot.pause()
+
+    assert snap_compare(_panel(fleet), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_the_models_column_names_the_models_a_process_disagrees_on() -> None:
+    """The Processes table says which of a process's models differ from most processes'
+    (the cut list of fingerprints said nothing at a glance); the detail lists them all."""
+
+    def record(name: str, **schemas: str) -> dict[str, Any]:
+        return {
+            "name": name, "alive": True, "host": "h", "pid": 1, "program": "w.py",
+            "started": 0.0, "heartbeat_age": 0.0, "producers": [], "consumers": [],
+            "publish_rate": None, "link_drops": 0, "drops_last_minute": 0,
+            "schemas": {k.replace("_", "-"): v for k, v in schemas.items()},
+        }  # fmt: skip
+
+    records = [
+        record("web-1", order_events="OrderEvent:e6", metric_data="MetricData:d9"),
+        record("svc-1", order_events="OrderEvent:e6", metric_data="MetricData:d9"),
+        record("web-old-1", order_events="OrderEventV1:b2", metric_data="MetricData:d9"),
+        record("jobs-1", paragraph="ParagraphContent:db"),
+        record("empty"),
+    ]
+    majority = schema_majority(records)
+    models = {r["name"]: process_cells(r, 0.0, majority)[-1] for r in records}
+    assert str(models["web-1"]) == "2 models"
+    assert str(models["web-old-1"]) == "2 models · order-events differs"
+    assert "yellow" in str(models["web-old-1"].style)
+    assert str(models["jobs-1"]) == "1 model"  # alone on its channel: nothing to differ from
+    assert str(models["empty"]) == "—"

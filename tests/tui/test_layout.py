@@ -427,6 +427,25 @@ async def test_event_log_gets_shorter_columns_on_a_small_terminal() -> None:
         assert "/static_page.py:" in narrow[0] and len(narrow[0]) <= 80  # all on screen
 
 
+async def test_long_event_lines_end_in_an_ellipsis_at_the_edge_at_any_width() -> None:
+    """A long payload used to run past the log's edge behind a sideways scrollbar; each line
+    is now cut with `…` at the log's width, and cut again when the terminal is resized."""
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        log = app.query_one(EventLog)
+        for size in (SIZE, (100, 30), SMALL, (120, 40)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            width = log.scrollable_content_region.width
+            drawn = [strip.text.rstrip() for strip in log.lines]
+            long = [line for line in drawn if line.endswith("…")]
+            assert long, f"no line was long enough to cut at {size}"
+            assert all(len(line) <= width for line in drawn), size
+            assert all(len(line) >= width - 1 for line in long), size  # cut at the edge
+            assert log.virtual_size.width <= width  # nothing to scroll sideways to
+
+
 async def test_table_preview_never_cuts_a_number() -> None:
     from textual.app import App, ComposeResult
 

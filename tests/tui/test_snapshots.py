@@ -92,9 +92,25 @@ def test_metric_preview(snap_compare) -> None:
     assert snap_compare(make_demo(), terminal_size=SIZE, run_before=run_before)
 
 
+def test_metric_preview_small(snap_compare) -> None:
+    """The same at 80x24: the first card whole (value, arrow, sparkline), the second below
+    it (the preview scrolls); the header's totals in short words."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.press("down", "down")
+        await _live_for_a_while(pilot)
+
+    assert snap_compare(make_demo(), terminal_size=SMALL, run_before=run_before)
+
+
 def test_log_producers(snap_compare) -> None:
     """`l`: the Log Producers text, exactly as the store prints it, in the bottom panel."""
     assert snap_compare(make_demo(), press=["l"], terminal_size=SIZE)
+
+
+def test_log_producers_small(snap_compare) -> None:
+    """`l` at 80x24: the Log Producers text takes most of the height; long lines wrap."""
+    assert snap_compare(make_demo(), press=["l"], terminal_size=SMALL)
 
 
 def test_doctor_with_antipatterns(snap_compare) -> None:
@@ -147,6 +163,30 @@ def test_producers_small(snap_compare) -> None:
     assert snap_compare(make_demo(antipatterns=True), terminal_size=SMALL, run_before=run_before)
 
 
+async def _consumers_of_metric_data(pilot: Pilot[None]) -> None:
+    await pilot.pause()
+    pilot.app.query_one(ChannelList).select("metric-data")
+    await pilot.press("3")
+    await pilot.pause()
+    pilot.app.clear_notifications()
+
+
+def test_consumers(snap_compare) -> None:
+    """`3` on metric-data in antipattern mode: its two consumers, each with where it was
+    registered, updates delivered, errors, callbacks and model; every column whole."""
+    assert snap_compare(
+        make_demo(antipatterns=True), terminal_size=SIZE, run_before=_consumers_of_metric_data
+    )
+
+
+def test_consumers_small(snap_compare) -> None:
+    """The same at 80x24: consumer, where and errors whole; callbacks, model and delivered
+    left out. The event log's payloads end in `…` at the edge, with no sideways scroll."""
+    assert snap_compare(
+        make_demo(antipatterns=True), terminal_size=SMALL, run_before=_consumers_of_metric_data
+    )
+
+
 def test_form_with_inline_errors(snap_compare) -> None:
     """`i` then Publish (ctrl+s) with nothing typed: the form stays open and says what is
     missing under each field."""
@@ -160,6 +200,21 @@ def test_form_with_inline_errors(snap_compare) -> None:
         await pilot.pause()
 
     assert snap_compare(make_demo(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_form_small(snap_compare) -> None:
+    """The form at 80x24 after an empty Publish: every field, its error and the buttons
+    reachable (the form scrolls)."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await pilot.press("i")
+        await pilot.pause()
+        pilot.app.screen.query_one(Input).cursor_blink = False
+        pilot.app.screen.query_one(TextArea).cursor_blink = False
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+
+    assert snap_compare(make_demo(), terminal_size=SMALL, run_before=run_before)
 
 
 def test_job_progress(snap_compare) -> None:
@@ -176,22 +231,42 @@ def test_job_progress(snap_compare) -> None:
     assert snap_compare(make_demo(), terminal_size=SIZE, run_before=run_before)
 
 
-def test_history_diff(snap_compare) -> None:
-    """History of metric-data with two updates marked (●) and their difference below."""
+def test_job_progress_small(snap_compare) -> None:
+    """`j` at 80x24, the toast gone: the job, its bridge producer, status and progress."""
 
     async def run_before(pilot: Pilot[None]) -> None:
-        await pilot.press("down", "down")
-        pilot.app.sources.tick_realtime()
-        pilot.app.sources.tick_realtime()
+        await pilot.press("j")
         await pilot.pause()
-        pilot.app.query_one("#detail", TabbedContent).active = "history"
+        for _ in range(2):
+            pilot.app.sources.tick_jobs()
         await pilot.pause()
-        table = pilot.app.query_one("#history-panel").query_one(DataTable)
-        table.focus()
-        await pilot.press("enter", "down", "enter")
-        await pilot.pause()
+        pilot.app.clear_notifications()
 
-    assert snap_compare(make_demo(), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(make_demo(), terminal_size=SMALL, run_before=run_before)
+
+
+async def _two_updates_marked(pilot: Pilot[None]) -> None:
+    await pilot.press("down", "down")
+    pilot.app.sources.tick_realtime()
+    pilot.app.sources.tick_realtime()
+    await pilot.pause()
+    pilot.app.query_one("#detail", TabbedContent).active = "history"
+    await pilot.pause()
+    table = pilot.app.query_one("#history-panel").query_one(DataTable)
+    table.focus()
+    await pilot.press("enter", "down", "enter")
+    await pilot.pause()
+
+
+def test_history_diff(snap_compare) -> None:
+    """History of metric-data with two updates marked (●) and their difference below."""
+    assert snap_compare(make_demo(), terminal_size=SIZE, run_before=_two_updates_marked)
+
+
+def test_history_diff_small(snap_compare) -> None:
+    """The same at 80x24: the time left out so that the kind stays whole and the value has
+    room; the producer cut in the middle; the difference below."""
+    assert snap_compare(make_demo(), terminal_size=SMALL, run_before=_two_updates_marked)
 
 
 def test_schema(snap_compare) -> None:
@@ -226,9 +301,19 @@ def test_data_flow(snap_compare) -> None:
     assert snap_compare(make_demo(), press=["f"], terminal_size=SIZE)
 
 
+def test_data_flow_small(snap_compare) -> None:
+    """`f` at 80x24: the same tree, scrolling; names and places cut with `…`, never wrapped."""
+    assert snap_compare(make_demo(), press=["f"], terminal_size=SMALL)
+
+
 def test_help(snap_compare) -> None:
     """`?`: every key and what each panel shows."""
     assert snap_compare(make_demo(), press=["question_mark"], terminal_size=SIZE)
+
+
+def test_help_small(snap_compare) -> None:
+    """`?` at 80x24: the keys first, the text wrapped to the width; it scrolls."""
+    assert snap_compare(make_demo(), press=["question_mark"], terminal_size=SMALL)
 
 
 # -- the replay (``mapstore-tui replay FILE``) of the session in ``recordings.py`` ----------

@@ -12,6 +12,7 @@ The fleet demo adds ``k`` (SIGKILL the highlighted worker) and ``s`` (start anot
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -73,8 +74,35 @@ def _clock(seconds: float | None) -> str:
     return time.strftime("%H:%M:%S", time.gmtime(seconds))  # UTC, as the event log
 
 
-def process_cells(record: dict[str, Any], now: float) -> tuple[Cell, ...]:
-    """One process's row; a gone one greyed, with when it went."""
+def schema_majority(records: list[dict[str, Any]]) -> dict[str, str]:
+    """Per channel, the model fingerprint most processes have (ties: the first in order)."""
+    seen: dict[str, Counter[str]] = {}
+    for record in records:
+        for channel, fingerprint in record["schemas"].items():
+            seen.setdefault(channel, Counter())[fingerprint] += 1
+    return {channel: counts.most_common(1)[0][0] for channel, counts in seen.items()}
+
+
+def _models(record: dict[str, Any], majority: dict[str, str], dim: str) -> Text:
+    """``4 models``, or which of them differ from most processes' (the detail lists all)."""
+    schemas: dict[str, str] = record["schemas"]
+    if not schemas:
+        return Text("—", dim)
+    count = plural(len(schemas), "model")
+    differ = sorted(c for c, f in schemas.items() if majority.get(c, f) != f)
+    if not differ:
+        return Text(count, dim)
+    verb = "differs" if len(differ) == 1 else "differ"
+    return Text(f"{count} · {', '.join(differ)} {verb}", "yellow")
+
+
+def process_cells(
+    record: dict[str, Any], now: float, majority: dict[str, str] | None = None
+) -> tuple[Cell, ...]:
+    """One process's row; a gone one greyed, with when it went.
+
+    ``majority``: see ``schema_majority`` (a model no other process shares never differs).
+    """
     alive = record["alive"]
     dim = "" if alive else "dim"
     if alive:
@@ -82,10 +110,9 @@ def process_cells(record: dict[str, Any], now: float) -> tuple[Cell, ...]:
     else:
         gone = record["gone_since"]
         ago = None if gone is None else max(0.0, now - gone)
-        state = Text(f"gone {_clock(gone)} ({age(ago)} ago)", "red dim")
+        state = Text(f"gone {age(ago)} ago", "red dim")  # the detail below has the time
     name = Text(record["name"] + (" (this)" if record.get("me") else ""), dim or "bold")
     drops = record["link_drops"]
-    schemas = ", ".join(sorted(set(record["schemas"].values()))) or "—"
     return (
         name,
         Text(record["host"] or "?", dim),
@@ -98,7 +125,7 @@ def process_cells(record: dict[str, Any], now: float) -> tuple[Cell, ...]:
         Text(compact(len(record["consumers"])), dim),
         Text("—" if record["publish_rate"] is None else rate(record["publish_rate"]), dim),
         Text(compact(drops), "yellow" if record["drops_last_minute"] else dim),
-        Text(schemas, dim),
+        _models(record, majority or {}, dim),
     )
 
 
@@ -115,15 +142,15 @@ class ProcessesTable(FittedTable):
         Column("Process", "id", floor=10, give=3),
         Column("Host", floor=6, give=2, drop=1),
         Column("PID", "number", drop=2),
-        Column("Program", floor=8, give=2),
+        Column("Program", floor=10, give=2),
         Column("Started", "number", drop=3),
         Column("Beat", "number"),
-        Column("State", floor=10, give=4),  # alive / gone: cut last
+        Column("State", floor=12, give=4),  # alive / gone: cut last
         Column("Prod", "number", drop=5),
         Column("Cons", "number", drop=4),
         Column("Rate", "number", drop=6),
         Column("Drops", "number", drop=7),
-        Column("Schemas", floor=12, give=1),
+        Column("Models", floor=20, give=1),  # which differ: worth leaving counts out for
     )
 
 
@@ -249,7 +276,10 @@ class ProcessesScreen(Screen[None]):
         if not records:
             table.show([(None, (Text("no process has linked yet", "dim"),) + ("",) * 11)])
         else:
-            table.show([(record["name"], process_cells(record, now)) for record in records])
+            majority = schema_majority(records)
+            table.show(
+                [(record["name"], process_cells(record, now, majority)) for record in records]
+            )
         self._describe()
 
     def highlighted(self) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rich.text import Text
+from textual.events import Resize
 from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import RichLog
@@ -104,9 +105,16 @@ def describe_event(event: StoreEvent, *, narrow: bool = False) -> EventLine:
         (f"{clip_middle(who, who_width):<{who_width}}", "cyan"),
         " ",
         detail,
+        no_wrap=True,
+        overflow="ellipsis",  # a long payload ends in … at the log's edge
     )
     search = " ".join(str(part or "") for part in (event.kind, event.channel, who, detail)).lower()
     return EventLine(line, search, event)
+
+
+def _joined(lines: list[Text]) -> Text:
+    """Lines in one write, each cut with … at the log's width rather than scrolling sideways."""
+    return Text("\n", no_wrap=True, overflow="ellipsis").join(lines)
 
 
 def _plain(value: object) -> object:
@@ -121,6 +129,10 @@ class EventLog(RichLog):
     that scrolls faster than anyone can read costs render time and shows nothing more.
     """
 
+    DEFAULT_CSS = """
+    EventLog { overflow-x: hidden; overflow-y: scroll; }
+    """
+
     filter_text: reactive[str] = reactive("")
     narrow: reactive[bool] = reactive(False)
     """Shorter columns (a small terminal); the kept lines are formatted again."""
@@ -131,6 +143,8 @@ class EventLog(RichLog):
         self.dropped = 0
         self._unwritten: list[EventLine] = []
         self._flush_timer: Timer | None = None
+        self._cut_for = 0
+        """The width the written lines were cut for."""
 
     def add(
         self,
@@ -181,12 +195,30 @@ class EventLog(RichLog):
         needle = self.filter_text.strip().lower()
         shown = [line.text for line in pending if not needle or needle in line.search]
         if shown:
-            self.write(Text("\n").join(shown))
+            self._write(shown)
 
     @property
     def max_lines_or_all(self) -> int:
         """How many waiting lines are worth writing."""
         return self.max_lines or len(self._unwritten)
+
+    def _write(self, lines: list[Text]) -> None:
+        """Write lines cut for the log's width.
+
+        The scrollbar always has its room, so that width holds until the next resize.
+        """
+        self.write(_joined(lines), width=self.scrollable_content_region.width or None)
+
+    def on_resize(self, event: Resize) -> None:
+        """Cut the kept lines again for a new width: RichLog renders a line once.
+
+        Writes before the first size wait in RichLog, with the width given here; its own
+        handler, which Textual calls after this one, writes them.
+        """
+        if event.size.width != self._cut_for:
+            self._cut_for = event.size.width
+            if self.lines_kept:
+                self.watch_filter_text()
 
     def watch_narrow(self, narrow: bool) -> None:
         kept = [
@@ -203,4 +235,4 @@ class EventLog(RichLog):
         self.clear()
         shown = [line.text for line in self.lines_kept if not needle or needle in line.search]
         if shown:
-            self.write(Text("\n").join(shown))
+            self._write(shown)

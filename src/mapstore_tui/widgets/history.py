@@ -42,10 +42,10 @@ class _HistoryTable(FittedTable):
     COLUMNS = (
         Column("", floor=1),
         Column("Seq", "number"),
-        Column("Time", floor=8, give=3),
+        Column("Time", floor=8, give=3, drop=1),  # the channel list has the age
         Column("Producer", "id", floor=8, give=2),
-        Column("Kind", floor=4, give=1),
-        Column("Value", floor=8, give=0),
+        Column("Kind", floor=9, give=4),  # `published` whole: short words that say much
+        Column("Value", floor=12, give=0),
     )
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import DataTable
 
 from mapstore_core import JobUpdate
+from mapstore_tui.widgets.fitted import Column, FittedTable
 
 __all__ = ["JobChanged", "JobsTable", "progress_bar"]
 
@@ -18,7 +19,7 @@ class JobChanged(Message):
     """A job moved (posted from the job's thread)."""
 
 
-def progress_bar(progress: float, width: int = 20) -> str:
+def progress_bar(progress: float, width: int = 12) -> str:
     """``██████░░░░ 60%``."""
     filled = round(progress * width)
     return "█" * filled + "░" * (width - filled) + f" {progress:4.0%}"
@@ -32,31 +33,32 @@ _STATUS = {
 }
 
 
-class JobsTable(DataTable[str]):
-    """One row per job, newest first."""
+class JobsTable(FittedTable):
+    """One row per job, newest first; at 80 columns the result gives way first."""
+
+    COLUMNS = (
+        Column("Job", "id", floor=8, give=2),
+        Column("Bridge producer", "id", floor=12, give=1),
+        Column("Status", floor=9, give=4),
+        Column("Progress", floor=17, give=3),
+        Column("Result / error", floor=8, give=0),
+    )
 
     jobs: reactive[list[JobUpdate]] = reactive(list, always_update=True)
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, id=id)
-
-    def on_mount(self) -> None:
-        self.add_columns("Job", "Bridge producer", "Status", "Progress", "Result / error")
-        self.watch_jobs(self.jobs)
-
     def watch_jobs(self, jobs: list[JobUpdate]) -> None:
-        if not self.columns:
-            return
-        self.clear()
         if not jobs:
-            self.add_row("", "", "", "", "press j to submit an AI summarisation job")
+            self.show([(None, ("", "", "", "", "press j to submit an AI summarisation job"))])
             return
+        rows: list[tuple[str | None, tuple[Text | str, ...]]] = []
         for job in reversed(jobs):
             outcome = job.error or (str(job.result).splitlines()[0] if job.result else "")
-            self.add_row(
+            cells = (
                 job.job_id,
                 f"job-bridge:{job.job_id}",
-                _STATUS[job.status],
+                Text.from_markup(_STATUS[job.status]),
                 progress_bar(job.progress),
                 outcome,
             )
+            rows.append((job.job_id, cells))
+        self.show(rows)
