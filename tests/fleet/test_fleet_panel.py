@@ -193,8 +193,8 @@ def test_snapshot_fleet_overview(fleet: Fleet, snap_compare: Any) -> None:
 
 
 def test_snapshot_fleet_overview_small(fleet: Fleet, snap_compare: Any) -> None:
-    """`o` over a fleet at 80x24: producer and process cut in the middle so services-1 and
-    services-2 stay apart; jobs-1 `(gone)`."""
+    """`o` over a fleet at 80x24: services-1 and services-2 whole, producers and channels cut
+    in the middle; jobs-1's `(gone)` and `stale`; where, state and the doctor's flags."""
     fleet.crash("jobs-1")
 
     async def run_before(pilot: Pilot[None]) -> None:

@@ -23,7 +23,7 @@ __all__ = [
     "with_process",
 ]
 
-PROCESS_COLUMN = Column("Process", "id", floor=8, give=2)
+PROCESS_COLUMN = Column("Process", "id", floor=10, give=2)  # `services-1` whole
 
 
 def has_process(records: Sequence[Mapping[str, Any]]) -> bool:
