@@ -26,3 +26,9 @@ def clock() -> FakeClock:
 @pytest.fixture
 def store(clock: FakeClock) -> MapObjectStore:
     return MapObjectStore(history_size=5, clock=clock)
+
+
+@pytest.fixture
+def on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process panel commands as in a terminal (pytest's stdin and stdout are not one)."""
+    monkeypatch.setattr("mapstore_tui.cli._need_a_terminal", lambda command: None)

@@ -75,6 +75,9 @@ class MapStoreApp(App[None]):
         Binding("R", "dump_flight", "Flight recorder", show=False),  # listed by ? and ctrl+p
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),
+        # as in most terminal tools (Textual's own only says "press ctrl+q"); with text
+        # selected by the mouse, the screen's ctrl+c copies it first
+        Binding("ctrl+c", "quit", "Quit", show=False, system=True),
         Binding("1", "detail('preview')", "Preview", show=False),
         Binding("2", "detail('producers')", "Producers", show=False),
         Binding("3", "detail('consumers')", "Consumers", show=False),

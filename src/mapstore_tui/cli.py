@@ -249,7 +249,7 @@ def _run_fleet(args: argparse.Namespace, url: str) -> int:
         if args.command == "attach":
             panel = MapStoreApp(store=store)
             panel.sub_title = f"fleet {args.namespace!r} · {link.url_redacted}"
-            return run_panel(panel)
+            return _panel(panel, "attach")
         _print(args.command, store.log_producers, store.snapshot)
         _say_if_nobody_linked(link, args.namespace)
         return 0
@@ -287,6 +287,7 @@ def _fleet_demo(args: argparse.Namespace) -> int:
         fleet = DemoFleet(workers=args.workers, antipatterns=args.antipatterns)
     except FleetDemoError as exc:
         raise _UsageError(str(exc)) from exc
+    _need_a_terminal("fleet-demo")  # before a worker starts
     try:
         fleet.start()
         app = FleetDemoApp(fleet)
@@ -309,7 +310,7 @@ def _replay(args: argparse.Namespace) -> int:
         app = ReplayApp(args.file)
     except MapStoreError as exc:  # not a recording, a newer version, unreadable
         raise _UsageError(str(exc)) from exc
-    return run_panel(app)
+    return _panel(app, "replay")
 
 
 def _token_options(parser: argparse.ArgumentParser) -> None:
@@ -443,10 +444,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_status if isinstance(exc, Stopped) else 130
 
 
+def _need_a_terminal(command: str) -> None:
+    """Refuse a panel whose stdin or stdout is not a terminal.
+
+    Textual then reads no keys (``q`` does nothing) and spins at full CPU, writing escape
+    codes into the file or pipe, until a signal ends it. A browser's panel (``web``) runs
+    with ``TEXTUAL_DRIVER`` set and needs no terminal.
+    """
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return
+    for stream, name in ((sys.stdin, "stdin"), (sys.stdout, "stdout")):
+        if stream is None or not stream.isatty():
+            raise _UsageError(
+                f"{command} draws a panel and needs a terminal, but {name} is not one "
+                "(log-producers and snapshot print and exit, for scripts)"
+            )
+
+
+def _panel(app: MapStoreApp, command: str) -> int:
+    """Run a panel command's app, in a terminal only."""
+    _need_a_terminal(command)
+    return run_panel(app)
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from mapstore_tui.demo_app import DemoApp
 
+        _need_a_terminal("demo")  # before the sources start
         app = DemoApp(seed=args.seed, antipatterns=args.antipatterns)
         try:
             return run_panel(app)
@@ -478,7 +503,7 @@ def _run(args: argparse.Namespace) -> int:
             if args.command == "attach":
                 panel = MapStoreApp(view=view)
                 panel.sub_title = view.description
-                return run_panel(panel)
+                return _panel(panel, "attach")
             _print(args.command, view.log_producers, view.snapshot)
         finally:
             view.close()

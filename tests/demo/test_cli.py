@@ -85,3 +85,26 @@ def test_headless_commands_need_a_source(capsys) -> None:
         main(["log-producers"])
     assert info.value.code == 2
     assert "--demo" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["demo"], ["fleet-demo"], ["replay", __file__]])
+def test_a_panel_without_a_terminal_says_so_instead_of_spinning(command: list[str]) -> None:
+    """`mapstore-tui demo < /dev/null` drew, ignored `q` and spun at 100% CPU until killed
+    (and wrote escape codes into a file when stdout was one). Now: one line and exit 2,
+    before a source or worker starts; the command's own errors still come first."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mapstore_tui", *command],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if command[0] == "replay":  # not a recording: that says more than "no terminal"
+        assert result.returncode == 2 and "terminal" not in result.stderr
+        return
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"mapstore-tui: {command[0]} draws a panel and needs a terminal, but stdin is not one"
+        " (log-producers and snapshot print and exit, for scripts)\n"
+    )

@@ -104,6 +104,17 @@ async def test_processes_view_and_a_crash_mid_test(fleet: Fleet) -> None:
         assert not isinstance(app.screen, ProcessesScreen)
 
 
+async def test_ctrl_c_quits_the_processes_screen(fleet: Fleet) -> None:
+    """The fleet demo opens on Processes, where Ctrl+C did nothing at all."""
+    app = MapStoreApp(store=fleet.observer_store, refresh_interval=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("w")
+        assert isinstance(app.screen, ProcessesScreen)
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert app.return_code == 0
+
+
 async def test_processes_say_how_to_attach_from_another_terminal(fleet: Fleet) -> None:
     """The fleet demo's Redis listens on a socket in a private temporary directory: nothing
     said where, so no other terminal could attach to its namespace."""

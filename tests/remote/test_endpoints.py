@@ -191,7 +191,7 @@ def test_ls_with_nothing_running(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.fixture
-def panel_runs(monkeypatch: pytest.MonkeyPatch) -> list[MapStoreApp]:
+def panel_runs(monkeypatch: pytest.MonkeyPatch, on_a_terminal: None) -> list[MapStoreApp]:
     """``attach`` opens the panel: record it instead of running it."""
     opened: list[MapStoreApp] = []
 

@@ -209,6 +209,27 @@ async def test_c_copies_right_after_l_and_says_so() -> None:
         assert f"Log Producers text ({lines} lines)" in toasts.calls[0]["message"]
 
 
+async def test_ctrl_c_quits_as_the_docs_say_from_any_pane() -> None:
+    """Ctrl+C only drew Textual's "press ctrl+q to quit" toast (and nothing over some
+    screens), while the docs promised it quits like `q`. In an editor it still copies."""
+    for keys in ([], ["question_mark"], ["slash"], ["o"], ["d"]):
+        app = make_demo()
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await pilot.press(*keys)
+            await pilot.pause()
+            await pilot.press("ctrl+c")
+            await pilot.pause()
+            assert app.return_code == 0, keys
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("i")  # the form: ctrl+c in its text area is copy
+        await pilot.pause()
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert app.return_code is None and isinstance(app.screen, FormScreen)
+
+
 async def test_footer_says_resume_while_paused() -> None:
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:

@@ -36,6 +36,7 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape", "dismiss", "Close"),
         Binding("question_mark", "dismiss", "Close", show=False),
         Binding("q", "dismiss", "Close", show=False),
+        Binding("ctrl+c", "app.quit", "Quit", show=False),  # a modal keeps the app's keys out
     ]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
