@@ -18,6 +18,14 @@ children must notice by themselves. Two mechanisms, one per kind of child:
 The kernel sends the parent-death signal when the *thread* that started the child ends, so
 start guarded programs from a thread that lives as long as they should (the main thread).
 
+**The terminal keeper** (``TerminalKeeper``): a panel killed outright (SIGKILL) leaves its
+terminal in the alternate screen with mouse reporting on and the cursor hidden, and the
+shell's prompt drawn over the last frame (the shell itself puts back the tty's termios
+settings, not these modes). The keeper is this file run as a script, with a lifeline of its
+own as stdin and the terminal as stdout: the panel writes one byte when it has restored the
+terminal itself; end-of-file without that byte means it died, and the keeper writes the
+sequences Textual's driver writes on exit.
+
 This file imports the standard library only: it runs as a script, before ``exec``.
 """
 
@@ -33,9 +41,24 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-__all__ = ["Lifeline", "guarded", "watch_stdin"]
+__all__ = ["Lifeline", "TerminalKeeper", "guarded", "watch_stdin"]
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+_RESTORED = b"."
+"""What the panel writes to the keeper once the terminal is its own again."""
+
+_RESET = (
+    b"\x1b[<u"  # the Kitty keyboard protocol off (before leaving the alternate screen)
+    b"\x1b[?1049l"  # the main screen back
+    b"\x1b[?25h"  # the cursor shown
+    b"\x1b[?1004l"  # focus events off
+    b"\x1b[?1000l\x1b[?1003l\x1b[?1015l\x1b[?1006l"  # mouse reporting off
+    b"\x1b[?2004l"  # bracketed paste off
+    b"\x1b[?2048l"  # in-band resize reports off
+    b"\x1b[?7h"  # line wrap on
+)
+"""Textual's ``LinuxDriver.stop_application_mode``, as bytes."""
 
 
 class Lifeline:
@@ -48,12 +71,69 @@ class Lifeline:
     def __init__(self) -> None:
         self.stdin, self._write = os.pipe()
 
+    def send(self, data: bytes) -> None:
+        """Write ``data`` down the lifeline (a child that listens reads it; OSError if none)."""
+        os.write(self._write, data)
+
     def close(self) -> None:
         """Cut the lifeline (every child watching it reads end-of-file); idempotent."""
         for fd in (self._write, self.stdin):
             if fd >= 0:
                 os.close(fd)
         self.stdin = self._write = -1
+
+
+class TerminalKeeper:
+    """Resets the terminal's modes if this process dies before ``restored()`` is called.
+
+    Starts the keeper only when stdout is a terminal; ``restored()`` ends it quietly.
+    """
+
+    def __init__(self) -> None:
+        self._lifeline: Lifeline | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        if not os.isatty(1):
+            return
+        self._lifeline = Lifeline()
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", str(Path(__file__)), "terminal", str(os.getpid()), "--"],
+            stdin=self._lifeline.stdin,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # the terminal's Ctrl+C and hangup are the panel's
+        )
+
+    def restored(self) -> None:
+        """The terminal is as it was (the panel ended, however): the keeper leaves it be."""
+        if self._lifeline is None:
+            return
+        try:
+            self._lifeline.send(_RESTORED)
+        except OSError:
+            pass  # the keeper is gone already: nothing would reset the terminal anyway
+        self._lifeline.close()
+        self._lifeline = None
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _keep_terminal() -> NoReturn:
+    """Wait for the panel's end; reset the terminal unless it said it had (see module)."""
+    restored = False
+    try:
+        while chunk := os.read(0, 64):
+            restored = restored or _RESTORED in chunk
+    except OSError:
+        pass
+    if not restored:
+        try:
+            os.write(1, _RESET)
+        except OSError:
+            pass  # a terminal that hung up: nothing to reset
+    sys.exit(0)
 
 
 def guarded(argv: Sequence[str], *, parent_death_signal: bool = True) -> list[str]:
@@ -117,6 +197,8 @@ def _guard(parent: int, argv: list[str]) -> NoReturn:
 
 
 def _main(args: list[str]) -> NoReturn:
+    if args[:1] == ["terminal"]:
+        _keep_terminal()
     if len(args) < 4 or args[0] not in ("prctl", "guard") or args[2] != "--":
         sys.exit(f"usage: {Path(__file__).name} prctl|guard PARENT_PID -- PROGRAM [ARG ...]")
     mode, parent, _, *argv = args

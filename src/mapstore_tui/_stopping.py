@@ -18,6 +18,9 @@ are handled alike:
 - ``held()``: cleanup runs to its end; a signal arriving meanwhile is acted on after it;
 - ``wait_until_stopped()``: a headless command's "run until told to stop".
 
+A panel killed outright (SIGKILL) runs nothing at all: ``run_panel`` leaves its terminal to
+a ``_lifeline.TerminalKeeper``, which resets it.
+
 Signal handlers can be set from the main thread only; elsewhere these do nothing extra.
 """
 
@@ -128,7 +131,14 @@ def run_panel(app: App[Any]) -> int:
         with _handling(stop):
             await app.run_async()
 
-    asyncio.run(run())
+    from mapstore_tui._lifeline import TerminalKeeper  # ctypes: only for a panel
+
+    keeper = None if os.environ.get("TEXTUAL_DRIVER") else TerminalKeeper()
+    try:
+        asyncio.run(run())
+    finally:
+        if keeper is not None:  # Textual has put the terminal back, even after a crash
+            keeper.restored()
     return app.return_code or 0
 
 

@@ -61,7 +61,9 @@ def start(root: Path, session: str) -> Demo:
     until_shown(session, "4 alive")
     shell = int(tmux("display", "-p", "-t", session, "#{pane_pid}"))
     [panel] = [p for p in children(shell) if "fleet-demo" in p.cmdline]
-    started = poll_until(lambda: len(children(panel.pid)) == 5, what="redis-server and 4 workers")
+    started = poll_until(
+        lambda: len(children(panel.pid)) == 6, what="redis-server, 4 workers, the keeper"
+    )
     assert started
     [directory] = [d for d in root.iterdir() if d.name.startswith("mapstore-fleet-")]
     return Demo(session, panel, children(panel.pid), directory)
@@ -79,6 +81,7 @@ def assert_nothing_left(demo: Demo) -> None:
     )
     assert naming(str(demo.directory)) == []  # no process left that names it
     assert any("redis-server" in p.cmdline for p in demo.children)
+    assert any("_lifeline.py terminal" in p.cmdline for p in demo.children)
     assert sum("fleet_worker" in p.cmdline for p in demo.children) == 4
     assert not demo.directory.exists()
 
@@ -129,6 +132,11 @@ def test_a_killed_panels_children_exit_and_the_next_demo_removes_its_directory(
         )
         assert naming(str(demo.directory)) == []
         assert (demo.directory / "demo.pid").read_text() == str(demo.panel.pid)
+        # the terminal keeper reset what the panel could not: the shell's prompt is
+        # readable, on the main screen, with the cursor shown and the mouse its own
+        until_shown(demo.session, "EXITED:137")
+        flags = "#{alternate_on} #{mouse_any_flag} #{cursor_flag}"
+        assert tmux("display", "-p", "-t", demo.session, flags).split() == ["0", "0", "1"]
     finally:
         kill_session(demo.session)
     assert process(demo.panel.pid) is None

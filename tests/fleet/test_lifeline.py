@@ -122,3 +122,28 @@ def test_a_worker_stops_when_its_stdin_closes(redis_server: RedisServer) -> None
             worker.wait()
         if worker.stdout is not None:
             worker.stdout.close()
+
+
+@pytest.mark.parametrize("said_restored", [True, False])
+def test_the_terminal_keeper_resets_only_when_the_panel_could_not(said_restored: bool) -> None:
+    """A panel killed outright left the terminal in the alternate screen, mouse on, cursor
+    hidden. The keeper writes Textual's exit sequences when its lifeline ends without the
+    panel's "restored" byte, and nothing when the panel said it put the terminal back."""
+    from mapstore_tui import _lifeline
+
+    lifeline = _lifeline.Lifeline()
+    keeper = subprocess.Popen(
+        [sys.executable, "-I", _lifeline.__file__, "terminal", str(os.getpid()), "--"],
+        stdin=lifeline.stdin,
+        stdout=subprocess.PIPE,  # a terminal in use; a pipe here, to read what it wrote
+    )
+    if said_restored:
+        lifeline.send(b".")
+    lifeline.close()  # the panel's end: closed here, or by the kernel for a killed one
+    written, _ = keeper.communicate(timeout=30)
+    assert keeper.returncode == 0
+    if said_restored:
+        assert written == b""
+    else:
+        assert written.startswith(b"\x1b[<u\x1b[?1049l\x1b[?25h")
+        assert b"\x1b[?1003l" in written and b"\x1b[?2004l" in written
