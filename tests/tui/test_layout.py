@@ -136,6 +136,27 @@ async def test_at_80x24_the_doctor_shows_its_findings() -> None:
         assert table.region.bottom <= 24
 
 
+async def test_at_80x24_every_findings_fix_is_on_screen() -> None:
+    """The detail shows four lines at 80x24; with the explanation first, a long one pushed
+    the `Fix:` line out (and the table's Fix column is cut), so the fix was nowhere."""
+    app = make_demo(antipatterns=True)
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.press("d")
+        await pilot.pause()
+        table = app.query_one(DoctorTable)
+        detail = app.query_one("#doctor-detail", Static)
+        table.focus()
+        for row, finding in enumerate(table.findings):
+            table.move_cursor(row=row)
+            await pilot.pause()
+            if not finding["hint"]:
+                continue
+            shown = "\n".join(
+                line.text for line in detail.render_lines(detail.content_region.reset_offset)
+            )
+            assert "Fix: " + finding["hint"][:20] in " ".join(shown.split()), finding["rule"]
+
+
 async def test_every_pane_has_a_key_and_one_palette_entry() -> None:
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:

@@ -69,7 +69,11 @@ class DoctorTable(FittedTable):
 
 
 def describe_finding(finding: dict[str, Any]) -> Text:
-    """A finding in full: rule, who, what is wrong, the fix, where."""
+    """A finding in full: rule, who and where, then the fix, then what is wrong.
+
+    The fix comes before the explanation: on a short terminal the pane shows four lines,
+    and the fix is what a person acts on (the table's Fix column is cut first).
+    """
     text = Text.assemble(
         (finding["rule"], "bold"),
         " — ",
@@ -77,12 +81,11 @@ def describe_finding(finding: dict[str, Any]) -> Text:
         " on ",
         (finding["channel"], "bold"),
         f" ({finding['where']})" if finding["where"] else "",
-        "\n",
-        finding["message"],
     )
     if finding["hint"]:
         text.append("\nFix: ", "bold green")
         text.append(finding["hint"])
+    text.append("\n" + finding["message"])
     return text
 
 
