@@ -395,15 +395,25 @@ class MapStoreApp(App[None]):
             self.push_screen(HelpScreen(self.key_help()))
 
     def key_help(self) -> list[tuple[str, str]]:
-        """(key, description) of every binding, each key once (Pause/Resume share ``p``)."""
+        """(key, description) of every binding.
+
+        Each key once (Pause/Resume share ``p``); two keys of one action on one line
+        (``q, ctrl+c``).
+        """
         keys: dict[str, str] = {}
+        by_action: dict[str, str] = {}
         for binding in self._all_bindings():
             key = binding.key_display or binding.key
-            if key in keys:
+            same = by_action.get(binding.action)
+            if same is not None and keys[same] == binding.description:
+                keys = {f"{k}, {key}" if k == same else k: d for k, d in keys.items()}
+                by_action[binding.action] = f"{same}, {key}"
+            elif key in keys:
                 if binding.description not in keys[key].split(" / "):
                     keys[key] += f" / {binding.description}"
             else:
                 keys[key] = binding.description
+                by_action[binding.action] = key
         keys["tab"] = "focus: list, then panes"
         keys["ctrl+p"] = "every action by name"
         return list(keys.items())

@@ -65,7 +65,13 @@ async def test_every_producers_column_is_on_screen_at_140x45() -> None:
         ids = [record["id"] for record in table.records]
         doctor = dict(zip(ids, cells(table, 7), strict=True))
         assert doctor["realtime-service"] == "ok"
-        assert doctor["legacy-metrics-adapter"].startswith("unvalidated")
+        assert doctor["legacy-metrics-adapter"] == "unvalidated-publish"  # whole, not cut
+        state = dict(zip(ids, cells(table, 6), strict=True))
+        assert state["legacy-metrics-adapter"] == "value raw"
+        # the ids give way instead, cut in the middle: the two services stay apart
+        producers = cells(table, 0)
+        assert len(set(producers)) == len(producers)
+        assert all(p == i or "…" in p for p, i in zip(producers, ids, strict=True))
         # the channel list is only as wide as its content
         channel_list = app.query_one(ChannelList)
         assert channel_list.outer_size.width == channel_list.content_width < 70

@@ -80,14 +80,14 @@ class ProducersTable(RecordTable):
     """
 
     COLUMNS = (
-        Column("Producer", "id", floor=10, give=3),
+        Column("Producer", "id", floor=10, give=1),  # cut in the middle: ids stay apart
         Column("Kind", floor=8, give=4, drop=2),  # short words that say much: cut last
         Column("Registered at", "path", floor=16, give=0),
         Column("Msgs", "number", drop=4),
         Column("Rate", "number", drop=1),
         Column("Last", "number", drop=3),
         Column("State", floor=9, give=4),
-        Column("Doctor", floor=12, give=1, drop=5),  # the Doctor tab and the overview say it too
+        Column("Doctor", floor=12, give=3, drop=5),  # the Doctor tab and the overview say it too
     )
     flags: reactive[dict[str, list[str]]] = reactive(dict, always_update=True)
     rates: dict[str, float]
