@@ -188,6 +188,8 @@ def _record(args: argparse.Namespace) -> int:
         print(f"mapstore-tui record: {_printable(text)}", file=sys.stderr, flush=True)
 
     redis = _is_redis(args.address)
+    if redis:
+        _need_redis("record")
     if args.address is not None:
         _check_scheme(args.address)
     try:
@@ -227,6 +229,20 @@ def _is_redis(address: str | None) -> bool:
     return address is not None and address.startswith(_REDIS_SCHEMES)
 
 
+def _need_redis(command: str) -> None:
+    """Say which extra a Redis address needs, naming the command the person typed.
+
+    The link's own message names ``store.link()``, which they never called.
+    """
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        raise _UsageError(
+            f"{command} with a redis:// address needs the redis extra: "
+            "pip install 'mapstore[redis]'"
+        ) from None
+
+
 def _observe(url: str, namespace: str) -> tuple[MapObjectStore, StoreLink]:
     """A store linked as a read-only observer of ``namespace``; user errors raise."""
     store = MapObjectStore()
@@ -239,6 +255,7 @@ def _observe(url: str, namespace: str) -> tuple[MapObjectStore, StoreLink]:
 
 def _run_fleet(args: argparse.Namespace, url: str) -> int:
     """The panel (or a headless print) over a linked fleet, as an observer."""
+    _need_redis(args.command)
     store, link = _observe(url, args.namespace)
     try:
         if not link.wait_ready(timeout=_READY_TIMEOUT):
@@ -423,7 +440,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        parser.error(f"unrecognized arguments: {' '.join(unknown)} (see --help)")
     if args.command is None:
         parser.error(f"a COMMAND is missing: {', '.join(parser.commands)} (see --help)")
     _safe_stdout()

@@ -50,8 +50,8 @@ def test_bad_flags_exit_nonzero_with_a_message(capsys) -> None:
 def test_an_unknown_option_is_named_and_a_missing_command_listed(capsys) -> None:
     """`mapstore-tui --bogus` said "the following arguments are required: COMMAND"."""
     for argv, says in (
-        (["--bogus"], "unrecognized arguments: --bogus"),
-        (["--bogus", "demo"], "unrecognized arguments: --bogus"),
+        (["--bogus"], "unrecognized arguments: --bogus (see --help)"),
+        (["--bogus", "demo"], "unrecognized arguments: --bogus (see --help)"),
         ([], "a COMMAND is missing: demo, serve-demo, attach, fleet-demo, ls, record, "),
     ):
         with pytest.raises(SystemExit) as info:

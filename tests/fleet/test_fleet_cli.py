@@ -107,3 +107,30 @@ def test_fleet_demo_without_the_redis_module_names_the_extra(tmp_path: Path) -> 
     )
     assert result.stdout == ""
     assert list(tmp_path.iterdir()) == []  # nothing started: no redis-server, no directory
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["attach", "redis://127.0.0.1:1/0", "--namespace", "x"],
+        ["log-producers", "--attach", "redis://127.0.0.1:1/0"],
+        ["record", "redis://127.0.0.1:1/0", "-o", "out.jsonl"],
+    ],
+)
+def test_a_redis_address_without_the_redis_module_names_the_command(
+    argv: list[str], tmp_path: Path
+) -> None:
+    """It said "store.link() needs the redis extra", a call the person never made."""
+    blocked = (
+        "import sys; sys.modules['redis'] = None; "
+        f"from mapstore_tui.cli import main; sys.exit(main({argv!r}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", blocked], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"mapstore-tui: {argv[0]} with a redis:// address needs the redis extra: "
+        "pip install 'mapstore[redis]'\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # no recording file begun

@@ -122,10 +122,19 @@ async def test_processes_say_how_to_attach_from_another_terminal(fleet: Fleet) -
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("w")
         assert isinstance(app.screen, ProcessesScreen)
-        line = str(app.screen.query_one("#processes-attach", Static).render())
+        attach = app.screen.query_one("#processes-attach", Static)
         command = f"mapstore-tui attach {fleet.url} --namespace fleet"
-        assert line == f"attach from another terminal: {command}"
         assert fleet.url.startswith("unix:///")  # the whole path: it can be copied as it is
+        for width, between in ((250, " "), (len(command) + 4, "\n")):
+            # too narrow for both: the command on a line of its own, never cut at a space
+            await pilot.resize_terminal(width, 45)
+            await apoll_until(
+                lambda between=between: (
+                    str(attach.render()) == f"attach from another terminal:{between}{command}"
+                ),
+                what=f"the attach line at {width} columns",
+                pause=pilot.pause,
+            )
 
 
 async def test_fleet_wide_views(fleet: Fleet) -> None:

@@ -185,6 +185,26 @@ def describe_process(record: dict[str, Any], now: float) -> Text:
     return text
 
 
+class _AttachLine(Label):
+    """The command to attach; on a line of its own when label and command do not fit one.
+
+    A command wrapped at a space would be copied with a newline in it.
+    """
+
+    def __init__(self, command: str, *, id: str | None = None) -> None:
+        super().__init__(self._text(command, 10_000), id=id)
+        self._command = command
+
+    @staticmethod
+    def _text(command: str, width: int) -> Text:
+        label = "attach from another terminal:"
+        together = len(label) + 1 + len(command) <= width
+        return Text.assemble((label, "dim"), " " if together else "\n", (command, "bold"))
+
+    def on_resize(self) -> None:
+        self.update(self._text(self._command, self.content_region.width))
+
+
 class ProcessesScreen(Screen[None]):
     """Every process of the linked namespace; refreshed every second."""
 
@@ -228,12 +248,7 @@ class ProcessesScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Label("", id="processes-caption")
         if self._attach_command:  # the fleet demo's Redis is on a private socket
-            yield Label(
-                Text.assemble(
-                    ("attach from another terminal: ", "dim"), (self._attach_command, "bold")
-                ),
-                id="processes-attach",
-            )
+            yield _AttachLine(self._attach_command, id="processes-attach")
         yield ProcessesTable(id="processes-table")
         with VerticalScroll():
             yield Static("", id="process-detail")
