@@ -231,7 +231,7 @@ def _web(args: argparse.Namespace) -> int:
 
     try:
         return serve_panel(
-            [sys.executable, "-m", "mapstore_tui", *panel],
+            panel,
             host=args.host,
             port=args.port,
             public_url=args.public_url,

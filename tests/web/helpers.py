@@ -2,7 +2,8 @@
 
 ``WebServer`` starts the command, reads the one URL it prints and keeps its stderr, so a
 test can say what the server printed; ``panels()`` are its panel processes (children of the
-server, read from /proc). ``TERMINAL_HOOK`` and ``TERMINAL_TEXT`` read the text of the
+server, read from /proc): one per open tab, and the spare it starts ahead for the next tab,
+which ``settled()`` waits for. ``TERMINAL_HOOK`` and ``TERMINAL_TEXT`` read the text of the
 page's terminal from xterm.js's own buffer, not its pixels: textual-serve's script keeps
 its terminal in a local variable, so the hook, run before the script, notes the object
 that sets ``websocket_url`` (textual-serve's terminal wrapper) when it is constructed.
@@ -16,13 +17,14 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.poll import poll_until
-from tests.processes import Process, children
+from tests.processes import Process, children, running
 
 __all__ = [
     "CHROMIUM",
@@ -128,8 +130,37 @@ class WebServer:
         return "".join(self._stderr)
 
     def panels(self) -> list[Process]:
-        """Its running panel processes."""
+        """Its running panel processes (the tabs', and the spare started ahead)."""
         return [p for p in children(self.process.pid) if "mapstore_tui" in p.cmdline]
+
+    def settled(self, gone: Iterable[Process] = ()) -> Process:
+        """The spare, once it is the only panel running and each of ``gone`` has ended."""
+        gone = list(gone)
+
+        def check() -> Process | None:
+            if any(running(process) for process in gone):
+                return None
+            found = self.panels()
+            return found[0] if len(found) == 1 else None
+
+        return poll_until(check, what="the server idle: its spare panel alone")
+
+    def spare_blocked(self) -> Process:
+        """The spare, once nothing has read its output for so long that its pipe is full.
+
+        (A few seconds of the demo's drawing.) The spare then waits in ``pipe_write``.
+        """
+
+        def check() -> Process | None:
+            spare = self.settled()
+            tasks = Path(f"/proc/{spare.pid}/task")
+            try:
+                waits = [(task / "wchan").read_text() for task in tasks.iterdir()]
+            except (FileNotFoundError, ProcessLookupError):
+                return None
+            return spare if any("pipe_write" in wait for wait in waits) else None
+
+        return poll_until(check, what="the spare blocked on its full pipe", interval=0.2)
 
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 30) -> int:
         """Send ``signum``; its exit status (killed, and failing, if it does not end)."""

@@ -81,6 +81,7 @@ def wait_for_text(page: playwright_api.Page, *needles: str) -> str:
 def test_the_panel_is_drawn_in_chromium_and_answers_keys(
     server: WebServer, context: playwright_api.BrowserContext, tmp_path: Path
 ) -> None:
+    server.spare_blocked()  # the tab adopts a panel that has waited, its pipe full
     page = context.new_page()
     page.goto(server.url)
     assert page.url == f"{server.base}/"  # the token left the address bar for the cookie
@@ -114,7 +115,7 @@ def test_a_page_of_another_site_in_the_same_browser_cannot_open_the_panels_webso
     assert cookies and cookies[0]["httpOnly"] and cookies[0]["sameSite"] == "Strict"
     wait_for_text(page, "paragraph-content")
     page.close()
-    poll_until(lambda: server.panels() == [], what="every tab's panel ended")
+    spare = server.settled()
 
     with foreign_site(server.port) as other:
         foreign = context.new_page()
@@ -122,7 +123,7 @@ def test_a_page_of_another_site_in_the_same_browser_cannot_open_the_panels_webso
             foreign.goto(f"{other}/attack.html")
             foreign.wait_for_function("document.title !== ''")
             assert foreign.title() == "refused"
-            assert server.panels() == []
+            assert server.panels() == [spare]
         finally:
             foreign.close()
 
@@ -163,14 +164,10 @@ def foreign_site(port: int) -> Iterator[str]:
 def test_closing_the_tab_ends_its_panel_process(
     server: WebServer, context: playwright_api.BrowserContext
 ) -> None:
-    before = {panel.pid for panel in server.panels()}
+    spare = server.settled()
     page = context.new_page()
     page.goto(f"{server.base}/")  # the cookie is enough now
     wait_for_text(page, "paragraph-content")
-    [panel] = poll_until(
-        lambda: [p for p in server.panels() if p.pid not in before],
-        what="the tab's panel process",
-    )
-    assert running(panel)
+    assert running(spare)  # the tab's panel: the spare, adopted
     page.close()
-    poll_until(lambda: not running(panel), what="the panel ends with its tab")
+    server.settled(gone=[spare])  # it ended; a new spare waits for the next tab

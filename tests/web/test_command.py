@@ -73,7 +73,7 @@ def test_a_host_other_than_loopback_warns_that_the_link_shows_the_apps_data() ->
 
 @asynccontextmanager
 async def panels_open(server: WebServer, count: int) -> AsyncIterator[list[Process]]:
-    """``count`` websocket sessions, held open inside; their panel processes."""
+    """``count`` websocket sessions, held open inside; every panel process then running."""
     async with aiohttp.ClientSession() as session:
         sockets = [
             await session.ws_connect(f"{server.base}/ws?token={server.token}", origin=server.base)
@@ -82,9 +82,9 @@ async def panels_open(server: WebServer, count: int) -> AsyncIterator[list[Proce
         try:
             for websocket in sockets:  # each panel got going: it has drawn something
                 await asyncio.wait_for(websocket.receive(), 30)
-            yield poll_until(
-                lambda: server.panels() if len(server.panels()) == count else None,
-                what=f"{count} panel processes",
+            yield poll_until(  # theirs and the next spare
+                lambda: server.panels() if len(server.panels()) == count + 1 else None,
+                what=f"{count + 1} panel processes",
             )
         finally:
             for websocket in sockets:
@@ -96,13 +96,24 @@ async def test_a_stop_signal_ends_the_server_and_every_panel_process(signum: int
     server = WebServer("demo")
     try:
         async with panels_open(server, 2) as panels:
-            assert all(running(panel) for panel in panels)
+            assert len(panels) == 3 and all(running(panel) for panel in panels)
             code = await asyncio.to_thread(server.stop, signum)
             assert code == 0
             assert [panel for panel in panels if running(panel)] == []
     finally:
         server.stop(signal.SIGKILL)
     assert "Traceback" not in server.stderr, server.stderr
+
+
+def test_a_stop_ends_a_spare_whose_output_nobody_read() -> None:
+    """The spare's output waits for a browser; once its pipe is full, a stop must not hang."""
+    server = WebServer("demo")
+    try:
+        spare = server.spare_blocked()
+        assert server.stop() == 0
+        assert not running(spare)
+    finally:
+        server.stop(signal.SIGKILL)
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
@@ -113,7 +124,10 @@ async def test_a_server_killed_outright_leaves_no_panel_running() -> None:
         async with panels_open(server, 1) as seen:
             os.kill(server.process.pid, signal.SIGKILL)
             server.stop()
-            poll_until(lambda: not running(seen[0]), what="the panel ends when its server dies")
+            poll_until(
+                lambda: not any(running(panel) for panel in seen),
+                what="its panels (the spare too) end when the server dies",
+            )
     finally:
         server.stop(signal.SIGKILL)
         for left in seen:  # only if the test failed: leave nothing behind

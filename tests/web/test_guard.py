@@ -15,7 +15,7 @@ from http.cookies import SimpleCookie
 import aiohttp
 import pytest
 
-from tests.poll import poll_until
+from tests.processes import running
 
 from .helpers import WebServer
 
@@ -69,6 +69,7 @@ def test_the_server_prints_one_url_with_a_long_random_token(server: WebServer) -
 
 
 def test_without_the_token_every_route_is_refused(server: WebServer) -> None:
+    spare = server.settled()
     for path in ("/", "/static/js/textual.js", "/static/", "/download/x", "/ws", "/nope"):
         status, headers, body = get(server, path)
         assert status == 401, path
@@ -78,7 +79,7 @@ def test_without_the_token_every_route_is_refused(server: WebServer) -> None:
         server, "/ws", {"Upgrade": "websocket", "Connection": "Upgrade", "Origin": server.base}
     )
     assert status == 401 and refused(status, body, server)
-    assert server.panels() == []
+    assert server.panels() == [spare]  # not adopted, and no other started
 
 
 def test_a_wrong_token_is_refused_in_the_query_and_in_the_cookie(server: WebServer) -> None:
@@ -135,6 +136,7 @@ async def test_a_websocket_opened_by_a_page_of_another_origin_is_refused(
     server: WebServer,
 ) -> None:
     cookie = cookie_of(server)
+    spare = server.settled()
     async with aiohttp.ClientSession() as session:
         for origin in ("http://evil.example", f"http://127.0.0.1:{server.port + 1}", None):
             headers = {"Cookie": cookie}
@@ -143,20 +145,21 @@ async def test_a_websocket_opened_by_a_page_of_another_origin_is_refused(
             with pytest.raises(aiohttp.WSServerHandshakeError) as refusal:
                 await session.ws_connect(f"{server.base}/ws", headers=headers)
             assert refusal.value.status == 403, origin
-        assert server.panels() == []
-        # The page's own origin, with the same cookie, gets its panel.
+        assert server.panels() == [spare]
+        # The page's own origin, with the same cookie, gets its panel (the spare).
         async with session.ws_connect(
             f"{server.base}/ws", headers={"Cookie": cookie, "Origin": server.base}
         ) as websocket:
             drawn = await _read_until(websocket, b"paragraph-content")
             assert b"MapStore" in drawn
-            assert len(server.panels()) == 1
-    poll_until(lambda: server.panels() == [], what="the panel ends with its websocket")
+            assert running(spare)
+    server.settled(gone=[spare])  # the panel ends with its websocket
 
 
 async def test_hostile_websocket_messages_are_ignored_and_an_oversized_one_closes_its_socket(
     server: WebServer,
 ) -> None:
+    spare = server.settled()
     async with (
         aiohttp.ClientSession() as session,
         session.ws_connect(
@@ -184,7 +187,7 @@ async def test_hostile_websocket_messages_are_ignored_and_an_oversized_one_close
         await websocket.send_str('["stdin", "' + "x" * (300 * 1024) + '"]')
         message = await asyncio.wait_for(_closed(websocket), 30)
         assert message == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
-    poll_until(lambda: server.panels() == [], what="the panel ends with its websocket")
+    server.settled(gone=[spare])  # the panel ends with its websocket
     status, _, _ = get(server, f"/?token={server.token}")
     assert status == 303  # the server goes on
     assert "Traceback" not in server.stderr

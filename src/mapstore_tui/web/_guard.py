@@ -36,11 +36,12 @@ from urllib.parse import urlsplit
 from aiohttp import hdrs, web
 from multidict import MultiDict
 
+from mapstore_tui.web._shared import LOCAL_NAMES, is_loopback
+
 __all__ = ["Guard", "is_loopback", "new_token"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 WILDCARDS = frozenset({"", "0.0.0.0", "::"})
 
 SECURITY_HEADERS = {
@@ -58,16 +59,6 @@ SECURITY_HEADERS = {
 def new_token() -> str:
     """A fresh token: 32 random bytes from ``secrets``, URL-safe (43 characters)."""
     return secrets.token_urlsafe(32)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether listening on ``host`` reaches this machine only."""
-    if host.lower() in LOCAL_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _hostname(host_header: str) -> str:

@@ -11,11 +11,14 @@ textual-serve's ``Server`` is kept and subclassed, not forked. What is overridde
   traceback in the server's output);
 - ``on_startup``: no banner; the command prints its one URL line itself.
 
-Each panel runs as ``python -m mapstore_tui SUBCOMMAND ...`` under textual's web driver, in
-its own session (process group), started through ``_lifeline.guarded`` on Linux so that it
-gets SIGTERM if the server dies outright. Closing a tab closes its websocket, and its panel
+Each panel runs as ``python -m mapstore_tui.web._panel SUBCOMMAND ...`` (that is,
+``mapstore-tui SUBCOMMAND ...`` ending by itself if the server is gone) under textual's web
+driver, in its own session (process group). One panel is started ahead, the spare, so a
+new tab is drawn without waiting for Python and Textual to start; the tab adopts it, tells
+it its size, and the next spare starts. Closing a tab closes its websocket, and its panel
 is asked to quit, then terminated, then killed, each after a bounded wait; stopping the
-server does the same for every panel, then removes what is left of each process group.
+server does the same for every panel (a spare nobody saw is killed at once), then removes
+what is left of each process group.
 """
 
 from __future__ import annotations
@@ -35,11 +38,12 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import WSMsgType, web
 from textual_serve.app_service import AppService
+from textual_serve.download_manager import DownloadManager
 from textual_serve.server import Server
 
-from mapstore_tui._lifeline import guarded
 from mapstore_tui._stopping import STOP_SIGNALS
 from mapstore_tui.web._guard import Guard
+from mapstore_tui.web._shared import SERVER_ENV
 
 __all__ = ["MAX_MESSAGE", "MAX_SESSIONS", "PanelServer"]
 
@@ -47,6 +51,8 @@ MAX_MESSAGE = 256 * 1024
 """The largest websocket message a browser may send (a paste); larger closes the socket."""
 MAX_SESSIONS = 16
 """Panel processes at once; one more websocket is refused (503)."""
+SPARE_SIZE = (120, 40)
+"""The first spare's terminal size (then the last tab's) until a browser says its own."""
 QUIT_WAIT = 3.0
 """Seconds a panel has to quit when asked, then again after SIGTERM, before SIGKILL."""
 
@@ -55,10 +61,20 @@ log = logging.getLogger("mapstore.web")
 
 
 class _PanelService(AppService):
-    """One panel process, started from an argument list (never through a shell)."""
+    """One panel process, started from an argument list (never through a shell).
 
-    def __init__(self, argv: Sequence[str], **kwargs: Any) -> None:
-        super().__init__(" ".join(argv), **kwargs)
+    It may be started ahead as the spare (``open_ahead``), before any browser asks: then
+    its output waits in the pipe, and ``bind`` gives it the websocket that adopts it.
+    """
+
+    def __init__(self, argv: Sequence[str], *, download_manager: DownloadManager) -> None:
+        super().__init__(
+            " ".join(argv),
+            write_bytes=_nowhere,
+            write_str=_nowhere,
+            close=_nothing,
+            download_manager=download_manager,
+        )
         self.argv = list(argv)
 
     @property
@@ -66,21 +82,52 @@ class _PanelService(AppService):
         """The panel's process, once started."""
         return self._process
 
+    @property
+    def alive(self) -> bool:
+        """Whether its process was started and still runs."""
+        return self._process is not None and self._process.returncode is None
+
+    def bind(self, websocket: web.WebSocketResponse) -> None:
+        """Send what the panel draws to ``websocket``, and close it when the panel ends."""
+        self.remote_write_bytes = websocket.send_bytes
+        self.remote_write_str = websocket.send_str
+
+        async def close() -> None:
+            await websocket.close()
+
+        self.remote_close = close
+
+    async def open_ahead(self, width: int, height: int) -> None:
+        """Start the process now; ``start`` later adopts it (at the browser's size)."""
+        await self._open_app_process(width, height)
+
     async def _open_app_process(
         self, width: int = 80, height: int = 24
     ) -> asyncio.subprocess.Process:
-        argv = guarded(self.argv) if sys.platform == "linux" else self.argv
+        if self._process is not None and self.alive:  # the spare, started ahead
+            await self.set_terminal_size(width, height)
+            return self._process
+        environment = self._build_environment(width=width, height=height)
+        environment[SERVER_ENV] = str(os.getpid())  # the panel ends when this process goes
         self._process = process = await asyncio.create_subprocess_exec(
-            *argv,
+            *self.argv,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env=self._build_environment(width=width, height=height),
+            env=environment,
             start_new_session=True,  # its own process group: a stop ends its children too
         )
         assert process.stdin is not None
         self._stdin = process.stdin
         return process
+
+
+async def _nowhere(_data: Any) -> None:
+    """Where a spare's output would go: nowhere, as nothing reads it before a browser."""
+
+
+async def _nothing() -> None:
+    pass
 
 
 class PanelServer(Server):
@@ -96,6 +143,7 @@ class PanelServer(Server):
         title: str,
         public_url: str | None = None,
         max_sessions: int = MAX_SESSIONS,
+        spare: bool = True,
     ) -> None:
         super().__init__(
             " ".join(argv),
@@ -110,6 +158,12 @@ class PanelServer(Server):
         self.guard = guard
         self.max_sessions = max_sessions
         self.sessions: set[_PanelService] = set()
+        self.spare = spare
+        """Keep one panel process started ahead, so a new tab is drawn at once."""
+        self._spare: _PanelService | None = None
+        self._spare_task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._last_size = SPARE_SIZE
         self._sockets: set[web.WebSocketResponse] = set()
 
     def url(self) -> str:
@@ -145,19 +199,17 @@ class PanelServer(Server):
         websocket = web.WebSocketResponse(heartbeat=15, max_msg_size=MAX_MESSAGE)
         await websocket.prepare(request)
         self._sockets.add(websocket)
-        service = _PanelService(
-            self.argv,
-            write_bytes=websocket.send_bytes,
-            write_str=websocket.send_str,
-            close=websocket.close,
-            download_manager=self.download_manager,
+        service = await self._take_spare() or _PanelService(
+            self.argv, download_manager=self.download_manager
         )
+        service.bind(websocket)
         self.sessions.add(service)
         try:
-            await service.start(
+            self._last_size = (  # the next spare's: the next tab is likely the same size
                 _bounded_int(request.query.get("width"), 80, 10, 1000),
                 _bounded_int(request.query.get("height"), 24, 5, 1000),
             )
+            await service.start(*self._last_size)
             await self._process_messages(websocket, service)
         except (ConnectionError, asyncio.CancelledError):
             pass  # the browser went away, or the server is stopping: the panel ends below
@@ -194,6 +246,34 @@ class PanelServer(Server):
             elif kind == "focus":
                 await app_service.focus()
 
+    def make_spare(self) -> None:
+        """Start the next spare panel in the background (if spares are on and none is)."""
+        if self.spare and not self._stopping and self._spare_task is None:
+            self._spare_task = asyncio.create_task(self._open_spare())
+
+    async def _open_spare(self) -> None:
+        service = _PanelService(self.argv, download_manager=self.download_manager)
+        try:
+            await service.open_ahead(*self._last_size)
+        except OSError as error:  # cannot start a process now: the next tab starts its own
+            log.warning("cannot start a spare panel: %s", error)
+            return
+        finally:
+            self._spare_task = None
+        if self._stopping:
+            await _end_spare(service)
+        else:
+            self._spare = service
+
+    async def _take_spare(self) -> _PanelService | None:
+        """The spare, if one is ready and alive (a new one is started); else None."""
+        spare, self._spare = self._spare, None
+        self.make_spare()
+        if spare is not None and not spare.alive:
+            await _end_spare(spare)  # it died unseen (its own error): collect it
+            return None
+        return spare
+
     async def make_app(self) -> web.Application:
         """textual-serve's application behind the guard."""
         app = await self._make_app()
@@ -203,6 +283,12 @@ class PanelServer(Server):
 
     async def close_sessions(self) -> None:
         """Close every websocket and end every panel process (bounded waits)."""
+        self._stopping = True
+        if self._spare_task is not None:
+            await asyncio.wait([self._spare_task])
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            await _end_spare(spare)
         for websocket in list(self._sockets):
             with contextlib.suppress(ConnectionError):
                 await websocket.close(code=1001, message=b"server stopping")
@@ -223,6 +309,18 @@ async def _end_panel(service: _PanelService) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(process.wait(), QUIT_WAIT)
     _signal_group(process.pid, signal.SIGKILL)  # what the panel itself started, if any
+
+
+async def _end_spare(service: _PanelService) -> None:
+    """End a spare nobody has seen: at once (its output, unread, may fill its pipe)."""
+    process = service.process
+    if process is None:
+        return
+    _signal_group(process.pid, signal.SIGKILL)
+    # Not process.wait(): that waits for its pipes' end too, and nothing read the spare's
+    # output; a full pipe never got to its end, and a stop hung on it forever.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(process.communicate(), QUIT_WAIT)
 
 
 def _signal_group(pgid: int, signum: int) -> None:
@@ -312,6 +410,7 @@ async def serve(
         await site.start()
         server.port = _bound_port(runner)
         announce(server.url())
+        server.make_spare()
         await stopping.wait()
         await site.stop()  # no new tab while the panels end
     finally:
