@@ -174,6 +174,8 @@ def _record_parser(commands: Any) -> None:
 
 WEB_PANELS = ("demo", "attach", "replay")
 """The panels ``mapstore-tui web`` serves."""
+WEB_OPTIONS = ("--host", "--port", "--public-url")
+"""``web``'s own options, which no panel takes."""
 
 
 def _web_parser(commands: Any) -> None:
@@ -255,6 +257,13 @@ def _web_panel(panel: list[str]) -> list[str]:
             f"web serves {', '.join(WEB_PANELS[:-1])} or {WEB_PANELS[-1]}, not "
             f"{panel[0]!r} (web's own options go before the panel's command)"
         )
+    for arg in panel[1:]:
+        own = arg.partition("=")[0]
+        if own in WEB_OPTIONS:
+            raise _UsageError(
+                f"{own} is web's own option: put it before the panel's command "
+                f"(mapstore-tui web {own} ... {panel[0]} ...)"
+            )
     args = _parser().parse_args(panel)
     if args.command == "replay":
         from mapstore_core import open_recording

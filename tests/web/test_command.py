@@ -47,6 +47,7 @@ def test_a_mistake_in_the_panels_arguments_is_one_line_before_anything_listens(
         cases = {
             ("bogus",): "web serves demo, attach or replay, not 'bogus'",
             ("demo", "--bogus"): "unrecognized arguments: --bogus",
+            ("demo", "--port", "0"): "--port is web's own option: put it before",
             ("replay", str(tmp_path / "missing.jsonl")): "missing.jsonl",
             ("replay", str(not_a_recording)): "notes.txt",
             ("attach", "http://example.com"): "http:// is not an address mapstore-tui takes",
