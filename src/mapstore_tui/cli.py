@@ -281,9 +281,11 @@ def _web_panel(panel: list[str]) -> list[str]:
         finally:
             link.close()
     elif args.command == "attach":
-        if args.address is None:
-            panel = ["attach", _pick_endpoint().address, *panel[1:]]
-        _remote(panel[1], args).close()
+        address = args.address
+        if address is None:
+            address = _pick_endpoint().address
+            panel = ["attach", address, *panel[1:]]
+        _remote(address, args).close()
     return panel
 
 

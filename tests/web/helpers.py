@@ -11,6 +11,7 @@ that sets ``websocket_url`` (textual-serve's terminal wrapper) when it is constr
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -21,6 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import aiohttp
 import pytest
 
 from tests.poll import poll_until
@@ -32,6 +34,7 @@ __all__ = [
     "TERMINAL_TEXT",
     "WebServer",
     "needs_chromium",
+    "read_until",
     "run_web",
 ]
 
@@ -180,3 +183,23 @@ class WebServer:
             if pipe is not None:
                 pipe.close()
         return code
+
+
+async def read_until(
+    websocket: aiohttp.ClientWebSocketResponse, needle: bytes, *, text: bool = False
+) -> bytes:
+    """What the panel sent (or, ``text``, the server said) until ``needle`` (bounded)."""
+    seen = b""
+
+    async def read() -> bytes:
+        nonlocal seen
+        async for message in websocket:
+            if message.type == aiohttp.WSMsgType.BINARY and not text:
+                seen += message.data
+            elif message.type == aiohttp.WSMsgType.TEXT and text:
+                seen += message.data.encode()
+            if needle in seen:
+                return seen
+        raise AssertionError(f"the websocket closed before {needle!r}")
+
+    return await asyncio.wait_for(read(), 30)

@@ -18,9 +18,11 @@ import pytest
 
 from tests.poll import poll_until
 from tests.processes import Process, running
+from tests.remote.helpers import DemoProcess
 from tests.test_extras import run_without
+from tests.tui.recordings import write_session
 
-from .helpers import WebServer, run_web
+from .helpers import WebServer, read_until, run_web
 
 
 def test_web_without_its_extra_says_which_to_install_in_one_line() -> None:
@@ -134,3 +136,29 @@ async def test_a_server_killed_outright_leaves_no_panel_running() -> None:
         for left in seen:  # only if the test failed: leave nothing behind
             if running(left):
                 os.kill(left.pid, signal.SIGKILL)
+
+
+async def test_it_serves_an_attached_app_and_a_recording(tmp_path: Path) -> None:
+    """The other panels web serves, each drawn over a websocket."""
+    app = DemoProcess(None, "--port", "0")
+    try:
+        assert app.process.stdout is not None
+        said = [app.process.stdout.readline() for _ in range(2)]
+        token = said[1].removeprefix("token: ").strip()
+        for args, drawn in (
+            (("attach", "--token", token, app.address), b"paragraph-content"),
+            (("replay", str(write_session(tmp_path / "session.jsonl.gz"))), b"event "),
+        ):
+            server = WebServer(*args)
+            try:
+                async with (
+                    aiohttp.ClientSession() as session,
+                    session.ws_connect(
+                        f"{server.base}/ws?token={server.token}", origin=server.base
+                    ) as websocket,
+                ):
+                    assert drawn in await read_until(websocket, drawn), args
+            finally:
+                assert server.stop() == 0
+    finally:
+        app.stop()

@@ -9,15 +9,17 @@ from __future__ import annotations
 import asyncio
 import http.client
 import re
+import socket
 from collections.abc import Iterator
 from http.cookies import SimpleCookie
 
 import aiohttp
 import pytest
 
+from tests.poll import poll_until
 from tests.processes import running
 
-from .helpers import WebServer
+from .helpers import WebServer, read_until
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +30,7 @@ def server() -> Iterator[WebServer]:
     finally:
         assert web.stop() == 0
         assert "Traceback" not in web.stderr, web.stderr
+        assert web.stdout_lines == [f"{web.url}\n"]  # the one line, even after every tab
 
 
 def get(
@@ -150,7 +153,7 @@ async def test_a_websocket_opened_by_a_page_of_another_origin_is_refused(
         async with session.ws_connect(
             f"{server.base}/ws", headers={"Cookie": cookie, "Origin": server.base}
         ) as websocket:
-            drawn = await _read_until(websocket, b"paragraph-content")
+            drawn = await read_until(websocket, b"paragraph-content")
             assert b"MapStore" in drawn
             assert running(spare)
     server.settled(gone=[spare])  # the panel ends with its websocket
@@ -166,7 +169,7 @@ async def test_hostile_websocket_messages_are_ignored_and_an_oversized_one_close
             f"{server.base}/ws?token={server.token}", origin=server.base
         ) as websocket,
     ):
-        await _read_until(websocket, b"paragraph-content")
+        await read_until(websocket, b"paragraph-content")
         for junk in (
             "not json",
             "[]",
@@ -183,7 +186,7 @@ async def test_hostile_websocket_messages_are_ignored_and_an_oversized_one_close
             await websocket.send_str(junk)
         await websocket.send_bytes(b"\x00\xff")
         await websocket.send_str('["ping", "still-here"]')
-        assert await _read_until(websocket, b"still-here", text=True)
+        assert await read_until(websocket, b"still-here", text=True)
         await websocket.send_str('["stdin", "' + "x" * (300 * 1024) + '"]')
         message = await asyncio.wait_for(_closed(websocket), 30)
         assert message == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
@@ -193,27 +196,19 @@ async def test_hostile_websocket_messages_are_ignored_and_an_oversized_one_close
     assert "Traceback" not in server.stderr
 
 
-async def _read_until(
-    websocket: aiohttp.ClientWebSocketResponse, needle: bytes, *, text: bool = False
-) -> bytes:
-    """What the panel sent until ``needle`` appeared (bounded)."""
-    seen = b""
-
-    async def read() -> bytes:
-        nonlocal seen
-        async for message in websocket:
-            if message.type == aiohttp.WSMsgType.BINARY and not text:
-                seen += message.data
-            elif message.type == aiohttp.WSMsgType.TEXT and text:
-                seen += message.data.encode()
-            if needle in seen:
-                return seen
-        raise AssertionError(f"the websocket closed before {needle!r}")
-
-    return await asyncio.wait_for(read(), 30)
-
-
 async def _closed(websocket: aiohttp.ClientWebSocketResponse) -> int | None:
     async for _ in websocket:
         pass
     return websocket.close_code
+
+
+def test_a_malformed_request_is_refused_and_told_in_one_printable_line(
+    server: WebServer,
+) -> None:
+    before = server.stderr
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as raw:
+        raw.sendall(b"GET /\x1b[2J" + b"a" * 20_000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert raw.recv(64).startswith(b"HTTP/1.0 400")
+    told = poll_until(lambda: server.stderr[len(before) :], what="the server tells the refusal")
+    assert told.count("\n") == 1 and len(told) < 400, told
+    assert "\x1b" not in told and "Traceback" not in told

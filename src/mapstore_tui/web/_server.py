@@ -354,7 +354,13 @@ def _bounded_int(value: object, default: int, low: int, high: int) -> int:
 
 
 class _OneLine(logging.Formatter):
-    """A log record as one line: an exception is named, its traceback never printed."""
+    """A log record as one short printable line: no traceback, no control character.
+
+    aiohttp's records quote what a client sent (a request line too long, say): that text is
+    the client's, so it is cut short and its control characters are escaped.
+    """
+
+    LIMIT = 300
 
     def format(self, record: logging.LogRecord) -> str:
         if record.exc_info and record.exc_info[1] is not None:
@@ -363,7 +369,9 @@ class _OneLine(logging.Formatter):
             record.msg = f"{record.getMessage()}: {type(error).__name__}: {error}"
             record.args = None
             record.exc_info = record.exc_text = None
-        return super().format(record)
+        line = " ".join(super().format(record).split())
+        line = "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)
+        return line if len(line) <= self.LIMIT else f"{line[: self.LIMIT - 1]}…"
 
 
 def quiet_logging() -> Callable[[], None]:
