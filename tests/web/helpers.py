@@ -39,6 +39,8 @@ __all__ = [
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
+PANEL = "-m mapstore_tui.web._panel "
+"""What a panel process's command line says."""
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 needs_chromium = pytest.mark.skipif(
@@ -133,8 +135,12 @@ class WebServer:
         return "".join(self._stderr)
 
     def panels(self) -> list[Process]:
-        """Its running panel processes (the tabs', and the spare started ahead)."""
-        return [p for p in children(self.process.pid) if "mapstore_tui" in p.cmdline]
+        """Its running panel processes (the tabs', and the spare started ahead).
+
+        Known by their command (so not while forked and not yet running it: such a child
+        still shows the server's command line, which names mapstore_tui too).
+        """
+        return [p for p in children(self.process.pid) if PANEL in p.cmdline]
 
     def settled(self, gone: Iterable[Process] = ()) -> Process:
         """The spare, once it is the only panel running and each of ``gone`` has ended."""
