@@ -9,7 +9,11 @@ textual-serve's ``Server`` is kept and subclassed, not forked. What is overridde
   sessions, each session's process tracked (so a stop ends them all), and a browser's
   messages checked (hostile input is ordinary input: a malformed one is ignored, never a
   traceback in the server's output);
-- ``on_startup``: no banner; the command prints its one URL line itself.
+- ``on_startup``: no banner; the command prints its one URL line itself;
+- ``AppService._open_app_process`` (``_PanelService``): the panel is started from an
+  argument list, never through a shell (textual-serve runs a command string with
+  ``create_subprocess_shell``), in a session of its own, told the server's pid, and may
+  have been started ahead (the spare, below).
 
 Each panel runs as ``python -m mapstore_tui.web._panel SUBCOMMAND ...`` (that is,
 ``mapstore-tui SUBCOMMAND ...`` ending by itself if the server is gone) under textual's web
