@@ -130,6 +130,8 @@ def _parser() -> _Parser:
     )
     replay.add_argument("file", help="the recording (.jsonl or .jsonl.gz)")
 
+    _web_parser(commands)
+
     for name, what in (
         ("log-producers", "the Log Producers text"),
         ("snapshot", "a JSON snapshot"),
@@ -168,6 +170,123 @@ def _record_parser(commands: Any) -> None:
     )
     _token_options(record)
     _namespace_option(record)
+
+
+WEB_PANELS = ("demo", "attach", "replay")
+"""The panels ``mapstore-tui web`` serves."""
+WEB_OPTIONS = ("--host", "--port", "--public-url")
+"""``web``'s own options, which no panel takes."""
+
+
+def _web_parser(commands: Any) -> None:
+    web = commands.add_parser(
+        "web",
+        help="serve the panel to a browser (127.0.0.1, a token in the one URL printed)",
+        description="Serve a panel (demo, the default; attach ...; replay FILE) to a browser. "
+        "Options of web go before the panel's command.",
+    )
+    web.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="where to listen (default 127.0.0.1; anything else shows the app's data to "
+        "whoever holds the link: prefer an SSH tunnel)",
+    )
+    web.add_argument("--port", type=_port, default=8000, help="0 picks a free one")
+    web.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address browsers use, behind a proxy (its host name is then accepted)",
+    )
+    web.add_argument(
+        "panel",
+        nargs=argparse.REMAINDER,
+        metavar="SUBCOMMAND ARGS",
+        help="demo [--seed N] [--antipatterns], attach [ADDRESS] [--namespace NS], "
+        "replay FILE (default: demo)",
+    )
+
+
+def _web(args: argparse.Namespace) -> int:
+    """`web`: check the panel's arguments here, then serve it until stopped.
+
+    Without the ``web`` extra, ``_entry`` has said so in one line before this runs.
+    """
+    from mapstore_tui.web import is_loopback, serve_panel
+
+    panel = _web_panel(list(args.panel) or ["demo"])
+    if not is_loopback(args.host):
+        print(
+            f"mapstore-tui web: warning: listening on {_printable(args.host)}, not only on this "
+            "machine: whoever holds the link sees the app's data and drives the panel "
+            "(an SSH tunnel keeps it on 127.0.0.1: ssh -L)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def announce(url: str) -> None:
+        print(
+            "mapstore-tui web: open this URL in a browser; Ctrl+C stops the server and its panels",
+            file=sys.stderr,
+            flush=True,
+        )
+        print(url, flush=True)
+
+    try:
+        return serve_panel(
+            panel,
+            host=args.host,
+            port=args.port,
+            public_url=args.public_url,
+            title=f"MapStore debug panel · {panel[0]}",
+            announce=announce,
+        )
+    except OSError as exc:
+        where = f"{args.host}:{args.port}"
+        raise _UsageError(f"web: cannot listen on {where}: {exc.strerror or exc}") from exc
+
+
+def _web_panel(panel: list[str]) -> list[str]:
+    """The panel command's arguments, checked as the command itself would, up front.
+
+    A typo is one line here rather than a dead tab in the browser: the arguments are parsed
+    by the command's own parser, a recording is opened, an endpoint or Redis is reached once.
+    An ``attach`` without an address gets the endpoint picked now (a choice needs this tty).
+    """
+    if panel[0] not in WEB_PANELS:
+        raise _UsageError(
+            f"web serves {', '.join(WEB_PANELS[:-1])} or {WEB_PANELS[-1]}, not "
+            f"{panel[0]!r} (web's own options go before the panel's command)"
+        )
+    for arg in panel[1:]:
+        own = arg.partition("=")[0]
+        if own in WEB_OPTIONS:
+            raise _UsageError(
+                f"{own} is web's own option: put it before the panel's command "
+                f"(mapstore-tui web {own} ... {panel[0]} ...)"
+            )
+    args = _parser().parse_args(panel)
+    if args.command == "replay":
+        from mapstore_core import open_recording
+
+        try:
+            open_recording(args.file)
+        except (MapStoreError, OSError) as exc:
+            raise _UsageError(str(exc)) from exc
+    elif args.command == "attach" and _is_redis(args.address):
+        _check_scheme(args.address)
+        _store, link = _observe(args.address, args.namespace)
+        try:
+            if not link.wait_ready(timeout=_READY_TIMEOUT):
+                raise _not_ready(link, args.namespace)
+        finally:
+            link.close()
+    elif args.command == "attach":
+        address = args.address
+        if address is None:
+            address = _pick_endpoint().address
+            panel = ["attach", address, *panel[1:]]
+        _remote(address, args).close()
+    return panel
 
 
 def _seconds(text: str) -> float:
@@ -259,10 +378,7 @@ def _run_fleet(args: argparse.Namespace, url: str) -> int:
     store, link = _observe(url, args.namespace)
     try:
         if not link.wait_ready(timeout=_READY_TIMEOUT):
-            raise _UsageError(
-                f"cannot read namespace {args.namespace!r} at {link.url_redacted} "
-                f"(link {link.status}): is Redis running there?"
-            )
+            raise _not_ready(link, args.namespace)
         if args.command == "attach":
             panel = MapStoreApp(store=store)
             panel.sub_title = f"fleet {args.namespace!r} · {link.url_redacted}"
@@ -272,6 +388,13 @@ def _run_fleet(args: argparse.Namespace, url: str) -> int:
         return 0
     finally:
         link.close()
+
+
+def _not_ready(link: StoreLink, namespace: str) -> _UsageError:
+    return _UsageError(
+        f"cannot read namespace {namespace!r} at {link.url_redacted} "
+        f"(link {link.status}): is Redis running there?"
+    )
 
 
 def _say_if_nobody_linked(link: StoreLink, namespace: str) -> None:
@@ -510,6 +633,8 @@ def _run(args: argparse.Namespace) -> int:
         return _record(args)
     if args.command == "replay":
         return _replay(args)
+    if args.command == "web":
+        return _web(args)
     address = args.address if args.command == "attach" else args.attach
     if _is_redis(address):
         assert address is not None
