@@ -199,6 +199,23 @@ def test_gone_processes_drop_off_after_ten_minutes() -> None:
     assert tracker.processes() == []
 
 
+def test_a_process_rate_is_unknown_until_known_never_a_false_zero() -> None:
+    tracker = FleetTracker(None)
+    records = {n: Announcement(name=n, heartbeat=1.0) for n in ("idle", "slow", "fast")}
+    for second in range(12):
+        now = 1_000_000 + second * 1000
+        sent = {"idle": 0, "slow": 1 + second // 5, "fast": 10 * second}
+        stats = {n: Counters(0, c, 0) for n, c in sent.items()}
+        tracker.update(now, dict.fromkeys(records, now + 3000), stats, records)
+        rates = {p.name: p.publish_rate for p in tracker.processes()}
+        assert rates["idle"] is None  # no producer, nothing sent: no rate, not 0/s
+        if second >= 1:
+            assert rates["fast"] == 10.0
+        if second < 10:  # one update seen in a few seconds says nothing of its pace
+            assert rates["slow"] is None
+    assert rates["slow"] == 0.2
+
+
 def _schema(model: type) -> dict[str, Any]:
     schema: dict[str, Any] = model.model_json_schema()  # type: ignore[attr-defined]
     return schema

@@ -192,8 +192,12 @@ class FleetTracker:
             drops = newest[2]
             older = [s for s in proc.samples if newest[0] - s[0] <= _RATE_WINDOW_MS]
             first = older[0]
-            if newest[0] > first[0] and proc.alive:
-                rate = max(0, newest[1] - first[1]) * 1000 / (newest[0] - first[0])
+            sent = max(0, newest[1] - first[1])
+            # Known as the panel's rates are (mapstore_tui/rates.py): never a guessed 0/s.
+            # Nothing ever sent: no rate; else two updates seen, or a whole window watched.
+            watched = newest[0] - proc.samples[0][0] >= _RATE_WINDOW_MS
+            if newest[0] > first[0] and proc.alive and newest[1] > 0 and (sent >= 2 or watched):
+                rate = sent * 1000 / (newest[0] - first[0])
             minute = [s for s in proc.samples if now - s[0] <= _DROP_WINDOW_MS]
             if minute:
                 drops_minute = max(0, minute[-1][2] - minute[0][2])
