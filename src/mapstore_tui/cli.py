@@ -251,25 +251,19 @@ def _run_fleet(args: argparse.Namespace, url: str) -> int:
             panel.sub_title = f"fleet {args.namespace!r} · {link.url_redacted}"
             return run_panel(panel)
         _print(args.command, store.log_producers, store.snapshot)
-        _say_if_nobody_linked(link, args.namespace)
+        _say_if_nobody_linked(link)
         return 0
     finally:
         link.close()
 
 
-def _say_if_nobody_linked(link: StoreLink, namespace: str) -> None:
+def _say_if_nobody_linked(link: StoreLink) -> None:
     """On stderr: a namespace with no live process prints as an empty store (a typo?)."""
-    processes = link.processes()
-    if any(process.alive for process in processes):
-        return
-    gone = len(processes)
-    why = (
-        f"its {gone} {'process has' if gone == 1 else 'processes have'} gone"
-        if gone
-        else "nothing has linked to it; is it the namespace your apps give store.link()?"
-    )
-    where = f"namespace {namespace!r} at {link.url_redacted}"
-    print(_printable(f"mapstore-tui: {where} has no live process: {why}"), file=sys.stderr)
+    from mapstore_tui.fleet_hint import nobody_linked
+
+    message = nobody_linked(link)
+    if message is not None:
+        print(_printable(f"mapstore-tui: {message}"), file=sys.stderr)
 
 
 def _fleet_demo(args: argparse.Namespace) -> int:

@@ -40,21 +40,42 @@ def test_log_producers_and_snapshot_attach_to_a_fleet(
 def test_a_namespace_nobody_linked_to_says_so(
     redis_server: RedisServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The text alone, "No producers registered", read as if the fleet had none."""
+    """The text alone, "No producers registered", read as if the fleet had none: it names
+    the namespace that has live processes at that Redis (and no odd key there misleads it)."""
     fleet = Fleet(redis_server.url).start()
     try:
         url = redis_server.url
+        client = redis_server.client()
+        seconds, _ = client.time()
+        live = (int(seconds) + 60) * 1000
+        client.zadd("mapstore:a b:procs", {"w": live})  # no valid namespace
+        client.zadd(b"mapstore:\xff:procs", {"w": live})  # not UTF-8
+        client.zadd("mapstore:stopped:procs", {"w": 1000})  # only gone processes
+        client.zadd("mapstore:hostile:procs", {"w": 1e18})  # an impossible deadline
+        client.set("mapstore:text:procs", "not a registry")  # another type
+        client.close()
         assert cli.main(["log-producers", "--attach", url, "--namespace", "fleat"]) == 0
         out, err = capsys.readouterr()
         assert out == "📤 No producers registered\n"
         assert err == (
             f"mapstore-tui: namespace 'fleat' at {url} has no live process: nothing has "
-            "linked to it; is it the namespace your apps give store.link()?\n"
+            f"linked to it; live processes are in namespace {NS} (--namespace {NS})\n"
         )
         assert cli.main(["log-producers", "--attach", url, "--namespace", NS]) == 0
         assert capsys.readouterr().err == ""  # the fleet's own: nothing to say
     finally:
         fleet.close()
+
+
+def test_an_empty_redis_says_only_that_nothing_linked(
+    redis_server: RedisServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = redis_server.url
+    assert cli.main(["log-producers", "--attach", url, "--namespace", "fleat"]) == 0
+    assert capsys.readouterr().err == (
+        f"mapstore-tui: namespace 'fleat' at {url} has no live process: nothing has "
+        "linked to it; is it the namespace your apps give store.link()?\n"
+    )
 
 
 def test_a_bad_namespace_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:

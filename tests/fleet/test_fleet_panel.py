@@ -452,3 +452,35 @@ def test_the_models_column_names_the_models_a_process_disagrees_on() -> None:
     assert "yellow" in str(models["web-old-1"].style)
     assert str(models["jobs-1"]) == "1 model"  # alone on its channel: nothing to differ from
     assert str(models["empty"]) == "—"
+
+
+async def test_a_panel_on_a_namespace_nobody_linked_to_names_the_live_one(
+    fleet: Fleet, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``attach … --namespace fleat`` (a typo): a toast says nothing linked there and where
+    the live processes are; the fleet's own namespace says nothing."""
+    from tests.tui.helpers import Toasts
+
+    for namespace, expected in (("fleat", 1), ("fleet", 0)):
+        store = MapObjectStore()
+        link = store.link(redis_server.url, namespace=namespace, observer=True)
+        try:
+            app = MapStoreApp(store=store, refresh_interval=0)
+            app.nobody_linked_grace = 0.5  # a fleet starting up has 5 s to show itself
+            toasts = Toasts()
+            monkeypatch.setattr(app, "notify", toasts)
+            async with app.run_test(size=SIZE) as pilot:
+                await pilot.pause()
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+            said = [c for c in toasts.calls if c.get("title") == "No live process"]
+            assert len(said) == expected
+            if expected:
+                assert said[0]["severity"] == "warning" and said[0]["markup"] is False
+                assert said[0]["message"] == (
+                    f"namespace 'fleat' at {redis_server.url} has no live process: nothing "
+                    "has linked to it; live processes are in namespace fleet (--namespace fleet)"
+                )
+        finally:
+            link.close()
+
