@@ -96,9 +96,38 @@ def test_a_crashed_process_goes_gone_with_stale_values(redis_server: RedisServer
         (row,) = stale_producers(LocalStoreView(fleet.observer_store))
         assert row["stale"] and row["process"] == "jobs-1" and row["id"] == "summary-service"
         (gone,) = _rules(fleet.observer_store)["process-gone"]
-        assert "'jobs-1'" in gone.message and "1 producer(s)" in gone.message
+        assert "'jobs-1'" in gone.message
+        assert gone.message.endswith("with 1 producer open; its last value is stale")
+        assert gone.where == ""  # "@jobs-1" and the message name the process already
     finally:
         fleet.close()
+
+
+def test_process_gone_says_how_many_producers_and_fires_only_with_producers() -> None:
+    from mapstore_core import ProcessInfo
+    from mapstore_core.link._fleet import fleet_diagnostics
+
+    def gone(name: str, producers: int) -> ProcessInfo:
+        return ProcessInfo(
+            name=name, host="h", pid=7, program="w.py", started=0.0, heartbeat_age=30.0,
+            alive=False, gone_since=70.0, gone_reason="missed 3 heartbeats",
+            producers=[("c", f"p{i}", "producer", "w.py:1") for i in range(producers)],
+            consumers=[("c", "widget")], publish_rate=None, link_drops=0,
+            drops_last_minute=0, schemas={}, version="", models={}, stale=[], me=False,
+        )  # fmt: skip
+
+    found = fleet_diagnostics(
+        [gone("services-2", 3), gone("web-old-1", 0)], lambda _: [], {}, own=None, now=100.0
+    )
+    (finding,) = found  # the consumers-only worker left nothing stale: no finding
+    assert (finding.rule, finding.channel, finding.producer_id) == (
+        "process-gone", "(fleet)", "@services-2",
+    )  # fmt: skip
+    assert finding.message == (
+        "process 'services-2' (h pid 7) stopped heartbeating 30 s ago (missed 3 heartbeats) "
+        "with 3 producers open; their last values are stale"
+    )
+    assert finding.where == ""
 
 
 def test_a_clean_goodbye_is_gone_but_no_finding(redis_server: RedisServer) -> None:
