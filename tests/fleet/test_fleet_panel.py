@@ -484,3 +484,54 @@ async def test_a_panel_on_a_namespace_nobody_linked_to_names_the_live_one(
         finally:
             link.close()
 
+
+async def test_a_dry_run_counts_the_consumers_of_other_processes(fleet: Fleet) -> None:
+    """order-events has no consumer in the panel's own store, but one in web-1 and one in
+    web-old-1: the verdict says so, not "no consumer is subscribed"."""
+    from textual.widgets import TextArea
+
+    from mapstore_tui.screens.dry_run import DryRunScreen
+    from mapstore_tui.widgets.channel_list import ChannelList
+
+    app = _panel(fleet)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.query_one(ChannelList).select("order-events")
+        await pilot.pause()
+        await pilot.press("v")
+        await pilot.pause()
+        assert isinstance(app.screen, DryRunScreen)
+        app.screen.query_one("#dry-run-payload", TextArea).load_text(
+            '{"order_id": "A-2", "total": 3.5}'
+        )
+        result = app.screen.query_one("#dry-run-result", Static)
+        await pilot.press("ctrl+s")
+        text = await apoll_until(
+            lambda: "checking" not in str(result.content) and str(result.content),
+            what="the verdict",
+            pause=pilot.pause,
+        )
+    assert text == (
+        "[b $success]✔ valid[/] (OrderEvent); no consumer in this process; "
+        "2 in other processes (web-1, web-old-1) would get it once published"
+    )
+
+
+def test_a_dry_run_verdict_names_other_processes_escaped() -> None:
+    from mapstore_tui.screens.dry_run import describe_result
+
+    verdict: dict[str, object] = {
+        "valid": True,
+        "schema": "OrderEvent",
+        "receivers": ["orders-widget"],
+        "remote_receivers": [
+            {"id": "a", "process": "[b]web-9"},
+            {"id": "b", "process": "[b]web-9"},
+        ],
+    }
+    assert describe_result(verdict) == (
+        "[b $success]✔ valid[/] (OrderEvent); would reach: orders-widget; "
+        "2 in another process (\\[b]web-9) would get it once published"
+    )
+    verdict["remote_receivers"] = "not a list"  # an odd answer reads as none
+    assert describe_result(verdict).endswith("would reach: orders-widget")
