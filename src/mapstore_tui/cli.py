@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 import os
 import signal
 import sys
@@ -220,6 +221,7 @@ def _namespace_option(parser: argparse.ArgumentParser) -> None:
 
 
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+_LINK_LOG = logging.NullHandler()
 _READY_TIMEOUT = 5.0  # seconds to read a namespace once before saying Redis is not there
 
 
@@ -229,6 +231,10 @@ def _is_redis(address: str | None) -> bool:
 
 def _observe(url: str, namespace: str) -> tuple[MapObjectStore, StoreLink]:
     """A store linked as a read-only observer of ``namespace``; user errors raise."""
+    # With no logging set up, Python prints the link's warnings bare on stderr ("Redis
+    # unreachable …; retrying"), contradicting the one line this command ends with. A
+    # handler here keeps them from that last resort; handlers an app sets up still get them.
+    logging.getLogger("mapstore_core.link").addHandler(_LINK_LOG)
     store = MapObjectStore()
     try:
         link = store.link(url, namespace=namespace, observer=True)
