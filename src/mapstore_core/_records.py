@@ -212,7 +212,11 @@ class ProcessInfo:
     consumers: list[tuple[str, str]]
     """Its open consumers as announced: (channel, id)."""
     publish_rate: float | None
-    """Updates per second its link sent over the last ten seconds (None: not yet known)."""
+    """Updates per second its link sent over the last ten seconds.
+
+    None while not known: it never sent one, or it was watched for less than ten seconds and
+    sent fewer than two meanwhile (``0/s`` would be a guess).
+    """
     link_drops: int
     """Updates its link skipped (coalesced) or could not send, since it started."""
     drops_last_minute: int

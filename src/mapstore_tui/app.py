@@ -14,6 +14,7 @@ from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.widgets import TabbedContent, TabPane
+from textual.worker import get_current_worker
 
 from mapstore_core import MapObjectStore, map_store
 from mapstore_core.debug import ClientStatus
@@ -33,6 +34,7 @@ from mapstore_tui.widgets.log_producers import LogProducersPanel
 
 if TYPE_CHECKING:
     from mapstore_core import FlightRecorder
+    from mapstore_core.link import StoreLink
 
 _HELD_TOASTS = 3
 _OVER_OVERVIEW = frozenset({"help", "quit", "overview", "processes", "command_palette"})
@@ -86,6 +88,10 @@ class MapStoreApp(App[None]):
         Binding("escape", "close_filter", "Close the filter", show=False),
     ]
 
+    nobody_linked_grace: float | None = 5.0
+    """Seconds a linked namespace may have no live process before a toast says so and names
+    the namespaces that have one (None: never say it)."""
+
     def __init__(
         self,
         store: MapObjectStore | None = None,
@@ -131,6 +137,52 @@ class MapStoreApp(App[None]):
             self._unwatch = self.view.on_status(changed)
             if self.view.status != "connected":
                 changed(ClientStatus(self.view.status))
+        reads = getattr(self.view, "reads", None)
+        link = reads.linked if isinstance(reads, MapObjectStore) else None
+        if link is not None:
+            self._say_if_nobody_linked(link)
+
+    @work(thread=True, group="nobody-linked")
+    def _say_if_nobody_linked(self, link: StoreLink) -> None:
+        """A toast when the linked namespace has no live process (a wrong ``--namespace``?).
+
+        A worker thread: it waits for the link's first reading and ``nobody_linked_grace``
+        seconds more for a live process, then asks Redis which namespaces have one.
+        """
+        from mapstore_tui.fleet_hint import nobody_linked
+
+        worker = get_current_worker()
+        grace = self.nobody_linked_grace
+        if grace is None:
+            return
+        for _ in range(50):  # up to 10 s; a closing panel does not wait for it
+            if worker.is_cancelled:
+                return
+            if link.wait_ready(timeout=0.2):
+                break
+        else:
+            return
+        # Processes that are starting as the panel opens have the grace to appear.
+        deadline = time.monotonic() + grace
+        while not any(process.alive for process in link.processes()):
+            if worker.is_cancelled:
+                return
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)
+        else:
+            return
+        message = nobody_linked(link)
+        if message is not None and not worker.is_cancelled:
+            # notify() here looks at the screen (a dialog holds toasts): the UI thread's
+            self.call_from_thread(
+                self.notify,
+                message,
+                title="No live process",
+                severity="warning",
+                timeout=20,
+                markup=False,  # names read from Redis
+            )
 
     def on_unmount(self) -> None:
         if self._unwatch is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 import os
 import signal
 import sys
@@ -341,6 +342,7 @@ def _namespace_option(parser: argparse.ArgumentParser) -> None:
 
 
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+_LINK_LOG = logging.NullHandler()
 _READY_TIMEOUT = 5.0  # seconds to read a namespace once before saying Redis is not there
 
 
@@ -364,6 +366,10 @@ def _need_redis(command: str) -> None:
 
 def _observe(url: str, namespace: str) -> tuple[MapObjectStore, StoreLink]:
     """A store linked as a read-only observer of ``namespace``; user errors raise."""
+    # With no logging set up, Python prints the link's warnings bare on stderr ("Redis
+    # unreachable …; retrying"), contradicting the one line this command ends with. A
+    # handler here keeps them from that last resort; handlers an app sets up still get them.
+    logging.getLogger("mapstore_core.link").addHandler(_LINK_LOG)
     store = MapObjectStore()
     try:
         link = store.link(url, namespace=namespace, observer=True)
@@ -384,7 +390,7 @@ def _run_fleet(args: argparse.Namespace, url: str) -> int:
             panel.sub_title = f"fleet {args.namespace!r} · {link.url_redacted}"
             return _panel(panel, "attach")
         _print(args.command, store.log_producers, store.snapshot)
-        _say_if_nobody_linked(link, args.namespace)
+        _say_if_nobody_linked(link)
         return 0
     finally:
         link.close()
@@ -397,19 +403,13 @@ def _not_ready(link: StoreLink, namespace: str) -> _UsageError:
     )
 
 
-def _say_if_nobody_linked(link: StoreLink, namespace: str) -> None:
+def _say_if_nobody_linked(link: StoreLink) -> None:
     """On stderr: a namespace with no live process prints as an empty store (a typo?)."""
-    processes = link.processes()
-    if any(process.alive for process in processes):
-        return
-    gone = len(processes)
-    why = (
-        f"its {gone} {'process has' if gone == 1 else 'processes have'} gone"
-        if gone
-        else "nothing has linked to it; is it the namespace your apps give store.link()?"
-    )
-    where = f"namespace {namespace!r} at {link.url_redacted}"
-    print(_printable(f"mapstore-tui: {where} has no live process: {why}"), file=sys.stderr)
+    from mapstore_tui.fleet_hint import nobody_linked
+
+    message = nobody_linked(link)
+    if message is not None:
+        print(_printable(f"mapstore-tui: {message}"), file=sys.stderr)
 
 
 def _fleet_demo(args: argparse.Namespace) -> int:

@@ -21,6 +21,8 @@ __all__ = ["FleetDemoApp"]
 class FleetDemoApp(MapStoreApp):
     """The panel over the fleet demo's namespace, opening on its processes."""
 
+    nobody_linked_grace = None  # its own private namespace, its workers starting: no typo
+
     def __init__(self, fleet: DemoFleet, *, open_processes: bool = True) -> None:
         store = MapObjectStore()
         self.fleet = fleet

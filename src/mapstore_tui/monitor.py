@@ -271,13 +271,14 @@ class Monitor(Vertical):
     def producers_with_rates(self, channel: str | None = None) -> list[dict[str, Any]]:
         """The view's producers, each with a ``rate`` (publishes/s over the last seconds).
 
-        The rate is None until readings span a second: over a moment, a producer that
-        publishes every few seconds would read ``0/s``.
+        The rate is None until it is known (``rates.py``): over a moment, a producer that
+        publishes every few seconds would read ``0/s``. Every producer is read each second
+        (``sample_rates``), shown or not, so a tab opened late has rates at once.
         """
         now = self._clock()
         producers = []
         for producer in self.view.producers(channel):
-            key = f"{producer['channel']}\x00{producer['id']}\x00{producer.get('process') or ''}"
+            key = _rate_key(producer)
             count = producer["publish_count"]
             self.producer_rates.observe(key, count, now)
             producers.append({**producer, "rate": self.producer_rates.known_rate(key, count, now)})
@@ -377,7 +378,13 @@ class Monitor(Vertical):
         """Sample publish counts into rates (every second) and redraw the list."""
         channels = self.view.channels()
         counts = {c["name"]: c["publish_count"] for c in channels}
-        if self.rates.sample(counts, self._clock()) and not self.paused:
+        now = self._clock()
+        # Producers too, whether a tab shows them or not: rates need readings over seconds.
+        producer_counts = {_rate_key(p): p["publish_count"] for p in self.view.producers()}
+        for key, count in producer_counts.items():
+            self.producer_rates.observe(key, count, now)
+        self.producer_rates.forget(set(producer_counts))
+        if self.rates.sample(counts, now) and not self.paused:
             self.refresh_channels(channels)
             if self.query_one("#detail", TabbedContent).active == "producers":
                 self.refresh_detail()  # rates and ages move even on a quiet channel
@@ -442,7 +449,7 @@ class Monitor(Vertical):
         self._counts = {c["name"]: c["publish_count"] for c in self._channels}
 
     def _restart_rates(self) -> None:
-        """Forget every reading: rates show ``—`` until new readings span a second."""
+        """Forget every reading: rates show ``—`` until they are known again (``rates.py``)."""
         self.rates = RateTracker()
         self.producer_rates = RateTracker()
         self.sample_rates()  # the baseline: rates start with the next sample
@@ -484,3 +491,8 @@ class Monitor(Vertical):
 def _value_key(producer_id: str, process: str | None) -> str:
     """How ``values()`` names a producer: its id, and ``id@process`` for a remote one."""
     return producer_id if process is None else f"{producer_id}@{process}"
+
+
+def _rate_key(producer: dict[str, Any]) -> str:
+    """A producer's key in ``producer_rates``: channel, id and process (a fleet has several)."""
+    return f"{producer['channel']}\x00{producer['id']}\x00{producer.get('process') or ''}"

@@ -7,8 +7,19 @@ Two figures per key (a channel, or a producer):
   a slow one (every 3 s) shows ``0.3/s`` steadily instead of flickering between 1 and 0.
 - ``rates``: one rate per ``sample`` (about a second), kept for the sparkline.
 
-A rate is only *known* once readings span ``min_span`` (a sample): over a shorter span a
-producer that publishes every few seconds reads ``0/s`` though it published a moment ago.
+A rate is shown as ``—`` until it is *known*, and never as a false ``0/s``. It is known once
+
+- the key has published at all (a producer that never published has no rate: ``—``), and
+- the readings span ``min_span`` (a sample), and
+- either they span the whole ``window`` (then "no publish in the last 10 s" is a fact: ``0/s``),
+  or ``min_publishes`` publishes were counted within them (a pace has been seen).
+
+So a producer publishing 4 times a second shows ``4.0/s`` after a second; one that publishes
+every 3 s shows ``—`` until it has been seen publishing twice (about 6 s), then ``0.3/s``
+or so; one that published once long ago shows ``—`` for the first 10 s, then ``0/s``. The
+caller reads every key each sample, whether or not a view shows it, so a tab opened late
+shows what is already known.
+
 A count that goes down belongs to another store (an attached app that restarted): its key
 starts over, as a new one.
 """
@@ -23,10 +34,17 @@ __all__ = ["RateTracker"]
 class RateTracker:
     """Turns successive publish counts into rates (see the module docstring)."""
 
-    def __init__(self, keep: int = 30, window: float = 10.0, min_span: float = 1.0) -> None:
+    def __init__(
+        self,
+        keep: int = 30,
+        window: float = 10.0,
+        min_span: float = 1.0,
+        min_publishes: int = 2,
+    ) -> None:
         self._keep = keep
         self.window = window
         self.min_span = min_span
+        self.min_publishes = min_publishes
         self._last: dict[str, int] = {}
         self._last_time: float | None = None
         self._seen: dict[str, deque[tuple[float, int]]] = {}
@@ -86,12 +104,19 @@ class RateTracker:
     def known_rate(self, name: str, count: int, now: float) -> float | None:
         """``current`` up to the reading (``count`` at ``now``), or None while it is unknown.
 
-        Unknown: no readings span ``min_span`` yet, or ``count`` went down (another store,
-        not yet sampled).
+        Unknown (see the module docstring): ``count`` is 0; no readings span ``min_span``
+        yet; they span less than ``window`` and saw fewer than ``min_publishes`` publishes;
+        or ``count`` went down (another store, not yet sampled).
         """
         seen = self._seen.get(name)
-        if not seen or count < seen[-1][1] or now - seen[0][0] < self.min_span:
+        if count <= 0 or not seen or count < seen[-1][1]:
             return None
+        since, base = seen[0]
+        span = now - since
+        if span < self.min_span:
+            return None
+        if span < self.window and count - base < self.min_publishes:
+            return None  # too short a look at this pace: 0/s (or 1/span) would be a guess
         return self.current(name, count, now)
 
     def total(self) -> float:

@@ -121,10 +121,18 @@ class LocalStoreView(JsonReads):
         return isinstance(self.reads, MapObjectStore)
 
     def dry_run(self, channel: str, payload: Any) -> dict[str, Any]:
-        """Validate ``payload`` on ``channel`` without delivering it (a local store only)."""
+        """Validate ``payload`` on ``channel`` without delivering it (a local store only).
+
+        A linked store adds ``remote_receivers``: the consumers of the channel in the other
+        live processes (``{"id", "process"}``), which a publish would reach through Redis.
+        """
         if not isinstance(self.reads, MapObjectStore):
             raise PermissionError("a mirror cannot run a payload against the store")
-        return self.reads.dry_run(channel, payload)
+        verdict = self.reads.dry_run(channel, payload)
+        remote = self._remote_consumers(channel)
+        if remote:
+            verdict["remote_receivers"] = [{"id": c["id"], "process": c["process"]} for c in remote]
+        return verdict
 
     @property
     def can_record_flight(self) -> bool:

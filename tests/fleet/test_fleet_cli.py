@@ -13,6 +13,7 @@ import pytest
 from mapstore_tui import cli
 from tests.fleet.helpers import NS, Fleet
 from tests.link.helpers import RedisServer
+from tests.poll import poll_until
 
 
 def test_log_producers_and_snapshot_attach_to_a_fleet(
@@ -40,21 +41,42 @@ def test_log_producers_and_snapshot_attach_to_a_fleet(
 def test_a_namespace_nobody_linked_to_says_so(
     redis_server: RedisServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The text alone, "No producers registered", read as if the fleet had none."""
+    """The text alone, "No producers registered", read as if the fleet had none: it names
+    the namespace that has live processes at that Redis (and no odd key there misleads it)."""
     fleet = Fleet(redis_server.url).start()
     try:
         url = redis_server.url
+        client = redis_server.client()
+        seconds, _ = client.time()
+        live = (int(seconds) + 60) * 1000
+        client.zadd("mapstore:a b:procs", {"w": live})  # no valid namespace
+        client.zadd(b"mapstore:\xff:procs", {"w": live})  # not UTF-8
+        client.zadd("mapstore:stopped:procs", {"w": 1000})  # only gone processes
+        client.zadd("mapstore:hostile:procs", {"w": 1e18})  # an impossible deadline
+        client.set("mapstore:text:procs", "not a registry")  # another type
+        client.close()
         assert cli.main(["log-producers", "--attach", url, "--namespace", "fleat"]) == 0
         out, err = capsys.readouterr()
         assert out == "📤 No producers registered\n"
         assert err == (
             f"mapstore-tui: namespace 'fleat' at {url} has no live process: nothing has "
-            "linked to it; is it the namespace your apps give store.link()?\n"
+            f"linked to it; live processes are in namespace {NS} (--namespace {NS})\n"
         )
         assert cli.main(["log-producers", "--attach", url, "--namespace", NS]) == 0
         assert capsys.readouterr().err == ""  # the fleet's own: nothing to say
     finally:
         fleet.close()
+
+
+def test_an_empty_redis_says_only_that_nothing_linked(
+    redis_server: RedisServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = redis_server.url
+    assert cli.main(["log-producers", "--attach", url, "--namespace", "fleat"]) == 0
+    assert capsys.readouterr().err == (
+        f"mapstore-tui: namespace 'fleat' at {url} has no live process: nothing has "
+        "linked to it; is it the namespace your apps give store.link()?\n"
+    )
 
 
 def test_a_bad_namespace_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -73,6 +95,46 @@ def test_an_unreachable_redis_is_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot read namespace 'dash'" in err
     assert "secret" not in err
+
+
+def test_an_unreachable_redis_says_only_the_commands_line() -> None:
+    """The link's own warning ("Redis unreachable …; retrying"), printed bare by Python's
+    logging when nothing is set up, came first and contradicted the line that follows."""
+    done = subprocess.run(
+        [sys.executable, "-m", "mapstore_tui", "snapshot", "--attach", "redis://127.0.0.1:1/0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "retrying" not in done.stderr
+    assert "cannot read namespace 'mapstore'" in done.stderr
+
+
+def test_the_links_warnings_still_reach_logging_set_up_by_an_app() -> None:
+    import logging
+
+    from mapstore_core import MapObjectStore
+
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    keep = Keep()
+    logger = logging.getLogger("mapstore_core.link")
+    logger.addHandler(keep)
+    try:
+        store = MapObjectStore()
+        link = store.link("redis://127.0.0.1:1/0", namespace="dash", observer=True)
+        try:
+            poll_until(lambda: any("unreachable" in m for m in seen), what="the warning")
+        finally:
+            link.close()
+    finally:
+        logger.removeHandler(keep)
 
 
 def test_fleet_demo_without_redis_says_how_to_get_one(

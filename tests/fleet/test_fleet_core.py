@@ -96,9 +96,38 @@ def test_a_crashed_process_goes_gone_with_stale_values(redis_server: RedisServer
         (row,) = stale_producers(LocalStoreView(fleet.observer_store))
         assert row["stale"] and row["process"] == "jobs-1" and row["id"] == "summary-service"
         (gone,) = _rules(fleet.observer_store)["process-gone"]
-        assert "'jobs-1'" in gone.message and "1 producer(s)" in gone.message
+        assert "'jobs-1'" in gone.message
+        assert gone.message.endswith("with 1 producer open; its last value is stale")
+        assert gone.where == ""  # "@jobs-1" and the message name the process already
     finally:
         fleet.close()
+
+
+def test_process_gone_says_how_many_producers_and_fires_only_with_producers() -> None:
+    from mapstore_core import ProcessInfo
+    from mapstore_core.link._fleet import fleet_diagnostics
+
+    def gone(name: str, producers: int) -> ProcessInfo:
+        return ProcessInfo(
+            name=name, host="h", pid=7, program="w.py", started=0.0, heartbeat_age=30.0,
+            alive=False, gone_since=70.0, gone_reason="missed 3 heartbeats",
+            producers=[("c", f"p{i}", "producer", "w.py:1") for i in range(producers)],
+            consumers=[("c", "widget")], publish_rate=None, link_drops=0,
+            drops_last_minute=0, schemas={}, version="", models={}, stale=[], me=False,
+        )  # fmt: skip
+
+    found = fleet_diagnostics(
+        [gone("services-2", 3), gone("web-old-1", 0)], lambda _: [], {}, own=None, now=100.0
+    )
+    (finding,) = found  # the consumers-only worker left nothing stale: no finding
+    assert (finding.rule, finding.channel, finding.producer_id) == (
+        "process-gone", "(fleet)", "@services-2",
+    )  # fmt: skip
+    assert finding.message == (
+        "process 'services-2' (h pid 7) stopped heartbeating 30 s ago (missed 3 heartbeats) "
+        "with 3 producers open; their last values are stale"
+    )
+    assert finding.where == ""
 
 
 def test_a_clean_goodbye_is_gone_but_no_finding(redis_server: RedisServer) -> None:
@@ -197,6 +226,23 @@ def test_gone_processes_drop_off_after_ten_minutes() -> None:
     assert len(tracker.processes()) == 1  # still listed, greyed
     tracker.update(1_001_000 + int(GONE_FOR * 1000), {}, {}, {})
     assert tracker.processes() == []
+
+
+def test_a_process_rate_is_unknown_until_known_never_a_false_zero() -> None:
+    tracker = FleetTracker(None)
+    records = {n: Announcement(name=n, heartbeat=1.0) for n in ("idle", "slow", "fast")}
+    for second in range(12):
+        now = 1_000_000 + second * 1000
+        sent = {"idle": 0, "slow": 1 + second // 5, "fast": 10 * second}
+        stats = {n: Counters(0, c, 0) for n, c in sent.items()}
+        tracker.update(now, dict.fromkeys(records, now + 3000), stats, records)
+        rates = {p.name: p.publish_rate for p in tracker.processes()}
+        assert rates["idle"] is None  # no producer, nothing sent: no rate, not 0/s
+        if second >= 1:
+            assert rates["fast"] == 10.0
+        if second < 10:  # one update seen in a few seconds says nothing of its pace
+            assert rates["slow"] is None
+    assert rates["slow"] == 0.2
 
 
 def _schema(model: type) -> dict[str, Any]:

@@ -472,3 +472,86 @@ def test_the_models_column_names_the_models_a_process_disagrees_on() -> None:
     assert "yellow" in str(models["web-old-1"].style)
     assert str(models["jobs-1"]) == "1 model"  # alone on its channel: nothing to differ from
     assert str(models["empty"]) == "—"
+
+
+async def test_a_panel_on_a_namespace_nobody_linked_to_names_the_live_one(
+    fleet: Fleet, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``attach … --namespace fleat`` (a typo): a toast says nothing linked there and where
+    the live processes are; the fleet's own namespace says nothing."""
+    from tests.tui.helpers import Toasts
+
+    for namespace, expected in (("fleat", 1), ("fleet", 0)):
+        store = MapObjectStore()
+        link = store.link(redis_server.url, namespace=namespace, observer=True)
+        try:
+            app = MapStoreApp(store=store, refresh_interval=0)
+            app.nobody_linked_grace = 0.5  # a fleet starting up has 5 s to show itself
+            toasts = Toasts()
+            monkeypatch.setattr(app, "notify", toasts)
+            async with app.run_test(size=SIZE) as pilot:
+                await pilot.pause()
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+            said = [c for c in toasts.calls if c.get("title") == "No live process"]
+            assert len(said) == expected
+            if expected:
+                assert said[0]["severity"] == "warning" and said[0]["markup"] is False
+                assert said[0]["message"] == (
+                    f"namespace 'fleat' at {redis_server.url} has no live process: nothing "
+                    "has linked to it; live processes are in namespace fleet (--namespace fleet)"
+                )
+        finally:
+            link.close()
+
+
+async def test_a_dry_run_counts_the_consumers_of_other_processes(fleet: Fleet) -> None:
+    """order-events has no consumer in the panel's own store, but one in web-1 and one in
+    web-old-1: the verdict says so, not "no consumer is subscribed"."""
+    from textual.widgets import TextArea
+
+    from mapstore_tui.screens.dry_run import DryRunScreen
+    from mapstore_tui.widgets.channel_list import ChannelList
+
+    app = _panel(fleet)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.query_one(ChannelList).select("order-events")
+        await pilot.pause()
+        await pilot.press("v")
+        await pilot.pause()
+        assert isinstance(app.screen, DryRunScreen)
+        app.screen.query_one("#dry-run-payload", TextArea).load_text(
+            '{"order_id": "A-2", "total": 3.5}'
+        )
+        result = app.screen.query_one("#dry-run-result", Static)
+        await pilot.press("ctrl+s")
+        text = await apoll_until(
+            lambda: "checking" not in str(result.content) and str(result.content),
+            what="the verdict",
+            pause=pilot.pause,
+        )
+    assert text == (
+        "[b $success]✔ valid[/] (OrderEvent); no consumer in this process; "
+        "2 in other processes (web-1, web-old-1) would get it once published"
+    )
+
+
+def test_a_dry_run_verdict_names_other_processes_escaped() -> None:
+    from mapstore_tui.screens.dry_run import describe_result
+
+    verdict: dict[str, object] = {
+        "valid": True,
+        "schema": "OrderEvent",
+        "receivers": ["orders-widget"],
+        "remote_receivers": [
+            {"id": "a", "process": "[b]web-9"},
+            {"id": "b", "process": "[b]web-9"},
+        ],
+    }
+    assert describe_result(verdict) == (
+        "[b $success]✔ valid[/] (OrderEvent); would reach: orders-widget; "
+        "2 in another process (\\[b]web-9) would get it once published"
+    )
+    verdict["remote_receivers"] = "not a list"  # an odd answer reads as none
+    assert describe_result(verdict).endswith("would reach: orders-widget")

@@ -528,6 +528,9 @@ async def test_table_preview_never_cuts_a_number() -> None:
 
 
 async def test_producer_rates_are_unknown_then_counted_never_a_false_zero() -> None:
+    """A rate is shown once known: a fast producer after a second; one that published once
+    only when a whole window (10 s) passed without a publish; one that never published, never.
+    """
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -541,15 +544,25 @@ async def test_producer_rates_are_unknown_then_counted_never_a_false_zero() -> N
         for _ in range(4):
             app.sources.tick_realtime()
         app.clock.advance(1.0)
+        app.monitor.sample_rates()
         screen.refresh_rows()
         rates = dict(zip(cells(table, 1), cells(table, 5), strict=True))
         assert rates["realtime-service"] == "4.0/s"
-        assert rates["static-page-content"] == "0/s"
+        # published once, before the panel looked: a second of quiet says nothing yet
+        assert rates["static-page-content"] == "—"
+        assert rates["user-input-form"] == "—"  # never published
+        for _ in range(9):
+            app.clock.advance(1.0)
+            app.monitor.sample_rates()
+        screen.refresh_rows()
+        rates = dict(zip(cells(table, 1), cells(table, 5), strict=True))
+        assert rates["static-page-content"] == "0/s"  # ten seconds without a publish: a fact
+        assert rates["user-input-form"] == "—"
 
 
 async def test_a_producers_first_rate_is_unknown_not_zero() -> None:
     """Read twice a moment apart (another producer published), polling-service had not
-    published in between: that moment says nothing of its rate."""
+    published in between: that moment says nothing of its rate, nor does a second."""
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -562,11 +575,43 @@ async def test_a_producers_first_rate_is_unknown_not_zero() -> None:
         await pilot.pause()
         rates = dict(zip(cells(table, 0), cells(table, 4), strict=True))
         assert rates == {"realtime-service": "—", "polling-service": "—"}
+        app.sources.tick_realtime()
         app.clock.advance(0.75)
         app.monitor.sample_rates()
         await pilot.pause()
         rates = dict(zip(cells(table, 0), cells(table, 4), strict=True))
-        assert rates == {"realtime-service": "1.0/s", "polling-service": "0/s"}
+        assert rates == {"realtime-service": "2.0/s", "polling-service": "—"}
+
+
+async def test_a_slow_producers_rate_is_known_when_its_tab_opens_late() -> None:
+    """polling-service publishes every 3 s; the panel has watched for 12 s when the
+    Producers tab opens: its rate is there at once (about 0.3/s), not a fresh guess of 0/s."""
+    app = make_demo()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for second in range(1, 13):
+            if second % 3 == 0:
+                app.sources.tick_polling()
+            app.clock.advance(1.0)
+            app.monitor.sample_rates()
+        app.query_one(ChannelList).select("metric-data")
+        await pilot.press("2")
+        await pilot.pause()
+        table = app.query_one(ProducersTable)
+        rates = dict(zip(cells(table, 0), cells(table, 4), strict=True))
+        assert rates["polling-service"] in ("0.3/s", "0.4/s")  # 3 or 4 in the last 10 s
+        # while still unknown, it says so: a second look at a fresh panel
+        fresh = make_demo()
+        async with fresh.run_test(size=SIZE) as fresh_pilot:
+            await fresh_pilot.pause()
+            fresh.clock.advance(1.0)
+            fresh.monitor.sample_rates()
+            fresh.query_one(ChannelList).select("metric-data")
+            await fresh_pilot.press("2")
+            await fresh_pilot.pause()
+            table = fresh.query_one(ProducersTable)
+            rates = dict(zip(cells(table, 0), cells(table, 4), strict=True))
+            assert rates["polling-service"] == "—"
 
 
 async def test_overview_of_a_big_store_draws_a_page_and_says_so() -> None:

@@ -110,7 +110,8 @@ def test_a_rate_is_unknown_until_readings_span_a_second_or_after_a_restart() -> 
     rates = RateTracker(window=10)
     rates.observe("slow", 7, 100.0)
     assert rates.known_rate("slow", 7, 100.25) is None  # a moment: "0/s" would be a guess
-    assert rates.known_rate("slow", 8, 101.0) == 1.0
+    assert rates.known_rate("slow", 8, 101.0) is None  # one publish: no pace yet
+    assert rates.known_rate("slow", 9, 101.0) == 2.0
     rates.observe("slow", 8, 101.0)
     # the app restarted: its count starts again, and it is no drop to zero
     assert rates.known_rate("slow", 2, 101.5) is None
@@ -118,6 +119,26 @@ def test_a_rate_is_unknown_until_readings_span_a_second_or_after_a_restart() -> 
     assert rates.known_rate("slow", 2, 102.0) is None
     assert rates.known_rate("slow", 5, 102.5) == 3.0
     assert str(Totals(1, 1, 1, 1, None)).endswith("1 msg · —/s")
+
+
+def test_a_rate_is_known_once_a_pace_or_a_whole_window_was_seen_never_a_false_zero() -> None:
+    rates = RateTracker(window=10)
+    shown: list[float | None] = []
+    for second in range(13):  # one publish every 3 s, the first at 1 s
+        count = 5 + (second + 2) // 3
+        rates.observe("slow", count, float(second))
+        shown.append(rates.known_rate("slow", count, float(second)))
+    assert shown[:4] == [None] * 4  # 0 or 1 publish seen: 0/s or 1/s would be a guess
+    assert all(r is not None and 0.25 <= r <= 0.5 for r in shown[4:])
+    quiet = RateTracker(window=10)
+    for second in range(11):  # published long ago, quiet since
+        quiet.observe("once", 1, float(second))
+        quiet.observe("never", 0, float(second))
+        if second < 10:
+            assert quiet.known_rate("once", 1, float(second)) is None
+        assert quiet.known_rate("never", 0, float(second)) is None  # no publish: no rate
+    assert quiet.known_rate("once", 1, 10.0) == 0  # a whole window without one: 0/s is true
+    assert quiet.known_rate("never", 0, 10.0) is None
 
 
 def test_throttle_spaces_redraws_and_backs_off_under_load() -> None:

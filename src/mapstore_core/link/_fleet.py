@@ -12,7 +12,9 @@ The fleet rules judge what only a fleet can get wrong:
   in several processes;
 - ``schema-mismatch``: processes disagree on a channel's model (``schema_diff`` says how, and
   whether a payload the producer's model accepts can be refused by a consumer's);
-- ``process-gone``: a process stopped heartbeating with producers open;
+- ``process-gone``: a process stopped heartbeating (missed beats, not a clean close) with
+  producers open (announced, or values seen here); a process of consumers only gives none.
+  It is listed while the process is (``GONE_FOR``);
 - ``link-dropping``: a process's link skipped updates in the last minute.
 
 What Redis holds is read through ``_registry`` (typed, bounded values) before it gets here.
@@ -192,8 +194,12 @@ class FleetTracker:
             drops = newest[2]
             older = [s for s in proc.samples if newest[0] - s[0] <= _RATE_WINDOW_MS]
             first = older[0]
-            if newest[0] > first[0] and proc.alive:
-                rate = max(0, newest[1] - first[1]) * 1000 / (newest[0] - first[0])
+            sent = max(0, newest[1] - first[1])
+            # Known as the panel's rates are (mapstore_tui/rates.py): never a guessed 0/s.
+            # Nothing ever sent: no rate; else two updates seen, or a whole window watched.
+            watched = newest[0] - proc.samples[0][0] >= _RATE_WINDOW_MS
+            if newest[0] > first[0] and proc.alive and newest[1] > 0 and (sent >= 2 or watched):
+                rate = sent * 1000 / (newest[0] - first[0])
             minute = [s for s in proc.samples if now - s[0] <= _DROP_WINDOW_MS]
             if minute:
                 drops_minute = max(0, minute[-1][2] - minute[0][2])
@@ -373,6 +379,12 @@ def fleet_diagnostics(
             and proc.gone_reason != CLEAN
         ):
             ago = max(0.0, now - proc.gone_since)
+            open_ = max(len(proc.producers), len(proc.stale))
+            left = (
+                "1 producer open; its last value is stale"
+                if open_ == 1
+                else f"{open_} producers open; their last values are stale"
+            )
             found.append(
                 Diagnostic(
                     "process-gone",
@@ -380,10 +392,8 @@ def fleet_diagnostics(
                     FLEET,
                     f"@{proc.name}",
                     f"process {proc.name!r} ({proc.host} pid {proc.pid}) stopped heartbeating "
-                    f"{ago:.0f} s ago ({proc.gone_reason}) with "
-                    f"{max(len(proc.producers), len(proc.stale))} producer(s) "
-                    f"open; their last values are stale",
-                    f"process {proc.name}",
+                    f"{ago:.0f} s ago ({proc.gone_reason}) with {left}",
+                    "",  # the producer id (@NAME) and the message name it already
                     "find out why it died (OOM, a crash, a lost host); restart it or close "
                     "its producers on shutdown",
                 )

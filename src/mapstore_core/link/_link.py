@@ -36,7 +36,7 @@ from mapstore_core._public import public
 from mapstore_core._records import ProcessInfo
 from mapstore_core.link._connection import Connection, LinkStatus, Writer, redact
 from mapstore_core.link._following import Follower
-from mapstore_core.link._presence import Presence
+from mapstore_core.link._presence import Presence, live_namespaces
 from mapstore_core.link._shipping import Shipper
 from mapstore_core.link._wire import Keys, check_name, check_namespace, entry_prefix
 
@@ -249,6 +249,25 @@ class StoreLink:
             if not event.wait(left):
                 return False
         return True
+
+    def live_namespaces(self, limit: int = 5) -> tuple[list[str], bool] | None:
+        """Other namespaces at this Redis with a live process, and whether there are more.
+
+        Up to ``limit`` names, sorted; None when Redis cannot be asked now. It asks Redis (a
+        bounded ``SCAN`` and a read per namespace found) on the calling thread, for messages
+        such as "nothing linked to this namespace; these have live processes": never call
+        it on a UI thread. Odd keys under ``mapstore:`` are skipped, never raised.
+        """
+        connection = self._connection
+        try:
+            return live_namespaces(
+                connection.client,
+                connection.response_error,
+                limit=limit,
+                exclude=self.namespace,
+            )
+        except connection.errors:
+            return None  # policy: no hint rather than an error about a hint
 
     def processes(self) -> list[ProcessInfo]:
         """Every process of the namespace (this one included, unless an observer).

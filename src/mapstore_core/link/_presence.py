@@ -33,6 +33,7 @@ from mapstore_core._records import Diagnostic, ProcessInfo
 from mapstore_core.link._connection import Connection, Told
 from mapstore_core.link._fleet import FleetTracker, fleet_diagnostics
 from mapstore_core.link._registry import (
+    MAX_DEADLINE_AHEAD_MS,
     MAX_RECORD_BYTES,
     Counters,
     announced_run,
@@ -40,9 +41,9 @@ from mapstore_core.link._registry import (
     read_counters,
     read_registry,
 )
-from mapstore_core.link._wire import Keys, schema_fingerprint, valid_text
+from mapstore_core.link._wire import Keys, check_namespace, schema_fingerprint, valid_text
 
-__all__ = ["MISSED_BEATS", "Presence", "fetch_records", "redis_ms"]
+__all__ = ["MISSED_BEATS", "Presence", "fetch_records", "live_namespaces", "redis_ms"]
 
 logger = logging.getLogger("mapstore_core.link")
 
@@ -54,6 +55,64 @@ def redis_ms(client: Any) -> int:
     """Redis's clock (``TIME``) in milliseconds."""
     seconds, micros = client.time()
     return int(seconds) * 1000 + int(micros) // 1000
+
+
+_SCAN_COUNT = 500
+_SCAN_CALLS = 20
+"""A look for namespaces reads at most ``_SCAN_CALLS`` pages of ``_SCAN_COUNT`` keys."""
+
+
+def live_namespaces(
+    client: Any, refused: type[Exception], *, limit: int, exclude: str | None = None
+) -> tuple[list[str], bool]:
+    """Namespaces at this Redis with a live process (sorted, ``limit`` at most), and more?.
+
+    The second value says whether there may be more than those returned. One ``SCAN``
+    (``MATCH mapstore:*:procs``) over at most ``_SCAN_CALLS`` pages: a big Redis is not read
+    whole, and "may be more" is then True. Then one ``ZRANGEBYSCORE`` per registry found: a
+    deadline from now (Redis's clock) up to the furthest a heartbeat can set. A key that is
+    no valid namespace's (not UTF-8, odd characters) or of another type (``refused``:
+    Redis's ``ResponseError``) is skipped. Other Redis errors propagate.
+    """
+    now_ms = redis_ms(client)
+    found: set[str] = set()
+    cursor: Any = 0
+    more = False
+    for _ in range(_SCAN_CALLS):
+        cursor, keys = client.scan(cursor, match="mapstore:*:procs", count=_SCAN_COUNT)
+        for key in keys:
+            namespace = _namespace_of(key)
+            if namespace is None or namespace == exclude or namespace in found:
+                continue
+            try:
+                live = client.zrangebyscore(
+                    key, now_ms, now_ms + MAX_DEADLINE_AHEAD_MS, start=0, num=1
+                )
+            except refused:
+                continue
+            if live:
+                found.add(namespace)
+        if not cursor:
+            break
+    else:
+        more = True  # the scan stopped before the end of the keyspace
+    names = sorted(found)
+    return names[:limit], more or len(names) > limit
+
+
+def _namespace_of(key: object) -> str | None:
+    """The namespace of a registry key ``mapstore:NS:procs``, or None if it is no valid one."""
+    if isinstance(key, bytes):
+        try:
+            key = key.decode()
+        except UnicodeDecodeError:
+            return None
+    if not isinstance(key, str) or not key.startswith("mapstore:") or not key.endswith(":procs"):
+        return None
+    try:
+        return check_namespace(key[len("mapstore:") : -len(":procs")])
+    except ValueError:
+        return None
 
 
 def fetch_records(client: Any, keys: list[str]) -> list[Any]:

@@ -32,16 +32,37 @@ class DryRunAnswered(Message):
     check: int
     """Which check it answers (a later one replaces it)."""
     verdict: dict[str, Any] | None
-    """``valid``, ``schema``, ``problems``, ``receivers``; None when it failed."""
+    """``valid``, ``schema``, ``problems``, ``receivers`` (and ``remote_receivers`` over a
+    linked store); None when it failed."""
     error: str = ""
     """Why there is no verdict (the app refused, or did not answer)."""
 
 
+_NAMED = 5
+"""The most other processes a verdict names."""
+
+
 def describe_result(result: dict[str, object]) -> str:
-    """The verdict in plain words (Content markup; the app's words escaped)."""
+    """The verdict in plain words (Content markup; the app's words escaped).
+
+    Over a linked store the consumers of other processes count too: ``no consumer in this
+    process; 2 in other processes (web-1, web-2) would get it once published``.
+    """
     receivers = result.get("receivers") or []
     reach = ", ".join(str(r) for r in receivers) if isinstance(receivers, list) else ""
-    who = f"would reach: {escape(reach)}" if reach else "no consumer is subscribed"
+    remote = result.get("remote_receivers") or []
+    if not isinstance(remote, list):
+        remote = []
+    processes = sorted(
+        {str(r.get("process")) for r in remote if isinstance(r, dict) and r.get("process")}
+    )
+    if not processes:
+        who = f"would reach: {escape(reach)}" if reach else "no consumer is subscribed"
+    else:
+        here = f"would reach: {escape(reach)}" if reach else "no consumer in this process"
+        named = ", ".join(processes[:_NAMED]) + (", …" if len(processes) > _NAMED else "")
+        other = "another process" if len(processes) == 1 else "other processes"
+        who = f"{here}; {len(remote)} in {other} ({escape(named)}) would get it once published"
     if result.get("valid"):
         schema = escape(str(result.get("schema") or "raw channel: anything goes"))
         return f"[b $success]✔ valid[/] ({schema}); {who}"
