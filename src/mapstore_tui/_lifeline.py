@@ -24,7 +24,9 @@ shell's prompt drawn over the last frame (the shell itself puts back the tty's t
 settings, not these modes). The keeper is this file run as a script, with a lifeline of its
 own as stdin and the terminal as stdout: the panel writes one byte when it has restored the
 terminal itself; end-of-file without that byte means it died, and the keeper writes the
-sequences Textual's driver writes on exit.
+sequences Textual's driver writes on exit. It races the shell, which learns of the death at
+the same moment: a prompt the shell drew first was drawn on the alternate screen and goes
+with it (Enter draws another), but the terminal is usable either way, with no ``reset``.
 
 This file imports the standard library only: it runs as a script, before ``exec``.
 """
