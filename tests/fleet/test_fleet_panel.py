@@ -154,6 +154,8 @@ async def test_fleet_wide_views(fleet: Fleet) -> None:
             ("orders-report", "web-old-1"),
             ("orders-widget", "web-1"),
         ]
+        # each one's model by name, whole (its fingerprint cut the column; `w` has it)
+        assert sorted(row[-1] for row in consumers) == ["OrderEvent", "OrderEventV1"]
         await pilot.press("o")
         assert isinstance(app.screen, ProducersOverview)
         overview = app.screen.query_one(OverviewTable)
@@ -555,3 +557,17 @@ def test_a_dry_run_verdict_names_other_processes_escaped() -> None:
     )
     verdict["remote_receivers"] = "not a list"  # an odd answer reads as none
     assert describe_result(verdict).endswith("would reach: orders-widget")
+
+
+def test_a_finding_about_a_whole_process_names_no_channel() -> None:
+    """process-gone read `— @services-2 on (fleet)`: no channel is involved."""
+    from mapstore_tui.widgets.doctor import describe_finding
+
+    finding = {
+        "rule": "process-gone", "producer_id": "@services-2", "channel": "(fleet)",
+        "where": "", "hint": "find out why it died", "message": "services-2 went",
+    }  # fmt: skip
+    first = describe_finding(finding).plain.splitlines()[0]
+    assert first == "process-gone — @services-2"
+    finding |= {"rule": "duplicate-source", "producer_id": "p", "channel": "prices"}
+    assert describe_finding(finding).plain.splitlines()[0] == "duplicate-source — p on prices"

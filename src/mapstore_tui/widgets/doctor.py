@@ -68,18 +68,23 @@ class DoctorTable(FittedTable):
         )
 
 
+_NO_CHANNEL = "(fleet)"
+"""The channel of a finding about a whole process (``process-gone``): said as no channel."""
+
+
 def describe_finding(finding: dict[str, Any]) -> Text:
     """A finding in full: rule, who and where, then the fix, then what is wrong.
 
     The fix comes before the explanation: on a short terminal the pane shows four lines,
     and the fix is what a person acts on (the table's Fix column is cut first).
     """
+    on_a_channel = finding["channel"] != _NO_CHANNEL
     text = Text.assemble(
         (finding["rule"], "bold"),
         " — ",
         (finding["producer_id"], "cyan"),
-        " on ",
-        (finding["channel"], "bold"),
+        " on " if on_a_channel else "",
+        (finding["channel"] if on_a_channel else "", "bold"),
         f" ({finding['where']})" if finding["where"] else "",
     )
     if finding["hint"]:

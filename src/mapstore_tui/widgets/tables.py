@@ -128,7 +128,9 @@ class ConsumersTable(RecordTable):
     def cells(self, record: dict[str, Any]) -> tuple[Cell, ...]:
         errors = record["errors"]
         if record["delivered"] is None:  # another process's consumer: its counts stay there
-            return (record["id"], record["registered_at"], "—", "—", "—", record["model"] or "")
+            # its model as `Name:fingerprint`: the name here, the fingerprints under `w`
+            model = (record["model"] or "").partition(":")[0]
+            return (record["id"], record["registered_at"], "—", "—", "—", model)
         return (
             record["id"],
             record["registered_at"],
