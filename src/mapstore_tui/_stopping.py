@@ -50,8 +50,12 @@ STOP_SIGNALS = tuple(
 Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 
-class Stopped(Exception):
-    """A stop signal arrived; raised to unwind the command (it is not an error)."""
+class Stopped(BaseException):
+    """A stop signal arrived; raised to unwind the command (it is not an error).
+
+    A ``BaseException``, as ``KeyboardInterrupt`` is: a signal that lands inside an
+    ``except Exception`` (the panel's "never crash on data" guards) must not be swallowed.
+    """
 
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)
