@@ -427,7 +427,11 @@ def _fleet_demo(args: argparse.Namespace) -> int:
         fleet = DemoFleet(workers=args.workers, antipatterns=args.antipatterns)
     except FleetDemoError as exc:
         raise _UsageError(str(exc)) from exc
-    _need_a_terminal("fleet-demo")  # before a worker starts
+    try:
+        _need_a_terminal("fleet-demo")  # before a worker starts
+    except _UsageError:
+        fleet.close()  # its directory, made already
+        raise
     try:
         fleet.start()
         app = FleetDemoApp(fleet)
@@ -597,7 +601,7 @@ def _need_a_terminal(command: str) -> None:
         if stream is None or not stream.isatty():
             raise _UsageError(
                 f"{command} draws a panel and needs a terminal, but {name} is not one "
-                "(log-producers and snapshot print and exit, for scripts)"
+                "(in a script, `log-producers` and `snapshot` print what the panel shows)"
             )
 
 

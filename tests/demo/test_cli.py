@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -88,7 +90,9 @@ def test_headless_commands_need_a_source(capsys) -> None:
 
 
 @pytest.mark.parametrize("command", [["demo"], ["fleet-demo"], ["replay", __file__]])
-def test_a_panel_without_a_terminal_says_so_instead_of_spinning(command: list[str]) -> None:
+def test_a_panel_without_a_terminal_says_so_instead_of_spinning(
+    command: list[str], tmp_path: Path
+) -> None:
     """`mapstore-tui demo < /dev/null` drew, ignored `q` and spun at 100% CPU until killed
     (and wrote escape codes into a file when stdout was one). Now: one line and exit 2,
     before a source or worker starts; the command's own errors still come first."""
@@ -98,7 +102,9 @@ def test_a_panel_without_a_terminal_says_so_instead_of_spinning(command: list[st
         capture_output=True,
         text=True,
         timeout=60,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
     )
+    assert list(tmp_path.iterdir()) == []  # fleet-demo's directory is not left behind
     if command[0] == "replay":  # not a recording: that says more than "no terminal"
         assert result.returncode == 2 and "terminal" not in result.stderr
         return
@@ -106,5 +112,5 @@ def test_a_panel_without_a_terminal_says_so_instead_of_spinning(command: list[st
     assert result.stdout == ""
     assert result.stderr == (
         f"mapstore-tui: {command[0]} draws a panel and needs a terminal, but stdin is not one"
-        " (log-producers and snapshot print and exit, for scripts)\n"
+        " (in a script, `log-producers` and `snapshot` print what the panel shows)\n"
     )

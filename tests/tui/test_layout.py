@@ -409,6 +409,23 @@ def test_event_log_payload_starts_at_one_column() -> None:
     assert len({line.text.plain.index("x.py:1") for line in lines}) == 1
 
 
+def test_event_log_keeps_a_long_producers_jobs_apart_in_a_fleet() -> None:
+    """`job-bridge:summarize-5@jobs-1`, `-15@jobs-1` and `-25@jobs-1` all read
+    `job-bridge:summar…5@jobs-1`: the producer is now cut alone, `@jobs-1` kept whole."""
+    whos = []
+    for narrow in (False, True):
+        for job in (5, 15, 25):
+            event = StoreEvent(
+                "published", "paragraph-content", f"job-bridge:summarize-{job}", 0.0,
+                process="jobs-1",
+            )  # fmt: skip
+            plain = describe_event(event, narrow=narrow).text.plain
+            who = next(part for part in plain.split() if part.endswith("@jobs-1"))
+            whos.append(who)
+            assert who.endswith(f"{job}@jobs-1"), who
+    assert len(set(whos)) == 6
+
+
 async def test_markdown_box_says_on_or_off() -> None:
     app = make_demo()
     async with app.run_test(size=SIZE) as pilot:

@@ -95,13 +95,16 @@ def describe_finding(finding: dict[str, Any]) -> Text:
 
 
 class DoctorPanel(Vertical):
-    """The findings table, and the highlighted finding written out in full."""
+    """The findings table, and the highlighted finding written out in full.
+
+    The table takes the rows it has (up to 70% of the height); the detail takes the rest, so
+    on a short terminal a few findings leave it room to say the whole finding.
+    """
 
     DEFAULT_CSS = """
-    DoctorPanel > DoctorTable { height: 1fr; min-height: 4; }
+    DoctorPanel > DoctorTable { height: auto; min-height: 4; max-height: 70%; }
     DoctorPanel > #doctor-detail {
-        height: auto; max-height: 5; padding: 0 1; border-top: solid $primary-muted;
-        overflow-y: auto;
+        height: 1fr; padding: 0 1; border-top: solid $primary-muted; overflow-y: auto;
     }
     """
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.events import Resize
 from textual.reactive import reactive
@@ -14,7 +15,7 @@ from textual.timer import Timer
 from textual.widgets import RichLog
 
 from mapstore_core import StoreEvent
-from mapstore_tui._format import clip_left, clip_middle, problems_text, short_json
+from mapstore_tui._format import clip_left, clip_middle, plural, problems_text, short_json
 
 __all__ = ["QUIET_KINDS", "EventLine", "EventLog", "describe_event", "event_who"]
 
@@ -79,6 +80,23 @@ def event_who(event: StoreEvent) -> str:
     return who
 
 
+def _clip_who(event: StoreEvent, who: str, width: int) -> str:
+    """``who`` in ``width`` cells; ``@process`` whole when it fits in half.
+
+    The producer is then cut alone: ``job-bridg…arize-15@jobs-1``, not the same
+    ``job-bridge:summar…5@jobs-1`` for jobs 5, 15 and 25.
+    """
+    suffix = f"@{event.process}"
+    if (
+        cell_len(who) <= width
+        or not (event.producer_id and event.process)
+        or event.consumer_id
+        or cell_len(suffix) > width // 2
+    ):
+        return clip_middle(who, width)
+    return clip_middle(event.producer_id, width - cell_len(suffix)) + suffix
+
+
 def describe_event(event: StoreEvent, *, narrow: bool = False) -> EventLine:
     """Format one store event as a log line (``narrow``: shorter columns, for 80 columns)."""
     when = datetime.fromtimestamp(event.timestamp, tz=UTC).strftime("%H:%M:%S")
@@ -102,7 +120,7 @@ def describe_event(event: StoreEvent, *, narrow: bool = False) -> EventLine:
         " ",
         (f"{clip_middle(event.channel or '', channel_width):<{channel_width}}", "bold"),
         " ",
-        (f"{clip_middle(who, who_width):<{who_width}}", "cyan"),
+        (f"{_clip_who(event, who, who_width):<{who_width}}", "cyan"),
         " ",
         detail,
         no_wrap=True,
@@ -161,10 +179,11 @@ class EventLog(RichLog):
             fresh.append(EventLine(Text(f"… {note}", "dim italic"), ""))
         if dropped:
             self.dropped += dropped
-            note = f"… {dropped} events not shown (the panel fell behind)"
+            note = f"… {plural(dropped, 'event')} not shown (the panel fell behind)"
             fresh.append(EventLine(Text(note, "dim italic"), ""))
         if unshown_publishes:
-            note = f"… {unshown_publishes:,} more publishes (the latest are shown)"
+            more = plural(unshown_publishes, "more publish", "more publishes")
+            note = f"… {more} (the latest are shown)"
             fresh.append(EventLine(Text(note, "dim italic"), "published"))
         fresh.extend(
             describe_event(event, narrow=self.narrow)
