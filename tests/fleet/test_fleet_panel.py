@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from rich.text import Text
+from textual.geometry import Region
 from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot
@@ -125,16 +126,22 @@ async def test_processes_say_how_to_attach_from_another_terminal(fleet: Fleet) -
         attach = app.screen.query_one("#processes-attach", Static)
         command = f"mapstore-tui attach {fleet.url} --namespace fleet"
         assert fleet.url.startswith("unix:///")  # the whole path: it can be copied as it is
-        for width, between in ((250, " "), (len(command) + 4, "\n")):
-            # too narrow for both: the command on a line of its own, never cut at a space
-            await pilot.resize_terminal(width, 45)
-            await apoll_until(
-                lambda between=between: (
-                    str(attach.render()) == f"attach from another terminal:{between}{command}"
-                ),
-                what=f"the attach line at {width} columns",
-                pause=pilot.pause,
-            )
+        expected = f"attach from another terminal:\n{command}"  # never cut at a space
+        assert str(attach.render()) == expected
+        # narrower than the command: drawn whole over lines (nothing cut), and `c` copies it
+        await pilot.resize_terminal(len(command) // 2, 45)
+        await apoll_until(
+            lambda: attach.size.width < len(command), what="a narrow terminal", pause=pilot.pause
+        )
+        await pilot.pause()
+        drawn = " ".join(
+            strip.text.strip() for strip in attach.render_lines(Region(0, 0, *attach.outer_size))
+        )
+        assert "".join(drawn.split()).endswith("".join(command.split())), drawn  # all of it
+        copied: list[str] = []
+        app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
+        await pilot.press("c")
+        assert copied == [command]
 
 
 async def test_fleet_wide_views(fleet: Fleet) -> None:

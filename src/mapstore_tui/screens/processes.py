@@ -185,24 +185,13 @@ def describe_process(record: dict[str, Any], now: float) -> Text:
     return text
 
 
-class _AttachLine(Label):
-    """The command to attach; on a line of its own when label and command do not fit one.
+def _attach_text(command: str) -> Text:
+    """The command to attach, on a line of its own.
 
-    A command wrapped at a space would be copied with a newline in it.
+    Beside its label it wrapped at a space on a narrow terminal and was copied with a newline
+    in it; on its own line only a command longer than the line wraps, and ``c`` copies it.
     """
-
-    def __init__(self, command: str, *, id: str | None = None) -> None:
-        super().__init__(self._text(command, 10_000), id=id)
-        self._command = command
-
-    @staticmethod
-    def _text(command: str, width: int) -> Text:
-        label = "attach from another terminal:"
-        together = len(label) + 1 + len(command) <= width
-        return Text.assemble((label, "dim"), " " if together else "\n", (command, "bold"))
-
-    def on_resize(self) -> None:
-        self.update(self._text(self._command, self.content_region.width))
+    return Text.assemble(("attach from another terminal:", "dim"), "\n", (command, "bold"))
 
 
 class ProcessesScreen(Screen[None]):
@@ -213,6 +202,7 @@ class ProcessesScreen(Screen[None]):
         Binding("w", "back", "Back", show=False),
         Binding("k", "kill", "Kill (SIGKILL)"),
         Binding("s", "start", "Start another"),
+        Binding("c", "copy_attach", "Copy attach"),  # a narrow terminal wraps the command
         Binding("question_mark", "app.help", "Help", key_display="?"),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -248,7 +238,7 @@ class ProcessesScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Label("", id="processes-caption")
         if self._attach_command:  # the fleet demo's Redis is on a private socket
-            yield _AttachLine(self._attach_command, id="processes-attach")
+            yield Label(_attach_text(self._attach_command), id="processes-attach")
         yield ProcessesTable(id="processes-table")
         with VerticalScroll():
             yield Static("", id="process-detail")
@@ -264,7 +254,15 @@ class ProcessesScreen(Screen[None]):
             return self._kill is not None
         if action == "start":
             return self._start is not None
+        if action == "copy_attach":
+            return self._attach_command is not None
         return True
+
+    def action_copy_attach(self) -> None:
+        """Copy the command that attaches another terminal (whole, however it is wrapped)."""
+        if self._attach_command:
+            self.app.copy_to_clipboard(self._attach_command)
+            self.notify(f"Copied: {self._attach_command}", title="Copied", markup=False)
 
     def refresh_rows(self) -> None:
         """Read the processes again and redraw."""
