@@ -322,6 +322,7 @@ class MapStoreApp(App[None]):
                 start=start,
                 title=self.sub_title,
                 attach=attach if isinstance(attach, str) else None,
+                link_status=lambda: getattr(self.view, "link_status", None),
             )
         )
 

@@ -105,6 +105,7 @@ class Monitor(Vertical):
         self._findings: list[dict[str, Any]] | None = None
         self._card_order: tuple[str | None, list[str]] = (None, [])
         self._away = False  # disconnected since: the log says when the panel is back
+        self._link_lost = False  # a linked store's Redis unreachable (``watch_link``)
 
     def compose(self) -> ComposeResult:
         yield PanelHeader(id="panel-header")
@@ -374,8 +375,31 @@ class Monitor(Vertical):
         elif active == "flow":
             self.query_one(FlowTree).flow = (self.view.producers(), self.view.consumers())
 
+    def watch_link(self) -> None:
+        """Say when a linked store cannot reach Redis (every second, with the rates).
+
+        Nothing else would: the fleet's rows keep what was last read, heartbeats "now".
+        """
+        status = getattr(self.view, "link_status", None)
+        lost = status == "disconnected"
+        if lost == self._link_lost:
+            return
+        self._link_lost = lost
+        header = self.query_one(PanelHeader)
+        if lost:
+            header.notice = "⚠ Redis unreachable — the fleet as last read; reconnecting…"
+            self.notify(
+                "The link to Redis is down: what is shown is the fleet as last read.",
+                title="Redis unreachable",
+                severity="warning",
+            )
+        else:
+            header.notice = ""
+            self.query_one(EventLog).add([], note="the link to Redis is back")
+
     def sample_rates(self) -> None:
         """Sample publish counts into rates (every second) and redraw the list."""
+        self.watch_link()
         channels = self.view.channels()
         counts = {c["name"]: c["publish_count"] for c in channels}
         now = self._clock()

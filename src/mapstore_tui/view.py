@@ -159,6 +159,13 @@ class LocalStoreView(JsonReads):
         return reads.linked
 
     @property
+    def link_status(self) -> str | None:
+        """The Redis link's status (``connected``, ``disconnected``, …); None if not linked here."""
+        reads = self.reads
+        link = reads.linked if isinstance(reads, MapObjectStore) else None
+        return None if link is None else str(link.status)
+
+    @property
     def attach_command(self) -> str | None:
         """The command that attaches a panel to this store's namespace from another terminal.
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from textual.widgets import TabbedContent, TextArea
+from textual.widgets import Static, TabbedContent, TextArea
 
 from mapstore_core import MapObjectStore, create_widget_publisher
 from mapstore_tui import MapStoreApp
 from mapstore_tui.widgets.channel_preview import ChannelPreview
+from mapstore_tui.widgets.header import PanelHeader
 from mapstore_tui.widgets.tables import ProducersTable
 from tests.link.helpers import RedisServer
 from tests.poll import apoll_until, poll_until
@@ -64,3 +65,38 @@ async def test_remote_producers_show_in_the_panel_without_breaking_it(
             )
             assert "2. realtime-service (producer @ worker-1)" in area.text
             assert "3. raw-feed (producer @ worker-1)" in area.text
+
+
+async def test_the_panel_says_when_redis_is_unreachable_and_when_it_is_back(
+    redis_server: RedisServer,
+) -> None:
+    """With Redis gone, an attached fleet panel kept every process "now alive" and said
+    nothing but one event-log line. Now the header, a toast and the Processes caption say
+    the fleet is shown as last read; the header clears when the link is back."""
+    store = MapObjectStore()
+    with store.link(redis_server.url, namespace="test", name="web-1", heartbeat=0.5) as link:
+        poll_until(lambda: link.status == "connected", what="the link up")
+        app = MapStoreApp(store=store, refresh_interval=0)
+        toasts: list[str] = []
+        app.notify = lambda message, **kw: toasts.append(kw.get("title", ""))  # type: ignore[method-assign]
+        async with app.run_test(size=(140, 45)) as pilot:
+            header = app.query_one(PanelHeader)
+            assert header.notice == ""
+            redis_server.kill()
+            await apoll_until(
+                lambda: link.status == "disconnected", what="the link down", pause=pilot.pause
+            )
+            app.monitor.sample_rates()  # the every-second tick
+            assert "Redis unreachable" in header.notice
+            assert toasts == ["Redis unreachable"]
+            await pilot.press("w")
+            caption = str(app.screen.query_one("#processes-caption", Static).render())
+            assert "Redis unreachable: as last read" in caption
+            await pilot.press("escape")
+            redis_server.start()
+            await apoll_until(
+                lambda: link.status == "connected", what="the link back", pause=pilot.pause
+            )
+            app.monitor.sample_rates()
+            assert header.notice == ""
+            assert toasts == ["Redis unreachable"]  # once, not every second

@@ -225,8 +225,10 @@ class ProcessesScreen(Screen[None]):
         start: Callable[[], str] | None = None,
         title: str = "",
         attach: str | None = None,
+        link_status: Callable[[], str | None] | None = None,
     ) -> None:
         super().__init__()
+        self._link_status = link_status
         self._processes = processes
         self._attach_command = attach
         self._now = now
@@ -276,9 +278,11 @@ class ProcessesScreen(Screen[None]):
         now = self._now()
         self.records = records
         alive = sum(1 for r in records if r["alive"])
+        unreachable = self._link_status is not None and self._link_status() == "disconnected"
         caption = Text.assemble(
             ("Processes", "bold"),
             f" · {self._title} · " if self._title else " · ",
+            ("Redis unreachable: as last read · ", "bold red") if unreachable else ("", ""),
             f"{alive} alive",
             (f" · {len(records) - alive} gone", "red") if len(records) > alive else ("", ""),
             (" · heartbeat ages on Redis's clock; escape goes back", "dim"),
