@@ -215,6 +215,8 @@ def _web(args: argparse.Namespace) -> int:
     from mapstore_tui.web import is_loopback, serve_panel
 
     panel = _web_panel(list(args.panel) or ["demo"])
+    if args.public_url is not None:
+        _check_public_url(args.public_url)
     if not is_loopback(args.host):
         print(
             f"mapstore-tui web: warning: listening on {_printable(args.host)}, not only on this "
@@ -244,6 +246,33 @@ def _web(args: argparse.Namespace) -> int:
     except OSError as exc:
         where = f"{args.host}:{args.port}"
         raise _UsageError(f"web: cannot listen on {where}: {exc.strerror or exc}") from exc
+
+
+def _check_public_url(url: str) -> None:
+    """Accept ``http(s)://host[:port][/]`` only.
+
+    A path prefix, query, fragment or user:password would give a printed URL that cannot
+    work (a token in a fragment is never sent).
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise _UsageError(f"web: --public-url {url!r}: {exc}") from None
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
+        raise _UsageError(
+            f"web: --public-url must be http(s)://HOST[:PORT] (no path, query, fragment or "
+            f"user), not {url!r}"
+        )
 
 
 def _web_panel(panel: list[str]) -> list[str]:

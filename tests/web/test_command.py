@@ -54,6 +54,13 @@ def test_a_mistake_in_the_panels_arguments_is_one_line_before_anything_listens(
             ("replay", str(not_a_recording)): "notes.txt",
             ("attach", "http://example.com"): "http:// is not an address mapstore-tui takes",
             ("--port", port, "demo"): f"cannot listen on 127.0.0.1:{port}",
+            # a printed URL that could not work (a token in a fragment is never sent)
+            ("--public-url", "https://p.example/mapstore/"): "--public-url must be http(s)",
+            ("--public-url", "https://p.example/?a=b#f"): "--public-url must be http(s)",
+            ("--public-url", "https://u:pw@p.example"): "--public-url must be http(s)",
+            ("--public-url", "p.example:8443"): "--public-url must be http(s)",
+            ("--public-url", "ftp://p.example"): "--public-url must be http(s)",
+            ("--public-url", "https://p.example:99999"): "--public-url 'https://p.example:99999'",
         }
         for args, says in cases.items():
             done = run_web(*args)

@@ -70,3 +70,13 @@ def test_tokens_match_only_whole() -> None:
     for wrong in ("", "secret-toke", "secret-token ", "SECRET-TOKEN", "sécret-token"):
         assert not guard.token_matches([wrong, None]), wrong
     assert not guard.token_matches([])
+
+
+def test_a_bracketed_host_with_anything_but_a_port_after_it_is_refused() -> None:
+    """`Host: [::1]evil` and `[::1]:x@evil.example` passed as [::1] (a browser sends
+    neither, but the page's websocket address was built from them)."""
+    guard = Guard("t", host="127.0.0.1")
+    for name in ("[::1]evil", "[::1]:x@evil.example", "[::1]:", "[::1]:80x"):
+        assert not guard.host_allowed(name), name
+    for name in ("[::1]", "[::1]:8000"):
+        assert guard.host_allowed(name), name

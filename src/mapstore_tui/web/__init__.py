@@ -49,7 +49,7 @@ def serve_panel(
         title=title,
         public_url=public_url,
     )
-    undo = quiet_logging()
+    undo = quiet_logging(redact=(guard.token,))
     try:
         return asyncio.run(serve(server, announce=announce))
     finally:

@@ -65,7 +65,10 @@ def _hostname(host_header: str) -> str:
     """The name in a ``Host`` header, without its port or IPv6 brackets, lower-cased."""
     host = host_header.strip().lower()
     if host.startswith("["):
-        return host[1:].partition("]")[0]
+        inside, _, rest = host[1:].partition("]")
+        if rest and not (rest[0] == ":" and rest[1:].isdigit()):
+            return ""  # `[::1]evil`, `[::1]:x@evil.example`: nothing this server answers to
+        return inside
     if host.count(":") == 1:
         host = host.partition(":")[0]
     return host

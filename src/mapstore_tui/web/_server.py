@@ -35,12 +35,14 @@ import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp_jinja2
-from aiohttp import WSMsgType, web
+from aiohttp import WSMsgType, hdrs, web
 from textual_serve.app_service import AppService
 from textual_serve.download_manager import DownloadManager
 from textual_serve.server import Server
@@ -185,10 +187,15 @@ class PanelServer(Server):
 
     async def handle_index(self, request: web.Request) -> web.Response:
         """The page, its addresses relative to the request (a tunnel's port is kept)."""
-        scheme = "wss" if request.secure else "ws"
+        if self.given_public_url:  # behind a proxy: its scheme (https: wss) and host
+            public = urlsplit(self.given_public_url)
+            scheme, host = ("wss" if public.scheme == "https" else "ws"), public.netloc
+        else:  # the Host the guard checked (a tunnel's port is kept)
+            scheme = "wss" if request.secure else "ws"
+            host = request.headers.get(hdrs.HOST, request.host)
         context = {
             "font_size": _bounded_int(request.query.get("fontsize"), 16, 6, 64),
-            "app_websocket_url": f"{scheme}://{request.host}{self.guard.websocket_path}",
+            "app_websocket_url": f"{scheme}://{host}{self.guard.websocket_path}",
             "config": {"static": {"url": "/static/"}},
             "application": {"name": self.title},
         }
@@ -336,7 +343,7 @@ def _envelope(text: str) -> tuple[str, object] | None:
     """``[kind, data]`` from a browser's message, or None if it is not one."""
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON; nested past the parser's depth
         return None
     if not isinstance(value, list) or not value or not isinstance(value[0], str):
         return None
@@ -366,6 +373,10 @@ class _OneLine(logging.Formatter):
 
     LIMIT = 300
 
+    def __init__(self, fmt: str, *, redact: Sequence[str] = ()) -> None:
+        super().__init__(fmt)
+        self._redact = [secret for secret in redact if secret]
+
     def format(self, record: logging.LogRecord) -> str:
         if record.exc_info and record.exc_info[1] is not None:
             error = record.exc_info[1]
@@ -374,15 +385,51 @@ class _OneLine(logging.Formatter):
             record.args = None
             record.exc_info = record.exc_text = None
         line = " ".join(super().format(record).split())
+        for secret in self._redact:  # a request line quoted back may hold the token
+            line = line.replace(secret, "<token>")
         line = "".join(c if c.isprintable() else repr(c)[1:-1] for c in line)
         return line if len(line) <= self.LIMIT else f"{line[: self.LIMIT - 1]}…"
 
 
-def quiet_logging() -> Callable[[], None]:
-    """Warnings of aiohttp and textual-serve as one line on stderr; returns the undo."""
+class _Budget(logging.Filter):
+    """At most ``burst`` lines, then one per ``every`` seconds; says how many it left out.
+
+    A client sending malformed requests (or holding every descriptor, which asyncio logs
+    per refused accept) must not flood the server's output.
+    """
+
+    def __init__(self, burst: int = 20, every: float = 3.0) -> None:
+        super().__init__()
+        self.burst, self.every = burst, every
+        self._tokens = float(burst)
+        self._last = time.monotonic()
+        self.dropped = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._last) / self.every)
+        self._last = now
+        if self._tokens < 1:
+            self.dropped += 1
+            return False
+        self._tokens -= 1
+        if self.dropped:
+            record.msg = f"{record.getMessage()} ({self.dropped} more lines left out)"
+            record.args = None
+            self.dropped = 0
+        return True
+
+
+def quiet_logging(redact: Sequence[str] = ()) -> Callable[[], None]:
+    """Warnings of aiohttp, asyncio and textual-serve as one line on stderr; returns the undo.
+
+    ``redact`` (the token) is hidden, and the lines come at a bounded rate.
+    """
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_OneLine("mapstore-tui web: %(message)s"))
-    loggers = [logging.getLogger(name) for name in ("aiohttp", "textual-serve", "mapstore.web")]
+    handler.setFormatter(_OneLine("mapstore-tui web: %(message)s", redact=redact))
+    handler.addFilter(_Budget())
+    names = ("aiohttp", "asyncio", "textual-serve", "mapstore.web")
+    loggers = [logging.getLogger(name) for name in names]
     saved = [(logger, logger.propagate, logger.level) for logger in loggers]
     for logger in loggers:
         logger.addHandler(handler)
