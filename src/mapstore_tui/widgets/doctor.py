@@ -97,14 +97,16 @@ def describe_finding(finding: dict[str, Any]) -> Text:
 class DoctorPanel(Vertical):
     """The findings table, and the highlighted finding written out in full.
 
-    The table takes the rows it has (up to 70% of the height); the detail takes the rest, so
-    on a short terminal a few findings leave it room to say the whole finding.
+    The table takes the rows it has (up to 70% of the height); the detail takes the rest, at
+    least four lines (heading, where, fix, the start of the explanation), so on a short
+    terminal a few findings leave it room to say the whole finding.
     """
 
     DEFAULT_CSS = """
     DoctorPanel > DoctorTable { height: auto; min-height: 4; max-height: 70%; }
     DoctorPanel > #doctor-detail {
-        height: 1fr; padding: 0 1; border-top: solid $primary-muted; overflow-y: auto;
+        height: 1fr; min-height: 5; padding: 0 1; border-top: solid $primary-muted;
+        overflow-y: auto;
     }
     """
 
