@@ -233,19 +233,19 @@ def test_snapshot_fleet_overview_small(fleet: Fleet, snap_compare: Any) -> None:
     assert snap_compare(_panel(fleet), terminal_size=(80, 24), run_before=run_before)
 
 
+async def _open_doctor(pilot: Pilot[None]) -> None:
+    await pilot.press("d")
+    await pilot.pause()
+    pilot.app.query_one("#global", TabbedContent).active = "doctor"
+    await pilot.pause()
+
+
 def test_snapshot_fleet_doctor(fleet: Fleet, snap_compare: Any) -> None:
     """`d` over a fleet: fleet-duplicate-source (polling-service in services-1 and
     services-2), schema-mismatch on order-events (breaks web-old-1), process-gone for the
     crashed jobs-1; the first finding written out in full below."""
     fleet.crash("jobs-1")
-
-    async def run_before(pilot: Pilot[None]) -> None:
-        await pilot.press("d")
-        await pilot.pause()
-        pilot.app.query_one("#global", TabbedContent).active = "doctor"
-        await pilot.pause()
-
-    assert snap_compare(_panel(fleet), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(_panel(fleet), terminal_size=SIZE, run_before=_open_doctor)
 
 
 @pytest.fixture
@@ -445,14 +445,7 @@ async def test_a_hostile_announced_schema_is_shown_not_obeyed(
 def test_snapshot_fleet_doctor_small(fleet: Fleet, snap_compare: Any) -> None:
     """`d` over a fleet at 80x24: the findings and the selected one written out below."""
     fleet.crash("jobs-1")
-
-    async def run_before(pilot: Pilot[None]) -> None:
-        await pilot.press("d")
-        await pilot.pause()
-        pilot.app.query_one("#global", TabbedContent).active = "doctor"
-        await pilot.pause()
-
-    assert snap_compare(_panel(fleet), terminal_size=(80, 24), run_before=run_before)
+    assert snap_compare(_panel(fleet), terminal_size=(80, 24), run_before=_open_doctor)
 
 
 def test_the_models_column_names_the_models_a_process_disagrees_on() -> None:
