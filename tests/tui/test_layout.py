@@ -8,6 +8,7 @@ from rich.text import Text
 from textual import events
 from textual.message import Message
 from textual.notifications import Notification, Notify
+from textual.pilot import Pilot
 from textual.widgets import Checkbox, DataTable, Static, TabbedContent
 
 from mapstore_core import MapObjectStore, StoreEvent, create_widget_publisher
@@ -600,6 +601,15 @@ async def test_a_producers_first_rate_is_unknown_not_zero() -> None:
         assert rates == {"realtime-service": "2.0/s", "polling-service": "—"}
 
 
+async def _metric_data_rates(pilot: Pilot[None]) -> dict[str, str]:
+    """The Rate column of metric-data's Producers tab, by producer."""
+    pilot.app.query_one(ChannelList).select("metric-data")
+    await pilot.press("2")
+    await pilot.pause()
+    table = pilot.app.query_one(ProducersTable)
+    return dict(zip(cells(table, 0), cells(table, 4), strict=True))
+
+
 async def test_a_slow_producers_rate_is_known_when_its_tab_opens_late() -> None:
     """polling-service publishes every 3 s; the panel has watched for 12 s when the
     Producers tab opens: its rate is there at once (about 0.3/s), not a fresh guess of 0/s."""
@@ -611,11 +621,7 @@ async def test_a_slow_producers_rate_is_known_when_its_tab_opens_late() -> None:
                 app.sources.tick_polling()
             app.clock.advance(1.0)
             app.monitor.sample_rates()
-        app.query_one(ChannelList).select("metric-data")
-        await pilot.press("2")
-        await pilot.pause()
-        table = app.query_one(ProducersTable)
-        rates = dict(zip(cells(table, 0), cells(table, 4), strict=True))
+        rates = await _metric_data_rates(pilot)
         assert rates["polling-service"] in ("0.3/s", "0.4/s")  # 3 or 4 in the last 10 s
         # while still unknown, it says so: a second look at a fresh panel
         fresh = make_demo()
@@ -623,11 +629,7 @@ async def test_a_slow_producers_rate_is_known_when_its_tab_opens_late() -> None:
             await fresh_pilot.pause()
             fresh.clock.advance(1.0)
             fresh.monitor.sample_rates()
-            fresh.query_one(ChannelList).select("metric-data")
-            await fresh_pilot.press("2")
-            await fresh_pilot.pause()
-            table = fresh.query_one(ProducersTable)
-            rates = dict(zip(cells(table, 0), cells(table, 4), strict=True))
+            rates = await _metric_data_rates(fresh_pilot)
             assert rates["polling-service"] == "—"
 
 

@@ -81,26 +81,21 @@ def test_producers_overview_small(snap_compare) -> None:
     assert snap_compare(make_demo(antipatterns=True), terminal_size=SMALL, run_before=run_before)
 
 
+async def _metric_data_live(pilot: Pilot[None]) -> None:
+    await pilot.press("down", "down")
+    await _live_for_a_while(pilot)
+
+
 def test_metric_preview(snap_compare) -> None:
     """metric-data selected: one card per producer — live users and polled latency, each
     with its big value, coloured change arrow and a sparkline of its own values only."""
-
-    async def run_before(pilot: Pilot[None]) -> None:
-        await pilot.press("down", "down")
-        await _live_for_a_while(pilot)
-
-    assert snap_compare(make_demo(), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(make_demo(), terminal_size=SIZE, run_before=_metric_data_live)
 
 
 def test_metric_preview_small(snap_compare) -> None:
     """The same at 80x24: the first card whole (value, arrow, sparkline), the second below
     it (the preview scrolls); the header's totals in short words."""
-
-    async def run_before(pilot: Pilot[None]) -> None:
-        await pilot.press("down", "down")
-        await _live_for_a_while(pilot)
-
-    assert snap_compare(make_demo(), terminal_size=SMALL, run_before=run_before)
+    assert snap_compare(make_demo(), terminal_size=SMALL, run_before=_metric_data_live)
 
 
 def test_log_producers(snap_compare) -> None:
@@ -187,59 +182,49 @@ def test_consumers_small(snap_compare) -> None:
     )
 
 
+async def _empty_form_published(pilot: Pilot[None]) -> None:
+    await pilot.press("i")
+    await pilot.pause()
+    pilot.app.screen.query_one(Input).cursor_blink = False
+    pilot.app.screen.query_one(TextArea).cursor_blink = False
+    await pilot.press("ctrl+s")  # Publish, by key: a click would leave a hover effect
+    await pilot.pause()
+
+
 def test_form_with_inline_errors(snap_compare) -> None:
     """`i` then Publish (ctrl+s) with nothing typed: the form stays open and says what is
     missing under each field."""
 
-    async def run_before(pilot: Pilot[None]) -> None:
-        await pilot.press("i")
-        await pilot.pause()
-        pilot.app.screen.query_one(Input).cursor_blink = False
-        pilot.app.screen.query_one(TextArea).cursor_blink = False
-        await pilot.press("ctrl+s")  # Publish, by key: a click would leave a hover effect
-        await pilot.pause()
-
-    assert snap_compare(make_demo(), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(make_demo(), terminal_size=SIZE, run_before=_empty_form_published)
 
 
 def test_form_small(snap_compare) -> None:
     """The form at 80x24 after an empty Publish: every field, its error and the buttons
     reachable (the form scrolls)."""
 
-    async def run_before(pilot: Pilot[None]) -> None:
-        await pilot.press("i")
-        await pilot.pause()
-        pilot.app.screen.query_one(Input).cursor_blink = False
-        pilot.app.screen.query_one(TextArea).cursor_blink = False
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+    assert snap_compare(make_demo(), terminal_size=SMALL, run_before=_empty_form_published)
 
-    assert snap_compare(make_demo(), terminal_size=SMALL, run_before=run_before)
+
+async def _a_job_running(pilot: Pilot[None]) -> None:
+    await pilot.press("j")
+    await pilot.pause()
+    for _ in range(2):
+        pilot.app.sources.tick_jobs()
+    await pilot.pause()
 
 
 def test_job_progress(snap_compare) -> None:
     """`j`: the Jobs tab with the new job running (a progress bar) and its bridge producer
     named; a toast confirms the submission."""
 
-    async def run_before(pilot: Pilot[None]) -> None:
-        await pilot.press("j")
-        await pilot.pause()
-        for _ in range(2):
-            pilot.app.sources.tick_jobs()
-        await pilot.pause()
-
-    assert snap_compare(make_demo(), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(make_demo(), terminal_size=SIZE, run_before=_a_job_running)
 
 
 def test_job_progress_small(snap_compare) -> None:
     """`j` at 80x24, the toast gone: the job, its bridge producer, status and progress."""
 
     async def run_before(pilot: Pilot[None]) -> None:
-        await pilot.press("j")
-        await pilot.pause()
-        for _ in range(2):
-            pilot.app.sources.tick_jobs()
-        await pilot.pause()
+        await _a_job_running(pilot)
         pilot.app.clear_notifications()
 
     assert snap_compare(make_demo(), terminal_size=SMALL, run_before=run_before)
