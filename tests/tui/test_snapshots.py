@@ -71,7 +71,8 @@ def test_producers_overview(snap_compare) -> None:
 
 def test_producers_overview_small(snap_compare) -> None:
     """`o` at 80x24 in antipattern mode: channel, producer (cut in the middle, so
-    price-ticker-a and -b stay apart), where, state and the doctor's flags."""
+    price-ticker-a and -b stay apart), where, state (`leaked raw`) and the doctor's flags
+    whole (`unvalidated-publish`); kind, rate, last and messages left out for them."""
 
     async def run_before(pilot: Pilot[None]) -> None:
         await pilot.press("o")

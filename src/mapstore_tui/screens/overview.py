@@ -39,15 +39,16 @@ class OverviewTable(FittedTable):
     """One row per producer; the row key is ``channel`` so enter knows where to go."""
 
     COLUMNS = (
-        Column("Channel", "id", floor=11, give=3),
-        Column("Producer", "id", floor=11, give=3),
+        Column("Channel", "id", floor=11, give=2),  # cut in the middle: ids stay apart
+        Column("Producer", "id", floor=11, give=2),
         Column("Kind", floor=8, give=4, drop=2),  # short words that say much: cut last
         Column("Registered at", "path", floor=12, give=0),
         Column("Msgs", "number", drop=4),
         Column("Rate", "number", drop=1),
         Column("Last", "number", drop=3),
-        Column("State", floor=9, give=4),
-        Column("Doctor", floor=12, give=1),
+        Column("State", floor=10, give=4),  # `leaked raw` whole
+        # the overview's point: a rule id whole (`unvalidated-publish`) before the counts
+        Column("Doctor", floor=19, give=3),
     )
     fleet = False  # some producers live in linked processes: a Process column
 
